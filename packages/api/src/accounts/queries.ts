@@ -1,0 +1,56 @@
+import type { Database } from '@roster/db';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export const accountColumns = [
+  'accounts.id',
+  'accounts.name',
+  'accounts.description',
+  'accounts.isDefault',
+  'accounts.userCount',
+  'accounts.createdAt',
+  'accounts.updatedAt',
+] as const;
+
+export async function findAccount(db: Db, organizationId: string, id: string) {
+  return db
+    .selectFrom('accounts')
+    .select(accountColumns)
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function lockAccount(tx: Transaction<Database>, organizationId: string, id: string) {
+  return tx
+    .selectFrom('accounts')
+    .select(accountColumns)
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/** Accounts by name (then id, so the keyset is total); the default account sorts like any other. */
+export async function listAccounts(
+  db: Db,
+  organizationId: string,
+  input: { query?: string | undefined; cursor?: string | undefined; limit: number },
+) {
+  const after = decodeCursor(input.cursor, 2);
+  let query = db.selectFrom('accounts').select(accountColumns).where('organizationId', '=', organizationId);
+  const text = input.query?.trim().toLowerCase();
+  if (text) query = query.where(sql<string>`lower(name)`, 'like', `%${escapeLike(text)}%`);
+  if (after) {
+    const [name, id] = after as [string, string];
+    query = query.where(sql<boolean>`(name, id) > (${name}, ${id}::uuid)`);
+  }
+  const rows = await query
+    .orderBy('name')
+    .orderBy('id')
+    .limit(input.limit + 1)
+    .execute();
+  return toPage(rows, input.limit, (row) => [row.name, row.id]);
+}

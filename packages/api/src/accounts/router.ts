@@ -1,0 +1,50 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { accountOutput, pageOf } from '../shared/outputs.js';
+import {
+  accountDescriptionSchema,
+  accountNameSchema,
+  createAccountSchema,
+  cursorSchema,
+  idSchema,
+  limitSchema,
+  searchQuerySchema,
+} from '../shared/schemas.js';
+import { adminProcedure, router } from '../trpc.js';
+import { findAccount, listAccounts } from './queries.js';
+import { createAccount, deleteAccount, updateAccount } from './service.js';
+
+export const accountsRouter = router({
+  list: adminProcedure
+    .input(
+      z.object({ query: searchQuerySchema, cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }),
+    )
+    .output(pageOf(accountOutput))
+    .query(({ ctx, input }) => listAccounts(ctx.db, ctx.actor.organizationId, input)),
+
+  get: adminProcedure
+    .input(z.object({ id: idSchema }))
+    .output(accountOutput)
+    .query(async ({ ctx, input }) => {
+      const account = await findAccount(ctx.db, ctx.actor.organizationId, input.id);
+      if (!account) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such account.' });
+      return account;
+    }),
+
+  create: adminProcedure
+    .input(createAccountSchema)
+    .output(accountOutput)
+    .mutation(({ ctx, input }) => createAccount(ctx.db, ctx.actor, input)),
+
+  update: adminProcedure
+    .input(
+      z.object({ id: idSchema, name: accountNameSchema.optional(), description: accountDescriptionSchema.optional() }),
+    )
+    .output(accountOutput)
+    .mutation(({ ctx, input }) => updateAccount(ctx.db, ctx.actor, input)),
+
+  delete: adminProcedure
+    .input(z.object({ id: idSchema }))
+    .output(accountOutput)
+    .mutation(({ ctx, input }) => deleteAccount(ctx.db, ctx.actor, input.id)),
+});

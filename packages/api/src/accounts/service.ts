@@ -1,0 +1,108 @@
+import type { Database } from '@roster/db';
+import { TRPCError } from '@trpc/server';
+import type { Kysely } from 'kysely';
+import { diff, recordAudit } from '../audit/queries.js';
+import type { Actor } from '../context.js';
+import type { AccountOutput } from '../shared/outputs.js';
+import { createUserIn, hashOptional } from '../users/service.js';
+import { accountColumns, findAccount, lockAccount } from './queries.js';
+
+type Db = Kysely<Database>;
+
+const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such account.' });
+
+export type CreateAccountInput = {
+  name: string;
+  description?: string | undefined;
+  users: { email: string; firstName: string; lastName: string; password?: string | undefined }[];
+};
+
+/** The account and all of its users in one transaction: all or nothing. */
+export async function createAccount(db: Db, actor: Actor, input: CreateAccountInput): Promise<AccountOutput> {
+  const hashes = await Promise.all(input.users.map((user) => hashOptional(user.password)));
+  return db.transaction().execute(async (tx) => {
+    const account = await tx
+      .insertInto('accounts')
+      .values({
+        organizationId: actor.organizationId,
+        name: input.name,
+        description: input.description ?? '',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await recordAudit(tx, {
+      actor,
+      action: 'account.created',
+      targetType: 'account',
+      targetId: account.id,
+      targetLabel: input.name,
+      after: { name: input.name, description: input.description ?? '', users: input.users.length },
+    });
+    for (const [index, user] of input.users.entries()) {
+      await createUserIn(
+        tx,
+        actor,
+        { ...user, accountId: account.id, passwordHash: hashes[index] ?? null },
+        { isDefault: false },
+      );
+    }
+    const created = await findAccount(tx, actor.organizationId, account.id);
+    if (!created) throw notFound();
+    return created;
+  });
+}
+
+export async function updateAccount(
+  db: Db,
+  actor: Actor,
+  input: { id: string; name?: string | undefined; description?: string | undefined },
+): Promise<AccountOutput> {
+  return db.transaction().execute(async (tx) => {
+    const account = await lockAccount(tx, actor.organizationId, input.id);
+    if (!account) throw notFound();
+    const changes = diff(account, { name: input.name, description: input.description });
+    if (!changes) return account;
+    const updated = await tx
+      .updateTable('accounts')
+      .set(changes.after)
+      .where('id', '=', account.id)
+      .returning(accountColumns)
+      .executeTakeFirstOrThrow();
+    await recordAudit(tx, {
+      actor,
+      action: 'account.updated',
+      targetType: 'account',
+      targetId: account.id,
+      targetLabel: updated.name,
+      ...changes,
+    });
+    return updated;
+  });
+}
+
+/**
+ * Removes an account and its users. Administrators live only in the default
+ * account, which cannot be deleted, so this never removes the last administrator.
+ */
+export async function deleteAccount(db: Db, actor: Actor, id: string): Promise<AccountOutput> {
+  return db.transaction().execute(async (tx) => {
+    const account = await lockAccount(tx, actor.organizationId, id);
+    if (!account) throw notFound();
+    if (account.isDefault) {
+      throw new TRPCError({
+        code: 'PRECONDITION_FAILED',
+        message: 'The default account cannot be deleted: it holds the administrators.',
+      });
+    }
+    await tx.deleteFrom('accounts').where('id', '=', account.id).execute();
+    await recordAudit(tx, {
+      actor,
+      action: 'account.deleted',
+      targetType: 'account',
+      targetId: account.id,
+      targetLabel: account.name,
+      before: { name: account.name, description: account.description, userCount: account.userCount },
+    });
+    return account;
+  });
+}

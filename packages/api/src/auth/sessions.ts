@@ -1,0 +1,92 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Database } from '@roster/db';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Actor, Context } from '../context.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Sessions are looked up by this hash; the token itself is never stored. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
+}
+
+/** Starts a session: a fresh random 256-bit token, returned once for the cookie. */
+export async function createSession(
+  db: Db,
+  input: { userId: string; clientAddress: string | null; userAgent: string | null; absoluteTimeoutMs: number },
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(Date.now() + input.absoluteTimeoutMs);
+  await db
+    .insertInto('sessions')
+    .values({
+      tokenHash: hashToken(token),
+      userId: input.userId,
+      expiresAt,
+      clientAddress: input.clientAddress,
+      userAgent: input.userAgent,
+    })
+    .execute();
+  return { token, expiresAt };
+}
+
+/** Ends every session of a user, but one (the caller's own, when it changes its password). */
+export async function endSessions(db: Db, userId: string, exceptSessionId?: string): Promise<number> {
+  let query = db.deleteFrom('sessions').where('userId', '=', userId);
+  if (exceptSessionId) query = query.where('id', '<>', exceptSessionId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function endSessionByToken(db: Db, token: string): Promise<void> {
+  await db.deleteFrom('sessions').where('tokenHash', '=', hashToken(token)).execute();
+}
+
+// Refreshing last_seen_at on every request would make every read a write.
+const touchEveryMs = 60_000;
+
+/**
+ * The actor behind the context's session token, or null. A session of a
+ * deactivated or deleted user, or one past its idle or absolute expiry, is no session.
+ */
+export async function authenticate(ctx: Context): Promise<Actor | null> {
+  if (!ctx.sessionToken || ctx.sessionToken.length > 200) return null;
+  const row = await ctx.db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.userId')
+    .select([
+      'sessions.id as sessionId',
+      'sessions.lastSeenAt',
+      'sessions.expiresAt',
+      'users.id',
+      'users.organizationId',
+      'users.accountId',
+      'users.email',
+      'users.role',
+      'users.active',
+    ])
+    .where('sessions.tokenHash', '=', hashToken(ctx.sessionToken))
+    .executeTakeFirst();
+  if (!row) return null;
+  const now = Date.now();
+  const idleExpired = now - row.lastSeenAt.getTime() > ctx.sessions.idleTimeoutMs;
+  if (!row.active || idleExpired || row.expiresAt.getTime() <= now) {
+    await ctx.db.deleteFrom('sessions').where('id', '=', row.sessionId).execute();
+    return null;
+  }
+  if (now - row.lastSeenAt.getTime() > touchEveryMs) {
+    await ctx.db
+      .updateTable('sessions')
+      .set({ lastSeenAt: sql<Date>`now()` })
+      .where('id', '=', row.sessionId)
+      .execute();
+  }
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    accountId: row.accountId,
+    email: row.email,
+    role: row.role,
+    sessionId: row.sessionId,
+  };
+}

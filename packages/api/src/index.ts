@@ -1,0 +1,12 @@
+export { generatePassword, hashPassword } from './auth/passwords.js';
+export {
+  type Context,
+  type CreateContextOptions,
+  createContext,
+  defaultSessionConfig,
+  type SessionConfig,
+  type SessionCookies,
+} from './context.js';
+export { createOrganization, isEmptyInstallation } from './organizations/service.js';
+export { type AppRouter, appRouter } from './root.js';
+export { createCallerFactory } from './trpc.js';

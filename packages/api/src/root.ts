@@ -1,0 +1,15 @@
+import { accountsRouter } from './accounts/router.js';
+import { auditRouter } from './audit/router.js';
+import { authRouter } from './auth/router.js';
+import { router } from './trpc.js';
+import { usersRouter } from './users/router.js';
+
+export const appRouter = router({
+  auth: authRouter,
+  accounts: accountsRouter,
+  users: usersRouter,
+  audit: auditRouter,
+});
+
+/** The whole API's type: the only thing the web app and CLI import from here. */
+export type AppRouter = typeof appRouter;

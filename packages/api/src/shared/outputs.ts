@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** A user as every procedure returns it: nothing more (never a hash). */
+export const userOutput = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  email: z.string(),
+  firstName: z.string(),
+  lastName: z.string(),
+  role: z.enum(['admin', 'user']),
+  active: z.boolean(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  lastLoginAt: z.date().nullable(),
+  version: z.number(),
+});
+export type UserOutput = z.infer<typeof userOutput>;
+
+export const accountOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  isDefault: z.boolean(),
+  userCount: z.number(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type AccountOutput = z.infer<typeof accountOutput>;
+
+/** A page of a keyset-paginated list. */
+export const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+// Input schemas shared by the API and the console's forms: one definition of "valid".
+
+/** Trimmed, lower-cased, validated email. */
+export const emailSchema = z
+  .string({ error: 'Enter an email address' })
+  .trim()
+  .toLowerCase()
+  .min(1, 'Enter an email address')
+  .max(254, 'An email address has at most 254 characters')
+  .pipe(z.email({ error: 'Enter a valid email address, like name@example.com' }));
+
+const boundedName = (label: string) =>
+  z
+    .string({ error: `Enter a ${label}` })
+    .trim()
+    .min(1, `Enter a ${label}`)
+    .max(100, `A ${label} has at most 100 characters`);
+
+export const firstNameSchema = boundedName('first name');
+export const lastNameSchema = boundedName('last name');
+
+/** Passwords are never trimmed or case-folded. */
+export const passwordSchema = z
+  .string({ error: 'Enter a password' })
+  .min(8, 'A password has at least 8 characters')
+  .max(256, 'A password has at most 256 characters');
+
+export const roleSchema = z.enum(['admin', 'user'], { error: "Role is either 'admin' or 'user'" });
+
+export const idSchema = z.uuid({ error: 'Not a valid id' });
+
+export const accountNameSchema = z
+  .string({ error: 'Enter an account name' })
+  .trim()
+  .min(1, 'Enter an account name')
+  .max(100, 'An account name has at most 100 characters');
+
+export const accountDescriptionSchema = z
+  .string()
+  .trim()
+  .max(1000, 'A description has at most 1000 characters');
+
+export const limitSchema = z
+  .number({ error: 'Limit is a number' })
+  .int('Limit is a whole number')
+  .min(1, 'Limit is at least 1')
+  .max(100, 'Limit is at most 100')
+  .default(25);
+
+export const cursorSchema = z.string().max(1000, 'Not a valid cursor').optional();
+
+export const searchQuerySchema = z
+  .string()
+  .trim()
+  .max(200, 'A search has at most 200 characters')
+  .optional();
+
+export const newUserSchema = z.object({
+  email: emailSchema,
+  firstName: firstNameSchema,
+  lastName: lastNameSchema,
+  password: passwordSchema.optional(),
+});
+
+export const createAccountSchema = z.object({
+  name: accountNameSchema,
+  description: accountDescriptionSchema.optional(),
+  users: z
+    .array(newUserSchema)
+    .max(100, 'Add at most 100 users at once')
+    .default([])
+    .superRefine((users, ctx) => {
+      const seen = new Set<string>();
+      users.forEach((user, index) => {
+        if (seen.has(user.email)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'email'],
+            message: 'This email appears more than once in the form',
+          });
+        }
+        seen.add(user.email);
+      });
+    }),
+});
+
+export const createUserSchema = z.object({
+  accountId: idSchema,
+  email: emailSchema,
+  firstName: firstNameSchema,
+  lastName: lastNameSchema,
+  password: passwordSchema.optional(),
+  role: roleSchema.optional(),
+});
+
+export const updateUserSchema = z.object({
+  id: idSchema,
+  firstName: firstNameSchema.optional(),
+  lastName: lastNameSchema.optional(),
+  email: emailSchema.optional(),
+  version: z.number().int().min(1).optional(),
+});
+
+export const changePasswordSchema = z.object({
+  currentPassword: z.string().min(1, 'Enter your current password').max(256),
+  newPassword: passwordSchema,
+});
+
+export const loginSchema = z.object({
+  email: emailSchema,
+  // Any length is accepted here: a wrong password is a failed sign-in, not a form error.
+  password: z.string({ error: 'Enter your password' }).min(1, 'Enter your password').max(1024),
+});

@@ -1,0 +1,73 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError } from 'zod';
+import { authenticate } from './auth/sessions.js';
+import type { Context } from './context.js';
+import { mapDatabaseError } from './errors.js';
+
+/** Field-level messages of a validation failure: `{ "users.0.email": ["..."] }`. */
+export type FieldErrors = Record<string, string[]>;
+
+function fieldErrorsOf(error: ZodError): FieldErrors {
+  const fields: FieldErrors = {};
+  for (const issue of error.issues) {
+    const key = issue.path.map(String).join('.') || '_';
+    fields[key] = [...(fields[key] ?? []), issue.message];
+  }
+  return fields;
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const zodError = error.cause instanceof ZodError ? error.cause : null;
+    const fieldErrors = zodError ? fieldErrorsOf(zodError) : null;
+    return {
+      ...shape,
+      // A person reads this: "email: Enter a valid email address" rather than a JSON dump.
+      message: fieldErrors
+        ? Object.entries(fieldErrors)
+            .map(([field, messages]) => (field === '_' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
+            .join('; ')
+        : shape.message,
+      data: { ...shape.data, fieldErrors, stack: undefined },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;
+
+/** Database errors become tRPC errors with the right code in one place. */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const mapped = mapDatabaseError(result.error.cause);
+    if (mapped) throw mapped;
+  }
+  return result;
+});
+
+/** Anyone may call it. */
+export const publicProcedure = t.procedure.use(mapErrors);
+
+/** A live session of an active user. */
+export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const actor = await authenticate(ctx);
+  if (!actor) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
+  }
+  return next({ ctx: { ...ctx, actor } });
+});
+
+/** An active administrator of the organization. */
+export const adminProcedure = authedProcedure.use(async ({ ctx, next }) => {
+  if (ctx.actor.role !== 'admin') {
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message: 'Not allowed: account management is for administrators.',
+    });
+  }
+  return next({ ctx });
+});

@@ -1,0 +1,103 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { pageOf, userOutput } from '../shared/outputs.js';
+import {
+  createUserSchema,
+  cursorSchema,
+  emailSchema,
+  idSchema,
+  limitSchema,
+  passwordSchema,
+  roleSchema,
+  searchQuerySchema,
+  updateUserSchema,
+} from '../shared/schemas.js';
+import { adminProcedure, router } from '../trpc.js';
+import { findUserByEmail, findUserById, searchUsers } from './queries.js';
+import {
+  assertAccountInOrganization,
+  createUser,
+  deleteUser,
+  setActive,
+  setPassword,
+  setRole,
+  updateUser,
+} from './service.js';
+
+const byId = z.object({ id: idSchema });
+const versioned = z.object({ id: idSchema, version: z.number().int().min(1).optional() });
+
+export const usersRouter = router({
+  list: adminProcedure
+    .input(z.object({ accountId: idSchema, cursor: cursorSchema, limit: limitSchema }))
+    .output(pageOf(userOutput))
+    .query(async ({ ctx, input }) => {
+      await assertAccountInOrganization(ctx.db, ctx.actor, input.accountId);
+      return searchUsers(ctx.db, ctx.actor.organizationId, input);
+    }),
+
+  search: adminProcedure
+    .input(
+      z
+        .object({
+          query: searchQuerySchema,
+          accountId: idSchema.optional(),
+          active: z.boolean().optional(),
+          role: roleSchema.optional(),
+          cursor: cursorSchema,
+          limit: limitSchema,
+        })
+        .default({ limit: 25 }),
+    )
+    .output(pageOf(userOutput))
+    .query(({ ctx, input }) => searchUsers(ctx.db, ctx.actor.organizationId, input)),
+
+  get: adminProcedure
+    .input(z.union([z.object({ id: idSchema }), z.object({ email: emailSchema })], {
+      error: 'Give either an id or an email',
+    }))
+    .output(userOutput)
+    .query(async ({ ctx, input }) => {
+      const user =
+        'id' in input
+          ? await findUserById(ctx.db, ctx.actor.organizationId, input.id)
+          : await findUserByEmail(ctx.db, ctx.actor.organizationId, input.email);
+      if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+      return user;
+    }),
+
+  create: adminProcedure
+    .input(createUserSchema)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => createUser(ctx.db, ctx.actor, input)),
+
+  update: adminProcedure
+    .input(updateUserSchema)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => updateUser(ctx.db, ctx.actor, input)),
+
+  setPassword: adminProcedure
+    .input(z.object({ id: idSchema, password: passwordSchema }))
+    .output(userOutput)
+    .mutation(({ ctx, input }) => setPassword(ctx.db, ctx.actor, input)),
+
+  deactivate: adminProcedure
+    .input(versioned)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => setActive(ctx.db, ctx.actor, { ...input, active: false })),
+
+  reactivate: adminProcedure
+    .input(versioned)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => setActive(ctx.db, ctx.actor, { ...input, active: true })),
+
+  delete: adminProcedure
+    .input(byId)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => deleteUser(ctx.db, ctx.actor, input.id)),
+
+  setRole: adminProcedure
+    .input(z.object({ id: idSchema, role: roleSchema }))
+    .output(userOutput)
+    .mutation(({ ctx, input }) => setRole(ctx.db, ctx.actor, input)),
+});

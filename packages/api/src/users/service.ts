@@ -1,0 +1,275 @@
+import type { Database, Role } from '@roster/db';
+import { TRPCError } from '@trpc/server';
+import type { Kysely, Transaction } from 'kysely';
+import { diff, recordAudit } from '../audit/queries.js';
+import { hashPassword } from '../auth/passwords.js';
+import { endSessions } from '../auth/sessions.js';
+import type { Actor } from '../context.js';
+import type { UserOutput } from '../shared/outputs.js';
+import {
+  countActiveAdmins,
+  deleteUserRow,
+  insertUser,
+  lockOrganization,
+  lockUser,
+  updateUserRow,
+} from './queries.js';
+
+type Db = Kysely<Database>;
+
+const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+
+const staleVersion = () =>
+  new TRPCError({
+    code: 'CONFLICT',
+    message: 'This user was changed by someone else meanwhile. Reload to see the latest version, then try again.',
+  });
+
+const label = (user: { email: string }) => user.email;
+
+/** Fails when the change would leave the organization without an active administrator. */
+async function assertAnotherAdminRemains(
+  tx: Transaction<Database>,
+  actor: Actor,
+  target: { id: string; role: Role; active: boolean },
+  what: string,
+) {
+  if (target.role !== 'admin' || !target.active) return;
+  if ((await countActiveAdmins(tx, actor.organizationId, target.id)) === 0) {
+    throw new TRPCError({
+      code: 'PRECONDITION_FAILED',
+      message: `You cannot ${what} the last active administrator: make another user an administrator first.`,
+    });
+  }
+}
+
+function refuseSelf(actor: Actor, id: string, what: string) {
+  if (actor.id === id) {
+    throw new TRPCError({
+      code: 'PRECONDITION_FAILED',
+      message: `You cannot ${what} yourself; ask another administrator.`,
+    });
+  }
+}
+
+/** Locks and returns the target, checking its optimistic version when given. */
+async function loadForChange(tx: Transaction<Database>, actor: Actor, id: string, version?: number) {
+  const user = await lockUser(tx, actor.organizationId, id);
+  if (!user) throw notFound();
+  if (version !== undefined && version !== user.version) throw staleVersion();
+  return user;
+}
+
+export async function assertAccountInOrganization(
+  db: Db | Transaction<Database>,
+  actor: Actor,
+  accountId: string,
+) {
+  const account = await db
+    .selectFrom('accounts')
+    .select(['id', 'isDefault'])
+    .where('organizationId', '=', actor.organizationId)
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+  if (!account) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such account.' });
+  return account;
+}
+
+export type CreateUserInput = {
+  accountId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  /** Hashed before the transaction opens, so no lock waits on argon2. */
+  passwordHash: string | null;
+  role?: Role | undefined;
+};
+
+/** Hashes an optional password (on the thread pool). */
+export const hashOptional = (password: string | undefined) =>
+  password ? hashPassword(password) : Promise.resolve(null);
+
+/** Inserts one user with its audit row; runs inside the caller's transaction. */
+export async function createUserIn(
+  tx: Transaction<Database>,
+  actor: Actor,
+  input: CreateUserInput,
+  account: { isDefault: boolean },
+): Promise<UserOutput> {
+  const role = input.role ?? 'user';
+  if (role === 'admin' && !account.isDefault) {
+    throw new TRPCError({
+      code: 'PRECONDITION_FAILED',
+      message: 'Administrators belong to the default account; add them there.',
+    });
+  }
+  const user = await insertUser(tx, {
+    organizationId: actor.organizationId,
+    accountId: input.accountId,
+    email: input.email,
+    firstName: input.firstName,
+    lastName: input.lastName,
+    role,
+    passwordHash: input.passwordHash,
+  });
+  await recordAudit(tx, {
+    actor,
+    action: 'user.created',
+    targetType: 'user',
+    targetId: user.id,
+    targetLabel: label(user),
+    after: {
+      email: user.email,
+      firstName: user.firstName,
+      lastName: user.lastName,
+      role: user.role,
+      accountId: user.accountId,
+      passwordSet: input.passwordHash !== null,
+    },
+  });
+  return user;
+}
+
+export async function createUser(
+  db: Db,
+  actor: Actor,
+  input: Omit<CreateUserInput, 'passwordHash'> & { password?: string | undefined },
+): Promise<UserOutput> {
+  const passwordHash = await hashOptional(input.password);
+  return db.transaction().execute(async (tx) => {
+    const account = await assertAccountInOrganization(tx, actor, input.accountId);
+    return createUserIn(tx, actor, { ...input, passwordHash }, account);
+  });
+}
+
+export async function updateUser(
+  db: Db,
+  actor: Actor,
+  input: { id: string; firstName?: string; lastName?: string; email?: string; version?: number },
+): Promise<UserOutput> {
+  return db.transaction().execute(async (tx) => {
+    const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id, input.version);
+    const changes = diff(user, { firstName: input.firstName, lastName: input.lastName, email: input.email });
+    if (!changes) return user;
+    const updated = await updateUserRow(tx, actor.organizationId, user.id, changes.after);
+    await recordAudit(tx, {
+      actor,
+      action: 'user.updated',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: label(updated),
+      ...changes,
+    });
+    return updated;
+  });
+}
+
+export async function setActive(
+  db: Db,
+  actor: Actor,
+  input: { id: string; active: boolean; version?: number },
+): Promise<UserOutput> {
+  return db.transaction().execute(async (tx) => {
+    if (!input.active) {
+      refuseSelf(actor, input.id, 'deactivate');
+      await lockOrganization(tx, actor.organizationId);
+    }
+    const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id, input.version);
+    if (user.active === input.active) return user;
+    if (!input.active) {
+      await assertAnotherAdminRemains(tx, actor, user, 'deactivate');
+      // A deactivated user is out at once: their sessions end with this transaction.
+      await endSessions(tx, user.id);
+    }
+    const updated = await updateUserRow(tx, actor.organizationId, user.id, { active: input.active });
+    await recordAudit(tx, {
+      actor,
+      action: input.active ? 'user.reactivated' : 'user.deactivated',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: label(user),
+      before: { active: user.active },
+      after: { active: input.active },
+    });
+    return updated;
+  });
+}
+
+export async function deleteUser(db: Db, actor: Actor, id: string): Promise<UserOutput> {
+  refuseSelf(actor, id, 'delete');
+  return db.transaction().execute(async (tx) => {
+    await lockOrganization(tx, actor.organizationId);
+    const { passwordHash: _, ...user } = await loadForChange(tx, actor, id);
+    await assertAnotherAdminRemains(tx, actor, user, 'delete');
+    await deleteUserRow(tx, actor.organizationId, user.id);
+    await recordAudit(tx, {
+      actor,
+      action: 'user.deleted',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: label(user),
+      before: {
+        email: user.email,
+        firstName: user.firstName,
+        lastName: user.lastName,
+        role: user.role,
+        active: user.active,
+        accountId: user.accountId,
+      },
+    });
+    return user;
+  });
+}
+
+export async function setRole(db: Db, actor: Actor, input: { id: string; role: Role }): Promise<UserOutput> {
+  if (input.role === 'user') refuseSelf(actor, input.id, 'demote');
+  return db.transaction().execute(async (tx) => {
+    await lockOrganization(tx, actor.organizationId);
+    const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id);
+    if (user.role === input.role) return user;
+    if (input.role === 'admin') {
+      const account = await assertAccountInOrganization(tx, actor, user.accountId);
+      if (!account.isDefault) {
+        throw new TRPCError({
+          code: 'PRECONDITION_FAILED',
+          message: 'Only users of the default account can be administrators.',
+        });
+      }
+    } else {
+      await assertAnotherAdminRemains(tx, actor, user, 'demote');
+    }
+    const updated = await updateUserRow(tx, actor.organizationId, user.id, { role: input.role });
+    await recordAudit(tx, {
+      actor,
+      action: 'user.role_changed',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: label(user),
+      before: { role: user.role },
+      after: { role: input.role },
+    });
+    return updated;
+  });
+}
+
+export async function setPassword(
+  db: Db,
+  actor: Actor,
+  input: { id: string; password: string },
+): Promise<UserOutput> {
+  const passwordHash = await hashPassword(input.password);
+  return db.transaction().execute(async (tx) => {
+    const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id);
+    await tx.updateTable('users').set({ passwordHash }).where('id', '=', user.id).execute();
+    // Whoever knew the old password is signed out everywhere.
+    await endSessions(tx, user.id);
+    await recordAudit(tx, {
+      actor,
+      action: 'user.password_set',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: label(user),
+    });
+    return user;
+  });
+}

@@ -1,0 +1,70 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { CamelCasePlugin, Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { SerializedDialect } from './serialized-dialect.js';
+import type { Database } from './schema.js';
+
+export type CreateDbOptions = {
+  /** A postgres:// URL. When absent, an embedded PGlite database is used. */
+  url?: string | undefined;
+  /** Where PGlite keeps its files; `undefined` with no url keeps it in memory. */
+  dataDir?: string | undefined;
+  /** Pool size for a real server (default 10). */
+  poolSize?: number;
+  /** Per-statement limit in milliseconds, so one bad query cannot hold a connection. */
+  statementTimeoutMs?: number;
+};
+
+export type DbHandle = {
+  db: Kysely<Database>;
+  kind: 'postgres' | 'pglite';
+  /** A human description of where the data lives (never includes a password). */
+  location: string;
+};
+
+// int8 (count(*)) as a JS number: our counts stay far below 2^53.
+pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+/**
+ * Builds Kysely over node-postgres when `url` is given, else over embedded PGlite.
+ * PGlite has a single connection, so its dialect is wrapped to run one
+ * transaction (or statement) at a time.
+ */
+export function createDb(options: CreateDbOptions = {}): DbHandle {
+  const plugins = [new CamelCasePlugin()];
+  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: statementTimeoutMs,
+      query_timeout: statementTimeoutMs + 2_000,
+    });
+    // An idle client losing its server must not crash the process.
+    pool.on('error', () => {});
+    const url = new URL(options.url);
+    return {
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins }),
+      kind: 'postgres',
+      location: `postgres://${url.host}${url.pathname}`,
+    };
+  }
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const pglite = async () => {
+    const instance = await PGlite.create(options.dataDir, { extensions: { pg_trgm } });
+    await instance.exec(`SET statement_timeout = ${Math.trunc(statementTimeoutMs)}`);
+    return instance;
+  };
+  return {
+    db: new Kysely<Database>({
+      dialect: new SerializedDialect(new PGliteDialect({ pglite })),
+      plugins,
+    }),
+    kind: 'pglite',
+    location: options.dataDir ? `embedded (${options.dataDir})` : 'embedded (in memory)',
+  };
+}

@@ -1,0 +1,26 @@
+import type { Kysely } from 'kysely';
+import { type MigrationResultSet, Migrator } from 'kysely/migration';
+import * as m0001 from './migrations/0001_initial.js';
+import type { Database } from './schema.js';
+
+/** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
+const migrations = {
+  '0001_initial': m0001,
+};
+
+/**
+ * Brings the schema up to date. Kysely's Postgres adapter takes a transaction-scoped
+ * advisory lock and runs all pending migrations in one transaction, so two servers
+ * starting at once apply each migration exactly once.
+ */
+export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    throw result.error instanceof Error ? result.error : new Error(String(result.error));
+  }
+  return (result.results ?? []).map((r) => r.migrationName);
+}

@@ -1,0 +1,90 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** A timestamp column: the database fills it on insert, we may set it on update. */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export type Role = 'admin' | 'user';
+
+export type OrganizationsTable = {
+  id: Generated<string>;
+  name: string;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+};
+
+export type AccountsTable = {
+  id: Generated<string>;
+  organizationId: string;
+  name: string;
+  description: ColumnType<string, string | undefined, string>;
+  isDefault: ColumnType<boolean, boolean | undefined, never>;
+  /** Maintained by a trigger on users; never written by the application. */
+  userCount: ColumnType<number, never, never>;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+};
+
+export type UsersTable = {
+  id: Generated<string>;
+  organizationId: string;
+  accountId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  role: ColumnType<Role, Role | undefined, Role>;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  passwordHash: string | null;
+  version: ColumnType<number, number | undefined, number>;
+  lastLoginAt: Date | null;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+};
+
+export type SessionsTable = {
+  id: Generated<string>;
+  tokenHash: string;
+  userId: string;
+  createdAt: Timestamp;
+  lastSeenAt: Timestamp;
+  expiresAt: Date;
+  clientAddress: string | null;
+  userAgent: string | null;
+};
+
+export type AuditLogTable = {
+  id: Generated<string>;
+  organizationId: string;
+  actorId: string | null;
+  actorEmail: string | null;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  targetLabel: string | null;
+  changes: ColumnType<AuditChanges, string, string>;
+  createdAt: Timestamp;
+};
+
+/** The before/after values of the fields a mutation changed. */
+export type AuditChanges = {
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+};
+
+export type Database = {
+  organizations: OrganizationsTable;
+  accounts: AccountsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  auditLog: AuditLogTable;
+};
+
+export type Organization = Selectable<OrganizationsTable>;
+export type Account = Selectable<AccountsTable>;
+export type NewAccount = Insertable<AccountsTable>;
+export type AccountUpdate = Updateable<AccountsTable>;
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type Session = Selectable<SessionsTable>;
+export type AuditEntry = Selectable<AuditLogTable>;
+export type NewAuditEntry = Insertable<AuditLogTable>;
