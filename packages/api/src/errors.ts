@@ -44,7 +44,10 @@ function isPgError(error: unknown): error is PgError {
 export function mapDatabaseError(error: unknown): TRPCError | undefined {
   if (error instanceof TRPCError) return error;
   if (!isPgError(error)) {
-    if (error instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)) {
+    if (
+      error instanceof Error &&
+      /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)
+    ) {
       return new TRPCError({
         code: 'SERVICE_UNAVAILABLE',
         message: 'The database is unavailable; try again in a moment.',

@@ -7,6 +7,6 @@ export {
   type SessionConfig,
   type SessionCookies,
 } from './context.js';
-export { createOrganization, isEmptyInstallation } from './organizations/service.js';
+export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';
 export { type AppRouter, appRouter } from './root.js';
 export { createCallerFactory } from './trpc.js';

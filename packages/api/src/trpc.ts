@@ -30,7 +30,7 @@ const t = initTRPC.context<Context>().create({
             .map(([field, messages]) => (field === '_' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
             .join('; ')
         : shape.message,
-      data: { ...shape.data, fieldErrors, stack: undefined },
+      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, fieldErrors },
     };
   },
 });

@@ -3,8 +3,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { CamelCasePlugin, Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { SerializedDialect } from './serialized-dialect.js';
 import type { Database } from './schema.js';
+import { SerializedDialect } from './serialized-dialect.js';
 
 export type CreateDbOptions = {
   /** A postgres:// URL. When absent, an embedded PGlite database is used. */

@@ -1,11 +1,4 @@
-import type {
-  DatabaseConnection,
-  Dialect,
-  Driver,
-  Kysely,
-  QueryCompiler,
-  TransactionSettings,
-} from 'kysely';
+import type { DatabaseConnection, Dialect, Driver, Kysely, QueryCompiler, TransactionSettings } from 'kysely';
 
 /**
  * Wraps a single-connection dialect (PGlite) so that Kysely hands its one
@@ -24,6 +17,7 @@ export class SerializedDialect implements Dialect {
   createDriver(): Driver {
     return new SerializedDriver(this.#inner.createDriver());
   }
+  // biome-ignore lint/suspicious/noExplicitAny: the Dialect interface is declared over Kysely<any>.
   createIntrospector(db: Kysely<any>) {
     return this.#inner.createIntrospector(db);
   }
@@ -68,11 +62,7 @@ class SerializedDriver implements Driver {
   rollbackTransaction(connection: DatabaseConnection) {
     return this.#inner.rollbackTransaction(connection);
   }
-  savepoint(
-    connection: DatabaseConnection,
-    name: string,
-    compileQuery: QueryCompiler['compileQuery'],
-  ): Promise<void> {
+  savepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler['compileQuery']): Promise<void> {
     return required(this.#inner.savepoint).call(this.#inner, connection, name, compileQuery);
   }
   rollbackToSavepoint(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestOrg, recordCookies, callerWithToken, testDb, testPassword } from '../test/index.js';
+import { callerWithToken, createTestOrg, recordCookies, testDb, testPassword } from '../test/index.js';
 
 describe('smoke', () => {
   it('signs in, creates an account with users, searches', async () => {

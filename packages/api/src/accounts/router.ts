@@ -16,9 +16,7 @@ import { createAccount, deleteAccount, updateAccount } from './service.js';
 
 export const accountsRouter = router({
   list: adminProcedure
-    .input(
-      z.object({ query: searchQuerySchema, cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }),
-    )
+    .input(z.object({ query: searchQuerySchema, cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }))
     .output(pageOf(accountOutput))
     .query(({ ctx, input }) => listAccounts(ctx.db, ctx.actor.organizationId, input)),
 

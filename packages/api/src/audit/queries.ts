@@ -57,17 +57,7 @@ export async function listAudit(
   const after = decodeCursor(input.cursor, 2);
   let query = db
     .selectFrom('auditLog')
-    .select([
-      'id',
-      'actorId',
-      'actorEmail',
-      'action',
-      'targetType',
-      'targetId',
-      'targetLabel',
-      'changes',
-      'createdAt',
-    ])
+    .select(['id', 'actorId', 'actorEmail', 'action', 'targetType', 'targetId', 'targetLabel', 'changes', 'createdAt'])
     .where('organizationId', '=', organizationId);
   if (input.userId) {
     const userId = input.userId;
@@ -75,9 +65,7 @@ export async function listAudit(
   }
   if (after) {
     const [createdAt, id] = after as [string, string];
-    query = query.where(
-      sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`,
-    );
+    query = query.where(sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`);
   }
   const rows = await query
     .orderBy('createdAt', 'desc')

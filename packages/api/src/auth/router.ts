@@ -10,8 +10,7 @@ import { hashPassword, verifyPassword } from './passwords.js';
 import { authenticate, createSession, endSessionByToken, endSessions } from './sessions.js';
 
 /** One message for every failed sign-in, whatever the reason. */
-const signInFailed = () =>
-  new TRPCError({ code: 'UNAUTHORIZED', message: 'The email or password is incorrect.' });
+const signInFailed = () => new TRPCError({ code: 'UNAUTHORIZED', message: 'The email or password is incorrect.' });
 
 export const authRouter = router({
   login: publicProcedure

@@ -1,5 +1,5 @@
 import type { Database } from '@roster/db';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { hashPassword } from '../auth/passwords.js';
 
 export type CreateOrganizationInput = {
@@ -25,7 +25,15 @@ export async function createOrganization(
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization> {
   const passwordHash = await hashPassword(input.adminPassword);
-  return db.transaction().execute(async (tx) => {
+  return db.transaction().execute((tx) => insertOrganization(tx, input, passwordHash));
+}
+
+async function insertOrganization(
+  tx: Transaction<Database>,
+  input: CreateOrganizationInput,
+  passwordHash: string,
+): Promise<CreatedOrganization> {
+  {
     const organization = await tx
       .insertInto('organizations')
       .values({ name: input.name })
@@ -63,11 +71,25 @@ export async function createOrganization(
       })
       .execute();
     return { organization, account, admin };
-  });
+  }
 }
 
-/** True when no organization exists yet (a fresh installation). */
-export async function isEmptyInstallation(db: Kysely<Database>): Promise<boolean> {
-  const row = await db.selectFrom('organizations').select('id').limit(1).executeTakeFirst();
-  return !row;
+/**
+ * On a fresh installation (no organization yet) creates the first one; otherwise
+ * does nothing and returns null. Two servers starting at once on one empty
+ * database create exactly one: the check and the insert run under an advisory lock.
+ */
+export async function bootstrapInstallation(
+  db: Kysely<Database>,
+  input: CreateOrganizationInput,
+): Promise<CreatedOrganization | null> {
+  const exists = async (q: Kysely<Database> | Transaction<Database>) =>
+    Boolean(await q.selectFrom('organizations').select('id').limit(1).executeTakeFirst());
+  if (await exists(db)) return null;
+  const passwordHash = await hashPassword(input.adminPassword);
+  return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(7450021)`.execute(tx);
+    if (await exists(tx)) return null;
+    return insertOrganization(tx, input, passwordHash);
+  });
 }

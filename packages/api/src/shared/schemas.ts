@@ -37,10 +37,7 @@ export const accountNameSchema = z
   .min(1, 'Enter an account name')
   .max(100, 'An account name has at most 100 characters');
 
-export const accountDescriptionSchema = z
-  .string()
-  .trim()
-  .max(1000, 'A description has at most 1000 characters');
+export const accountDescriptionSchema = z.string().trim().max(1000, 'A description has at most 1000 characters');
 
 export const limitSchema = z
   .number({ error: 'Limit is a number' })
@@ -51,11 +48,7 @@ export const limitSchema = z
 
 export const cursorSchema = z.string().max(1000, 'Not a valid cursor').optional();
 
-export const searchQuerySchema = z
-  .string()
-  .trim()
-  .max(200, 'A search has at most 200 characters')
-  .optional();
+export const searchQuerySchema = z.string().trim().max(200, 'A search has at most 200 characters').optional();
 
 export const newUserSchema = z.object({
   email: emailSchema,

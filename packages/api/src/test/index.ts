@@ -46,10 +46,9 @@ export async function dropTestDatabases(serverUrl: string, runId?: string): Prom
   await admin.connect();
   try {
     const pattern = `${testDatabasePrefix}${runId ?? ''}%`;
-    const { rows } = await admin.query<{ datname: string }>(
-      'select datname from pg_database where datname like $1',
-      [pattern],
-    );
+    const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [
+      pattern,
+    ]);
     for (const { datname } of rows) {
       await admin.query(`drop database if exists "${datname}" with (force)`);
     }
@@ -126,7 +125,14 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
     admin,
     /** Adds a user straight through the API as the administrator. */
     async addUser(
-      options: { accountId?: string; role?: Role; password?: string; email?: string; firstName?: string; lastName?: string } = {},
+      options: {
+        accountId?: string;
+        role?: Role;
+        password?: string;
+        email?: string;
+        firstName?: string;
+        lastName?: string;
+      } = {},
     ) {
       return admin.users.create({
         accountId: options.accountId ?? created.account.id,

@@ -112,9 +112,7 @@ export async function searchUsers(db: Db, organizationId: string, filter: UserFi
   if (text) {
     const escaped = escapeLike(text);
     if (text.length >= 3) {
-      query = query.where(
-        sql<boolean>`lower(first_name || ' ' || last_name || ' ' || email) like ${`%${escaped}%`}`,
-      );
+      query = query.where(sql<boolean>`lower(first_name || ' ' || last_name || ' ' || email) like ${`%${escaped}%`}`);
     } else {
       const prefix = `${escaped}%`;
       query = query.where((eb) =>

@@ -53,9 +53,11 @@ export const usersRouter = router({
     .query(({ ctx, input }) => searchUsers(ctx.db, ctx.actor.organizationId, input)),
 
   get: adminProcedure
-    .input(z.union([z.object({ id: idSchema }), z.object({ email: emailSchema })], {
-      error: 'Give either an id or an email',
-    }))
+    .input(
+      z.union([z.object({ id: idSchema }), z.object({ email: emailSchema })], {
+        error: 'Give either an id or an email',
+      }),
+    )
     .output(userOutput)
     .query(async ({ ctx, input }) => {
       const user =

@@ -6,14 +6,7 @@ import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/sessions.js';
 import type { Actor } from '../context.js';
 import type { UserOutput } from '../shared/outputs.js';
-import {
-  countActiveAdmins,
-  deleteUserRow,
-  insertUser,
-  lockOrganization,
-  lockUser,
-  updateUserRow,
-} from './queries.js';
+import { countActiveAdmins, deleteUserRow, insertUser, lockOrganization, lockUser, updateUserRow } from './queries.js';
 
 type Db = Kysely<Database>;
 
@@ -60,11 +53,7 @@ async function loadForChange(tx: Transaction<Database>, actor: Actor, id: string
   return user;
 }
 
-export async function assertAccountInOrganization(
-  db: Db | Transaction<Database>,
-  actor: Actor,
-  accountId: string,
-) {
+export async function assertAccountInOrganization(db: Db | Transaction<Database>, actor: Actor, accountId: string) {
   const account = await db
     .selectFrom('accounts')
     .select(['id', 'isDefault'])
@@ -252,11 +241,7 @@ export async function setRole(db: Db, actor: Actor, input: { id: string; role: R
   });
 }
 
-export async function setPassword(
-  db: Db,
-  actor: Actor,
-  input: { id: string; password: string },
-): Promise<UserOutput> {
+export async function setPassword(db: Db, actor: Actor, input: { id: string; password: string }): Promise<UserOutput> {
   const passwordHash = await hashPassword(input.password);
   return db.transaction().execute(async (tx) => {
     const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id);

@@ -9,9 +9,7 @@ const { db, location } = createDb({
 });
 try {
   const applied = await migrateToLatest(db);
-  console.log(
-    applied.length ? `Applied ${applied.join(', ')} to ${location}` : `${location} is up to date`,
-  );
+  console.log(applied.length ? `Applied ${applied.join(', ')} to ${location}` : `${location} is up to date`);
 } finally {
   await db.destroy();
 }

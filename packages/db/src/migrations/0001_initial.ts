@@ -36,9 +36,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     )
   `.execute(db);
   // At most one default account per organization ...
-  await sql`create unique index accounts_one_default on accounts (organization_id) where is_default`.execute(
-    db,
-  );
+  await sql`create unique index accounts_one_default on accounts (organization_id) where is_default`.execute(db);
   await sql`create unique index accounts_org_name on accounts (organization_id, lower(name))`.execute(db);
   await sql`create index accounts_org_order on accounts (organization_id, name, id)`.execute(db);
 
@@ -139,8 +137,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     create trigger users_admin_in_default_account before insert or update of role, account_id on users
       for each row execute function roster_admin_in_default_account()
   `.execute(db);
+  // Signing in (last_login_at) or changing the password is not an edit of the user's record.
   await sql`
-    create trigger users_updated_at before update on users
+    create trigger users_updated_at
+      before update of email, first_name, last_name, role, active, account_id on users
       for each row execute function roster_set_updated_at()
   `.execute(db);
 

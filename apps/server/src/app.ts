@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
+import { type AppRouter, appRouter, createContext, type SessionConfig } from '@roster/api';
+import type { Database } from '@roster/db';
+import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { type Kysely, sql } from 'kysely';
+
+export const sessionCookieName = 'roster_session';
+
+export type AppOptions = {
+  db: Kysely<Database>;
+  /** Folder of the built SPA; when missing, `/` explains how to build it. */
+  webRoot: string;
+  sessions: SessionConfig;
+  cookieSecure: 'auto' | 'true' | 'false';
+  trustProxy?: boolean;
+  logLevel?: string;
+  /** Calls in one batched request, at most. */
+  maxBatchSize?: number;
+  bodyLimitBytes?: number;
+};
+
+const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** Secure cookies everywhere but plain-http localhost, unless configured otherwise. */
+function secureCookieFor(request: FastifyRequest, setting: AppOptions['cookieSecure']): boolean {
+  if (setting !== 'auto') return setting === 'true';
+  return request.protocol === 'https' || !localHosts.has(request.hostname);
+}
+
+/** Builds the HTTP host: tRPC at /trpc, the SPA at /, health probes. Listening is the caller's choice. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: options.logLevel ?? 'info',
+      redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+    },
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    routerOptions: { maxParamLength: 2000 },
+    // A slow or stuck client cannot hold a socket forever.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // HSTS only means something over HTTPS; helmet adds it, browsers ignore it on http.
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    referrerPolicy: { policy: 'same-origin' },
+    crossOriginEmbedderPolicy: false,
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await Promise.race([
+        sql`select 1`.execute(options.db),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
+      ]);
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', message: 'The database does not answer.' });
+    }
+  });
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      maxBatchSize: options.maxBatchSize ?? 20,
+      createContext: ({ req, res }) =>
+        createContext({
+          db: options.db,
+          sessionToken: req.cookies[sessionCookieName] ?? null,
+          clientAddress: req.ip,
+          userAgent: req.headers['user-agent'] ?? null,
+          sessions: options.sessions,
+          cookies: {
+            set(token, expiresAt) {
+              res.setCookie(sessionCookieName, token, {
+                path: '/',
+                httpOnly: true,
+                sameSite: 'lax',
+                secure: secureCookieFor(req, options.cookieSecure),
+                expires: expiresAt,
+              });
+            },
+            clear() {
+              res.clearCookie(sessionCookieName, {
+                path: '/',
+                httpOnly: true,
+                sameSite: 'lax',
+                secure: secureCookieFor(req, options.cookieSecure),
+              });
+            },
+          },
+        }),
+      onError({ error, path, req }) {
+        if (error.code === 'INTERNAL_SERVER_ERROR') {
+          req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+        }
+      },
+    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+  });
+
+  const hasWeb = existsSync(join(options.webRoot, 'index.html'));
+  if (hasWeb) {
+    await app.register(fastifyStatic, {
+      root: options.webRoot,
+      wildcard: false,
+      index: false,
+      setHeaders(reply, path) {
+        // Vite fingerprints assets: they never change under one name.
+        reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  }
+
+  app.setNotFoundHandler((request, reply) => {
+    const wantsPage =
+      request.method === 'GET' &&
+      !request.url.startsWith('/trpc') &&
+      !request.url.startsWith('/assets/') &&
+      (request.headers.accept ?? '').includes('text/html');
+    if (wantsPage && hasWeb) {
+      // Client-side routes: every page URL is the SPA.
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    }
+    if (wantsPage) {
+      return reply
+        .type('text/plain')
+        .send('The console is not built yet: run `pnpm start` (or `pnpm build`) from the repository root.');
+    }
+    return reply.code(404).send({ error: 'Not Found', message: `No route for ${request.method} ${request.url}` });
+  });
+
+  return app;
+}

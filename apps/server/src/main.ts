@@ -1,0 +1,70 @@
+import { bootstrapInstallation, generatePassword } from '@roster/api';
+import { createDb, migrateToLatest } from '@roster/db';
+import { buildApp } from './app.js';
+import { readEnv } from './env.js';
+
+const env = readEnv();
+const { db, location } = createDb({
+  url: env.DATABASE_URL,
+  dataDir: env.DATA_DIR,
+  poolSize: env.DB_POOL_SIZE,
+  statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
+});
+
+await migrateToLatest(db);
+
+const generated = env.ROSTER_ADMIN_PASSWORD ? undefined : generatePassword();
+const created = await bootstrapInstallation(db, {
+  name: env.ROSTER_ORG_NAME,
+  adminEmail: env.ROSTER_ADMIN_EMAIL,
+  adminPassword: env.ROSTER_ADMIN_PASSWORD ?? generated ?? '',
+});
+if (created) {
+  // Printed once, on the start that created the installation; never logged again.
+  const lines = [
+    '',
+    `  Created organization "${created.organization.name}" with its first administrator.`,
+    `  Sign in as: ${created.admin.email}`,
+    generated
+      ? `  Password:   ${generated}   (generated; shown only now)`
+      : '  Password:   the one in ROSTER_ADMIN_PASSWORD',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const app = await buildApp({
+  db,
+  webRoot: env.WEB_DIST,
+  sessions: {
+    idleTimeoutMs: env.SESSION_IDLE_MINUTES * 60_000,
+    absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
+  },
+  cookieSecure: env.COOKIE_SECURE,
+  trustProxy: env.TRUST_PROXY === 'true',
+  logLevel: env.LOG_LEVEL,
+});
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  app.log.info({ signal }, 'draining requests');
+  const force = setTimeout(() => {
+    app.log.error('requests did not drain within 10 s; exiting');
+    process.exit(1);
+  }, 10_000);
+  force.unref();
+  try {
+    await app.close();
+    await db.destroy();
+  } finally {
+    clearTimeout(force);
+  }
+  process.exit(0);
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
+
+await app.listen({ host: env.HOST, port: env.PORT });
+app.log.info(`Roster is serving on http://${env.HOST}:${env.PORT} (database: ${location})`);
