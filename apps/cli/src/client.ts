@@ -9,11 +9,14 @@ export type RosterClient = TRPCClient<AppRouter>;
 /** A call that gets no answer in this long fails instead of hanging a script. */
 export const requestTimeoutMs = 60_000;
 
-/** Where tRPC answers: the server's address plus `/trpc`, unless it is already there. */
+/**
+ * Where tRPC answers: the server's address plus `/trpc`, unless it is already
+ * there. An address without a scheme (`127.0.0.1:3000`) means http.
+ */
 export function trpcUrl(serverUrl: string): string {
   let url: URL;
   try {
-    url = new URL(serverUrl);
+    url = new URL(/^[a-z][a-z\d+.-]*:\/\//i.test(serverUrl) ? serverUrl : `http://${serverUrl}`);
   } catch {
     throw new UsageError(`Not a URL: ${serverUrl}. Give the server's address, like http://127.0.0.1:3000.`);
   }

@@ -86,7 +86,7 @@ describe('roster api-keys', () => {
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^rk_[a-z0-9]{8}_[\w-]{43}\n$/);
-    expect(result.stderr).toContain('shown only now');
+    expect(result.stderr).toContain('shown only this once');
     // The sign-in was only the way to the key: its session is gone again.
     expect(await sessionsOf(org.adminId)).toBe(before);
     const found = await json<{ items: User[] }>(['users', 'search', org.adminEmail], { key: result.stdout.trim() });

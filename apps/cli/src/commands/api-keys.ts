@@ -107,7 +107,7 @@ export function registerApiKeys(program: Command, runtime: Runtime): void {
         command,
         `Created API key "${apiKey.name}" (${apiKey.prefix}), ${
           apiKey.expiresAt ? `valid until ${when(apiKey.expiresAt)}` : 'valid until revoked'
-        }. It is shown only now; store it like a password and use it as ROSTER_API_KEY:`,
+        }. Its secret is shown only this once: store it like a password.`,
       );
       runtime.print(command, created, (c) => c.secret);
     });
