@@ -38,15 +38,22 @@ type Created = {
 };
 
 describe('operator commands', () => {
-  it('migrate the database, then create organizations whose administrators can sign in', async () => {
+  // One database through the steps, in order; each step opens it in a child of its own.
+  const email = uniqueEmail('operator');
+  const secondEmail = uniqueEmail('generated');
+  let created: Created;
+  let generated: Created;
+
+  it('db migrate brings the schema up to date, then has nothing to do', async () => {
     const migrated = await roster(['db', 'migrate']);
     expect(migrated.stderr).toBe('');
     expect(migrated.code).toBe(0);
     expect(migrated.stdout).toMatch(/^Applied 0001_initial, 0002_api_keys to /);
     const again = await roster(['db', 'migrate', '--json']);
     expect(JSON.parse(again.stdout)).toMatchObject({ applied: [] });
+  });
 
-    const email = uniqueEmail('operator');
+  it('org create prints the organization, its default account and administrator as JSON', async () => {
     const made = await roster([
       'org',
       'create',
@@ -58,7 +65,7 @@ describe('operator commands', () => {
       'operator-pass-1',
     ]);
     expect(made.code).toBe(0);
-    const created = JSON.parse(made.stdout) as Created;
+    created = JSON.parse(made.stdout) as Created;
     expect(created).toMatchObject({
       organization: { name: 'Operated' },
       account: { name: 'Default' },
@@ -66,12 +73,12 @@ describe('operator commands', () => {
     });
     expect(created).not.toHaveProperty('generatedPassword');
 
-    const secondEmail = uniqueEmail('generated');
-    const generated = JSON.parse(
-      (await roster(['org', 'create', '--name', 'Second', '--admin-email', secondEmail])).stdout,
-    ) as Created;
+    const second = await roster(['org', 'create', '--name', 'Second', '--admin-email', secondEmail]);
+    generated = JSON.parse(second.stdout) as Created;
     expect(generated.generatedPassword).toMatch(/^[\w-]{24}$/);
+  });
 
+  it('org create refuses a taken or invalid email, or a missing option', async () => {
     const duplicate = await roster(['org', 'create', '--name', 'Third', '--admin-email', email]);
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toContain('error: A user with this email already exists.');
@@ -81,7 +88,9 @@ describe('operator commands', () => {
     const missing = await roster(['org', 'create', '--name', 'Fifth']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("required option '--admin-email <email>' not specified");
+  });
 
+  it('the new administrators can sign in, with the given and the generated password', async () => {
     // The children have exited, so the test may open the database itself.
     const { db } = createDb('DATABASE_URL' in where ? { url: where.DATABASE_URL } : { dataDir });
     try {

@@ -23,9 +23,12 @@ beforeAll(async () => {
   org = await createTestOrg(db, 'Keys Org');
 });
 
-/** A plain user of `org` (or the given organization) with a session, and a key of theirs. */
-async function userWithKey(within: TestOrg = org, role: 'user' | 'admin' = 'user') {
-  const user = await within.addUser({ password: testPassword, role });
+/**
+ * A plain user of `org` with a session, and a key of theirs. Without a password
+ * unless asked: hashing one is the slowest step, and most tests never sign in.
+ */
+async function userWithKey(options: { password?: string } = {}) {
+  const user = await org.addUser({ password: options.password });
   const session = await callerAs(db, user.id);
   const { apiKey, secret } = await session.apiKeys.create({ name: 'script' });
   return { user, session, apiKey, secret, viaKey: callerWithKey(db, secret) };
@@ -154,7 +157,7 @@ describe('Authorization: Bearer <key>', () => {
   });
 
   it("auth.me answers the key's user; the session procedures refuse a key", async () => {
-    const { user, viaKey, secret } = await userWithKey();
+    const { user, viaKey, secret } = await userWithKey({ password: testPassword });
     await expect(viaKey.auth.me()).resolves.toMatchObject({ id: user.id, email: user.email });
     await expect(
       viaKey.auth.changePassword({ currentPassword: testPassword, newPassword: 'another long password' }),
