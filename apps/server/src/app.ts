@@ -92,6 +92,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         createContext({
           db: options.db,
           sessionToken: req.cookies[sessionCookieName] ?? null,
+          // `Bearer <API key>` for scripts; the logger already redacts this header.
+          authorization: req.headers.authorization ?? null,
           clientAddress: req.ip,
           userAgent: req.headers['user-agent'] ?? null,
           sessions: options.sessions,

@@ -23,6 +23,11 @@ export type CreateContextOptions = {
   db: Kysely<Database>;
   /** The raw session token from the cookie, if any. */
   sessionToken?: string | null;
+  /**
+   * The request's `Authorization` header, if any. `Bearer <API key>` authenticates
+   * the request as the key's user (and then the cookie is not looked at).
+   */
+  authorization?: string | null;
   cookies?: SessionCookies;
   clientAddress?: string | null;
   userAgent?: string | null;
@@ -32,29 +37,46 @@ export type CreateContextOptions = {
 export type Context = {
   db: Kysely<Database>;
   sessionToken: string | null;
+  /** The credential of an `Authorization` header; when present, the only one considered. */
+  bearerToken: string | null;
   cookies: SessionCookies;
   clientAddress: string | null;
   userAgent: string | null;
   sessions: SessionConfig;
 };
 
-/** The signed-in user as procedures see it after authentication. */
+/** The signed-in user as procedures see it after authentication, and how they proved it. */
 export type Actor = {
   id: string;
   organizationId: string;
   accountId: string;
   email: string;
   role: Role;
-  sessionId: string;
-};
+} & (
+  | { via: 'session'; sessionId: string }
+  /** A script's request with `Authorization: Bearer <key>`: never a session. */
+  | { via: 'apiKey'; apiKeyId: string }
+);
 
 const noCookies: SessionCookies = { set() {}, clear() {} };
+
+/**
+ * The credential of an Authorization header: what follows `Bearer `, or the
+ * whole value for any other scheme (which then matches no key and is refused,
+ * rather than silently falling back to the cookie).
+ */
+function bearerTokenOf(header: string | null | undefined): string | null {
+  if (header === undefined || header === null) return null;
+  const match = /^Bearer\s+(.*)$/i.exec(header.trim());
+  return match ? (match[1] ?? '').trim() : header;
+}
 
 /** Plain values in, plain values out: tests build it without HTTP. */
 export function createContext(options: CreateContextOptions): Context {
   return {
     db: options.db,
     sessionToken: options.sessionToken ?? null,
+    bearerToken: bearerTokenOf(options.authorization),
     cookies: options.cookies ?? noCookies,
     clientAddress: options.clientAddress ?? null,
     userAgent: options.userAgent?.slice(0, 512) ?? null,

@@ -1,4 +1,5 @@
 import { accountsRouter } from './accounts/router.js';
+import { apiKeysRouter } from './api-keys/router.js';
 import { auditRouter } from './audit/router.js';
 import { authRouter } from './auth/router.js';
 import { router } from './trpc.js';
@@ -9,6 +10,7 @@ export const appRouter = router({
   accounts: accountsRouter,
   users: usersRouter,
   audit: auditRouter,
+  apiKeys: apiKeysRouter,
 });
 
 /** The whole API's type: the only thing the web app and CLI import from here. */

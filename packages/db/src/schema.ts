@@ -51,6 +51,23 @@ export type SessionsTable = {
   userAgent: string | null;
 };
 
+export type ApiKeysTable = {
+  id: Generated<string>;
+  organizationId: string;
+  /** Null once the user is deleted: the key stays, refused, so its use is still audited. */
+  userId: string | null;
+  name: string;
+  /** `rk_` and 8 characters, shown to tell keys apart; not part of the secret. */
+  prefix: string;
+  /** sha256 of the whole key (base64url); the key itself is never stored. */
+  secretHash: string;
+  createdAt: Timestamp;
+  lastUsedAt: Date | null;
+  lastRefusedAt: Date | null;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+};
+
 export type AuditLogTable = {
   id: Generated<string>;
   organizationId: string;
@@ -75,6 +92,7 @@ export type Database = {
   accounts: AccountsTable;
   users: UsersTable;
   sessions: SessionsTable;
+  apiKeys: ApiKeysTable;
   auditLog: AuditLogTable;
 };
 
@@ -86,5 +104,7 @@ export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type Session = Selectable<SessionsTable>;
+export type ApiKey = Selectable<ApiKeysTable>;
+export type NewApiKey = Insertable<ApiKeysTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
 export type NewAuditEntry = Insertable<AuditLogTable>;

@@ -1,10 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { callerWithToken, createTestOrg, recordCookies, testDb, testPassword } from '../test/index.js';
+import type { Database } from '@roster/db';
+import type { Kysely } from 'kysely';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { callerWithToken, createTestOrg, recordCookies, type TestOrg, testDb, testPassword } from '../test/index.js';
+
+let db: Kysely<Database>;
+let org: TestOrg;
+
+// Opening the worker's database is slow on a busy machine: it belongs to the hook, not the test.
+beforeAll(async () => {
+  db = await testDb();
+  org = await createTestOrg(db);
+});
 
 describe('smoke', () => {
   it('signs in, creates an account with users, searches', async () => {
-    const db = await testDb();
-    const org = await createTestOrg(db);
     const cookies = recordCookies();
     const anon = callerWithToken(db, null, { cookies });
     const { user } = await anon.auth.login({ email: org.adminEmail.toUpperCase(), password: testPassword });

@@ -6,9 +6,10 @@ import { decodeCursor, toPage } from '../shared/cursor.js';
 type Db = Kysely<Database> | Transaction<Database>;
 
 export type AuditRecord = {
-  actor: Pick<Actor, 'id' | 'email' | 'organizationId'>;
+  /** Who acted; id and email are null for a request nobody authenticated (a refused API key). */
+  actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null };
   action: string;
-  targetType: 'user' | 'account' | 'organization';
+  targetType: 'user' | 'account' | 'organization' | 'api_key';
   targetId: string | null;
   targetLabel: string | null;
   before?: Record<string, unknown> | null;

@@ -12,11 +12,19 @@ import { authenticate, createSession, endSessionByToken, endSessions } from './s
 /** One message for every failed sign-in, whatever the reason. */
 const signInFailed = () => new TRPCError({ code: 'UNAUTHORIZED', message: 'The email or password is incorrect.' });
 
+/**
+ * Sessions are the console's. A request carrying an API key never starts, ends
+ * or changes one, nor the password behind them.
+ */
+const notWithApiKey = (what: string) =>
+  new TRPCError({ code: 'FORBIDDEN', message: `Not allowed with an API key: ${what}` });
+
 export const authRouter = router({
   login: publicProcedure
     .input(loginSchema)
     .output(z.object({ user: userOutput }))
     .mutation(async ({ ctx, input }) => {
+      if (ctx.bearerToken !== null) throw notWithApiKey('a key already says who you are; sign in from the console.');
       const user = await ctx.db
         .selectFrom('users')
         .select([...userColumns, 'users.passwordHash', 'users.organizationId'])
@@ -46,6 +54,7 @@ export const authRouter = router({
     }),
 
   logout: publicProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
+    if (ctx.bearerToken !== null) throw notWithApiKey('there is no session to end; revoke the key to stop it.');
     if (ctx.sessionToken) await endSessionByToken(ctx.db, ctx.sessionToken);
     ctx.cookies.clear();
     return { ok: true as const };
@@ -61,6 +70,8 @@ export const authRouter = router({
     .input(changePasswordSchema)
     .output(z.object({ ok: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
+      const actor = ctx.actor;
+      if (actor.via !== 'session') throw notWithApiKey('change your password in the console.');
       const current = await ctx.db
         .selectFrom('users')
         .select('passwordHash')
@@ -73,7 +84,7 @@ export const authRouter = router({
       await ctx.db.transaction().execute(async (tx) => {
         await tx.updateTable('users').set({ passwordHash }).where('id', '=', ctx.actor.id).execute();
         // Everyone else who signed in as this user is signed out; this session goes on.
-        await endSessions(tx, ctx.actor.id, ctx.actor.sessionId);
+        await endSessions(tx, ctx.actor.id, actor.sessionId);
         await recordAudit(tx, {
           actor: ctx.actor,
           action: 'user.password_changed',

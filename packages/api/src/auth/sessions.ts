@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '@roster/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { authenticateApiKey } from '../api-keys/service.js';
 import type { Actor, Context } from '../context.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -46,10 +47,14 @@ export async function endSessionByToken(db: Db, token: string): Promise<void> {
 const touchEveryMs = 60_000;
 
 /**
- * The actor behind the context's session token, or null. A session of a
- * deactivated or deleted user, or one past its idle or absolute expiry, is no session.
+ * The actor behind the context's credential, or null. With an Authorization
+ * header, that is its API key, and only it: a key that does not work throws
+ * UNAUTHORIZED rather than falling back to a cookie or to anonymous. Otherwise
+ * the session cookie: a session of a deactivated or deleted user, or one past
+ * its idle or absolute expiry, is no session.
  */
 export async function authenticate(ctx: Context): Promise<Actor | null> {
+  if (ctx.bearerToken !== null) return authenticateApiKey(ctx, ctx.bearerToken);
   if (!ctx.sessionToken || ctx.sessionToken.length > 200) return null;
   const row = await ctx.db
     .selectFrom('sessions')
@@ -87,6 +92,7 @@ export async function authenticate(ctx: Context): Promise<Actor | null> {
     accountId: row.accountId,
     email: row.email,
     role: row.role,
+    via: 'session',
     sessionId: row.sessionId,
   };
 }

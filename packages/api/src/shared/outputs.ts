@@ -30,3 +30,18 @@ export type AccountOutput = z.infer<typeof accountOutput>;
 /** A page of a keyset-paginated list. */
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+/** An API key as people see it: never its secret, nor the secret's hash. */
+export const apiKeyOutput = z.object({
+  id: z.string(),
+  /** Null once its user is deleted. */
+  userId: z.string().nullable(),
+  name: z.string(),
+  prefix: z.string(),
+  status: z.enum(['active', 'expired', 'revoked']),
+  createdAt: z.date(),
+  lastUsedAt: z.date().nullable(),
+  expiresAt: z.date().nullable(),
+  revokedAt: z.date().nullable(),
+});
+export type ApiKeyOutput = z.infer<typeof apiKeyOutput>;

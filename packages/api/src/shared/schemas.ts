@@ -106,3 +106,18 @@ export const loginSchema = z.object({
   // Any length is accepted here: a wrong password is a failed sign-in, not a form error.
   password: z.string({ error: 'Enter your password' }).min(1, 'Enter your password').max(1024),
 });
+
+export const apiKeyNameSchema = z
+  .string({ error: 'Enter a name for the key' })
+  .trim()
+  .min(1, 'Enter a name for the key')
+  .max(100, 'A key name has at most 100 characters');
+
+export const createApiKeySchema = z.object({
+  name: apiKeyNameSchema,
+  /** When the key stops working; without it, it works until revoked. */
+  expiresAt: z
+    .date({ error: 'The expiry is a date and time' })
+    .refine((date) => date.getTime() > Date.now(), 'The expiry must be in the future')
+    .optional(),
+});

@@ -92,6 +92,17 @@ export function callerWithToken(
   return createCaller(createContext({ db, sessionToken, clientAddress: '127.0.0.1', userAgent: 'vitest', ...options }));
 }
 
+/** A caller sending `Authorization: Bearer <key>`, as a script does (and, if given, a session cookie too). */
+export function callerWithKey(
+  db: Kysely<Database>,
+  key: string,
+  options: { sessionToken?: string | null; cookies?: SessionCookies } = {},
+) {
+  return createCaller(
+    createContext({ db, authorization: `Bearer ${key}`, clientAddress: '127.0.0.1', userAgent: 'vitest', ...options }),
+  );
+}
+
 /** A caller signed in as the user, through a real session row. */
 export async function callerAs(db: Kysely<Database>, userId: string) {
   const { token } = await createSession(db, {
