@@ -351,7 +351,9 @@ async function withAuditFailing<T>(org: TestOrg, run: () => Promise<T>): Promise
         return new;
       end $$`)
     .execute(db);
-  await sql.raw(`create trigger ${name} before insert on audit_log for each row execute function ${name}()`).execute(db);
+  await sql
+    .raw(`create trigger ${name} before insert on audit_log for each row execute function ${name}()`)
+    .execute(db);
   try {
     return await run();
   } finally {
@@ -378,7 +380,11 @@ describe('audit log', () => {
         return;
       }
       const expected = kase.rows(org, t);
-      const actor = await db.selectFrom('users').select('email').where('id', '=', expected[0]?.actorId ?? '').executeTakeFirst();
+      const actor = await db
+        .selectFrom('users')
+        .select('email')
+        .where('id', '=', expected[0]?.actorId ?? '')
+        .executeTakeFirst();
       expect(written).toHaveLength(expected.length);
       expected.forEach((row, index) => {
         const actual = written[index];
@@ -403,7 +409,6 @@ describe('audit log', () => {
         expect(text).not.toContain(secret);
       }
     });
-
   });
 
   // The change and its audit row commit together: when the row cannot be

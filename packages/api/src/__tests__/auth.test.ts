@@ -107,7 +107,10 @@ describe('session expiry', () => {
     const { caller } = await signIn(db, user.email, { sessions });
     await sleep(300);
     expect(await caller.auth.me()).toBeNull();
-    await expectTRPCError(caller.auth.changePassword({ currentPassword: testPassword, newPassword: 'whatever12' }), 'UNAUTHORIZED');
+    await expectTRPCError(
+      caller.auth.changePassword({ currentPassword: testPassword, newPassword: 'whatever12' }),
+      'UNAUTHORIZED',
+    );
     // The dead session is removed, not just ignored.
     expect(await sessionRowsOf(user.id)).toEqual([]);
   });

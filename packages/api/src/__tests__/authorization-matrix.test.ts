@@ -1,5 +1,4 @@
-import type { TRPCError } from '@trpc/server';
-import type { inferRouterInputs } from '@trpc/server';
+import type { inferRouterInputs, TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { type AppRouter, appRouter } from '../root.js';
 import {
@@ -57,7 +56,10 @@ const adminOnIds: Outcomes = [U, U, F, N, 'ok'];
 const adminInOwnOrg: Outcomes = [U, U, F, 'ok', 'ok'];
 
 const matrix: { [P in ProcedurePath]: Row<P> } = {
-  'auth.login': { input: (w) => ({ email: w.signInEmail, password: testPassword }), expect: ['ok', 'ok', 'ok', 'ok', 'ok'] },
+  'auth.login': {
+    input: (w) => ({ email: w.signInEmail, password: testPassword }),
+    expect: ['ok', 'ok', 'ok', 'ok', 'ok'],
+  },
   'auth.logout': { input: () => undefined, expect: ['ok', 'ok', 'ok', 'ok', 'ok'] },
   'auth.me': { input: () => undefined, expect: ['null', 'null', 'ok', 'ok', 'ok'] },
   'auth.changePassword': {

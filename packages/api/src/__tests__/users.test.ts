@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Actor } from '../context.js';
-import { deleteUser, setActive, setRole } from '../users/service.js';
 import { auditRowsOf, createTestOrg, expectTRPCError, type TestOrg, testDb, uniqueEmail } from '../test/index.js';
+import { deleteUser, setActive, setRole } from '../users/service.js';
 
 const userKeys = [
   'accountId',
@@ -260,7 +260,10 @@ describe('the last active administrator', () => {
 
   it('cannot be deactivated', async () => {
     const { db, org, actor } = await orgWithStaleActor();
-    const error = await expectTRPCError(setActive(db, actor, { id: org.adminId, active: false }), 'PRECONDITION_FAILED');
+    const error = await expectTRPCError(
+      setActive(db, actor, { id: org.adminId, active: false }),
+      'PRECONDITION_FAILED',
+    );
     expect(error.message).toMatch(/last active administrator/);
     expect(await activeAdminCount(org)).toBe(1);
   });

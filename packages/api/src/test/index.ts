@@ -188,7 +188,9 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
   const passwordHash = await testPasswordHash();
   const created = await db
     .transaction()
-    .execute((tx) => insertOrganization(tx, { name, adminEmail: uniqueEmail('admin'), adminPassword: '' }, passwordHash));
+    .execute((tx) =>
+      insertOrganization(tx, { name, adminEmail: uniqueEmail('admin'), adminPassword: '' }, passwordHash),
+    );
   const admin = await callerAs(db, created.admin.id);
 
   /**
