@@ -44,7 +44,7 @@ const none = (reason: string) => ({ none: reason });
 const cases: Record<string, Case> = {
   'auth.login': {
     setup: async (org) => ({ email: (await org.addUser({ canSignIn: true })).email }),
-    as: async (org) => callerWithToken(await testDb(), null),
+    as: async () => callerWithToken(await testDb(), null),
     act: (caller, t) => caller.auth.login({ email: t.email ?? '', password: testPassword }),
     rows: none('signing in changes no data of the organization (lastLoginAt is on the user)'),
   },

@@ -176,7 +176,12 @@ describe('session expiry', () => {
     let cookieExpiry: Date | undefined;
     const before = Date.now();
     await callerWithToken(db, null, {
-      cookies: { ...cookies, set: (_token, expiresAt) => void (cookieExpiry = expiresAt) },
+      cookies: {
+        ...cookies,
+        set: (_token, expiresAt) => {
+          cookieExpiry = expiresAt;
+        },
+      },
       sessions: { idleTimeoutMs: 60_000, absoluteTimeoutMs: 2 * 3_600_000 },
     }).auth.login({ email: user.email, password: testPassword });
     const [row] = await sessionRowsOf(user.id);
