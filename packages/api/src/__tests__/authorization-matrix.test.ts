@@ -92,6 +92,30 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
 
 type Caller = ReturnType<typeof callerWithToken>;
 
+const userKeys = 'accountId active createdAt email firstName id lastLoginAt lastName role updatedAt version'.split(' ');
+const accountKeys = 'createdAt description id isDefault name updatedAt userCount'.split(' ');
+
+/**
+ * Whatever a procedure returns: a user has exactly the documented keys, an
+ * account too, and no secret appears anywhere (audit `changes` hold field values,
+ * not entities, and are checked in audit.test.ts).
+ */
+function expectDocumentedShapes(value: unknown, where: string): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => expectDocumentedShapes(item, `${where}[${index}]`));
+    return;
+  }
+  if (!value || typeof value !== 'object' || value instanceof Date) return;
+  const keys = Object.keys(value).sort();
+  expect(keys, where).not.toContain('passwordHash');
+  expect(keys, where).not.toContain('tokenHash');
+  if (keys.includes('email') && keys.includes('accountId')) expect(keys, `${where} is a user`).toEqual(userKeys);
+  if (keys.includes('isDefault')) expect(keys, `${where} is an account`).toEqual(accountKeys);
+  for (const [key, child] of Object.entries(value)) {
+    if (key !== 'changes') expectDocumentedShapes(child, `${where}.${key}`);
+  }
+}
+
 function callPath(caller: Caller, path: string, input: unknown): Promise<unknown> {
   const procedure = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
   return (procedure as (input: unknown) => Promise<unknown>)(input);
@@ -163,6 +187,8 @@ describe('authorization matrix', () => {
     for (const [index, persona] of personas.entries()) {
       const { outcome, value } = await outcomeOf(callPath(callers[persona], path, row.input(world)));
       actual[persona] = outcome;
+      expectDocumentedShapes(value, `${path} as ${persona}`);
+      expect(JSON.stringify(value ?? null)).not.toContain('$argon2');
       expected[persona] = row.expect[index] as Outcome;
       if (persona === 'otherOrgAdmin' && outcome === 'ok' && !path.startsWith('auth.')) {
         // What another organization's admin gets back never shows this organization.

@@ -302,6 +302,17 @@ describe('users.setRole', () => {
     expect(await org.admin.users.setRole({ id: user.id, role: 'user' })).toMatchObject({ role: 'user', version: 3 });
   });
 
+  it("takes effect on the user's live session at its next call", async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const { user, caller } = await org.addSignedInUser({ role: 'admin' });
+    expect((await caller.users.search({})).items.length).toBeGreaterThan(0);
+    await org.admin.users.setRole({ id: user.id, role: 'user' });
+    await expectTRPCError(caller.users.search({}), 'FORBIDDEN');
+    // Still signed in, as a plain user.
+    expect(await caller.auth.me()).toMatchObject({ id: user.id, role: 'user' });
+  });
+
   it('refuses to make a user of another account an administrator', async () => {
     const db = await testDb();
     const org = await createTestOrg(db);
