@@ -126,6 +126,21 @@ describe('HTTP host', () => {
     });
   });
 
+  it('names the field of a wrong current password like any bad input', async () => {
+    const cookie = await sessionCookie();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/trpc/auth.changePassword',
+      headers: { 'content-type': 'application/json' },
+      cookies: { [sessionCookieName]: cookie },
+      payload: { json: { currentPassword: 'not it at all', newPassword: 'a new password' } },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.json.data.fieldErrors).toEqual({
+      currentPassword: ['The current password is incorrect.'],
+    });
+  });
+
   it('answers the other error codes with their HTTP status, and no stack trace', async () => {
     const cookie = await sessionCookie();
     const anonymous = await app.inject({ url: `/trpc/accounts.list?input=${encodeURIComponent('{"json":{}}')}` });

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
 import { hashToken } from '../auth/sessions.js';
 import type { SessionConfig } from '../context.js';
 import {
@@ -221,6 +222,11 @@ describe('sessions end', () => {
       'BAD_REQUEST',
     );
     expect(wrong.message).toMatch(/current password/i);
+    // Named as the field at fault, like any other bad input (data.fieldErrors over HTTP).
+    expect(wrong.cause).toBeInstanceOf(ZodError);
+    expect((wrong.cause as ZodError).issues).toMatchObject([
+      { path: ['currentPassword'], message: 'The current password is incorrect.' },
+    ]);
     expect(await elsewhere.caller.auth.me()).toMatchObject({ id: user.id });
 
     await here.caller.auth.changePassword({ currentPassword: testPassword, newPassword: 'brand new password' });
