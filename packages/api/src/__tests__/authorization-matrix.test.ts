@@ -102,7 +102,7 @@ const accountKeys = 'createdAt description id isDefault name updatedAt userCount
  */
 function expectDocumentedShapes(value: unknown, where: string): void {
   if (Array.isArray(value)) {
-    value.forEach((item, index) => expectDocumentedShapes(item, `${where}[${index}]`));
+    for (const [index, item] of value.entries()) expectDocumentedShapes(item, `${where}[${index}]`);
     return;
   }
   if (!value || typeof value !== 'object' || value instanceof Date) return;
