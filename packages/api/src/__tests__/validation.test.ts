@@ -173,21 +173,21 @@ describe('input bounds: BAD_REQUEST with a message per field', () => {
   it('ids, roles, queries and versions are checked before anything runs', async () => {
     const org = await orgForReads();
     for (const call of [
-      org.admin.accounts.get({ id: 'x' }),
-      org.admin.accounts.update({ id: '123' }),
-      org.admin.accounts.delete({ id: `${nilId}0` }),
-      org.admin.users.get({ id: 'nope' }),
-      org.admin.users.update({ id: 'nope' }),
-      org.admin.users.setPassword({ id: 'nope', password: 'long enough' }),
-      org.admin.users.deactivate({ id: 'nope' }),
-      org.admin.users.reactivate({ id: 'nope' }),
-      org.admin.users.delete({ id: 'nope' }),
-      org.admin.users.setRole({ id: 'nope', role: 'admin' }),
-      org.admin.users.list({ accountId: 'nope' }),
-      org.admin.users.search({ accountId: 'nope' }),
-      org.admin.audit.list({ userId: 'nope' }),
+      () => org.admin.accounts.get({ id: 'x' }),
+      () => org.admin.accounts.update({ id: '123' }),
+      () => org.admin.accounts.delete({ id: `${nilId}0` }),
+      () => org.admin.users.get({ id: 'nope' }),
+      () => org.admin.users.update({ id: 'nope' }),
+      () => org.admin.users.setPassword({ id: 'nope', password: 'long enough' }),
+      () => org.admin.users.deactivate({ id: 'nope' }),
+      () => org.admin.users.reactivate({ id: 'nope' }),
+      () => org.admin.users.delete({ id: 'nope' }),
+      () => org.admin.users.setRole({ id: 'nope', role: 'admin' }),
+      () => org.admin.users.list({ accountId: 'nope' }),
+      () => org.admin.users.search({ accountId: 'nope' }),
+      () => org.admin.audit.list({ userId: 'nope' }),
     ]) {
-      expect(Object.values(await badRequest(call)).flat()).toContain('Not a valid id');
+      expect(Object.values(await badRequest(call())).flat()).toContain('Not a valid id');
     }
     expect(await badRequest(org.admin.users.search({ query: 'q'.repeat(201) }))).toEqual({
       query: ['A search has at most 200 characters'],
