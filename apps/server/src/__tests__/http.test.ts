@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestOrg, testDb, testPassword } from '@roster/api/test';
@@ -23,6 +23,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app.close();
+  rmSync(webRoot, { recursive: true, force: true });
 });
 
 const login = (host = 'localhost:3000') =>
