@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { pool: 'forks', maxWorkers: 2, testTimeout: 30_000, hookTimeout: 60_000 },
+  test: { pool: 'forks', maxWorkers: 2, testTimeout: 60_000, hookTimeout: 60_000 },
 });

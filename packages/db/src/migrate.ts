@@ -5,7 +5,7 @@ import * as m0002 from './migrations/0002_api_keys.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
-const migrations = {
+export const migrations = {
   '0001_initial': m0001,
   '0002_api_keys': m0002,
 };

@@ -1,30 +1,29 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestOrg, testDb, testPassword } from '@roster/api/test';
+import { createDb } from '@roster/db';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, sessionCookieName } from '../app.js';
+import { type AppOptions, buildApp, sessionCookieName } from '../app.js';
 
 let app: FastifyInstance;
 let org: Awaited<ReturnType<typeof createTestOrg>>;
+let webRoot: string;
+
+const sessions = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 };
 
 beforeAll(async () => {
   const db = await testDb();
   org = await createTestOrg(db);
-  const webRoot = mkdtempSync(join(tmpdir(), 'roster-web-'));
+  webRoot = mkdtempSync(join(tmpdir(), 'roster-web-'));
   writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>Roster test page</title>');
-  app = await buildApp({
-    db,
-    webRoot,
-    sessions: { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 },
-    cookieSecure: 'auto',
-    logLevel: 'silent',
-  });
+  app = await buildApp({ db, webRoot, sessions, cookieSecure: 'auto', logLevel: 'silent' });
 });
 
 afterAll(async () => {
   await app.close();
+  rmSync(webRoot, { recursive: true, force: true });
 });
 
 const login = (host = 'localhost:3000') =>
@@ -33,6 +32,22 @@ const login = (host = 'localhost:3000') =>
     url: '/trpc/auth.login',
     headers: { 'content-type': 'application/json', host },
     payload: { json: { email: org.adminEmail, password: testPassword } },
+  });
+
+/** Signs in and returns the session cookie's value. */
+async function sessionCookie(): Promise<string> {
+  const response = await login();
+  expect(response.statusCode).toBe(200);
+  const value = response.cookies.find((c) => c.name === sessionCookieName)?.value;
+  if (!value) throw new Error('no session cookie');
+  return value;
+}
+
+const me = (cookie?: string) =>
+  app.inject({
+    method: 'GET',
+    url: `/trpc/auth.me?input=${encodeURIComponent(JSON.stringify({ json: null }))}`,
+    ...(cookie ? { cookies: { [sessionCookieName]: cookie } } : {}),
   });
 
 describe('HTTP host', () => {
@@ -50,7 +65,11 @@ describe('HTTP host', () => {
     expect(cookie?.httpOnly).toBe(true);
     expect(cookie?.sameSite).toBe('Lax');
     expect(cookie?.secure).toBeFalsy();
+    expect(cookie?.path).toBe('/');
     expect(cookie?.value).toMatch(/^[\w-]{43}$/);
+    // It lives as long as the session's absolute expiry.
+    const expires = cookie?.expires?.getTime() ?? 0;
+    expect(Math.abs(expires - (Date.now() + sessions.absoluteTimeoutMs))).toBeLessThan(60_000);
   });
 
   it('marks the cookie Secure for any other host', async () => {
@@ -58,15 +77,39 @@ describe('HTTP host', () => {
     expect(response.cookies.find((c) => c.name === sessionCookieName)?.secure).toBe(true);
   });
 
+  it('signs in and out over HTTP: logout clears the cookie and ends the session', async () => {
+    const cookie = await sessionCookie();
+    expect((await me(cookie)).json().result.data.json).toMatchObject({ email: org.adminEmail });
+    const out = await app.inject({
+      method: 'POST',
+      url: '/trpc/auth.logout',
+      headers: { host: 'localhost:3000', 'content-type': 'application/json' },
+      payload: '{}',
+      cookies: { [sessionCookieName]: cookie },
+    });
+    expect(out.statusCode).toBe(200);
+    const cleared = out.cookies.find((c) => c.name === sessionCookieName);
+    expect(cleared?.value).toBe('');
+    expect(cleared?.httpOnly).toBe(true);
+    expect(cleared?.path).toBe('/');
+    expect((cleared?.expires?.getTime() ?? Number.POSITIVE_INFINITY) < Date.now() || cleared?.maxAge === 0).toBe(true);
+    // The browser's old cookie is worth nothing now.
+    expect((await me(cookie)).json().result.data.json).toBeNull();
+  });
+
   it('serves the SPA for page URLs, and JSON 404 for others', async () => {
     const page = await app.inject({ url: '/security/accounts', headers: { accept: 'text/html' } });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Roster test page');
+    expect(page.headers['cache-control']).toBe('no-cache');
     const api = await app.inject({ url: '/nope.json', headers: { accept: 'application/json' } });
     expect(api.statusCode).toBe(404);
+    // A page-like URL under /trpc is never the SPA.
+    const trpcPage = await app.inject({ url: '/trpc/', headers: { accept: 'text/html' } });
+    expect(trpcPage.body).not.toContain('Roster test page');
   });
 
-  it('answers a bad request with 400 and a readable message', async () => {
+  it('answers a bad request with 400, a readable message and the fields at fault', async () => {
     const response = await app.inject({
       method: 'POST',
       url: '/trpc/auth.login',
@@ -74,6 +117,128 @@ describe('HTTP host', () => {
       payload: { json: { email: 'not-an-email', password: 'x' } },
     });
     expect(response.statusCode).toBe(400);
-    expect(response.json().error.json.message).toContain('Enter a valid email address');
+    const error = response.json().error.json;
+    expect(error.message).toContain('Enter a valid email address');
+    expect(error.data).toEqual({
+      code: 'BAD_REQUEST',
+      httpStatus: 400,
+      path: 'auth.login',
+      fieldErrors: { email: ['Enter a valid email address, like name@example.com'] },
+    });
+  });
+
+  it('names the field of a wrong current password like any bad input', async () => {
+    const cookie = await sessionCookie();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/trpc/auth.changePassword',
+      headers: { 'content-type': 'application/json' },
+      cookies: { [sessionCookieName]: cookie },
+      payload: { json: { currentPassword: 'not it at all', newPassword: 'a new password' } },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.json.data.fieldErrors).toEqual({
+      currentPassword: ['The current password is incorrect.'],
+    });
+  });
+
+  it('answers the other error codes with their HTTP status, and no stack trace', async () => {
+    const cookie = await sessionCookie();
+    const anonymous = await app.inject({ url: `/trpc/accounts.list?input=${encodeURIComponent('{"json":{}}')}` });
+    expect(anonymous.statusCode).toBe(401);
+    const missing = await app.inject({
+      url: `/trpc/accounts.get?input=${encodeURIComponent(JSON.stringify({ json: { id: '00000000-0000-4000-8000-000000000000' } }))}`,
+      cookies: { [sessionCookieName]: cookie },
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.json.data).toMatchObject({ code: 'NOT_FOUND', fieldErrors: null });
+    expect(JSON.stringify(missing.json())).not.toContain('stack');
+  });
+
+  it('answers an unknown procedure with 404', async () => {
+    const response = await app.inject({ url: '/trpc/users.nothing' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json().error.json.data.code).toBe('NOT_FOUND');
+  });
+
+  it('takes batches of up to 20 calls, and refuses a larger one with 400', async () => {
+    const batch = (size: number) => {
+      const paths = Array.from({ length: size }, () => 'auth.me').join(',');
+      const input = Object.fromEntries(Array.from({ length: size }, (_, i) => [i, { json: null }]));
+      return app.inject({ url: `/trpc/${paths}?batch=1&input=${encodeURIComponent(JSON.stringify(input))}` });
+    };
+    const twenty = await batch(20);
+    expect(twenty.statusCode).toBe(200);
+    expect(twenty.json()).toHaveLength(20);
+    const tooMany = await batch(21);
+    expect(tooMany.statusCode).toBe(400);
+  });
+
+  it('refuses a body over 1 MB with 413', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/trpc/auth.login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ json: { email: 'a@example.test', password: 'x'.repeat(1024 * 1024) } }),
+    });
+    expect(response.statusCode).toBe(413);
+  });
+
+  it('sends security headers on pages and API answers', async () => {
+    for (const response of [
+      await app.inject({ url: '/', headers: { accept: 'text/html' } }),
+      await me(),
+      await app.inject('/healthz'),
+    ]) {
+      const csp = String(response.headers['content-security-policy']);
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("object-src 'none'");
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(response.headers['referrer-policy']).toBe('same-origin');
+      expect(response.headers['strict-transport-security']).toMatch(/max-age=\d+/);
+      expect(response.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(response.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+});
+
+describe('without a database', () => {
+  async function appOn(db: AppOptions['db']) {
+    return buildApp({ db, webRoot, sessions, cookieSecure: 'auto', logLevel: 'silent' });
+  }
+
+  it('/readyz is 503 when the database server does not answer, /healthz stays 200', async () => {
+    // Nothing listens on port 1.
+    const { db } = createDb({ url: 'postgres://postgres@127.0.0.1:1/roster_gone' });
+    const gone = await appOn(db);
+    try {
+      const ready = await gone.inject('/readyz');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ status: 'unavailable' });
+      expect((await gone.inject('/healthz')).statusCode).toBe(200);
+      // A procedure that needs the database says so: 503, not 500.
+      const call = await gone.inject({
+        url: `/trpc/auth.me?input=${encodeURIComponent('{"json":null}')}`,
+        cookies: { [sessionCookieName]: 'a'.repeat(43) },
+      });
+      expect(call.statusCode).toBe(503);
+      expect(call.json().error.json.data.code).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      await gone.close();
+      await db.destroy();
+    }
+  });
+
+  it('/readyz is 503 once the database handle is destroyed', async () => {
+    const { db } = createDb({ url: 'postgres://postgres@127.0.0.1:1/roster_gone' });
+    const gone = await appOn(db);
+    try {
+      await db.destroy();
+      expect((await gone.inject('/readyz')).statusCode).toBe(503);
+    } finally {
+      await gone.close();
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   createCaller,
   createTestOrg,
   recordCookies,
+  sessionOf,
   type TestOrg,
   testDb,
   testPassword,
@@ -185,7 +186,7 @@ describe('Authorization: Bearer <key>', () => {
 
   it('is the only credential when present: no fallback to the cookie or to anonymous', async () => {
     const { user, secret } = await userWithKey();
-    const adminToken = org.admin.token;
+    const { token: adminToken } = await sessionOf(db, org.adminId);
     await expect(callerWithKey(db, secret, { sessionToken: adminToken }).auth.me()).resolves.toMatchObject({
       id: user.id,
     });

@@ -39,7 +39,7 @@ export async function listAccounts(
   organizationId: string,
   input: { query?: string | undefined; cursor?: string | undefined; limit: number },
 ) {
-  const after = decodeCursor(input.cursor, 2);
+  const after = decodeCursor(input.cursor, ['text', 'uuid']);
   let query = db.selectFrom('accounts').select(accountColumns).where('organizationId', '=', organizationId);
   const text = input.query?.trim().toLowerCase();
   if (text) query = query.where(sql<string>`lower(name)`, 'like', `%${escapeLike(text)}%`);

@@ -38,7 +38,7 @@ export async function listApiKeys(
   organizationId: string,
   input: { userId: string; includeRevoked: boolean; cursor?: string | undefined; limit: number },
 ) {
-  const after = decodeCursor(input.cursor, 2);
+  const after = decodeCursor(input.cursor, ['timestamp', 'uuid']);
   let query = db
     .selectFrom('apiKeys')
     .select(apiKeyColumns)

@@ -55,7 +55,7 @@ export async function listAudit(
   organizationId: string,
   input: { userId?: string | undefined; cursor?: string | undefined; limit: number },
 ) {
-  const after = decodeCursor(input.cursor, 2);
+  const after = decodeCursor(input.cursor, ['timestamp', 'uuid']);
   let query = db
     .selectFrom('auditLog')
     .select(['id', 'actorId', 'actorEmail', 'action', 'targetType', 'targetId', 'targetLabel', 'changes', 'createdAt'])

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
-import { z } from 'zod';
+import { ZodRealError, z } from 'zod';
 import { recordAudit } from '../audit/queries.js';
 import { userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
@@ -78,7 +78,14 @@ export const authRouter = router({
         .where('id', '=', ctx.actor.id)
         .executeTakeFirstOrThrow();
       if (!(await verifyPassword(current.passwordHash, input.currentPassword))) {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'currentPassword: The current password is incorrect.' });
+        // A ZodError cause (the Error kind, which tRPC keeps as is), so the field is named in
+        // data.fieldErrors like any bad input.
+        const message = 'The current password is incorrect.';
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: `currentPassword: ${message}`,
+          cause: new ZodRealError([{ code: 'custom', path: ['currentPassword'], message, input: undefined }]),
+        });
       }
       const passwordHash = await hashPassword(input.newPassword);
       await ctx.db.transaction().execute(async (tx) => {

@@ -43,7 +43,10 @@ export async function endSessionByToken(db: Db, token: string): Promise<void> {
   await db.deleteFrom('sessions').where('tokenHash', '=', hashToken(token)).execute();
 }
 
-// Refreshing last_seen_at on every request would make every read a write.
+// Refreshing last_seen_at on every request would make every read a write. It
+// is refreshed at most once a minute, and at least every quarter of the idle
+// time: a session in use must never look idle (with a one-minute idle time, a
+// once-a-minute refresh would end every session a minute after sign-in).
 const touchEveryMs = 60_000;
 
 /**
@@ -79,7 +82,7 @@ export async function authenticate(ctx: Context): Promise<Actor | null> {
     await ctx.db.deleteFrom('sessions').where('id', '=', row.sessionId).execute();
     return null;
   }
-  if (now - row.lastSeenAt.getTime() > touchEveryMs) {
+  if (now - row.lastSeenAt.getTime() > Math.min(touchEveryMs, ctx.sessions.idleTimeoutMs / 4)) {
     await ctx.db
       .updateTable('sessions')
       .set({ lastSeenAt: sql<Date>`now()` })

@@ -28,7 +28,8 @@ export async function createOrganization(
   return db.transaction().execute((tx) => insertOrganization(tx, input, passwordHash));
 }
 
-async function insertOrganization(
+/** The inserts of `createOrganization`, for a caller that already holds the password hash. */
+export async function insertOrganization(
   tx: Transaction<Database>,
   input: CreateOrganizationInput,
   passwordHash: string,

@@ -8,14 +8,30 @@ export function encodeCursor(values: readonly string[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {
+/** What a value of a cursor must be: the database would fail on anything else (a 500, not a 400). */
+export type CursorPart = 'text' | 'uuid' | 'timestamp';
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const validPart: Record<CursorPart, (value: string) => boolean> = {
+  // Postgres text cannot hold NUL.
+  text: (value) => value.length <= 1000 && !value.includes('\u0000'),
+  uuid: (value) => uuidPattern.test(value),
+  // Cursors carry timestamps as toISOString() wrote them.
+  timestamp: (value) => {
+    const date = new Date(value);
+    return !Number.isNaN(date.getTime()) && date.toISOString() === value;
+  },
+};
+
+export function decodeCursor(cursor: string | undefined, parts: readonly CursorPart[]): string[] | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   try {
     const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (
       Array.isArray(values) &&
-      values.length === length &&
-      values.every((v): v is string => typeof v === 'string' && v.length <= 1000)
+      values.length === parts.length &&
+      values.every((v, i): v is string => typeof v === 'string' && validPart[parts[i] as CursorPart](v))
     ) {
       return values;
     }

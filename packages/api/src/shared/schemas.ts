@@ -2,6 +2,10 @@ import { z } from 'zod';
 
 // Input schemas shared by the API and the console's forms: one definition of "valid".
 
+/** Postgres text cannot hold NUL: refused here with a message, rather than failing in the database. */
+const withoutNul = (value: string) => !value.includes('\u0000');
+const nulMessage = (label: string) => `${label} cannot contain a NUL character`;
+
 /** Trimmed, lower-cased, validated email. */
 export const emailSchema = z
   .string({ error: 'Enter an email address' })
@@ -16,7 +20,8 @@ const boundedName = (label: string) =>
     .string({ error: `Enter a ${label}` })
     .trim()
     .min(1, `Enter a ${label}`)
-    .max(100, `A ${label} has at most 100 characters`);
+    .max(100, `A ${label} has at most 100 characters`)
+    .refine(withoutNul, nulMessage(`A ${label}`));
 
 export const firstNameSchema = boundedName('first name');
 export const lastNameSchema = boundedName('last name');
@@ -35,9 +40,14 @@ export const accountNameSchema = z
   .string({ error: 'Enter an account name' })
   .trim()
   .min(1, 'Enter an account name')
-  .max(100, 'An account name has at most 100 characters');
+  .max(100, 'An account name has at most 100 characters')
+  .refine(withoutNul, nulMessage('An account name'));
 
-export const accountDescriptionSchema = z.string().trim().max(1000, 'A description has at most 1000 characters');
+export const accountDescriptionSchema = z
+  .string()
+  .trim()
+  .max(1000, 'A description has at most 1000 characters')
+  .refine(withoutNul, nulMessage('A description'));
 
 export const limitSchema = z
   .number({ error: 'Limit is a number' })
@@ -48,7 +58,12 @@ export const limitSchema = z
 
 export const cursorSchema = z.string().max(1000, 'Not a valid cursor').optional();
 
-export const searchQuerySchema = z.string().trim().max(200, 'A search has at most 200 characters').optional();
+export const searchQuerySchema = z
+  .string()
+  .trim()
+  .max(200, 'A search has at most 200 characters')
+  .refine(withoutNul, nulMessage('A search'))
+  .optional();
 
 export const newUserSchema = z.object({
   email: emailSchema,

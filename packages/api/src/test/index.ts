@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createDb, type Database, migrateToLatest, type Role } from '@roster/db';
+import { TRPCError } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
+import { expect } from 'vitest';
+import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
 import { createContext, type SessionConfig, type SessionCookies } from '../context.js';
-import { createOrganization } from '../organizations/service.js';
+import { insertOrganization } from '../organizations/service.js';
 import { appRouter } from '../root.js';
 import { createCallerFactory } from '../trpc.js';
 
@@ -103,59 +106,151 @@ export function callerWithKey(
   );
 }
 
-/** A caller signed in as the user, through a real session row. */
-export async function callerAs(db: Kysely<Database>, userId: string) {
+/** A session of the user (a real session row, valid for an hour) and its raw token. */
+export async function sessionOf(db: Kysely<Database>, userId: string, options: { sessions?: SessionConfig } = {}) {
   const { token } = await createSession(db, {
     userId,
     clientAddress: '127.0.0.1',
     userAgent: 'vitest',
     absoluteTimeoutMs: 60 * 60_000,
   });
-  return Object.assign(callerWithToken(db, token), { token });
+  return { token, caller: callerWithToken(db, token, options) };
+}
+
+/**
+ * A caller signed in as the user, through a real session row. (The caller is a
+ * tRPC proxy: any property read on it is a procedure path, so use `sessionOf`
+ * when the token itself is needed.)
+ */
+export async function callerAs(db: Kysely<Database>, userId: string) {
+  return (await sessionOf(db, userId)).caller;
 }
 
 export const uniqueEmail = (label = 'user') => `${label}-${randomUUID().slice(0, 12)}@example.test`;
 
 export const testPassword = 'correct horse battery staple';
 
+let testPasswordHashOnce: Promise<string> | undefined;
+
+/**
+ * The argon2 hash of `testPassword`, computed once per worker: fixtures give
+ * users this password without paying ~50 ms of hashing each time.
+ */
+export function testPasswordHash(): Promise<string> {
+  testPasswordHashOnce ??= hashPassword(testPassword);
+  return testPasswordHashOnce;
+}
+
+/** Signs in through `auth.login`, as a browser would; returns the caller holding the new session. */
+export async function signIn(
+  db: Kysely<Database>,
+  email: string,
+  options: { password?: string; sessions?: SessionConfig } = {},
+) {
+  const cookies = recordCookies();
+  const result = await callerWithToken(db, null, { cookies, sessions: options.sessions }).auth.login({
+    email,
+    password: options.password ?? testPassword,
+  });
+  if (!cookies.token) throw new Error('auth.login set no session cookie');
+  return {
+    user: result.user,
+    token: cookies.token,
+    caller: callerWithToken(db, cookies.token, { sessions: options.sessions }),
+  };
+}
+
+/**
+ * Awaits a call that must fail with the given tRPC code, and returns the error
+ * so the test can look further (message, ZodError cause).
+ */
+export async function expectTRPCError(promise: Promise<unknown>, code: TRPCError['code']): Promise<TRPCError> {
+  const error = await promise.then(
+    (value) => {
+      throw new Error(`expected ${code}, but the call succeeded with ${JSON.stringify(value)}`);
+    },
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(TRPCError);
+  const trpcError = error as TRPCError;
+  expect({ code: trpcError.code, message: trpcError.message }).toMatchObject({ code });
+  return trpcError;
+}
+
+/** The audit rows of an organization, oldest first. */
+export async function auditRowsOf(db: Kysely<Database>, organizationId: string) {
+  return db
+    .selectFrom('auditLog')
+    .selectAll()
+    .where('organizationId', '=', organizationId)
+    .orderBy('createdAt')
+    .orderBy('id')
+    .execute();
+}
+
 export type TestOrg = Awaited<ReturnType<typeof createTestOrg>>;
 
-/** An organization with its default account and an administrator signed in as `admin`. */
+/**
+ * An organization with its default account and an administrator signed in as
+ * `admin` (whose password is `testPassword`). It is inserted by the same code as
+ * `createOrganization`, with the password hash computed once per worker.
+ */
 export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
-  const created = await createOrganization(db, {
-    name,
-    adminEmail: uniqueEmail('admin'),
-    adminPassword: testPassword,
-  });
+  const passwordHash = await testPasswordHash();
+  const created = await db
+    .transaction()
+    .execute((tx) =>
+      insertOrganization(tx, { name, adminEmail: uniqueEmail('admin'), adminPassword: '' }, passwordHash),
+    );
   const admin = await callerAs(db, created.admin.id);
+
+  /**
+   * Adds a user through the API as the administrator, without a password unless
+   * one is given (argon2 is slow); `canSignIn` gives it `testPassword` cheaply.
+   */
+  async function addUser(options: AddUserOptions = {}) {
+    const user = await admin.users.create({
+      accountId: options.accountId ?? created.account.id,
+      email: options.email ?? uniqueEmail(),
+      firstName: options.firstName ?? 'Test',
+      lastName: options.lastName ?? 'User',
+      role: options.role,
+      password: options.password,
+    });
+    if (options.canSignIn) {
+      await db
+        .updateTable('users')
+        .set({ passwordHash: await testPasswordHash() })
+        .where('id', '=', user.id)
+        .execute();
+    }
+    return user;
+  }
+
   return {
     organizationId: created.organization.id,
     defaultAccountId: created.account.id,
     adminId: created.admin.id,
     adminEmail: created.admin.email,
     admin,
-    /** Adds a user straight through the API as the administrator. */
-    async addUser(
-      options: {
-        accountId?: string;
-        role?: Role;
-        password?: string;
-        email?: string;
-        firstName?: string;
-        lastName?: string;
-      } = {},
-    ) {
-      return admin.users.create({
-        accountId: options.accountId ?? created.account.id,
-        email: options.email ?? uniqueEmail(),
-        firstName: options.firstName ?? 'Test',
-        lastName: options.lastName ?? 'User',
-        role: options.role,
-        password: options.password,
-      });
+    addUser,
+    /** Adds a user with a live session (created now), returning the user and a caller on it. */
+    async addSignedInUser(options: AddUserOptions = {}) {
+      const user = await addUser(options);
+      return { user, caller: await callerAs(db, user.id) };
     },
     async addAccount(name = `Account ${randomUUID().slice(0, 8)}`) {
       return admin.accounts.create({ name, users: [] });
     },
   };
 }
+
+export type AddUserOptions = {
+  accountId?: string;
+  role?: Role;
+  password?: string;
+  canSignIn?: boolean;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+};

@@ -103,7 +103,7 @@ export type UserFilter = {
  * shorter ones match the start of the email, first or last name through btree indexes.
  */
 export async function searchUsers(db: Db, organizationId: string, filter: UserFilter) {
-  const after = decodeCursor(filter.cursor, 1);
+  const after = decodeCursor(filter.cursor, ['text']);
   let query = db.selectFrom('users').select(userColumns).where('users.organizationId', '=', organizationId);
   if (filter.accountId) query = query.where('users.accountId', '=', filter.accountId);
   if (filter.active !== undefined) query = query.where('users.active', '=', filter.active);

@@ -1,52 +1,39 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { Migrator, NO_MIGRATIONS } from 'kysely/migration';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDb, type DbHandle } from '../connect.js';
-import { migrateToLatest } from '../migrate.js';
+import { createDb } from '../connect.js';
+import { migrateToLatest, migrations } from '../migrate.js';
+import { dropFreshDbs, freshDb, serverUrl } from '../test/fresh-db.js';
 
-const serverUrl = process.env.DATABASE_URL || undefined;
-const created: string[] = [];
-
-/** A fresh database: in-memory PGlite, or a new database on the real server. */
-async function freshDb(): Promise<DbHandle> {
-  if (!serverUrl) return createDb({});
-  const name = `roster_dbtest_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`create database "${name}"`);
-  await admin.end();
-  created.push(name);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return createDb({ url: url.toString() });
-}
-
-afterAll(async () => {
-  if (!serverUrl) return;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  for (const name of created) await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-});
+afterAll(dropFreshDbs);
 
 describe('migrations', () => {
-  it('apply once, then report nothing to do', async () => {
+  it('apply once, report nothing more to do, and go down and up again', async () => {
     const { db } = await freshDb();
-    expect(await migrateToLatest(db)).toEqual(['0001_initial', '0002_api_keys']);
+    const all = Object.keys(migrations);
+    expect(all[0]).toBe('0001_initial');
+    expect(await migrateToLatest(db)).toEqual(all);
     expect(await migrateToLatest(db)).toEqual([]);
+
+    // Every down leaves nothing behind, and up works again.
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+    const down = await migrator.migrateTo(NO_MIGRATIONS);
+    expect(down.error).toBeUndefined();
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from information_schema.tables
+      where table_schema = 'public' and table_name not like 'kysely_%'`.execute(db);
+    expect(rows[0]?.n).toBe(0);
+    expect(await migrateToLatest(db)).toEqual(all);
     await db.destroy();
   });
 
   it.runIf(serverUrl)('are safe when two servers start at the same moment', async () => {
     const first = await freshDb();
-    const url = new URL(serverUrl ?? '');
-    url.pathname = `/${created.at(-1)}`;
-    const second = createDb({ url: url.toString() });
+    const second = createDb({ url: first.url });
     const results = await Promise.all([migrateToLatest(first.db), migrateToLatest(second.db)]);
-    expect(results.flat()).toEqual(['0001_initial', '0002_api_keys']);
+    expect(results.flat()).toEqual(Object.keys(migrations));
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(first.db);
-    expect(rows[0]?.n).toBe(2);
+    expect(rows[0]?.n).toBe(Object.keys(migrations).length);
     await first.db.destroy();
     await second.db.destroy();
   });

@@ -1,0 +1,543 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { appRouter } from '../root.js';
+import { encodeCursor } from '../shared/cursor.js';
+import {
+  auditRowsOf,
+  callerWithToken,
+  createTestOrg,
+  expectTRPCError,
+  sessionOf,
+  type TestOrg,
+  testDb,
+  testPassword,
+  uniqueEmail,
+} from '../test/index.js';
+
+type Caller = TestOrg['admin'];
+
+/** What one mutation must leave in the audit log. */
+type ExpectedRow = {
+  actorId: string;
+  action: string;
+  targetType: 'user' | 'account' | 'organization';
+  targetId: string;
+  targetLabel: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+};
+
+type Case = {
+  /** Prepares targets; runs before the audit log is watched. */
+  setup: (org: TestOrg) => Promise<Record<string, string>>;
+  /** The caller of the mutation (default: the org's administrator). */
+  as?: (org: TestOrg, t: Record<string, string>) => Promise<Caller>;
+  act: (caller: Caller, t: Record<string, string>) => Promise<unknown>;
+  /** The audit rows the mutation writes, in order; null: it writes none, and why. */
+  rows: ((org: TestOrg, t: Record<string, string>) => ExpectedRow[]) | { none: string };
+};
+
+const none = (reason: string) => ({ none: reason });
+
+/** Every mutation of the router, with the audit rows it must write. */
+const cases: Record<string, Case> = {
+  'auth.login': {
+    setup: async (org) => ({ email: (await org.addUser({ canSignIn: true })).email }),
+    as: async () => callerWithToken(await testDb(), null),
+    act: (caller, t) => caller.auth.login({ email: t.email ?? '', password: testPassword }),
+    rows: none('signing in changes no data of the organization (lastLoginAt is on the user)'),
+  },
+  'auth.logout': {
+    setup: async () => ({}),
+    act: (caller) => caller.auth.logout(),
+    rows: none('signing out changes no data of the organization'),
+  },
+  'auth.changePassword': {
+    setup: async (org) => {
+      const user = await org.addUser({ canSignIn: true });
+      return { id: user.id, email: user.email };
+    },
+    as: async (_org, t) => (await sessionOf(await testDb(), t.id ?? '')).caller,
+    act: (caller) => caller.auth.changePassword({ currentPassword: testPassword, newPassword: 'a changed password' }),
+    rows: (_org, t) => [
+      {
+        actorId: t.id ?? '',
+        action: 'user.password_changed',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: null,
+      },
+    ],
+  },
+  'accounts.create': {
+    setup: async () => ({ email: uniqueEmail('in-new-account') }),
+    act: (caller, t) =>
+      caller.accounts.create({
+        name: 'Audited',
+        description: 'd',
+        users: [{ email: t.email ?? '', firstName: 'In', lastName: 'Account' }],
+      }),
+    // The account, then each user it brings: so audit.list({ userId }) finds the user's creation too.
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'account.created',
+        targetType: 'account',
+        targetId: expect.any(String),
+        targetLabel: 'Audited',
+        before: null,
+        after: { name: 'Audited', description: 'd', users: 1 },
+      },
+      {
+        actorId: org.adminId,
+        action: 'user.created',
+        targetType: 'user',
+        targetId: expect.any(String),
+        targetLabel: t.email ?? '',
+        before: null,
+        after: {
+          email: t.email,
+          firstName: 'In',
+          lastName: 'Account',
+          role: 'user',
+          accountId: expect.any(String),
+          passwordSet: false,
+        },
+      },
+    ],
+  },
+  'accounts.update': {
+    setup: async (org) => ({ id: (await org.addAccount('Old name')).id }),
+    act: (caller, t) => caller.accounts.update({ id: t.id ?? '', name: 'New name', description: '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'account.updated',
+        targetType: 'account',
+        targetId: t.id ?? '',
+        targetLabel: 'New name',
+        // The description did not change, so it is not recorded.
+        before: { name: 'Old name' },
+        after: { name: 'New name' },
+      },
+    ],
+  },
+  'accounts.delete': {
+    setup: async (org) => {
+      const account = await org.addAccount('Doomed account');
+      await org.addUser({ accountId: account.id });
+      return { id: account.id };
+    },
+    act: (caller, t) => caller.accounts.delete({ id: t.id ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'account.deleted',
+        targetType: 'account',
+        targetId: t.id ?? '',
+        targetLabel: 'Doomed account',
+        before: { name: 'Doomed account', description: '', userCount: 1 },
+        after: null,
+      },
+    ],
+  },
+  'users.create': {
+    setup: async () => ({ email: uniqueEmail('created') }),
+    act: (caller, t) =>
+      caller.users.create({
+        accountId: t.accountId ?? '',
+        email: t.email ?? '',
+        firstName: 'Cre',
+        lastName: 'Ated',
+        password: 'its own password',
+      }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.created',
+        targetType: 'user',
+        targetId: expect.any(String),
+        targetLabel: t.email ?? '',
+        before: null,
+        after: {
+          email: t.email,
+          firstName: 'Cre',
+          lastName: 'Ated',
+          role: 'user',
+          accountId: org.defaultAccountId,
+          passwordSet: true,
+        },
+      },
+    ],
+  },
+  'users.update': {
+    setup: async (org) => {
+      const user = await org.addUser({ firstName: 'Before', lastName: 'Same' });
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.update({ id: t.id ?? '', firstName: 'After', lastName: 'Same' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.updated',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { firstName: 'Before' },
+        after: { firstName: 'After' },
+      },
+    ],
+  },
+  'users.setPassword': {
+    setup: async (org) => {
+      const user = await org.addUser();
+      await sessionOf(await testDb(), user.id);
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.setPassword({ id: t.id ?? '', password: 'set by an admin' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.password_set',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: null,
+      },
+    ],
+  },
+  'users.deactivate': {
+    setup: async (org) => {
+      const user = await org.addUser();
+      await sessionOf(await testDb(), user.id);
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.deactivate({ id: t.id ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.deactivated',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { active: true },
+        after: { active: false },
+      },
+    ],
+  },
+  'users.reactivate': {
+    setup: async (org) => {
+      const user = await org.addUser();
+      await org.admin.users.deactivate({ id: user.id });
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.reactivate({ id: t.id ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.reactivated',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { active: false },
+        after: { active: true },
+      },
+    ],
+  },
+  'users.delete': {
+    setup: async (org) => {
+      const user = await org.addUser({ firstName: 'Del', lastName: 'Eted' });
+      await sessionOf(await testDb(), user.id);
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.delete({ id: t.id ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.deleted',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: {
+          email: t.email,
+          firstName: 'Del',
+          lastName: 'Eted',
+          role: 'user',
+          active: true,
+          accountId: org.defaultAccountId,
+        },
+        after: null,
+      },
+    ],
+  },
+  'users.setRole': {
+    setup: async (org) => {
+      const user = await org.addUser();
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.setRole({ id: t.id ?? '', role: 'admin' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.role_changed',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { role: 'user' },
+        after: { role: 'admin' },
+      },
+    ],
+  },
+  'apiKeys.create': {
+    setup: async () => ({}),
+    act: (caller) => caller.apiKeys.create({ name: 'Audited key' }),
+    // The key's owner is the target, so audit.list({ userId }) shows the user's keys; never the secret.
+    rows: (org) => [
+      {
+        actorId: org.adminId,
+        action: 'api_key.created',
+        targetType: 'user',
+        targetId: org.adminId,
+        targetLabel: org.adminEmail,
+        before: null,
+        after: { apiKeyId: expect.any(String), name: 'Audited key', prefix: expect.any(String), expiresAt: null },
+      },
+    ],
+  },
+  'apiKeys.revoke': {
+    setup: async (org) => ({ keyId: (await org.admin.apiKeys.create({ name: 'Doomed key' })).apiKey.id }),
+    act: (caller, t) => caller.apiKeys.revoke({ id: t.keyId ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'api_key.revoked',
+        targetType: 'user',
+        targetId: org.adminId,
+        targetLabel: org.adminEmail,
+        before: { revokedAt: null },
+        after: { apiKeyId: t.keyId, name: 'Doomed key', prefix: expect.any(String), revokedAt: expect.any(String) },
+      },
+    ],
+  },
+};
+
+const mutations = Object.entries(appRouter._def.procedures)
+  .filter(([, procedure]) => (procedure as unknown as { _def: { type: string } })._def.type === 'mutation')
+  .map(([path]) => path);
+/** The mutations that write audit rows (a mutation without a case counts, so that it fails). */
+const audited = mutations.filter((path) => {
+  const kase = cases[path];
+  return !kase || !('none' in kase.rows);
+});
+
+async function prepare(path: string) {
+  const kase = cases[path];
+  if (!kase) expect.fail(`add an entry for ${path} to the audit cases`);
+  const db = await testDb();
+  const org = await createTestOrg(db);
+  const t = { ...(await kase.setup(org)), accountId: org.defaultAccountId };
+  const caller = kase.as ? await kase.as(org, t) : org.admin;
+  return { db, org, t, caller, kase };
+}
+
+/** Everything of the organization the mutations can change. */
+async function snapshotOf(org: TestOrg) {
+  const db = await testDb();
+  const accounts = await db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('organizationId', '=', org.organizationId)
+    .orderBy('id')
+    .execute();
+  const users = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('organizationId', '=', org.organizationId)
+    .orderBy('id')
+    .execute();
+  const sessions = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.userId')
+    .selectAll('sessions')
+    .where('users.organizationId', '=', org.organizationId)
+    .orderBy('sessions.id')
+    .execute();
+  const apiKeys = await db
+    .selectFrom('apiKeys')
+    .selectAll()
+    .where('organizationId', '=', org.organizationId)
+    .orderBy('id')
+    .execute();
+  const audit = await auditRowsOf(db, org.organizationId);
+  return { accounts, users, sessions, apiKeys, audit };
+}
+
+/** Makes every audit insert of this organization fail, at the database, for the duration of `run`. */
+async function withAuditFailing<T>(org: TestOrg, run: () => Promise<T>): Promise<T> {
+  const db = await testDb();
+  const name = `test_audit_down_${randomUUID().replaceAll('-', '')}`;
+  await sql
+    .raw(`
+      create function ${name}() returns trigger language plpgsql as $$
+      begin
+        if new.organization_id = '${org.organizationId}' then raise exception 'audit log unavailable'; end if;
+        return new;
+      end $$`)
+    .execute(db);
+  await sql
+    .raw(`create trigger ${name} before insert on audit_log for each row execute function ${name}()`)
+    .execute(db);
+  try {
+    return await run();
+  } finally {
+    await sql.raw(`drop trigger ${name} on audit_log`).execute(db);
+    await sql.raw(`drop function ${name}()`).execute(db);
+  }
+}
+
+describe('audit log', () => {
+  it('has a case for every mutation and none for a procedure that is gone', () => {
+    expect(mutations.length).toBeGreaterThanOrEqual(13);
+    expect(Object.keys(cases).filter((path) => !mutations.includes(path))).toEqual([]);
+  });
+
+  describe.each(mutations)('%s', (path) => {
+    it('writes its audit rows (actor, action, target, changed fields before and after, time)', async () => {
+      const { db, org, t, caller, kase } = await prepare(path);
+      const before = await auditRowsOf(db, org.organizationId);
+      const started = Date.now();
+      await kase.act(caller, t);
+      const written = (await auditRowsOf(db, org.organizationId)).slice(before.length);
+      if ('none' in kase.rows) {
+        expect(written, kase.rows.none).toEqual([]);
+        return;
+      }
+      const expected = kase.rows(org, t);
+      const actor = await db
+        .selectFrom('users')
+        .select('email')
+        .where('id', '=', expected[0]?.actorId ?? '')
+        .executeTakeFirst();
+      expect(written).toHaveLength(expected.length);
+      expected.forEach((row, index) => {
+        const actual = written[index];
+        expect(actual).toMatchObject({
+          organizationId: org.organizationId,
+          actorId: row.actorId,
+          actorEmail: actor?.email,
+          action: row.action,
+          targetType: row.targetType,
+          targetId: row.targetId,
+          targetLabel: row.targetLabel,
+        });
+        // Exactly the changed fields: nothing more, nothing less.
+        expect(actual?.changes).toEqual({ before: row.before, after: row.after });
+        expect(actual?.createdAt.getTime()).toBeGreaterThanOrEqual(started - 5_000);
+        expect(actual?.createdAt.getTime()).toBeLessThanOrEqual(Date.now() + 5_000);
+      });
+      // No secret ever reaches the log.
+      const text = JSON.stringify(written);
+      expect(text).not.toContain('$argon2');
+      for (const secret of ['a changed password', 'its own password', 'set by an admin', testPassword]) {
+        expect(text).not.toContain(secret);
+      }
+    });
+  });
+
+  // The change and its audit row commit together: when the row cannot be
+  // written, the change is rolled back with it.
+  it.each(audited)('%s changes nothing when its audit row cannot be written', async (path) => {
+    const { org, t, caller, kase } = await prepare(path);
+    const before = await snapshotOf(org);
+    await withAuditFailing(org, async () => {
+      await expect(kase.act(caller, t)).rejects.toThrow();
+    });
+    expect(await snapshotOf(org)).toEqual(before);
+  });
+});
+
+describe('audit.list', () => {
+  it('pages newest first through every row exactly once, also when rows are added between pages', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    for (let i = 0; i < 6; i++) await org.addUser();
+    const all = await auditRowsOf(db, org.organizationId);
+    expect(all).toHaveLength(7);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let previous: { createdAt: Date; id: string } | undefined;
+    for (let page = 0; page < 20; page++) {
+      const result = await org.admin.audit.list({ limit: 2, cursor });
+      for (const item of result.items) {
+        if (previous) {
+          const order = previous.createdAt.getTime() - item.createdAt.getTime() || previous.id.localeCompare(item.id);
+          expect(order).toBeGreaterThan(0);
+        }
+        previous = item;
+      }
+      seen.push(...result.items.map((i) => i.id));
+      if (!result.nextCursor) break;
+      cursor = result.nextCursor;
+      if (page < 2) await org.addUser();
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect([...seen].sort()).toEqual(all.map((row) => row.id).sort());
+  });
+
+  it('filters by user, as target or as actor', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const { user, caller } = await org.addSignedInUser({ role: 'admin' });
+    const target = await caller.users.create({
+      accountId: org.defaultAccountId,
+      email: uniqueEmail(),
+      firstName: 'T',
+      lastName: 'T',
+    });
+    await org.admin.users.update({ id: user.id, firstName: 'Renamed' });
+    const actions = async (userId: string) =>
+      (await org.admin.audit.list({ userId })).items.map((i) => `${i.action}:${i.targetLabel}`).sort();
+    expect(await actions(user.id)).toEqual(
+      [`user.created:${user.email}`, `user.created:${target.email}`, `user.updated:${user.email}`].sort(),
+    );
+    expect(await actions(target.id)).toEqual([`user.created:${target.email}`]);
+  });
+
+  it('keeps rows of a deleted actor, with the actor unset and the email kept', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const { user, caller } = await org.addSignedInUser({ role: 'admin' });
+    const created = await caller.accounts.create({ name: 'By a leaver' });
+    await org.admin.users.delete({ id: user.id });
+    const row = (await org.admin.audit.list({})).items.find((i) => i.targetId === created.id);
+    expect(row).toMatchObject({ action: 'account.created', actorId: null, actorEmail: user.email });
+  });
+
+  it('never shows another organization’s rows', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const other = await createTestOrg(db);
+    const user = await org.addUser();
+    const theirs = await other.admin.audit.list({ limit: 100 });
+    expect(JSON.stringify(theirs)).not.toContain(user.id);
+    expect(JSON.stringify(theirs)).not.toContain(org.organizationId);
+    expect((await other.admin.audit.list({ userId: user.id })).items).toEqual([]);
+  });
+
+  it('answers a tampered cursor with BAD_REQUEST', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    for (const cursor of [
+      'not base64 json',
+      encodeCursor(['only one']),
+      encodeCursor(['not a date', randomUUID()]),
+      encodeCursor([new Date().toISOString(), 'not a uuid']),
+    ]) {
+      await expectTRPCError(org.admin.audit.list({ cursor }), 'BAD_REQUEST');
+    }
+  });
+});

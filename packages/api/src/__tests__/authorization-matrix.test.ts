@@ -1,0 +1,209 @@
+import type { inferRouterInputs, TRPCError } from '@trpc/server';
+import { describe, expect, it } from 'vitest';
+import { type AppRouter, appRouter } from '../root.js';
+import {
+  callerAs,
+  callerWithToken,
+  createTestOrg,
+  type TestOrg,
+  testDb,
+  testPassword,
+  uniqueEmail,
+} from '../test/index.js';
+
+/**
+ * Who may call what: every procedure of the router, against five callers. A
+ * procedure added to the router without a row here fails this file (and its types).
+ */
+
+type Outcome = 'ok' | 'null' | TRPCError['code'];
+/** Outcomes for: anonymous, deactivated user, plain user of the default account, admin of another org, admin. */
+type Outcomes = readonly [Outcome, Outcome, Outcome, Outcome, Outcome];
+const personas = ['anonymous', 'deactivated', 'plainUser', 'otherOrgAdmin', 'admin'] as const;
+
+/** Everything a row's inputs may point at: ids of the organization under test. */
+type World = {
+  org: TestOrg;
+  /** A non-default account with one user. */
+  accountId: string;
+  /** A plain user of that account. */
+  userId: string;
+  /** A plain user of the default account (can be promoted). */
+  defaultUserId: string;
+  /** The deactivated persona (can be reactivated). */
+  inactiveUserId: string;
+  /** A user whose password is `testPassword`, to sign in as. */
+  signInEmail: string;
+  /** An API key of the plain user `userId`. */
+  apiKeyId: string;
+};
+
+type Inputs = inferRouterInputs<AppRouter>;
+type ProcedurePath = {
+  [R in keyof Inputs]: { [P in keyof Inputs[R]]: `${R & string}.${P & string}` }[keyof Inputs[R]];
+}[keyof Inputs];
+type InputOf<Path> = Path extends `${infer R extends keyof Inputs}.${infer P}`
+  ? P extends keyof Inputs[R]
+    ? Inputs[R][P]
+    : never
+  : never;
+type Row<P> = { input: (w: World) => InputOf<P>; expect: Outcomes };
+
+const U = 'UNAUTHORIZED';
+const F = 'FORBIDDEN';
+const N = 'NOT_FOUND';
+/** An admin procedure taking ids of this organization: the other organization's admin must not find them. */
+const adminOnIds: Outcomes = [U, U, F, N, 'ok'];
+/** An admin procedure without ids of this organization: the other admin works in its own organization. */
+const adminInOwnOrg: Outcomes = [U, U, F, 'ok', 'ok'];
+
+const matrix: { [P in ProcedurePath]: Row<P> } = {
+  'auth.login': {
+    input: (w) => ({ email: w.signInEmail, password: testPassword }),
+    expect: ['ok', 'ok', 'ok', 'ok', 'ok'],
+  },
+  'auth.logout': { input: () => undefined, expect: ['ok', 'ok', 'ok', 'ok', 'ok'] },
+  'auth.me': { input: () => undefined, expect: ['null', 'null', 'ok', 'ok', 'ok'] },
+  'auth.changePassword': {
+    input: () => ({ currentPassword: testPassword, newPassword: 'a new password' }),
+    expect: [U, U, 'ok', 'ok', 'ok'],
+  },
+  'accounts.list': { input: () => ({}), expect: adminInOwnOrg },
+  'accounts.get': { input: (w) => ({ id: w.accountId }), expect: adminOnIds },
+  'accounts.create': {
+    input: () => ({ name: 'Matrix', users: [{ email: uniqueEmail(), firstName: 'Ann', lastName: 'Lee' }] }),
+    expect: adminInOwnOrg,
+  },
+  'accounts.update': { input: (w) => ({ id: w.accountId, name: 'Renamed' }), expect: adminOnIds },
+  'accounts.delete': { input: (w) => ({ id: w.accountId }), expect: adminOnIds },
+  'users.list': { input: (w) => ({ accountId: w.accountId }), expect: adminOnIds },
+  'users.search': { input: (w) => ({ accountId: w.accountId }), expect: adminInOwnOrg },
+  'users.get': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
+  'users.create': {
+    input: (w) => ({ accountId: w.accountId, email: uniqueEmail(), firstName: 'New', lastName: 'User' }),
+    expect: adminOnIds,
+  },
+  'users.update': { input: (w) => ({ id: w.userId, firstName: 'Changed' }), expect: adminOnIds },
+  'users.setPassword': { input: (w) => ({ id: w.userId, password: 'another password' }), expect: adminOnIds },
+  'users.deactivate': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
+  'users.reactivate': { input: (w) => ({ id: w.inactiveUserId }), expect: adminOnIds },
+  'users.delete': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
+  'users.setRole': { input: (w) => ({ id: w.defaultUserId, role: 'admin' }), expect: adminOnIds },
+  'audit.list': { input: (w) => ({ userId: w.userId }), expect: adminInOwnOrg },
+  // Anyone signed in holds keys of their own; only administrators see or end other users' keys.
+  'apiKeys.create': { input: () => ({ name: 'Matrix key' }), expect: [U, U, 'ok', 'ok', 'ok'] },
+  'apiKeys.list': { input: (w) => ({ userId: w.userId }), expect: [U, U, F, N, 'ok'] },
+  'apiKeys.revoke': { input: (w) => ({ id: w.apiKeyId }), expect: [U, U, F, N, 'ok'] },
+};
+
+type Caller = ReturnType<typeof callerWithToken>;
+
+const userKeys = 'accountId active createdAt email firstName id lastLoginAt lastName role updatedAt version'.split(' ');
+const accountKeys = 'createdAt description id isDefault name updatedAt userCount'.split(' ');
+
+/**
+ * Whatever a procedure returns: a user has exactly the documented keys, an
+ * account too, and no secret appears anywhere (audit `changes` hold field values,
+ * not entities, and are checked in audit.test.ts).
+ */
+function expectDocumentedShapes(value: unknown, where: string): void {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) expectDocumentedShapes(item, `${where}[${index}]`);
+    return;
+  }
+  if (!value || typeof value !== 'object' || value instanceof Date) return;
+  const keys = Object.keys(value).sort();
+  expect(keys, where).not.toContain('passwordHash');
+  expect(keys, where).not.toContain('tokenHash');
+  if (keys.includes('email') && keys.includes('accountId')) expect(keys, `${where} is a user`).toEqual(userKeys);
+  if (keys.includes('isDefault')) expect(keys, `${where} is an account`).toEqual(accountKeys);
+  for (const [key, child] of Object.entries(value)) {
+    if (key !== 'changes') expectDocumentedShapes(child, `${where}.${key}`);
+  }
+}
+
+function callPath(caller: Caller, path: string, input: unknown): Promise<unknown> {
+  const procedure = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
+  return (procedure as (input: unknown) => Promise<unknown>)(input);
+}
+
+async function outcomeOf(call: Promise<unknown>): Promise<{ outcome: Outcome; value?: unknown }> {
+  try {
+    const value = await call;
+    return { outcome: value === null ? 'null' : 'ok', value };
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.name === 'TRPCError') {
+      return { outcome: (error as TRPCError).code };
+    }
+    throw error;
+  }
+}
+
+/** A fresh organization per row, so one row's mutations never decide another's outcome. */
+async function buildWorld() {
+  const db = await testDb();
+  const org = await createTestOrg(db, 'Matrix Org');
+  const other = await createTestOrg(db, 'Other Org');
+  const account = await org.addAccount();
+  const user = await org.addUser({ accountId: account.id });
+  const defaultUser = await org.addUser();
+  const signInUser = await org.addUser({ canSignIn: true });
+  // The deactivated persona is an administrator signed in before being deactivated.
+  const inactive = await org.addUser({ role: 'admin' });
+  const inactiveCaller = await callerAs(db, inactive.id);
+  await org.admin.users.deactivate({ id: inactive.id });
+  const plain = await org.addUser({ canSignIn: true });
+  const { apiKey } = await (await callerAs(db, user.id)).apiKeys.create({ name: 'Script' });
+
+  const world: World = {
+    org,
+    accountId: account.id,
+    userId: user.id,
+    defaultUserId: defaultUser.id,
+    inactiveUserId: inactive.id,
+    signInEmail: signInUser.email,
+    apiKeyId: apiKey.id,
+  };
+  const callers: Record<(typeof personas)[number], Caller> = {
+    anonymous: callerWithToken(db, null),
+    deactivated: inactiveCaller,
+    plainUser: await callerAs(db, plain.id),
+    otherOrgAdmin: other.admin,
+    admin: org.admin,
+  };
+  const orgSecrets = [org.organizationId, org.defaultAccountId, org.adminId, account.id, user.id, defaultUser.id];
+  return { world, callers, orgSecrets };
+}
+
+describe('authorization matrix', () => {
+  const procedures = Object.keys(appRouter._def.procedures);
+
+  it('covers the whole router', () => {
+    expect(procedures.length).toBeGreaterThanOrEqual(20);
+    const stale = Object.keys(matrix).filter((path) => !procedures.includes(path));
+    expect(stale, 'rows for procedures that no longer exist').toEqual([]);
+  });
+
+  it.each(procedures)('%s', async (path) => {
+    const row = (matrix as Record<string, Row<unknown> | undefined>)[path];
+    if (!row) expect.fail(`add an entry for ${path} to the authorization matrix`);
+    const { world, callers, orgSecrets } = await buildWorld();
+
+    const actual: Record<string, Outcome> = {};
+    const expected: Record<string, Outcome> = {};
+    // In this order: the administrator, who succeeds and may delete the target, goes last.
+    for (const [index, persona] of personas.entries()) {
+      const { outcome, value } = await outcomeOf(callPath(callers[persona], path, row.input(world)));
+      actual[persona] = outcome;
+      expectDocumentedShapes(value, `${path} as ${persona}`);
+      expect(JSON.stringify(value ?? null)).not.toContain('$argon2');
+      expected[persona] = row.expect[index] as Outcome;
+      if (persona === 'otherOrgAdmin' && outcome === 'ok' && !path.startsWith('auth.')) {
+        // What another organization's admin gets back never shows this organization.
+        const seen = JSON.stringify(value);
+        for (const secret of orgSecrets) expect(seen).not.toContain(secret);
+      }
+    }
+    expect(actual).toEqual(expected);
+  });
+});
