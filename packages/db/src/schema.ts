@@ -38,6 +38,10 @@ export type UsersTable = {
   lastLoginAt: Date | null;
   createdAt: Timestamp;
   updatedAt: Timestamp;
+  /** Consecutive failed sign-ins since the last success or lockout. */
+  failedSignIns: ColumnType<number, number | undefined, number>;
+  /** Sign-in is refused until then; null or past means not locked. */
+  lockedUntil: ColumnType<Date | null, Date | null | undefined, Date | null>;
 };
 
 export type SessionsTable = {
@@ -49,6 +53,13 @@ export type SessionsTable = {
   expiresAt: Date;
   clientAddress: string | null;
   userAgent: string | null;
+};
+
+/** Failed (or in-flight) sign-ins per client address, for the per-address limit. */
+export type SignInAttemptsTable = {
+  id: Generated<string>;
+  clientKey: string;
+  attemptedAt: Timestamp;
 };
 
 export type AuditLogTable = {
@@ -76,6 +87,7 @@ export type Database = {
   users: UsersTable;
   sessions: SessionsTable;
   auditLog: AuditLogTable;
+  signInAttempts: SignInAttemptsTable;
 };
 
 export type Organization = Selectable<OrganizationsTable>;

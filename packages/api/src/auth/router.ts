@@ -5,28 +5,19 @@ import { recordAudit } from '../audit/queries.js';
 import { userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
-import { findUserById, userColumns } from '../users/queries.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { findUserById } from '../users/queries.js';
+import { assertNotCommonPassword } from './common-passwords.js';
+import { hashPassword } from './passwords.js';
 import { authenticate, createSession, endSessionByToken, endSessions } from './sessions.js';
-
-/** One message for every failed sign-in, whatever the reason. */
-const signInFailed = () => new TRPCError({ code: 'UNAUTHORIZED', message: 'The email or password is incorrect.' });
+import { checkCredentials, checkCurrentPassword, signInFailed } from './sign-in.js';
 
 export const authRouter = router({
   login: publicProcedure
     .input(loginSchema)
     .output(z.object({ user: userOutput }))
     .mutation(async ({ ctx, input }) => {
-      const user = await ctx.db
-        .selectFrom('users')
-        .select([...userColumns, 'users.passwordHash', 'users.organizationId'])
-        .where(sql<string>`lower(email)`, '=', input.email)
-        .executeTakeFirst();
-      // Unknown emails, deactivated users and users without a password all verify
-      // against a dummy hash, so the failure looks and takes the same.
-      const usable = user?.active && user.passwordHash ? user.passwordHash : null;
-      const ok = await verifyPassword(usable, input.password);
-      if (!user || !usable || !ok) throw signInFailed();
+      // Rate limits, lockout and constant-time failure live in sign-in.ts.
+      const user = await checkCredentials(ctx, input);
 
       // A new token at every sign-in; the one the browser held before is ended.
       if (ctx.sessionToken) await endSessionByToken(ctx.db, ctx.sessionToken);
@@ -61,12 +52,8 @@ export const authRouter = router({
     .input(changePasswordSchema)
     .output(z.object({ ok: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      const current = await ctx.db
-        .selectFrom('users')
-        .select('passwordHash')
-        .where('id', '=', ctx.actor.id)
-        .executeTakeFirstOrThrow();
-      if (!(await verifyPassword(current.passwordHash, input.currentPassword))) {
+      assertNotCommonPassword(input.newPassword, ['newPassword']);
+      if (!(await checkCurrentPassword(ctx, ctx.actor, input.currentPassword))) {
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'currentPassword: The current password is incorrect.' });
       }
       const passwordHash = await hashPassword(input.newPassword);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from '../connect.js';
-import { migrateToLatest } from '../migrate.js';
+import { migrateToLatest, migrations } from '../migrate.js';
 
 const serverUrl = process.env.DATABASE_URL || undefined;
 const created: string[] = [];
@@ -33,8 +34,24 @@ afterAll(async () => {
 describe('migrations', () => {
   it('apply once, then report nothing to do', async () => {
     const { db } = await freshDb();
-    expect(await migrateToLatest(db)).toEqual(['0001_initial']);
+    expect(await migrateToLatest(db)).toEqual(['0001_initial', '0003_sign_in_defences']);
     expect(await migrateToLatest(db)).toEqual([]);
+    await db.destroy();
+  });
+
+  it('roll back the sign-in defences and apply them again', async () => {
+    const { db } = await freshDb();
+    await migrateToLatest(db);
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+    const down = await migrator.migrateDown();
+    expect(down.error).toBeUndefined();
+    expect(down.results?.map((r) => r.migrationName)).toEqual(['0003_sign_in_defences']);
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from information_schema.columns
+      where table_name = 'users' and column_name in ('failed_sign_ins', 'locked_until')
+    `.execute(db);
+    expect(rows[0]?.n).toBe(0);
+    expect(await migrateToLatest(db)).toEqual(['0003_sign_in_defences']);
     await db.destroy();
   });
 
@@ -44,9 +61,9 @@ describe('migrations', () => {
     url.pathname = `/${created.at(-1)}`;
     const second = createDb({ url: url.toString() });
     const results = await Promise.all([migrateToLatest(first.db), migrateToLatest(second.db)]);
-    expect(results.flat()).toEqual(['0001_initial']);
+    expect(results.flat()).toEqual(['0001_initial', '0003_sign_in_defences']);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(first.db);
-    expect(rows[0]?.n).toBe(1);
+    expect(rows[0]?.n).toBe(2);
     await first.db.destroy();
     await second.db.destroy();
   });
