@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { commonPasswordCount, isCommonPassword } from '../auth/common-passwords.js';
+import { createContext } from '../context.js';
 import { bootstrapInstallation, createOrganization } from '../organizations/service.js';
 import {
   callerAs,
@@ -33,7 +34,7 @@ async function fieldErrorsOf(error: TRPCError) {
     type: 'mutation',
     path: undefined,
     input: undefined,
-    ctx: { db },
+    ctx: createContext({ db }),
   });
   return (shape.data as { fieldErrors: Record<string, string[]> | null }).fieldErrors;
 }
