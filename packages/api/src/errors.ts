@@ -68,7 +68,9 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
   if (code === '23503') {
     return new TRPCError({ code: 'NOT_FOUND', message: 'A record this refers to no longer exists.', cause: error });
   }
-  if (code === '23514' || code === '22001' || code === '22P02') {
+  // Class 22 is "data exception": a value the database cannot take (a NUL character,
+  // a malformed date or id, a number out of range). It is the input's fault, never a 500.
+  if (code === '23514' || code.startsWith('22')) {
     return new TRPCError({ code: 'BAD_REQUEST', message: 'A value is not valid.', cause: error });
   }
   if (code === '40001' || code === '40P01') {

@@ -1,6 +1,6 @@
 import type { Database } from '@roster/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
+import { cursorPart, decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -39,7 +39,7 @@ export async function listAccounts(
   organizationId: string,
   input: { query?: string | undefined; cursor?: string | undefined; limit: number },
 ) {
-  const after = decodeCursor(input.cursor, 2);
+  const after = decodeCursor(input.cursor, 2, ([, id = '']) => cursorPart.uuid(id));
   let query = db.selectFrom('accounts').select(accountColumns).where('organizationId', '=', organizationId);
   const text = input.query?.trim().toLowerCase();
   if (text) query = query.where(sql<string>`lower(name)`, 'like', `%${escapeLike(text)}%`);

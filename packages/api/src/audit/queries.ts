@@ -1,7 +1,7 @@
 import type { AuditChanges, Database } from '@roster/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Actor } from '../context.js';
-import { decodeCursor, toPage } from '../shared/cursor.js';
+import { cursorPart, decodeCursor, toPage } from '../shared/cursor.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -54,7 +54,7 @@ export async function listAudit(
   organizationId: string,
   input: { userId?: string | undefined; cursor?: string | undefined; limit: number },
 ) {
-  const after = decodeCursor(input.cursor, 2);
+  const after = decodeCursor(input.cursor, 2, ([at = '', id = '']) => cursorPart.timestamp(at) && cursorPart.uuid(id));
   let query = db
     .selectFrom('auditLog')
     .select(['id', 'actorId', 'actorEmail', 'action', 'targetType', 'targetId', 'targetLabel', 'changes', 'createdAt'])

@@ -8,14 +8,27 @@ export function encodeCursor(values: readonly string[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Checks for the usual parts of a cursor, so a tampered one is refused before it reaches SQL. */
+export const cursorPart = {
+  uuid: (value: string) => uuidPattern.test(value),
+  timestamp: (value: string) => /^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(value) && !Number.isNaN(Date.parse(value)),
+};
+
+export function decodeCursor(
+  cursor: string | undefined,
+  length: number,
+  isValid: (values: string[]) => boolean = () => true,
+): string[] | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   try {
     const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (
       Array.isArray(values) &&
       values.length === length &&
-      values.every((v): v is string => typeof v === 'string' && v.length <= 1000)
+      values.every((v): v is string => typeof v === 'string' && v.length <= 1000 && !v.includes('\u0000')) &&
+      isValid(values)
     ) {
       return values;
     }
