@@ -46,7 +46,11 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
   if (!isPgError(error)) {
     if (
       error instanceof Error &&
-      /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)
+      // node-postgres' own wording when the server cannot be reached, goes away mid-query,
+      // left a pooled client broken, or stops answering.
+      /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/i.test(
+        error.message,
+      )
     ) {
       return new TRPCError({
         code: 'SERVICE_UNAVAILABLE',
