@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { commonPasswordCount, isCommonPassword } from '../auth/common-passwords.js';
 import { createContext } from '../context.js';
 import { bootstrapInstallation, createOrganization } from '../organizations/service.js';
@@ -40,6 +40,11 @@ async function fieldErrorsOf(error: TRPCError) {
 }
 
 const common = ['password', '12345678', 'password1', 'iloveyou', 'sunshine', 'trustno1', 'qwertyuiop'];
+
+// Opening the worker's database (PGlite: create and migrate) is slow work for a hook, not a test: warm up.
+beforeAll(async () => {
+  await testDb();
+});
 
 describe('the common-password list', () => {
   it('ships with the project and holds at least the 10,000 most common passwords', () => {

@@ -1,5 +1,5 @@
 import { TRPCError } from '@trpc/server';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { callerAs, createTestOrg, testDb, testServerUrl, uniqueEmail } from '../test/index.js';
 
 // Real concurrency on PostgreSQL (a pool of connections, every call in flight at
@@ -10,6 +10,11 @@ function outcome(result: PromiseSettledResult<unknown>): string {
   if (result.status === 'fulfilled') return 'ok';
   return result.reason instanceof TRPCError ? result.reason.code : `thrown: ${String(result.reason)}`;
 }
+
+// Opening the worker's database (PGlite: create and migrate) is slow work for a hook, not a test: warm up.
+beforeAll(async () => {
+  await testDb();
+});
 
 describe('races', () => {
   it('20 simultaneous creates of one email: exactly one succeeds, the rest are CONFLICT', async () => {

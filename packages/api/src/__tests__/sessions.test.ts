@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../auth/sessions.js';
 import {
   callerAs,
@@ -52,6 +52,11 @@ async function age(token: string, values: { lastSeenMinutesAgo?: number; expires
     .where('tokenHash', '=', hashToken(token))
     .execute();
 }
+
+// Opening the worker's database (PGlite: create and migrate) is slow work for a hook, not a test: warm up.
+beforeAll(async () => {
+  await testDb();
+});
 
 describe('session lifetime', () => {
   it('gives a new token at every sign-in and ends the one the browser held', async () => {

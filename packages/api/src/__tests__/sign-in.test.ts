@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
 import {
   callerAs,
@@ -30,6 +30,11 @@ async function signIn(email: string, password: string, clientAddress = uniqueCli
 
 afterEach(() => {
   vi.restoreAllMocks();
+});
+
+// Opening the worker's database (PGlite: create and migrate) is slow work for a hook, not a test: warm up.
+beforeAll(async () => {
+  await testDb();
 });
 
 describe('lockout after consecutive failed sign-ins', () => {
