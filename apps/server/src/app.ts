@@ -27,6 +27,8 @@ export type AppOptions = {
   maxUrlLength?: number;
   /** Time a client has to send a whole request (default 30 s). */
   requestTimeoutMs?: number;
+  /** Browser origins trusted for state-changing calls besides the server's own. */
+  allowedOrigins?: readonly string[];
 };
 
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -76,7 +78,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     crossOriginEmbedderPolicy: false,
   });
 
-  registerRequestGuards(app, { maxUrlLength: options.maxUrlLength ?? 8192 });
+  registerRequestGuards(app, {
+    maxUrlLength: options.maxUrlLength ?? 8192,
+    allowedOrigins: options.allowedOrigins ?? [],
+  });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {

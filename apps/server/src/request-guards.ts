@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export type RequestGuardOptions = {
   /** Longest request target (path and query) accepted; longer is 414. */
   maxUrlLength: number;
+  /** Origins trusted besides the server's own, e.g. the Vite dev server that proxies /trpc. */
+  allowedOrigins: readonly string[];
 };
 
 /** HSTS for a year, sent only on responses that went out over HTTPS (browsers ignore it on http). */
@@ -27,11 +29,11 @@ function ownOrigin(request: FastifyRequest): string | null {
   }
 }
 
-function sameOrigin(origin: string, request: FastifyRequest): boolean {
+function trustedOrigin(origin: string, request: FastifyRequest, allowed: readonly string[]): boolean {
   const own = ownOrigin(request);
-  if (!own) return false;
   try {
-    return new URL(origin).origin === own;
+    const normalized = new URL(origin).origin;
+    return normalized === own || allowed.includes(normalized);
   } catch {
     // "null" (sandboxed frames, file: pages) and anything unparsable is not us.
     return false;
@@ -48,7 +50,10 @@ function sameOrigin(origin: string, request: FastifyRequest): boolean {
  * which holds no administrator's cookie by accident. Sec-Fetch-Site covers the
  * odd browser request that omits Origin.
  */
-export function refusalOf(request: FastifyRequest): { statusCode: number; error: string; message: string } | null {
+export function refusalOf(
+  request: FastifyRequest,
+  allowedOrigins: readonly string[] = [],
+): { statusCode: number; error: string; message: string } | null {
   const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (mediaType !== 'application/json') {
     return {
@@ -58,7 +63,7 @@ export function refusalOf(request: FastifyRequest): { statusCode: number; error:
     };
   }
   const origin = request.headers.origin;
-  if (origin !== undefined && !sameOrigin(origin, request)) {
+  if (origin !== undefined && !trustedOrigin(origin, request, allowedOrigins)) {
     return {
       statusCode: 403,
       error: 'Forbidden',
@@ -92,7 +97,7 @@ export function registerRequestGuards(app: FastifyInstance, options: RequestGuar
     if (!isTrpc(request.url)) return;
     reply.header('cache-control', 'no-store');
     if (request.method === 'POST') {
-      const refusal = refusalOf(request);
+      const refusal = refusalOf(request, options.allowedOrigins);
       if (refusal) return refuse(reply, refusal.statusCode, refusal.error, refusal.message);
     }
   });

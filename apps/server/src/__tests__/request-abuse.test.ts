@@ -3,6 +3,7 @@ import { appRouter } from '@roster/api';
 import { createTestOrg, type TestOrg, testDb } from '@roster/api/test';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readEnv } from '../env.js';
 import { buildTestApp, queryUrl, signInCookie } from './helpers.js';
 
 let app: FastifyInstance;
@@ -157,6 +158,38 @@ describe('forged cross-site requests', () => {
     } finally {
       await proxied.close();
     }
+  });
+});
+
+describe('trusted extra origins (the Vite dev server proxying /trpc)', () => {
+  it('accepts an origin on the list even though the Host is the server itself, and no other', async () => {
+    const proxied = await buildTestApp(await testDb(), { allowedOrigins: ['http://localhost:5173'] });
+    try {
+      const send = (origin: string, name: string) =>
+        proxied.inject({
+          method: 'POST',
+          url: '/trpc/accounts.create',
+          // Vite's string shorthand proxies with changeOrigin: the Host is rewritten, the Origin is not.
+          headers: { cookie, 'content-type': 'application/json', host: '127.0.0.1:3000', origin },
+          payload: createAccountBody(name),
+        });
+      const name = `Via Vite ${Date.now()}`;
+      expect((await send('http://localhost:5173', name)).statusCode).toBe(200);
+      expect(await accountExists(name)).toBe(true);
+      expect((await send('http://localhost:5174', `Not listed ${Date.now()}`)).statusCode).toBe(403);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('reads ALLOWED_ORIGINS as a comma-separated list of origins', () => {
+    expect(readEnv({}).ALLOWED_ORIGINS).toEqual([]);
+    expect(readEnv({ ALLOWED_ORIGINS: 'http://localhost:5173, https://console.example.com' }).ALLOWED_ORIGINS).toEqual([
+      'http://localhost:5173',
+      'https://console.example.com',
+    ]);
+    expect(() => readEnv({ ALLOWED_ORIGINS: 'http://localhost:5173/path' })).toThrow(/ALLOWED_ORIGINS/);
+    expect(() => readEnv({ ALLOWED_ORIGINS: 'localhost' })).toThrow(/ALLOWED_ORIGINS/);
   });
 });
 
