@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import { type AppRouter, appRouter, createContext, type SessionConfig } from '@roster/api';
+import { type AppRouter, appRouter, createContext, retryAfterOf, type SessionConfig } from '@roster/api';
 import type { Database } from '@roster/db';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type Kysely, sql } from 'kysely';
+import { registerRequestGuards } from './request-guards.js';
 
 export const sessionCookieName = 'roster_session';
 
@@ -22,6 +23,12 @@ export type AppOptions = {
   /** Calls in one batched request, at most. */
   maxBatchSize?: number;
   bodyLimitBytes?: number;
+  /** Longest request URL, path and query (default 8 KiB); longer is 414. */
+  maxUrlLength?: number;
+  /** Time a client has to send a whole request (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Browser origins trusted for state-changing calls besides the server's own. */
+  allowedOrigins?: readonly string[];
 };
 
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -43,7 +50,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     routerOptions: { maxParamLength: 2000 },
     // A slow or stuck client cannot hold a socket forever.
-    requestTimeout: 30_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
     connectionTimeout: 60_000,
   });
 
@@ -64,10 +71,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         upgradeInsecureRequests: null,
       },
     },
-    // HSTS only means something over HTTPS; helmet adds it, browsers ignore it on http.
-    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    // HSTS goes out only over HTTPS: request-guards.ts adds it per request.
+    strictTransportSecurity: false,
+    xFrameOptions: { action: 'deny' },
     referrerPolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,
+  });
+
+  registerRequestGuards(app, {
+    maxUrlLength: options.maxUrlLength ?? 8192,
+    allowedOrigins: options.allowedOrigins ?? [],
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -117,6 +130,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             },
           },
         }),
+      responseMeta({ errors }) {
+        // A rate-limited call says when to come back, in seconds.
+        const waits = errors.map(retryAfterOf).filter((s): s is number => s !== undefined);
+        return waits.length ? { headers: { 'retry-after': String(Math.max(...waits)) } } : {};
+      },
       onError({ error, path, req }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           req.log.error({ err: error.cause ?? error, path }, 'procedure failed');

@@ -19,6 +19,19 @@ const schema = z.object({
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   DB_POOL_SIZE: positiveInt(10),
   STATEMENT_TIMEOUT_MS: positiveInt(10_000),
+  ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (origins) => origins.every((origin) => URL.canParse(origin) && new URL(origin).origin === origin),
+      'Comma-separated origins such as http://localhost:5173 (scheme, host and port only)',
+    ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -42,6 +42,7 @@ const app = await buildApp({
   },
   cookieSecure: env.COOKIE_SECURE,
   trustProxy: env.TRUST_PROXY === 'true',
+  allowedOrigins: env.ALLOWED_ORIGINS,
   logLevel: env.LOG_LEVEL,
 });
 

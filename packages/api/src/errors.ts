@@ -46,7 +46,11 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
   if (!isPgError(error)) {
     if (
       error instanceof Error &&
-      /timeout exceeded when trying to connect|Connection terminated/i.test(error.message)
+      // node-postgres' own wording when the server cannot be reached, goes away mid-query,
+      // left a pooled client broken, or stops answering.
+      /timeout exceeded when trying to connect|Connection terminated|not queryable|Query read timeout/i.test(
+        error.message,
+      )
     ) {
       return new TRPCError({
         code: 'SERVICE_UNAVAILABLE',
@@ -68,7 +72,9 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
   if (code === '23503') {
     return new TRPCError({ code: 'NOT_FOUND', message: 'A record this refers to no longer exists.', cause: error });
   }
-  if (code === '23514' || code === '22001' || code === '22P02') {
+  // Class 22 is "data exception": a value the database cannot take (a NUL character,
+  // a malformed date or id, a number out of range). It is the input's fault, never a 500.
+  if (code === '23514' || code.startsWith('22')) {
     return new TRPCError({ code: 'BAD_REQUEST', message: 'A value is not valid.', cause: error });
   }
   if (code === '40001' || code === '40P01') {

@@ -1,4 +1,5 @@
 export { generatePassword, hashPassword } from './auth/passwords.js';
+export { retryAfterOf } from './auth/sign-in.js';
 export {
   type Context,
   type CreateContextOptions,

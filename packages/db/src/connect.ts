@@ -44,8 +44,15 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
       statement_timeout: statementTimeoutMs,
       query_timeout: statementTimeoutMs + 2_000,
     });
-    // An idle client losing its server must not crash the process.
+    // A client losing its server must not crash the process. The pool listens on
+    // idle clients only; a checked-out client between two statements (inside a
+    // transaction) would emit an unhandled 'error' when the server goes away.
+    // The failure still reaches the caller through its next query, and the pool
+    // drops the broken client when it is released.
     pool.on('error', () => {});
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     const url = new URL(options.url);
     return {
       db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins }),

@@ -1,4 +1,4 @@
 export { type CreateDbOptions, createDb, type DbHandle } from './connect.js';
-export { migrateToLatest } from './migrate.js';
+export { migrateToLatest, migrations } from './migrate.js';
 export { defaultDataDir, repoRoot } from './paths.js';
 export * from './schema.js';

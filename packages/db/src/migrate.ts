@@ -2,12 +2,14 @@ import type { Kysely } from 'kysely';
 import { type MigrationResultSet, Migrator } from 'kysely/migration';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_api_keys.js';
+import * as m0003 from './migrations/0003_sign_in_defences.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
 export const migrations = {
   '0001_initial': m0001,
   '0002_api_keys': m0002,
+  '0003_sign_in_defences': m0003,
 };
 
 /**

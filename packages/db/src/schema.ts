@@ -38,6 +38,10 @@ export type UsersTable = {
   lastLoginAt: Date | null;
   createdAt: Timestamp;
   updatedAt: Timestamp;
+  /** Consecutive failed sign-ins since the last success or lockout. */
+  failedSignIns: ColumnType<number, number | undefined, number>;
+  /** Sign-in is refused until then; null or past means not locked. */
+  lockedUntil: ColumnType<Date | null, Date | null | undefined, Date | null>;
 };
 
 export type SessionsTable = {
@@ -68,6 +72,13 @@ export type ApiKeysTable = {
   revokedAt: Date | null;
 };
 
+/** Failed (or in-flight) sign-ins per client address, for the per-address limit. */
+export type SignInAttemptsTable = {
+  id: Generated<string>;
+  clientKey: string;
+  attemptedAt: Timestamp;
+};
+
 export type AuditLogTable = {
   id: Generated<string>;
   organizationId: string;
@@ -94,6 +105,7 @@ export type Database = {
   sessions: SessionsTable;
   apiKeys: ApiKeysTable;
   auditLog: AuditLogTable;
+  signInAttempts: SignInAttemptsTable;
 };
 
 export type Organization = Selectable<OrganizationsTable>;

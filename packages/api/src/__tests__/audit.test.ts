@@ -292,6 +292,49 @@ const cases: Record<string, Case> = {
       },
     ],
   },
+  'users.unlock': {
+    setup: async (org) => {
+      const user = await org.addUser();
+      const lockedUntil = new Date(Date.now() + 10 * 60_000);
+      await (await testDb())
+        .updateTable('users')
+        .set({ failedSignIns: 5, lockedUntil })
+        .where('id', '=', user.id)
+        .execute();
+      return { id: user.id, email: user.email, lockedUntil: lockedUntil.toISOString() };
+    },
+    act: (caller, t) => caller.users.unlock({ id: t.id ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.unlocked',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { lockedUntil: t.lockedUntil },
+        after: { lockedUntil: null },
+      },
+    ],
+  },
+  'users.endSessions': {
+    setup: async (org) => {
+      const user = await org.addUser();
+      await sessionOf(await testDb(), user.id);
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.endSessions({ id: t.id ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.sessions_ended',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: { ended: 1 },
+      },
+    ],
+  },
   'apiKeys.create': {
     setup: async () => ({}),
     act: (caller) => caller.apiKeys.create({ name: 'Audited key' }),

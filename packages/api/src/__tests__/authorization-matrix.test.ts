@@ -89,6 +89,9 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'users.reactivate': { input: (w) => ({ id: w.inactiveUserId }), expect: adminOnIds },
   'users.delete': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.setRole': { input: (w) => ({ id: w.defaultUserId, role: 'admin' }), expect: adminOnIds },
+  'users.unlock': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
+  'users.sessions': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
+  'users.endSessions': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'audit.list': { input: (w) => ({ userId: w.userId }), expect: adminInOwnOrg },
   // Anyone signed in holds keys of their own; only administrators see or end other users' keys.
   'apiKeys.create': { input: () => ({ name: 'Matrix key' }), expect: [U, U, 'ok', 'ok', 'ok'] },
@@ -98,7 +101,8 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
 
 type Caller = ReturnType<typeof callerWithToken>;
 
-const userKeys = 'accountId active createdAt email firstName id lastLoginAt lastName role updatedAt version'.split(' ');
+const userKeys =
+  'accountId active createdAt email firstName id lastLoginAt lastName lockedUntil role updatedAt version'.split(' ');
 const accountKeys = 'createdAt description id isDefault name updatedAt userCount'.split(' ');
 
 /**

@@ -12,6 +12,7 @@ const userKeys = [
   'id',
   'lastLoginAt',
   'lastName',
+  'lockedUntil',
   'role',
   'updatedAt',
   'version',

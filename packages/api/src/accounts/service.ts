@@ -2,6 +2,7 @@ import type { Database } from '@roster/db';
 import { TRPCError } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import { diff, recordAudit } from '../audit/queries.js';
+import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import type { Actor } from '../context.js';
 import type { AccountOutput } from '../shared/outputs.js';
 import { createUserIn, hashOptional } from '../users/service.js';
@@ -19,6 +20,9 @@ export type CreateAccountInput = {
 
 /** The account and all of its users in one transaction: all or nothing. */
 export async function createAccount(db: Db, actor: Actor, input: CreateAccountInput): Promise<AccountOutput> {
+  input.users.forEach((user, index) => {
+    assertNotCommonPassword(user.password, ['users', index, 'password']);
+  });
   const hashes = await Promise.all(input.users.map((user) => hashOptional(user.password)));
   return db.transaction().execute(async (tx) => {
     const account = await tx

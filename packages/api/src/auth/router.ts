@@ -5,12 +5,11 @@ import { recordAudit } from '../audit/queries.js';
 import { userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
-import { findUserById, userColumns } from '../users/queries.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { findUserById } from '../users/queries.js';
+import { assertNotCommonPassword } from './common-passwords.js';
+import { hashPassword } from './passwords.js';
 import { authenticate, createSession, endSessionByToken, endSessions } from './sessions.js';
-
-/** One message for every failed sign-in, whatever the reason. */
-const signInFailed = () => new TRPCError({ code: 'UNAUTHORIZED', message: 'The email or password is incorrect.' });
+import { checkCredentials, checkCurrentPassword, signInFailed } from './sign-in.js';
 
 /**
  * Sessions are the console's. A request carrying an API key never starts, ends
@@ -25,16 +24,8 @@ export const authRouter = router({
     .output(z.object({ user: userOutput }))
     .mutation(async ({ ctx, input }) => {
       if (ctx.bearerToken !== null) throw notWithApiKey('a key already says who you are; sign in from the console.');
-      const user = await ctx.db
-        .selectFrom('users')
-        .select([...userColumns, 'users.passwordHash', 'users.organizationId'])
-        .where(sql<string>`lower(email)`, '=', input.email)
-        .executeTakeFirst();
-      // Unknown emails, deactivated users and users without a password all verify
-      // against a dummy hash, so the failure looks and takes the same.
-      const usable = user?.active && user.passwordHash ? user.passwordHash : null;
-      const ok = await verifyPassword(usable, input.password);
-      if (!user || !usable || !ok) throw signInFailed();
+      // Rate limits, lockout and constant-time failure live in sign-in.ts.
+      const user = await checkCredentials(ctx, input);
 
       // A new token at every sign-in; the one the browser held before is ended.
       if (ctx.sessionToken) await endSessionByToken(ctx.db, ctx.sessionToken);
@@ -72,12 +63,8 @@ export const authRouter = router({
     .mutation(async ({ ctx, input }) => {
       const actor = ctx.actor;
       if (actor.via !== 'session') throw notWithApiKey('change your password in the console.');
-      const current = await ctx.db
-        .selectFrom('users')
-        .select('passwordHash')
-        .where('id', '=', ctx.actor.id)
-        .executeTakeFirstOrThrow();
-      if (!(await verifyPassword(current.passwordHash, input.currentPassword))) {
+      assertNotCommonPassword(input.newPassword, ['newPassword']);
+      if (!(await checkCurrentPassword(ctx, actor, input.currentPassword))) {
         // A ZodError cause (the Error kind, which tRPC keeps as is), so the field is named in
         // data.fieldErrors like any bad input.
         const message = 'The current password is incorrect.';

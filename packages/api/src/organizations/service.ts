@@ -1,5 +1,6 @@
 import type { Database } from '@roster/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { commonPasswordMessage, isCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
 
 export type CreateOrganizationInput = {
@@ -24,8 +25,19 @@ export async function createOrganization(
   db: Kysely<Database>,
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization> {
+  assertUsableAdminPassword(input.adminPassword);
   const passwordHash = await hashPassword(input.adminPassword);
   return db.transaction().execute((tx) => insertOrganization(tx, input, passwordHash));
+}
+
+/** The first administrator's password obeys the same rules as any other. */
+function assertUsableAdminPassword(password: string): void {
+  if (password.length < 8 || password.length > 256) {
+    throw new Error("The administrator's password must have 8 to 256 characters.");
+  }
+  if (isCommonPassword(password)) {
+    throw new Error(`The administrator's password is refused. ${commonPasswordMessage}`);
+  }
 }
 
 /** The inserts of `createOrganization`, for a caller that already holds the password hash. */
@@ -87,6 +99,7 @@ export async function bootstrapInstallation(
   const exists = async (q: Kysely<Database> | Transaction<Database>) =>
     Boolean(await q.selectFrom('organizations').select('id').limit(1).executeTakeFirst());
   if (await exists(db)) return null;
+  assertUsableAdminPassword(input.adminPassword);
   const passwordHash = await hashPassword(input.adminPassword);
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(7450021)`.execute(tx);

@@ -13,6 +13,8 @@ export const userOutput = z.object({
   updatedAt: z.date(),
   lastLoginAt: z.date().nullable(),
   version: z.number(),
+  /** Set while the user is locked out after repeated failed sign-ins. */
+  lockedUntil: z.date().nullable(),
 });
 export type UserOutput = z.infer<typeof userOutput>;
 

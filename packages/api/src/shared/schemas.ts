@@ -2,10 +2,6 @@ import { z } from 'zod';
 
 // Input schemas shared by the API and the console's forms: one definition of "valid".
 
-/** Postgres text cannot hold NUL: refused here with a message, rather than failing in the database. */
-const withoutNul = (value: string) => !value.includes('\u0000');
-const nulMessage = (label: string) => `${label} cannot contain a NUL character`;
-
 /** Trimmed, lower-cased, validated email. */
 export const emailSchema = z
   .string({ error: 'Enter an email address' })
@@ -15,13 +11,19 @@ export const emailSchema = z
   .max(254, 'An email address has at most 254 characters')
   .pipe(z.email({ error: 'Enter a valid email address, like name@example.com' }));
 
+// Control characters (NUL above all, which PostgreSQL cannot store) have no place in a name.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+const controlButWhitespace = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
 const boundedName = (label: string) =>
   z
     .string({ error: `Enter a ${label}` })
     .trim()
     .min(1, `Enter a ${label}`)
     .max(100, `A ${label} has at most 100 characters`)
-    .refine(withoutNul, nulMessage(`A ${label}`));
+    .refine((value) => !controlCharacters.test(value), `A ${label} cannot contain control characters`);
 
 export const firstNameSchema = boundedName('first name');
 export const lastNameSchema = boundedName('last name');
@@ -41,13 +43,13 @@ export const accountNameSchema = z
   .trim()
   .min(1, 'Enter an account name')
   .max(100, 'An account name has at most 100 characters')
-  .refine(withoutNul, nulMessage('An account name'));
+  .refine((value) => !controlCharacters.test(value), 'An account name cannot contain control characters');
 
 export const accountDescriptionSchema = z
   .string()
   .trim()
   .max(1000, 'A description has at most 1000 characters')
-  .refine(withoutNul, nulMessage('A description'));
+  .refine((value) => !controlButWhitespace.test(value), 'A description cannot contain control characters');
 
 export const limitSchema = z
   .number({ error: 'Limit is a number' })
@@ -62,7 +64,7 @@ export const searchQuerySchema = z
   .string()
   .trim()
   .max(200, 'A search has at most 200 characters')
-  .refine(withoutNul, nulMessage('A search'))
+  .refine((value) => !controlCharacters.test(value), 'A search cannot contain control characters')
   .optional();
 
 export const newUserSchema = z.object({

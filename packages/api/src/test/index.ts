@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { createDb, type Database, migrateToLatest, type Role } from '@roster/db';
 import { TRPCError } from '@trpc/server';
 import type { Kysely } from 'kysely';
@@ -86,13 +86,21 @@ export function recordCookies(): CookieRecorder {
   return jar;
 }
 
+/**
+ * A loopback address of its own, so the per-address limit on failed sign-ins
+ * (shared by every test in a worker's database) counts only this caller's failures.
+ */
+export const uniqueClientAddress = () => `127.${randomInt(0, 256)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
+
 /** A caller acting with the given session token (or none). */
 export function callerWithToken(
   db: Kysely<Database>,
   sessionToken: string | null,
-  options: { cookies?: SessionCookies; sessions?: SessionConfig } = {},
+  options: { cookies?: SessionCookies; sessions?: SessionConfig; clientAddress?: string | null } = {},
 ) {
-  return createCaller(createContext({ db, sessionToken, clientAddress: '127.0.0.1', userAgent: 'vitest', ...options }));
+  return createCaller(
+    createContext({ db, sessionToken, clientAddress: uniqueClientAddress(), userAgent: 'vitest', ...options }),
+  );
 }
 
 /** A caller sending `Authorization: Bearer <key>`, as a script does (and, if given, a session cookie too). */

@@ -17,6 +17,8 @@ export const userColumns = [
   'users.updatedAt',
   'users.lastLoginAt',
   'users.version',
+  // Only a lock still in force: a past date would read as "locked" to a hasty eye.
+  sql<Date | null>`case when users.locked_until > now() then users.locked_until end`.as('lockedUntil'),
 ] as const;
 
 export async function findUserById(db: Db, organizationId: string, id: string) {
@@ -92,6 +94,8 @@ export type UserFilter = {
   accountId?: string | undefined;
   active?: boolean | undefined;
   role?: Role | undefined;
+  /** Only users locked out after failed sign-ins (true), or only those who are not (false). */
+  locked?: boolean | undefined;
   cursor?: string | undefined;
   limit: number;
 };
@@ -108,6 +112,13 @@ export async function searchUsers(db: Db, organizationId: string, filter: UserFi
   if (filter.accountId) query = query.where('users.accountId', '=', filter.accountId);
   if (filter.active !== undefined) query = query.where('users.active', '=', filter.active);
   if (filter.role) query = query.where('users.role', '=', filter.role);
+  if (filter.locked !== undefined) {
+    query = query.where(
+      filter.locked
+        ? sql<boolean>`users.locked_until > now()`
+        : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`,
+    );
+  }
   const text = filter.query?.trim().toLowerCase();
   if (text) {
     const escaped = escapeLike(text);

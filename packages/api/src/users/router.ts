@@ -14,6 +14,7 @@ import {
 } from '../shared/schemas.js';
 import { adminProcedure, router } from '../trpc.js';
 import { findUserByEmail, findUserById, searchUsers } from './queries.js';
+import { endUserSessions, listSessions, sessionOutput, unlockUser } from './security.js';
 import {
   assertAccountInOrganization,
   createUser,
@@ -44,6 +45,7 @@ export const usersRouter = router({
           accountId: idSchema.optional(),
           active: z.boolean().optional(),
           role: roleSchema.optional(),
+          locked: z.boolean().optional(),
           cursor: cursorSchema,
           limit: limitSchema,
         })
@@ -102,4 +104,19 @@ export const usersRouter = router({
     .input(z.object({ id: idSchema, role: roleSchema }))
     .output(userOutput)
     .mutation(({ ctx, input }) => setRole(ctx.db, ctx.actor, input)),
+
+  unlock: adminProcedure
+    .input(byId)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => unlockUser(ctx.db, ctx.actor, input.id)),
+
+  sessions: adminProcedure
+    .input(byId)
+    .output(z.array(sessionOutput))
+    .query(({ ctx, input }) => listSessions(ctx.db, ctx.actor, input.id, ctx.sessions)),
+
+  endSessions: adminProcedure
+    .input(byId)
+    .output(z.object({ ended: z.number() }))
+    .mutation(({ ctx, input }) => endUserSessions(ctx.db, ctx.actor, input.id)),
 });

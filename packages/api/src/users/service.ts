@@ -2,6 +2,7 @@ import type { Database, Role } from '@roster/db';
 import { TRPCError } from '@trpc/server';
 import type { Kysely, Transaction } from 'kysely';
 import { diff, recordAudit } from '../audit/queries.js';
+import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/sessions.js';
 import type { Actor } from '../context.js';
@@ -124,6 +125,7 @@ export async function createUser(
   actor: Actor,
   input: Omit<CreateUserInput, 'passwordHash'> & { password?: string | undefined },
 ): Promise<UserOutput> {
+  assertNotCommonPassword(input.password, ['password']);
   const passwordHash = await hashOptional(input.password);
   return db.transaction().execute(async (tx) => {
     const account = await assertAccountInOrganization(tx, actor, input.accountId);
@@ -242,6 +244,7 @@ export async function setRole(db: Db, actor: Actor, input: { id: string; role: R
 }
 
 export async function setPassword(db: Db, actor: Actor, input: { id: string; password: string }): Promise<UserOutput> {
+  assertNotCommonPassword(input.password, ['password']);
   const passwordHash = await hashPassword(input.password);
   return db.transaction().execute(async (tx) => {
     const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id);

@@ -27,6 +27,22 @@ describe('migrations', () => {
     await db.destroy();
   });
 
+  it('roll back the sign-in defences and apply them again', async () => {
+    const { db } = await freshDb();
+    await migrateToLatest(db);
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+    const down = await migrator.migrateDown();
+    expect(down.error).toBeUndefined();
+    expect(down.results?.map((r) => r.migrationName)).toEqual(['0003_sign_in_defences']);
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from information_schema.columns
+      where table_name = 'users' and column_name in ('failed_sign_ins', 'locked_until')
+    `.execute(db);
+    expect(rows[0]?.n).toBe(0);
+    expect(await migrateToLatest(db)).toEqual(['0003_sign_in_defences']);
+    await db.destroy();
+  });
+
   it.runIf(serverUrl)('are safe when two servers start at the same moment', async () => {
     const first = await freshDb();
     const second = createDb({ url: first.url });

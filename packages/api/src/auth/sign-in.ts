@@ -1,0 +1,278 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Database } from '@roster/db';
+import { TRPCError } from '@trpc/server';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { verifyPassword } from './passwords.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** The limits on guessing. Fixed by policy; tests move the clock in the database instead. */
+export const signInPolicy = {
+  /** Consecutive failures that lock a user out ... */
+  maxConsecutiveFailures: 5,
+  /** ... for this long. */
+  lockoutMs: 30 * 60_000,
+  /** Failed sign-ins one client address may make ... */
+  maxFailuresPerAddress: 20,
+  /** ... in this sliding window. */
+  addressWindowMs: 15 * 60_000,
+} as const;
+
+/**
+ * The password check, behind an object so a test can count the calls and prove
+ * that every failure path (unknown email, locked, deactivated) pays for one.
+ */
+export const passwordCheck = { verify: verifyPassword };
+
+/** One message for every failed sign-in, whatever the reason. */
+export const signInFailed = () =>
+  new TRPCError({ code: 'UNAUTHORIZED', message: 'The email or password is incorrect.' });
+
+/** The cause of a TOO_MANY_REQUESTS: how long to wait, for the `Retry-After` header. */
+export class RetryLater extends Error {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super(`Retry after ${retryAfterSeconds} s`);
+    this.name = 'RetryLater';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Seconds to wait when the error is a rate limit, else undefined. */
+export function retryAfterOf(error: unknown): number | undefined {
+  return error instanceof TRPCError && error.cause instanceof RetryLater ? error.cause.retryAfterSeconds : undefined;
+}
+
+function inWords(seconds: number): string {
+  if (seconds < 90) return 'a minute';
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
+function tooManyAttempts(seconds: number, what: string): TRPCError {
+  return new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: `${what} Try again in ${inWords(seconds)}.`,
+    cause: new RetryLater(seconds),
+  });
+}
+
+/** The eight 16-bit groups of a valid IPv6 address. */
+function ipv6Groups(address: string): number[] {
+  // A trailing dotted quad (::ffff:1.2.3.4, 64:ff9b::1.2.3.4) is two groups written another way.
+  const text = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) =>
+    [(Number(a) << 8) | Number(b), (Number(c) << 8) | Number(d)].map((g) => g.toString(16)).join(':'),
+  );
+  const [head = '', tail = ''] = text.split('::');
+  const groups = (part: string) => (part ? part.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const left = groups(head);
+  const right = groups(tail);
+  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+/**
+ * The key a client address is limited under: an IPv4 address as it is (also when
+ * written IPv4-mapped), an IPv6 address by its /64 network, since one host
+ * commonly holds a whole /64. Null when the address is unknown: then there is
+ * no per-address limit (the per-user lockout still holds).
+ */
+export function clientKey(address: string | null | undefined): string | null {
+  if (!address) return null;
+  const plain = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain);
+  if (mapped?.[1]) return mapped[1];
+  if (isIPv4(plain)) return plain;
+  if (isIPv6(plain)) {
+    const groups = ipv6Groups(plain.toLowerCase());
+    return `${groups
+      .slice(0, 4)
+      .map((g) => g.toString(16))
+      .join(':')}::/64`;
+  }
+  return plain.slice(0, 100);
+}
+
+const windowInterval = () => sql`(${signInPolicy.addressWindowMs}::int * interval '1 millisecond')`;
+
+/**
+ * Counts a sign-in attempt of a client address against its limit before the
+ * password is checked, so parallel guesses cannot overshoot it. Returns the
+ * attempt's id: a successful sign-in gives it back with `releaseAttempt`, so
+ * only failures count. Over the limit it throws TOO_MANY_REQUESTS with the wait.
+ *
+ * An advisory lock per address makes check-and-insert atomic across every
+ * server process on the database.
+ */
+export async function reserveAttempt(db: Kysely<Database>, key: string | null, what: string): Promise<string | null> {
+  if (!key) return null;
+  return db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`roster.sign_in.${key}`}, 0))`.execute(tx);
+    // Forget what has left the window: this address's rows, and a bounded batch of anyone's.
+    await tx
+      .deleteFrom('signInAttempts')
+      .where('clientKey', '=', key)
+      .where(sql<boolean>`attempted_at <= now() - ${windowInterval()}`)
+      .execute();
+    await sql`
+      delete from sign_in_attempts where id in (
+        select id from sign_in_attempts where attempted_at <= now() - ${windowInterval()} limit 100
+      )
+    `.execute(tx);
+    // The oldest attempt that keeps the address at its limit: once it leaves the window, one more may come.
+    const blocking = await tx
+      .selectFrom('signInAttempts')
+      .select(
+        sql<number>`greatest(1, ceil(extract(epoch from (attempted_at + ${windowInterval()} - now()))))::int`.as(
+          'waitSeconds',
+        ),
+      )
+      .where('clientKey', '=', key)
+      .orderBy('attemptedAt', 'desc')
+      .offset(signInPolicy.maxFailuresPerAddress - 1)
+      .limit(1)
+      .executeTakeFirst();
+    if (blocking) throw tooManyAttempts(blocking.waitSeconds, what);
+    const row = await tx
+      .insertInto('signInAttempts')
+      .values({ clientKey: key })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return row.id;
+  });
+}
+
+/** A successful attempt is not a failure: it no longer counts against the address. */
+export async function releaseAttempt(db: Db, attemptId: string | null): Promise<void> {
+  if (attemptId) await db.deleteFrom('signInAttempts').where('id', '=', attemptId).execute();
+}
+
+/**
+ * Counts a failed password of a user; the failure that reaches the limit locks
+ * the user out and writes `user.locked` to the audit log, in one transaction.
+ * Failures while locked change nothing (they cannot extend the lock).
+ */
+export async function recordUserFailure(
+  db: Kysely<Database>,
+  user: { id: string; organizationId: string; email: string },
+  clientAddress: string | null,
+): Promise<void> {
+  const max = signInPolicy.maxConsecutiveFailures;
+  await db.transaction().execute(async (tx) => {
+    const row = await tx
+      .updateTable('users')
+      .set({
+        failedSignIns: sql<number>`case when failed_sign_ins + 1 >= ${max}::int then 0 else failed_sign_ins + 1 end`,
+        lockedUntil: sql<Date | null>`case when failed_sign_ins + 1 >= ${max}::int
+          then now() + ${signInPolicy.lockoutMs}::int * interval '1 millisecond' else locked_until end`,
+      })
+      .where('id', '=', user.id)
+      .where((eb) => eb.or([eb('lockedUntil', 'is', null), eb('lockedUntil', '<=', sql<Date>`now()`)]))
+      .returning(['lockedUntil', 'failedSignIns'])
+      .executeTakeFirst();
+    // Before the update the user was not locked, so a reset count means this failure locked them.
+    if (!row?.lockedUntil || row.failedSignIns !== 0) return;
+    await tx
+      .insertInto('auditLog')
+      .values({
+        organizationId: user.organizationId,
+        actorId: null,
+        actorEmail: 'system',
+        action: 'user.locked',
+        targetType: 'user',
+        targetId: user.id,
+        targetLabel: user.email,
+        changes: JSON.stringify({
+          before: null,
+          after: { lockedUntil: row.lockedUntil.toISOString(), failedSignIns: max, clientAddress },
+        }),
+      })
+      .execute();
+  });
+}
+
+/** A correct password ends the run of failures. */
+export async function resetUserFailures(db: Db, userId: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ failedSignIns: 0 })
+    .where('id', '=', userId)
+    .where('failedSignIns', '>', 0)
+    .execute();
+}
+
+export type SignInInput = { email: string; password: string };
+
+type SignInContext = { db: Kysely<Database>; clientAddress: string | null };
+
+/**
+ * Checks an email and password. Every refusal looks and takes the same: the
+ * same UNAUTHORIZED message, and one password verification, against a dummy
+ * hash when the email is unknown, the user is deactivated, has no password or
+ * is locked out. Throws TOO_MANY_REQUESTS when the client address is over its limit.
+ */
+export async function checkCredentials(
+  ctx: SignInContext,
+  input: SignInInput,
+): Promise<{ id: string; organizationId: string }> {
+  const attempt = await reserveAttempt(
+    ctx.db,
+    clientKey(ctx.clientAddress),
+    'Too many failed sign-ins from your network.',
+  );
+  const user = await ctx.db
+    .selectFrom('users')
+    .select([
+      'id',
+      'organizationId',
+      'email',
+      'active',
+      'passwordHash',
+      sql<boolean>`coalesce(locked_until > now(), false)`.as('locked'),
+    ])
+    .where(sql<string>`lower(email)`, '=', input.email.toLowerCase())
+    .executeTakeFirst();
+  const usable = user?.active && !user.locked && user.passwordHash ? user.passwordHash : null;
+  const ok = await passwordCheck.verify(usable, input.password);
+  if (!user || !usable || !ok) {
+    if (user && !user.locked) await recordUserFailure(ctx.db, user, ctx.clientAddress);
+    throw signInFailed();
+  }
+  await releaseAttempt(ctx.db, attempt);
+  await resetUserFailures(ctx.db, user.id);
+  return { id: user.id, organizationId: user.organizationId };
+}
+
+/**
+ * Re-checks a signed-in user's current password (before they change it). Wrong
+ * guesses count like failed sign-ins, so a stolen session cannot be used to
+ * guess the password without limit; a locked user is told to wait.
+ */
+export async function checkCurrentPassword(
+  ctx: SignInContext,
+  user: { id: string; organizationId: string; email: string },
+  password: string,
+): Promise<boolean> {
+  const attempt = await reserveAttempt(
+    ctx.db,
+    clientKey(ctx.clientAddress),
+    'Too many wrong passwords from your network.',
+  );
+  const row = await ctx.db
+    .selectFrom('users')
+    .select([
+      'passwordHash',
+      sql<number | null>`ceil(extract(epoch from (locked_until - now())))::int`.as('lockedForSeconds'),
+    ])
+    .where('id', '=', user.id)
+    .executeTakeFirstOrThrow();
+  if (row.lockedForSeconds !== null && row.lockedForSeconds > 0) {
+    throw tooManyAttempts(row.lockedForSeconds, 'Too many wrong passwords: your sign-in is locked for now.');
+  }
+  const ok = await passwordCheck.verify(row.passwordHash, password);
+  if (!ok) {
+    await recordUserFailure(ctx.db, user, ctx.clientAddress);
+    return false;
+  }
+  await releaseAttempt(ctx.db, attempt);
+  await resetUserFailures(ctx.db, user.id);
+  return true;
+}

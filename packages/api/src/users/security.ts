@@ -1,0 +1,98 @@
+import type { Database } from '@roster/db';
+import { TRPCError } from '@trpc/server';
+import { type Kysely, sql } from 'kysely';
+import { z } from 'zod';
+import { recordAudit } from '../audit/queries.js';
+import type { Actor, SessionConfig } from '../context.js';
+import type { UserOutput } from '../shared/outputs.js';
+import { findUserById, lockUser } from './queries.js';
+
+// What administrators do about a user's sign-in: lift a lockout, see and end sessions.
+
+type Db = Kysely<Database>;
+
+const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+
+/** A live session as administrators see it: never its token. */
+export const sessionOutput = z.object({
+  id: z.string(),
+  createdAt: z.date(),
+  lastSeenAt: z.date(),
+  /** The session ends then at the latest (absolute lifetime); idle time may end it sooner. */
+  expiresAt: z.date(),
+  clientAddress: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  /** The session the caller is using right now. */
+  current: z.boolean(),
+});
+export type SessionOutput = z.infer<typeof sessionOutput>;
+
+/** Lifts a lockout and forgets the failed sign-ins; audited when there was a lock to lift. */
+export async function unlockUser(db: Db, actor: Actor, id: string): Promise<UserOutput> {
+  return db.transaction().execute(async (tx) => {
+    const found = await lockUser(tx, actor.organizationId, id);
+    if (!found) throw notFound();
+    const { passwordHash: _, ...user } = found;
+    await tx.updateTable('users').set({ failedSignIns: 0, lockedUntil: null }).where('id', '=', user.id).execute();
+    if (user.lockedUntil) {
+      await recordAudit(tx, {
+        actor,
+        action: 'user.unlocked',
+        targetType: 'user',
+        targetId: user.id,
+        targetLabel: user.email,
+        before: { lockedUntil: user.lockedUntil.toISOString() },
+        after: { lockedUntil: null },
+      });
+    }
+    return { ...user, lockedUntil: null };
+  });
+}
+
+/** The user's sessions that are still live (neither idle too long nor past their lifetime), newest first. */
+export async function listSessions(
+  db: Db,
+  actor: Actor,
+  id: string,
+  sessions: SessionConfig,
+): Promise<SessionOutput[]> {
+  const user = await findUserById(db, actor.organizationId, id);
+  if (!user) throw notFound();
+  const rows = await db
+    .selectFrom('sessions')
+    .select(['id', 'createdAt', 'lastSeenAt', 'expiresAt', 'clientAddress', 'userAgent'])
+    .where('userId', '=', user.id)
+    .where('expiresAt', '>', sql<Date>`now()`)
+    .where(
+      sql<boolean>`last_seen_at > now() - ${Math.trunc(sessions.idleTimeoutMs)}::bigint * interval '1 millisecond'`,
+    )
+    .orderBy('createdAt', 'desc')
+    .orderBy('id')
+    .limit(100)
+    .execute();
+  const currentSessionId = actor.via === 'session' ? actor.sessionId : null;
+  return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
+}
+
+/**
+ * Signs the user out everywhere, at once. An administrator ending their own
+ * sessions keeps the one they are using (as a password change does).
+ */
+export async function endUserSessions(db: Db, actor: Actor, id: string): Promise<{ ended: number }> {
+  return db.transaction().execute(async (tx) => {
+    const user = await lockUser(tx, actor.organizationId, id);
+    if (!user) throw notFound();
+    let query = tx.deleteFrom('sessions').where('userId', '=', user.id);
+    if (user.id === actor.id && actor.via === 'session') query = query.where('id', '<>', actor.sessionId);
+    const ended = Number((await query.executeTakeFirst()).numDeletedRows);
+    await recordAudit(tx, {
+      actor,
+      action: 'user.sessions_ended',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: user.email,
+      after: { ended },
+    });
+    return { ended };
+  });
+}
