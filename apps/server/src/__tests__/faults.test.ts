@@ -139,7 +139,9 @@ describe('the database going away', () => {
         }
       })();
 
+      // Load first: at least a dozen answered requests (a busy machine takes longer than a quiet one).
       await sleep(2_000);
+      for (let waited = 0; waited < 30_000 && samples.length < 12; waited += 250) await sleep(250);
       const stopping = Date.now();
       await pg.stop();
       const down = Date.now();
