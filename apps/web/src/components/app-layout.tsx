@@ -1,0 +1,122 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { Link, Navigate, Outlet, useLocation } from '@tanstack/react-router';
+import { useRef } from 'react';
+import { errorMessage } from '../lib/errors';
+import { markSignedOut } from '../lib/session';
+import { trpc } from '../trpc';
+import { MeContext, useMe } from './me';
+import { Spinner } from './states';
+
+/**
+ * The frame of every signed-in page. It is also the session guard: when
+ * `auth.me` says nobody is signed in (never was, or the session just ended), it
+ * sends the person to sign in and remembers where they were.
+ */
+export function AppLayout() {
+  const me = trpc.auth.me.useQuery(undefined, { staleTime: 30_000 });
+  const location = useLocation();
+  const wasSignedIn = useRef(false);
+  const signingOut = useRef(false);
+
+  if (me.isPending) return <Spinner label="Loading Roster…" page />;
+  if (me.isError) {
+    return (
+      <main className="page page-narrow" id="main">
+        <div className="alert alert-error" role="alert">
+          <p>{errorMessage(me.error)}</p>
+          <button type="button" className="btn" onClick={() => void me.refetch()}>
+            Try again
+          </button>
+        </div>
+      </main>
+    );
+  }
+  if (!me.data) {
+    if (signingOut.current) return <Navigate to="/login" search={{ reason: 'signed-out' }} replace />;
+    const reason = wasSignedIn.current ? 'expired' : undefined;
+    return <Navigate to="/login" search={{ next: location.href, reason }} replace />;
+  }
+  wasSignedIn.current = true;
+
+  return (
+    <MeContext.Provider value={me.data}>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Header
+        onSignedOut={() => {
+          signingOut.current = true;
+        }}
+      />
+      <main className="page" id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </MeContext.Provider>
+  );
+}
+
+function Header({ onSignedOut }: { onSignedOut: () => void }) {
+  const me = useMe();
+  const queryClient = useQueryClient();
+  const logout = trpc.auth.logout.useMutation({
+    onSettled: () => {
+      onSignedOut();
+      markSignedOut(queryClient);
+    },
+  });
+  const { pathname } = useLocation();
+  const isAdmin = me.role === 'admin';
+  // Account pages live under Security Settings, so "Security" stays current there.
+  const inSecurity = /^\/(security|accounts)(\/|$)/.test(pathname);
+  return (
+    <header className="app-header">
+      <div className="app-header-inner">
+        <Link to="/" className="brand" aria-label="Roster home">
+          <span className="brand-mark" aria-hidden="true">
+            R
+          </span>
+          Roster
+        </Link>
+        {isAdmin && (
+          <nav aria-label="Main" className="main-nav">
+            <Link
+              to="/security/accounts"
+              className={inSecurity ? 'nav-link active' : 'nav-link'}
+              aria-current={inSecurity ? 'page' : undefined}
+            >
+              Security
+            </Link>
+            <Link
+              to="/users"
+              className="nav-link"
+              activeProps={{ className: 'nav-link active', 'aria-current': 'page' }}
+            >
+              Users
+            </Link>
+            <Link
+              to="/audit"
+              className="nav-link"
+              activeProps={{ className: 'nav-link active', 'aria-current': 'page' }}
+            >
+              Audit log
+            </Link>
+          </nav>
+        )}
+        <div className="header-user">
+          <Link to="/profile" className="header-email" title="Your profile">
+            {me.email}
+          </Link>
+          <button type="button" className="btn btn-quiet" onClick={() => logout.mutate()} disabled={logout.isPending}>
+            Sign out
+          </button>
+        </div>
+      </div>
+    </header>
+  );
+}
+
+/** `/`: Security Settings for administrators, the profile for everyone else. */
+export function HomeRedirect() {
+  const me = useMe();
+  return <Navigate to={me.role === 'admin' ? '/security/accounts' : '/profile'} replace />;
+}
