@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { Link, Navigate, Outlet, useLocation } from '@tanstack/react-router';
-import { useRef } from 'react';
+import { Link, Navigate, Outlet, useLocation, useNavigate } from '@tanstack/react-router';
+import { useEffect, useRef } from 'react';
 import { errorMessage } from '../lib/errors';
 import { markSignedOut } from '../lib/session';
 import { trpc } from '../trpc';
@@ -15,10 +15,23 @@ import { Spinner } from './states';
 export function AppLayout() {
   const me = trpc.auth.me.useQuery(undefined, { staleTime: 30_000 });
   const location = useLocation();
+  const navigate = useNavigate();
   const wasSignedIn = useRef(false);
   const signingOut = useRef(false);
+  const leaving = useRef(false);
+  const signedOut = me.isSuccess && me.data === null;
 
-  if (me.isPending) return <Spinner label="Loading Roster…" page />;
+  useEffect(() => {
+    // Navigate once: while the sign-in page loads, this layout may render again.
+    if (!signedOut || leaving.current) return;
+    leaving.current = true;
+    const search = signingOut.current
+      ? { reason: 'signed-out' as const }
+      : { next: location.href, reason: wasSignedIn.current ? ('expired' as const) : undefined };
+    void navigate({ to: '/login', search, replace: true });
+  }, [signedOut, location.href, navigate]);
+
+  if (me.isPending || signedOut) return <Spinner label="Loading Roster…" page />;
   if (me.isError) {
     return (
       <main className="page page-narrow" id="main">
@@ -31,11 +44,7 @@ export function AppLayout() {
       </main>
     );
   }
-  if (!me.data) {
-    if (signingOut.current) return <Navigate to="/login" search={{ reason: 'signed-out' }} replace />;
-    const reason = wasSignedIn.current ? 'expired' : undefined;
-    return <Navigate to="/login" search={{ next: location.href, reason }} replace />;
-  }
+  if (!me.data) return null;
   wasSignedIn.current = true;
 
   return (

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
-import { z } from 'zod';
+import { ZodRealError, z } from 'zod';
 import { recordAudit } from '../audit/queries.js';
 import { userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
@@ -67,7 +67,19 @@ export const authRouter = router({
         .where('id', '=', ctx.actor.id)
         .executeTakeFirstOrThrow();
       if (!(await verifyPassword(current.passwordHash, input.currentPassword))) {
-        throw new TRPCError({ code: 'BAD_REQUEST', message: 'currentPassword: The current password is incorrect.' });
+        // Shaped like a validation failure, so `data.fieldErrors` puts it next to the field.
+        throw new TRPCError({
+          code: 'BAD_REQUEST',
+          message: 'currentPassword: The current password is incorrect.',
+          cause: new ZodRealError([
+            {
+              code: 'custom',
+              path: ['currentPassword'],
+              message: 'The current password is incorrect.',
+              input: undefined,
+            },
+          ]),
+        });
       }
       const passwordHash = await hashPassword(input.newPassword);
       await ctx.db.transaction().execute(async (tx) => {
