@@ -1,6 +1,19 @@
 import { chromium } from 'playwright-core';
+
 const base = 'http://127.0.0.1:3101';
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync'] });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
 const width = Number(process.argv[2] ?? 1280);
 const ctx = await browser.newContext({ baseURL: base, viewport: { width, height: 900 } });
 const page = await ctx.newPage();
