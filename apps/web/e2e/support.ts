@@ -86,11 +86,14 @@ export async function must<T>(request: APIRequestContext, kind: 'query' | 'mutat
 
 const screenshotDir = join(import.meta.dirname, '..', 'test-results', 'screenshots');
 
-/** Saves a full-page screenshot under apps/web/test-results/screenshots/. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/**
+ * Saves a screenshot under apps/web/test-results/screenshots/: the whole page,
+ * or only the viewport when a dialog or menu floats over it.
+ */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
   const width = page.viewportSize()?.width ?? 0;
-  await page.screenshot({ path: join(screenshotDir, `${name}-${width}.png`), fullPage: true, animations: 'disabled' });
+  await page.screenshot({ path: join(screenshotDir, `${name}-${width}.png`), fullPage, animations: 'disabled' });
 }
 
 /** axe finds no serious or critical violation on what the page shows now. */

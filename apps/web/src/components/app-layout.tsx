@@ -80,7 +80,7 @@ function Header({ onSignedOut }: { onSignedOut: () => void }) {
   return (
     <header className="app-header">
       <div className="app-header-inner">
-        <Link to="/" className="brand" aria-label="Roster home">
+        <Link to="/" className="brand">
           <span className="brand-mark" aria-hidden="true">
             R
           </span>

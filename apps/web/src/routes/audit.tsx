@@ -23,6 +23,7 @@ const actionLabels: Record<string, string> = {
   'organization.created': 'Created organization',
 };
 
+// Also the order fields are listed in (the database keeps JSON keys in its own order).
 const fieldLabels: Record<string, string> = {
   firstName: 'First name',
   lastName: 'Last name',
@@ -35,7 +36,10 @@ const fieldLabels: Record<string, string> = {
   users: 'Users',
   userCount: 'Users',
   passwordSet: 'Password set',
+  admin: 'Administrator',
 };
+const fieldOrder = Object.keys(fieldLabels);
+const rank = (key: string) => (fieldOrder.includes(key) ? fieldOrder.indexOf(key) : fieldOrder.length);
 
 function show(key: string, value: unknown, accounts: Map<string, Account>): string {
   if (value === undefined || value === null || value === '') return '—';
@@ -48,7 +52,7 @@ function show(key: string, value: unknown, accounts: Map<string, Account>): stri
 function Changes({ entry, accounts }: { entry: AuditEntry; accounts: Map<string, Account> }) {
   const before = entry.changes.before ?? {};
   const after = entry.changes.after ?? {};
-  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort((a, b) => rank(a) - rank(b));
   if (keys.length === 0) return <span className="muted">—</span>;
   const both = entry.changes.before && entry.changes.after;
   return (
@@ -61,10 +65,9 @@ function Changes({ entry, accounts }: { entry: AuditEntry; accounts: Map<string,
               <del>{show(key, before[key], accounts)}</del> <span aria-hidden="true">→</span>
               <span className="visually-hidden">changed to</span> <ins>{show(key, after[key], accounts)}</ins>
             </>
-          ) : entry.changes.after ? (
-            <ins>{show(key, after[key], accounts)}</ins>
           ) : (
-            <del>{show(key, before[key], accounts)}</del>
+            // Only one side: the values a thing was created with, or had when deleted.
+            <span className="value">{show(key, entry.changes.after ? after[key] : before[key], accounts)}</span>
           )}
         </li>
       ))}

@@ -20,7 +20,7 @@ export function ProfilePage() {
           <h1>Your profile</h1>
         </div>
       </div>
-      {me.role !== 'admin' && <AdminsOnlyNotice />}
+      {me.role !== 'admin' && <AdminsOnlyNotice withTitle />}
       <ProfilePanel />
     </>
   );
@@ -35,16 +35,16 @@ export function NotAdminPage() {
           <h1>Account management is for administrators</h1>
         </div>
       </div>
-      <AdminsOnlyNotice />
+      <AdminsOnlyNotice withTitle={false} />
       <ProfilePanel />
     </>
   );
 }
 
-function AdminsOnlyNotice() {
+function AdminsOnlyNotice({ withTitle }: { withTitle: boolean }) {
   return (
     <div className="alert alert-info" role="note">
-      <p className="alert-title">Account management is for administrators.</p>
+      {withTitle && <p className="alert-title">Account management is for administrators.</p>}
       <p>
         Your user can sign in, but only your organization's administrators can manage accounts and users. Ask one of
         them if you need a change. Here you can see your profile and change your password.
