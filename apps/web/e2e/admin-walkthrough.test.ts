@@ -2,6 +2,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,
+  api,
+  baseURL,
   focused,
   focusInDialog,
   gone,
@@ -233,9 +235,10 @@ describe('the administrator walkthrough', () => {
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
     await visible(page.getByRole('heading', { name: 'Users', level: 1 }));
-    await page.getByRole('searchbox', { name: 'Search users' }).fill(`member2`);
-    await page.waitForURL(/q=member2/);
-    await visible(page.getByText('1 user', { exact: true }).or(page.getByText(/^\d+ users$/)));
+    await page.getByRole('searchbox', { name: 'Search users' }).fill(`augusta ada king`);
+    await page.waitForURL(/q=augusta/);
+    await visible(page.getByText('1 user', { exact: true }));
+    await visible(row(ada.email).getByRole('link', { name: accountName }));
     await page.getByLabel('Role').selectOption('admin');
     await visible(page.getByText('No user matches these filters.'));
     await page.getByRole('button', { name: 'Clear filters' }).click();
@@ -305,6 +308,58 @@ describe('the administrator walkthrough', () => {
         .filter({ hasText: `.${tag}@example.com` })
         .count(),
     ).toBe(30);
+  });
+
+  it('edits an account, then deletes it after confirming', async () => {
+    // Still on the big account's page from the step before.
+    await page.getByRole('button', { name: 'Edit account' }).click();
+    const dialog = await visible(page.getByRole('dialog', { name: 'Edit account' }));
+    await dialog.getByLabel('Name', { exact: true }).fill(`Bigger Team ${tag}`);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await gone(dialog);
+    await visible(page.getByRole('heading', { name: `Bigger Team ${tag}`, level: 1 }));
+
+    await page.getByRole('button', { name: 'Delete account' }).click();
+    const confirm = await visible(page.getByRole('alertdialog', { name: `Delete account “Bigger Team ${tag}”?` }));
+    expect(await confirm.textContent()).toContain('its 30 users will be removed. This cannot be undone.');
+    await confirm.getByRole('button', { name: 'Delete account' }).click();
+    await page.waitForURL('**/security/accounts');
+    await visible(toast(`Account “Bigger Team ${tag}” deleted, with 30 users.`));
+    await expect
+      .poll(() =>
+        page
+          .getByRole('row')
+          .filter({ hasText: `Bigger Team ${tag}` })
+          .count(),
+      )
+      .toBe(0);
+
+    // The default account has no Delete: it holds the administrators.
+    await page.getByRole('link', { name: 'Default', exact: true }).click();
+    await visible(page.getByText('The default account holds the organization', { exact: false }));
+    expect(await page.getByRole('button', { name: 'Delete account' }).count()).toBe(0);
+  });
+
+  it('sets a password from the row menu', async () => {
+    await page.goto(accountPath);
+    await page.getByRole('button', { name: `More actions for ${ada.email}` }).click();
+    await page.getByRole('menuitem', { name: 'Set password' }).click();
+    const dialog = await visible(page.getByRole('dialog', { name: 'Set a password for Augusta Ada King' }));
+    await dialog.getByLabel('New password').fill('short');
+    await dialog.getByRole('button', { name: 'Set password' }).click();
+    await visible(dialog.getByText('A password has at least 8 characters'));
+    await dialog.getByLabel('New password').fill('ada has a new password');
+    await dialog.getByRole('button', { name: 'Set password' }).click();
+    await gone(dialog);
+    await visible(toast(`New password set for ${ada.email}.`));
+    expect(await focused(page)).toBe(`More actions for ${ada.email}`);
+    const elsewhere = await browser.newContext({ baseURL: baseURL() });
+    const signedIn = await api(elsewhere.request, 'mutation', 'auth.login', {
+      email: ada.email,
+      password: 'ada has a new password',
+    });
+    expect(signedIn.status).toBe(200);
+    await elsewhere.close();
   });
 
   it('signs out', async () => {

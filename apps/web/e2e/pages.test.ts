@@ -113,6 +113,10 @@ describe('every page, at 1280 and 390 pixels', () => {
       await visible(page.getByRole('heading', { name: 'Change password' }));
       await check(page, 'profile');
 
+      await page.goto('/accounts/00000000-0000-4000-8000-000000000000');
+      await visible(page.getByText('This account does not exist, or it was deleted.'));
+      await check(page, 'account-missing');
+
       await page.goto('/no/such/page');
       await visible(page.getByRole('heading', { name: 'Page not found' }));
       await check(page, 'not-found');
