@@ -1,6 +1,8 @@
 import { Link } from '@tanstack/react-router';
+import { useTitle } from '../lib/title';
 
 export function NotFoundPage() {
+  useTitle('Page not found');
   return (
     <main className="page page-narrow" id="main">
       <h1>Page not found</h1>

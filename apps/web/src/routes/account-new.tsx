@@ -9,12 +9,14 @@ import { emptyAsUndefined } from '../components/user-forms';
 import { applyFieldErrors, errorCode, errorMessage } from '../lib/errors';
 import { plural } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
+import { useTitle } from '../lib/title';
 import { trpc } from '../trpc';
 
 const blankUser = { firstName: '', lastName: '', email: '', password: undefined };
 
 /** Add account: the account and its first users, created together or not at all. */
 export function NewAccountPage() {
+  useTitle('Add account');
   const navigate = useNavigate();
   const toast = useToast();
   const refresh = useRefreshAdminData();

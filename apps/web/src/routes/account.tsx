@@ -17,6 +17,7 @@ import { UsersTable } from '../components/users-table';
 import { applyFieldErrors, errorCode, errorMessage } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
+import { useTitle } from '../lib/title';
 import { type Account, trpc } from '../trpc';
 
 const route = getRouteApi('/app/admin/accounts/$accountId');
@@ -25,6 +26,7 @@ const route = getRouteApi('/app/admin/accounts/$accountId');
 export function AccountPage() {
   const { accountId } = route.useParams();
   const account = trpc.accounts.get.useQuery({ id: accountId }, { retry: false });
+  useTitle(account.data?.name ?? 'Account');
 
   if (account.isPending) return <Spinner label="Loading account…" />;
   if (account.isError) {

@@ -4,6 +4,7 @@ import { columnsFor, DataTable, MoreRows } from '../components/data-table';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { errorCode, errorMessage } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
+import { useTitle } from '../lib/title';
 import { type Account, type AuditEntry, trpc } from '../trpc';
 
 const route = getRouteApi('/app/admin/audit');
@@ -79,6 +80,7 @@ const column = columnsFor<AuditEntry>();
 
 /** Audit log: who did what to whom, when, with the values before and after. */
 export function AuditPage() {
+  useTitle('Audit log');
   const { user: userId } = route.useSearch();
   const navigate = useNavigate();
   const accounts = trpc.accounts.list.useQuery({ limit: 100 });

@@ -8,6 +8,7 @@ import { Field, FormError } from '../components/field';
 import { applyFieldErrors, errorCode, errorMessage } from '../lib/errors';
 import { safeNext } from '../lib/next';
 import { markSignedIn } from '../lib/session';
+import { useTitle } from '../lib/title';
 import { trpc } from '../trpc';
 
 const route = getRouteApi('/login');
@@ -18,6 +19,7 @@ const reasons = {
 } as const;
 
 export function LoginPage() {
+  useTitle('Sign in');
   const { next, reason } = route.useSearch();
   const navigate = useNavigate();
   const queryClient = useQueryClient();

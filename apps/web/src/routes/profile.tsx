@@ -8,10 +8,12 @@ import { useMe } from '../components/me';
 import { useToast } from '../components/toast';
 import { applyFieldErrors, errorMessage } from '../lib/errors';
 import { formatDateTime, fullName, roleLabel } from '../lib/format';
+import { useTitle } from '../lib/title';
 import { trpc } from '../trpc';
 
 /** Your own profile; everyone has one. */
 export function ProfilePage() {
+  useTitle('Your profile');
   const me = useMe();
   return (
     <>
@@ -28,6 +30,7 @@ export function ProfilePage() {
 
 /** What a plain user sees on an administrator's page: why not, and their own profile. */
 export function NotAdminPage() {
+  useTitle('For administrators');
   return (
     <>
       <div className="page-header">

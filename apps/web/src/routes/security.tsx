@@ -1,5 +1,6 @@
 import * as Tabs from '@radix-ui/react-tabs';
 import { Outlet, useLocation, useNavigate } from '@tanstack/react-router';
+import { useTitle } from '../lib/title';
 
 const tabs = [
   { value: 'accounts', label: 'Accounts', to: '/security/accounts' },
@@ -8,6 +9,7 @@ const tabs = [
 
 /** Security Settings: each tab has its own URL, so the back button and links reach it. */
 export function SecurityPage() {
+  useTitle('Security Settings');
   const { pathname } = useLocation();
   const navigate = useNavigate();
   const current = tabs.find((tab) => pathname.startsWith(tab.to))?.value ?? 'accounts';

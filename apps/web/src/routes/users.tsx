@@ -6,12 +6,14 @@ import { SearchBox } from '../components/search-box';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { UsersTable } from '../components/users-table';
 import type { UsersSearch } from '../lib/search';
+import { useTitle } from '../lib/title';
 import { type Account, trpc } from '../trpc';
 
 const route = getRouteApi('/app/admin/users');
 
 /** Organization-wide user search: text, and filters for active, role and account. */
 export function UsersPage() {
+  useTitle('Users');
   const search = route.useSearch();
   const navigate = useNavigate();
   const me = useMe();
