@@ -93,6 +93,7 @@ const screenshotDir = join(import.meta.dirname, '..', 'test-results', 'screensho
 export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(screenshotDir, { recursive: true });
   const width = page.viewportSize()?.width ?? 0;
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(screenshotDir, `${name}-${width}.png`), fullPage, animations: 'disabled' });
 }
 
