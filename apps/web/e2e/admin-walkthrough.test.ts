@@ -233,8 +233,11 @@ describe('the administrator walkthrough', () => {
     await page.getByRole('searchbox', { name: 'Search users in this account' }).fill('nobody-like-this');
     await visible(page.getByText('No user of this account matches “nobody-like-this”.'));
 
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).focus();
+    await page.keyboard.press('Enter');
     await visible(page.getByRole('heading', { name: 'Users', level: 1 }));
+    // A new page: focus moves to its content.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
     await page.getByRole('searchbox', { name: 'Search users' }).fill(`augusta ada king`);
     await page.waitForURL(/q=augusta/);
     await visible(page.getByText('1 user', { exact: true }));

@@ -31,6 +31,17 @@ export function AppLayout() {
     void navigate({ to: '/login', search, replace: true });
   }, [signedOut, location.href, navigate]);
 
+  // After moving to another page, keyboard and screen-reader users start at its content,
+  // not wherever focus was left on the page before.
+  const previousPath = useRef(location.pathname);
+  useEffect(() => {
+    if (previousPath.current === location.pathname) return;
+    previousPath.current = location.pathname;
+    // Switching tabs keeps focus on the tab, as a tab list should.
+    if (document.activeElement?.closest('[role="tablist"]')) return;
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [location.pathname]);
+
   if (me.isPending || signedOut) return <Spinner label="Loading Roster…" page />;
   if (me.isError) {
     return (
