@@ -1,0 +1,375 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  admin,
+  api,
+  baseURL,
+  focused,
+  focusInDialog,
+  gone,
+  launchBrowser,
+  must,
+  newPage,
+  showAll,
+  signIn,
+  unique,
+  visible,
+} from './support';
+
+// The administrator's day, in order: each step builds on the one before.
+describe('the administrator walkthrough', () => {
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const tag = unique();
+  const accountName = `Acme Research ${tag}`;
+  const ada = { first: 'Ada', last: 'Lovelace', email: `ada.${tag}@example.com` };
+  const grace = { first: 'Grace', last: 'Hopper', email: `grace.${tag}@example.com` };
+  let accountPath = '';
+
+  const toast = (text: string | RegExp) => page.getByRole('status', { name: 'Notifications' }).getByText(text);
+  const row = (email: string) => page.getByRole('row').filter({ hasText: email });
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    ({ context, page } = await newPage(browser));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('signs in and lands on Security Settings', async () => {
+    await page.goto('/');
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await visible(page.getByText('Enter an email address', { exact: true }));
+    await visible(page.getByText('Enter your password', { exact: true }));
+
+    await page.getByLabel('Email', { exact: true }).fill(admin().email);
+    await page.getByLabel('Password', { exact: true }).fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await visible(page.getByRole('alert').getByText('The email or password is incorrect.'));
+
+    await signIn(page, admin().email, admin().password);
+    await page.waitForURL('**/security/accounts');
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    for (const item of ['Security', 'Users', 'Audit log']) await visible(nav.getByRole('link', { name: item }));
+    await visible(page.getByRole('banner').getByText(admin().email));
+    await visible(page.getByRole('button', { name: 'Sign out' }));
+  });
+
+  it('opens Security > Accounts with the default account', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Security' }).click();
+    await visible(page.getByRole('heading', { name: 'Security Settings', level: 1 }));
+    expect(await page.getByRole('tab', { name: 'Accounts' }).getAttribute('aria-selected')).toBe('true');
+    const defaultRow = await visible(page.getByRole('row').filter({ hasText: 'Default' }).first());
+    expect(await defaultRow.getByText('Default', { exact: true }).count()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('adds an account with two users, checking fields with the API’s own rules', async () => {
+    await page.getByRole('link', { name: 'Add account' }).click();
+    await page.waitForURL('**/accounts/new');
+    await page.getByLabel('Name', { exact: true }).fill(accountName);
+    await page.getByLabel('Description (optional)').fill('The research team');
+    const first = page.getByRole('group', { name: 'User 1' });
+    await first.getByLabel('First name').fill(ada.first);
+    await first.getByLabel('Last name').fill(ada.last);
+    await first.getByLabel('Email').fill(ada.email);
+    await page.getByRole('button', { name: 'Add another user' }).click();
+    const second = page.getByRole('group', { name: 'User 2' });
+    await second.getByLabel('First name').fill(grace.first);
+    await second.getByLabel('Last name').fill(grace.last);
+    await second.getByLabel('Email').fill('grace at example');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await visible(second.getByText('Enter a valid email address, like name@example.com'));
+    expect(page.url()).toContain('/accounts/new');
+
+    await second.getByLabel('Email').fill(grace.email);
+    await second.getByLabel('Password (optional)').fill('grace-password-1');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(/\/accounts\/[0-9a-f-]{36}$/);
+    accountPath = new URL(page.url()).pathname;
+    await visible(page.getByRole('heading', { name: accountName, level: 1 }));
+    await visible(toast(`Account “${accountName}” created with 2 users.`));
+    await visible(row(ada.email));
+    await visible(row(grace.email));
+    expect(await row(ada.email).getByText('Active', { exact: true }).count()).toBe(1);
+  });
+
+  it('shows a duplicate email next to the Email field', async () => {
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const dialog = await visible(page.getByRole('dialog', { name: 'Add user' }));
+    await dialog.getByLabel('First name').fill('Another');
+    await dialog.getByLabel('Last name').fill('Ada');
+    await dialog.getByLabel('Email').fill(ada.email.toUpperCase());
+    await dialog.getByRole('button', { name: 'Add user' }).click();
+    await visible(dialog.getByText('A user with this email already exists.'));
+    expect(await dialog.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await gone(dialog);
+  });
+
+  it('edits a user', async () => {
+    await page.getByRole('button', { name: `Edit ${ada.email}` }).click();
+    const dialog = await visible(page.getByRole('dialog', { name: `Edit ${ada.first} ${ada.last}` }));
+    expect(await dialog.getByLabel('First name').inputValue()).toBe(ada.first);
+    await dialog.getByLabel('Last name').fill('King');
+    await dialog.getByRole('button', { name: 'Update' }).click();
+    await gone(dialog);
+    await visible(toast(`Ada King (${ada.email}) updated.`));
+    await visible(row(ada.email).getByText('Ada King'));
+    ada.last = 'King';
+  });
+
+  it('deactivates and reactivates with Active and Update', async () => {
+    await page.getByRole('button', { name: `Edit ${ada.email}` }).click();
+    let dialog = await visible(page.getByRole('dialog', { name: 'Edit Ada King' }));
+    await dialog.getByRole('checkbox', { name: 'Active' }).uncheck();
+    await dialog.getByRole('button', { name: 'Update' }).click();
+    await gone(dialog);
+    await visible(toast(`Ada King (${ada.email}) deactivated.`));
+    await visible(row(ada.email).getByText('Inactive', { exact: true }));
+
+    await page.getByRole('button', { name: `Edit ${ada.email}` }).click();
+    dialog = await visible(page.getByRole('dialog', { name: 'Edit Ada King' }));
+    expect(await dialog.getByRole('checkbox', { name: 'Active' }).isChecked()).toBe(false);
+    await dialog.getByRole('checkbox', { name: 'Active' }).check();
+    await dialog.getByRole('button', { name: 'Update' }).click();
+    await gone(dialog);
+    await visible(toast(`Ada King (${ada.email}) reactivated.`));
+    await visible(row(ada.email).getByText('Active', { exact: true }));
+  });
+
+  it('explains a change made by someone else meanwhile, and reloads', async () => {
+    await page.getByRole('button', { name: `Edit ${grace.email}` }).click();
+    // Named by the user: once reloaded, the title follows the new name.
+    const dialog = await visible(page.getByRole('dialog', { name: /^Edit (Amazing )?Grace Hopper$/ }));
+    // Another administrator renames Grace while the form is open.
+    const current = await must<{ id: string; version: number }>(context.request, 'query', 'users.get', {
+      email: grace.email,
+    });
+    await must(context.request, 'mutation', 'users.update', { id: current.id, firstName: 'Amazing Grace' });
+
+    await dialog.getByLabel('Last name').fill('Hopper-Murray');
+    await dialog.getByRole('button', { name: 'Update' }).click();
+    await visible(dialog.getByRole('alert').getByText(/changed by someone else meanwhile/));
+    await dialog.getByRole('button', { name: 'Reload' }).click();
+    await gone(dialog.getByRole('alert'));
+    expect(await dialog.getByLabel('First name').inputValue()).toBe('Amazing Grace');
+    await dialog.getByRole('button', { name: 'Update' }).click();
+    await gone(dialog);
+    await visible(row(grace.email).getByText('Amazing Grace Hopper'));
+    grace.first = 'Amazing Grace';
+  });
+
+  it('deletes a user: Cancel backs out, Delete confirms', async () => {
+    await page.getByRole('button', { name: `Delete ${grace.email}` }).click();
+    let dialog = await visible(page.getByRole('alertdialog', { name: 'Delete Amazing Grace Hopper?' }));
+    const text = await dialog.textContent();
+    expect(text).toContain(`Amazing Grace Hopper (${grace.email})`);
+    expect(text).toContain('cannot be undone');
+    expect(text).toContain('deactivate them instead');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await gone(dialog);
+    await visible(row(grace.email));
+
+    await page.getByRole('button', { name: `Delete ${grace.email}` }).click();
+    dialog = await visible(page.getByRole('alertdialog', { name: 'Delete Amazing Grace Hopper?' }));
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await gone(dialog);
+    await visible(toast(`Amazing Grace Hopper (${grace.email}) deleted.`));
+    await gone(row(grace.email));
+    await visible(page.getByText('1 user', { exact: true }));
+  });
+
+  it('works a dialog with the keyboard alone: focus is trapped and returned', async () => {
+    const edit = page.getByRole('button', { name: `Edit ${ada.email}` });
+    await edit.focus();
+    await page.keyboard.press('Enter');
+    await visible(page.getByRole('dialog', { name: 'Edit Ada King' }));
+    expect(await focused(page)).toBe('First name');
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      expect(await focusInDialog(page)).toBe(true);
+    }
+    await page.keyboard.press('Shift+Tab');
+    expect(await focusInDialog(page)).toBe(true);
+    await page.keyboard.press('Escape');
+    await gone(page.getByRole('dialog'));
+    expect(await focused(page)).toBe(`Edit ${ada.email}`);
+
+    // And a change made only with keys: open, type, submit with Enter.
+    await page.keyboard.press('Enter');
+    await visible(page.getByRole('dialog', { name: 'Edit Ada King' }));
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('Augusta Ada');
+    await page.keyboard.press('Enter');
+    await gone(page.getByRole('dialog'));
+    await visible(row(ada.email).getByText('Augusta Ada King'));
+    expect(await focused(page)).toBe(`Edit ${ada.email}`);
+    ada.first = 'Augusta Ada';
+  });
+
+  it('explains a refused role change in plain words', async () => {
+    await page.goto('/security/administrators');
+    const me = await visible(row(admin().email));
+    await me.getByRole('button', { name: `More actions for ${admin().email}` }).click();
+    await page.getByRole('menuitem', { name: 'Make user' }).click();
+    const dialog = await visible(page.getByRole('alertdialog', { name: /a user\?$/ }));
+    await dialog.getByRole('button', { name: 'Make user' }).click();
+    await visible(dialog.getByRole('alert').getByText('You cannot demote yourself; ask another administrator.'));
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await gone(dialog);
+    expect(await focused(page)).toBe(`More actions for ${admin().email}`);
+  });
+
+  it('searches within an account and across the organization', async () => {
+    await page.goto(accountPath);
+    await visible(row(ada.email));
+    await page.getByRole('searchbox', { name: 'Search users in this account' }).fill('augusta');
+    await page.waitForURL(/q=augusta/);
+    await visible(row(ada.email));
+    await page.getByRole('searchbox', { name: 'Search users in this account' }).fill('nobody-like-this');
+    await visible(page.getByText('No user of this account matches “nobody-like-this”.'));
+
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).focus();
+    await page.keyboard.press('Enter');
+    await visible(page.getByRole('heading', { name: 'Users', level: 1 }));
+    // A new page: focus moves to its content.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.getByRole('searchbox', { name: 'Search users' }).fill(`augusta ada king`);
+    await page.waitForURL(/q=augusta/);
+    await visible(page.getByText('1 user', { exact: true }));
+    await visible(row(ada.email).getByRole('link', { name: accountName }));
+    await page.getByLabel('Role').selectOption('admin');
+    await visible(page.getByText('No user matches these filters.'));
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Account').selectOption({ label: accountName });
+    await visible(row(ada.email));
+    expect(await page.getByRole('row').filter({ hasText: '@' }).count()).toBe(1);
+    await page.getByLabel('Status').selectOption('inactive');
+    await visible(page.getByText('No user matches these filters.'));
+
+    // Deep links and the back button keep the filters.
+    const filtered = page.url();
+    await page.goto(filtered);
+    expect(await page.getByLabel('Status').inputValue()).toBe('inactive');
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await visible(page.getByRole('heading', { name: 'Audit log', level: 1 }));
+    await page.goBack();
+    await page.waitForURL(filtered);
+    expect(await page.getByLabel('Status').inputValue()).toBe('inactive');
+  });
+
+  it('shows the actions in the audit log, with before and after', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    await visible(page.getByRole('heading', { name: 'Audit log', level: 1 }));
+    await showAll(page);
+    const entry = (what: string, target: string, detail = '') =>
+      page.getByRole('row').filter({ hasText: what }).filter({ hasText: target }).filter({ hasText: detail }).first();
+    await visible(entry('Created account', accountName));
+    await visible(entry('Deleted user', grace.email));
+    const renamed = await visible(entry('Edited user', ada.email, 'Lovelace'));
+    expect(await renamed.textContent()).toMatch(/Last name:\s*Lovelace\s*→\s*changed to\s*King/);
+    await visible(entry('Deactivated user', ada.email));
+    await visible(entry('Reactivated user', ada.email));
+    expect(await entry('Deactivated user', ada.email).textContent()).toContain(admin().email);
+
+    await page.getByLabel('Filter by user').fill(ada.email);
+    await page.getByRole('button', { name: 'Show activity' }).click();
+    await page.waitForURL(/user=/);
+    await visible(page.getByText(`Activity of ${ada.email}`));
+    const rows = page.getByRole('row').filter({ hasText: '@' });
+    await expect.poll(async () => (await rows.allTextContents()).every((text) => text.includes(ada.email))).toBe(true);
+    expect(await rows.count()).toBeGreaterThanOrEqual(5);
+  });
+
+  it('pages through a long list with Show more', async () => {
+    const many = Array.from({ length: 30 }, (_, i) => ({
+      email: `member${String(i).padStart(2, '0')}.${tag}@example.com`,
+      firstName: 'Member',
+      lastName: `Number ${i}`,
+    }));
+    const big = await must<{ id: string }>(context.request, 'mutation', 'accounts.create', {
+      name: `Big Team ${tag}`,
+      users: many,
+    });
+    await page.goto(`/accounts/${big.id}`);
+    await visible(page.getByText('Showing the first 25 users'));
+    expect(
+      await page
+        .getByRole('row')
+        .filter({ hasText: `.${tag}@example.com` })
+        .count(),
+    ).toBe(25);
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await visible(page.getByText('30 users', { exact: true }));
+    expect(
+      await page
+        .getByRole('row')
+        .filter({ hasText: `.${tag}@example.com` })
+        .count(),
+    ).toBe(30);
+  });
+
+  it('edits an account, then deletes it after confirming', async () => {
+    // Still on the big account's page from the step before.
+    await page.getByRole('button', { name: 'Edit account' }).click();
+    const dialog = await visible(page.getByRole('dialog', { name: 'Edit account' }));
+    await dialog.getByLabel('Name', { exact: true }).fill(`Bigger Team ${tag}`);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await gone(dialog);
+    await visible(page.getByRole('heading', { name: `Bigger Team ${tag}`, level: 1 }));
+
+    await page.getByRole('button', { name: 'Delete account' }).click();
+    const confirm = await visible(page.getByRole('alertdialog', { name: `Delete account “Bigger Team ${tag}”?` }));
+    expect(await confirm.textContent()).toContain('its 30 users will be removed. This cannot be undone.');
+    await confirm.getByRole('button', { name: 'Delete account' }).click();
+    await page.waitForURL('**/security/accounts');
+    await visible(toast(`Account “Bigger Team ${tag}” deleted, with 30 users.`));
+    await expect
+      .poll(() =>
+        page
+          .getByRole('row')
+          .filter({ hasText: `Bigger Team ${tag}` })
+          .count(),
+      )
+      .toBe(0);
+
+    // The default account has no Delete: it holds the administrators.
+    await page.getByRole('link', { name: 'Default', exact: true }).click();
+    await visible(page.getByText('The default account holds the organization', { exact: false }));
+    expect(await page.getByRole('button', { name: 'Delete account' }).count()).toBe(0);
+  });
+
+  it('sets a password from the row menu', async () => {
+    await page.goto(accountPath);
+    await page.getByRole('button', { name: `More actions for ${ada.email}` }).click();
+    await page.getByRole('menuitem', { name: 'Set password' }).click();
+    const dialog = await visible(page.getByRole('dialog', { name: 'Set a password for Augusta Ada King' }));
+    await dialog.getByLabel('New password').fill('short');
+    await dialog.getByRole('button', { name: 'Set password' }).click();
+    await visible(dialog.getByText('A password has at least 8 characters'));
+    await dialog.getByLabel('New password').fill('ada has a new password');
+    await dialog.getByRole('button', { name: 'Set password' }).click();
+    await gone(dialog);
+    await visible(toast(`New password set for ${ada.email}.`));
+    expect(await focused(page)).toBe(`More actions for ${ada.email}`);
+    const elsewhere = await browser.newContext({ baseURL: baseURL() });
+    const signedIn = await api(elsewhere.request, 'mutation', 'auth.login', {
+      email: ada.email,
+      password: 'ada has a new password',
+    });
+    expect(signedIn.status).toBe(200);
+    await elsewhere.close();
+  });
+
+  it('signs out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await visible(page.getByText('You have signed out.'));
+    await page.goto('/users');
+    await page.waitForURL(/\/login\?next=%2Fusers/);
+  });
+});

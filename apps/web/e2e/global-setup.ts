@@ -1,0 +1,104 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+export const adminEmail = 'admin@roster.test';
+export const adminPassword = 'e2e admin password';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    baseURL: string;
+    adminEmail: string;
+    adminPassword: string;
+  }
+}
+
+const webDir = join(import.meta.dirname, '..');
+const serverDir = join(webDir, '..', 'server');
+
+/** A port nobody listens on right now, so parallel helpers and CI never clash. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function waitUntilReady(url: string, server: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`The server exited with ${server.exitCode}:\n${output()}`);
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`The server did not become ready within 90 s:\n${output()}`);
+}
+
+/**
+ * Starts the real server (apps/server) on a free port, a fresh embedded
+ * database and the built console, once for the whole browser suite.
+ */
+export default async function setup(project: TestProject) {
+  const webDist = join(webDir, 'dist');
+  if (!existsSync(join(webDist, 'index.html'))) {
+    throw new Error('apps/web/dist is missing: build the console first (`pnpm --filter @roster/web build`).');
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'roster-e2e-'));
+  const port = await freePort();
+  // The browser tests always use the embedded database, whatever DATABASE_URL says.
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  let log = '';
+  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: serverDir,
+    env: {
+      ...inherited,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: join(dataDir, 'db'),
+      WEB_DIST: webDist,
+      ROSTER_ORG_NAME: 'Browser Test Org',
+      ROSTER_ADMIN_EMAIL: adminEmail,
+      ROSTER_ADMIN_PASSWORD: adminPassword,
+      LOG_LEVEL: 'warn',
+      COOKIE_SECURE: 'auto',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout?.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  server.stderr?.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+
+  const baseURL = `http://127.0.0.1:${port}`;
+  await waitUntilReady(baseURL, server, () => log);
+  project.provide('baseURL', baseURL);
+  project.provide('adminEmail', adminEmail);
+  project.provide('adminPassword', adminPassword);
+
+  return async () => {
+    if (server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGTERM');
+      const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

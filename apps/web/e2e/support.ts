@@ -1,0 +1,146 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import {
+  type APIRequestContext,
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { expect, inject } from 'vitest';
+
+export const chromiumPath = '/usr/bin/chromium';
+
+// Debian's Chromium, headless, with nothing that reaches the network on its own.
+const chromiumFlags = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export const baseURL = () => inject('baseURL');
+export const admin = () => ({ email: inject('adminEmail'), password: inject('adminPassword') });
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });
+}
+
+export async function newPage(browser: Browser, width = 1280): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    baseURL: baseURL(),
+    viewport: { width, height: width < 600 ? 844 : 900 },
+  });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Signs in through the sign-in page and waits to leave it. */
+export async function signIn(page: Page, email: string, password: string): Promise<void> {
+  if (!page.url().includes('/login')) await page.goto('/login');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'));
+}
+
+/** A unique suffix, so tests sharing the server never collide. */
+export const unique = () => Math.random().toString(36).slice(2, 8);
+
+type Envelope<T> = { result?: { data: { json: T } }; error?: { json: { message: string; data: { code: string } } } };
+
+/** Calls a procedure over HTTP with the context's cookies, as the console would. */
+export async function api<T = unknown>(
+  request: APIRequestContext,
+  kind: 'query' | 'mutation',
+  path: string,
+  input?: unknown,
+): Promise<{ status: number; data?: T; error?: { message: string; code: string } }> {
+  const response =
+    kind === 'mutation'
+      ? await request.post(`/trpc/${path}`, { data: { json: input ?? null } })
+      : await request.get(`/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input ?? null }))}`);
+  const body = (await response.json()) as Envelope<T>;
+  return {
+    status: response.status(),
+    data: body.result?.data.json,
+    error: body.error ? { message: body.error.json.message, code: body.error.json.data.code } : undefined,
+  };
+}
+
+/** Like `api`, but the call must succeed. */
+export async function must<T>(request: APIRequestContext, kind: 'query' | 'mutation', path: string, input?: unknown) {
+  const result = await api<T>(request, kind, path, input);
+  if (result.status !== 200 || result.data === undefined) {
+    throw new Error(`${path} failed with ${result.status}: ${result.error?.message}`);
+  }
+  return result.data;
+}
+
+const screenshotDir = join(import.meta.dirname, '..', 'test-results', 'screenshots');
+
+/**
+ * Saves a screenshot under apps/web/test-results/screenshots/: the whole page,
+ * or only the viewport when a dialog or menu floats over it.
+ */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
+  const width = page.viewportSize()?.width ?? 0;
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(screenshotDir, `${name}-${width}.png`), fullPage, animations: 'disabled' });
+}
+
+/** axe finds no serious or critical violation on what the page shows now. */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map(
+      (violation) =>
+        `${violation.id} (${violation.impact}): ${violation.help} — ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`,
+    );
+  expect(bad, `axe on ${what}`).toEqual([]);
+}
+
+/** Waits until the locator is on screen (playwright-core has no `expect`; this and `expect.poll` stand in). */
+export async function visible(locator: Locator): Promise<Locator> {
+  await locator.waitFor({ state: 'visible' });
+  return locator;
+}
+
+export async function gone(locator: Locator): Promise<void> {
+  await locator.waitFor({ state: 'hidden' });
+}
+
+/** The accessible name of whatever has keyboard focus. */
+export function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const element = document.activeElement;
+    if (!element) return '';
+    const label = element instanceof HTMLInputElement ? element.labels?.[0]?.textContent : null;
+    return (element.getAttribute('aria-label') ?? label ?? element.textContent ?? '').trim();
+  });
+}
+
+/** Whether keyboard focus is inside the open dialog. */
+export function focusInDialog(page: Page): Promise<boolean> {
+  return page.evaluate(() => Boolean(document.activeElement?.closest('[role="dialog"], [role="alertdialog"]')));
+}
+
+/** Clicks "Show more" until the whole list is on the page. */
+export async function showAll(page: Page): Promise<void> {
+  await page.getByRole('table').first().waitFor();
+  const more = page.getByRole('button', { name: 'Show more' });
+  while (await more.isVisible()) {
+    const rows = await page.getByRole('row').count();
+    await more.click();
+    await page.waitForFunction((before) => document.querySelectorAll('tr').length > before, rows);
+  }
+}

@@ -1,0 +1,84 @@
+import { Link } from '@tanstack/react-router';
+import { type ReactNode, useMemo } from 'react';
+import { formatDateTime, fullName, roleLabel } from '../lib/format';
+import type { Account, User } from '../trpc';
+import { type Columns, columnsFor, DataTable } from './data-table';
+import { UserActions } from './user-actions';
+
+const column = columnsFor<User>();
+
+/** Users with their actions; with `accounts`, also the account each belongs to. */
+export function UsersTable({
+  users,
+  caption,
+  defaultAccountId,
+  accounts,
+  footer,
+}: {
+  users: User[];
+  caption: string;
+  defaultAccountId: string;
+  accounts?: Map<string, Account>;
+  footer?: ReactNode;
+}) {
+  const columns = useMemo(() => {
+    const list: Columns<User> = [
+      column.accessor((user) => fullName(user), {
+        id: 'name',
+        header: 'Name',
+        cell: ({ getValue }) => <span className="strong">{getValue()}</span>,
+      }),
+      column.accessor('email', {
+        header: 'Email',
+        cell: ({ getValue }) => <span className="email">{getValue()}</span>,
+      }),
+    ];
+    if (accounts) {
+      list.push(
+        column.accessor('accountId', {
+          header: 'Account',
+          cell: ({ getValue }) => {
+            const account = accounts.get(getValue());
+            return (
+              <Link to="/accounts/$accountId" params={{ accountId: getValue() }}>
+                {account?.name ?? 'Open account'}
+              </Link>
+            );
+          },
+        }),
+      );
+    }
+    list.push(
+      column.accessor('role', {
+        header: 'Role',
+        cell: ({ getValue }) => (
+          <span className={getValue() === 'admin' ? 'badge badge-purple' : 'badge'}>{roleLabel(getValue())}</span>
+        ),
+      }),
+      column.accessor('active', {
+        header: 'Active',
+        cell: ({ getValue }) =>
+          getValue() ? (
+            <span className="badge badge-green">Active</span>
+          ) : (
+            <span className="badge badge-gray">Inactive</span>
+          ),
+      }),
+      column.accessor('lastLoginAt', {
+        header: 'Last sign-in',
+        cell: ({ getValue }) => {
+          const value = getValue();
+          return value ? formatDateTime(value) : <span className="muted">Never</span>;
+        },
+      }),
+      column.display({
+        id: 'actions',
+        header: 'Actions',
+        cell: ({ row }) => <UserActions user={row.original} defaultAccountId={defaultAccountId} />,
+      }),
+    );
+    return list;
+  }, [accounts, defaultAccountId]);
+
+  return <DataTable caption={caption} columns={columns} data={users} footer={footer} />;
+}

@@ -1,0 +1,15 @@
+const dateTime = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' });
+const dateOnly = new Intl.DateTimeFormat('en', { dateStyle: 'medium' });
+
+export const formatDateTime = (date: Date) => dateTime.format(date);
+export const formatDate = (date: Date) => dateOnly.format(date);
+
+export function fullName(user: { firstName: string; lastName: string }): string {
+  return `${user.firstName} ${user.lastName}`.trim();
+}
+
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+export const roleLabel = (role: 'admin' | 'user') => (role === 'admin' ? 'Administrator' : 'User');

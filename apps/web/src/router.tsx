@@ -1,0 +1,129 @@
+import type { QueryClient } from '@tanstack/react-query';
+import {
+  createRootRouteWithContext,
+  createRoute,
+  createRouter,
+  lazyRouteComponent,
+  Outlet,
+  redirect,
+} from '@tanstack/react-router';
+import { AppLayout, HomeRedirect } from './components/app-layout';
+import { NotFoundPage } from './components/not-found';
+import { RequireAdmin } from './components/require-admin';
+import { parseAuditSearch, parseLoginSearch, parseQuerySearch, parseUsersSearch } from './lib/search';
+
+// Code-based routes: one lazily loaded file per page, so the first page only
+// downloads the shell. Each route declares its search params, parsed by hand.
+
+const rootRoute = createRootRouteWithContext<{ queryClient: QueryClient }>()({
+  component: Outlet,
+  notFoundComponent: NotFoundPage,
+});
+
+const loginRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/login',
+  validateSearch: parseLoginSearch,
+  component: lazyRouteComponent(() => import('./routes/login'), 'LoginPage'),
+});
+
+/** Everything behind sign-in: the header, and the session guard. */
+const appRoute = createRoute({ getParentRoute: () => rootRoute, id: 'app', component: AppLayout });
+
+/** Pages for administrators only; a plain user sees why they cannot, and their profile. */
+const adminRoute = createRoute({ getParentRoute: () => appRoute, id: 'admin', component: RequireAdmin });
+
+/** `/` is the first page that fits the person: Security for administrators, their profile otherwise. */
+const indexRoute = createRoute({ getParentRoute: () => appRoute, path: '/', component: HomeRedirect });
+
+const securityRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/security',
+  component: lazyRouteComponent(() => import('./routes/security'), 'SecurityPage'),
+});
+
+const securityIndexRoute = createRoute({
+  getParentRoute: () => securityRoute,
+  path: '/',
+  beforeLoad: () => {
+    throw redirect({ to: '/security/accounts', replace: true });
+  },
+});
+
+const securityAccountsRoute = createRoute({
+  getParentRoute: () => securityRoute,
+  path: '/accounts',
+  validateSearch: parseQuerySearch,
+  component: lazyRouteComponent(() => import('./routes/security-accounts'), 'AccountsTab'),
+});
+
+const securityAdminsRoute = createRoute({
+  getParentRoute: () => securityRoute,
+  path: '/administrators',
+  component: lazyRouteComponent(() => import('./routes/security-admins'), 'AdministratorsTab'),
+});
+
+const accountNewRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/accounts/new',
+  component: lazyRouteComponent(() => import('./routes/account-new'), 'NewAccountPage'),
+});
+
+const accountRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/accounts/$accountId',
+  validateSearch: parseQuerySearch,
+  component: lazyRouteComponent(() => import('./routes/account'), 'AccountPage'),
+});
+
+const usersRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/users',
+  validateSearch: parseUsersSearch,
+  component: lazyRouteComponent(() => import('./routes/users'), 'UsersPage'),
+});
+
+const auditRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/audit',
+  validateSearch: parseAuditSearch,
+  component: lazyRouteComponent(() => import('./routes/audit'), 'AuditPage'),
+});
+
+const profileRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/profile',
+  component: lazyRouteComponent(() => import('./routes/profile'), 'ProfilePage'),
+});
+
+const routeTree = rootRoute.addChildren([
+  loginRoute,
+  appRoute.addChildren([
+    indexRoute,
+    profileRoute,
+    adminRoute.addChildren([
+      securityRoute.addChildren([securityIndexRoute, securityAccountsRoute, securityAdminsRoute]),
+      accountNewRoute,
+      accountRoute,
+      usersRoute,
+      auditRoute,
+    ]),
+  ]),
+]);
+
+export function createAppRouter(queryClient: QueryClient) {
+  return createRouter({
+    routeTree,
+    context: { queryClient },
+    defaultPreload: 'intent',
+    // Lists refetch through React Query; the router need not cache loader data.
+    defaultPreloadStaleTime: 0,
+    scrollRestoration: true,
+  });
+}
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: ReturnType<typeof createAppRouter>;
+  }
+}

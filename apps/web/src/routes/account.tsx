@@ -1,0 +1,259 @@
+import { zodResolver } from '@hookform/resolvers/zod';
+import { accountDescriptionSchema, accountNameSchema } from '@roster/api/schemas';
+import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
+import { useMemo, useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod';
+import { ConfirmDialog } from '../components/confirm-dialog';
+import { MoreRows } from '../components/data-table';
+import { Field, FormError } from '../components/field';
+import { useMe } from '../components/me';
+import { DialogClose, Modal } from '../components/modal';
+import { SearchBox } from '../components/search-box';
+import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { useToast } from '../components/toast';
+import { AddUserForm } from '../components/user-forms';
+import { UsersTable } from '../components/users-table';
+import { applyFieldErrors, errorCode, errorMessage } from '../lib/errors';
+import { formatDate, plural } from '../lib/format';
+import { useRefreshAdminData } from '../lib/refresh';
+import { useTitle } from '../lib/title';
+import { type Account, trpc } from '../trpc';
+
+const route = getRouteApi('/app/admin/accounts/$accountId');
+
+/** One account: its details, and the Users section with its users. */
+export function AccountPage() {
+  const { accountId } = route.useParams();
+  const account = trpc.accounts.get.useQuery({ id: accountId }, { retry: false });
+  useTitle(account.data?.name ?? 'Account');
+
+  if (account.isPending) return <Spinner label="Loading account…" />;
+  if (account.isError) {
+    return (
+      <>
+        <Breadcrumb />
+        <h1>Account</h1>
+        {errorCode(account.error) === 'NOT_FOUND' || errorCode(account.error) === 'BAD_REQUEST' ? (
+          <EmptyState title="This account does not exist, or it was deleted.">
+            <Link to="/security/accounts">Back to all accounts</Link>
+          </EmptyState>
+        ) : (
+          <ErrorState error={account.error} onRetry={() => void account.refetch()} />
+        )}
+      </>
+    );
+  }
+  return (
+    <>
+      <Breadcrumb />
+      <AccountDetails account={account.data} />
+      <AccountUsers account={account.data} />
+    </>
+  );
+}
+
+function Breadcrumb() {
+  return (
+    <nav aria-label="Breadcrumb" className="breadcrumb">
+      <Link to="/security/accounts">Security Settings</Link>
+      <span aria-hidden="true"> / </span>
+      <Link to="/security/accounts">Accounts</Link>
+    </nav>
+  );
+}
+
+function AccountDetails({ account }: { account: Account }) {
+  const [editing, setEditing] = useState(false);
+  const [deleting, setDeleting] = useState(false);
+  const toast = useToast();
+  const navigate = useNavigate();
+  const refresh = useRefreshAdminData();
+  const remove = trpc.accounts.delete.useMutation({
+    onSuccess: async (deleted) => {
+      toast.show(`Account “${deleted.name}” deleted, with ${plural(deleted.userCount, 'user')}.`);
+      await navigate({ to: '/security/accounts' });
+      await refresh();
+    },
+  });
+
+  return (
+    <div className="page-header">
+      <div className="page-header-text">
+        <h1>
+          {account.name} {account.isDefault && <span className="badge badge-blue">Default</span>}
+        </h1>
+        <p className="muted">{account.description || 'No description.'}</p>
+        <dl className="facts">
+          <div>
+            <dt>Users</dt>
+            <dd>{account.userCount}</dd>
+          </div>
+          <div>
+            <dt>Created</dt>
+            <dd>{formatDate(account.createdAt)}</dd>
+          </div>
+          <div>
+            <dt>Last changed</dt>
+            <dd>{formatDate(account.updatedAt)}</dd>
+          </div>
+        </dl>
+        {account.isDefault && (
+          <p className="note">The default account holds the organization's administrators. It cannot be deleted.</p>
+        )}
+      </div>
+      <div className="page-actions">
+        <Modal
+          open={editing}
+          onOpenChange={setEditing}
+          title="Edit account"
+          trigger={
+            <button type="button" className="btn">
+              Edit account
+            </button>
+          }
+        >
+          {editing && <EditAccountForm account={account} onDone={() => setEditing(false)} />}
+        </Modal>
+        {!account.isDefault && (
+          <ConfirmDialog
+            open={deleting}
+            onOpenChange={(open) => {
+              setDeleting(open);
+              if (!open) remove.reset();
+            }}
+            title={`Delete account “${account.name}”?`}
+            confirmLabel="Delete account"
+            danger
+            pending={remove.isPending}
+            error={remove.error}
+            onConfirm={() => remove.mutate({ id: account.id })}
+            trigger={
+              <button type="button" className="btn btn-danger-quiet">
+                Delete account
+              </button>
+            }
+          >
+            The account and its {plural(account.userCount, 'user')} will be removed. This cannot be undone.
+          </ConfirmDialog>
+        )}
+      </div>
+    </div>
+  );
+}
+
+const editAccountSchema = z.object({ name: accountNameSchema, description: accountDescriptionSchema });
+
+function EditAccountForm({ account, onDone }: { account: Account; onDone: () => void }) {
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  const update = trpc.accounts.update.useMutation();
+  const [problem, setProblem] = useState<string | null>(null);
+  const form = useForm({
+    resolver: zodResolver(editAccountSchema),
+    defaultValues: { name: account.name, description: account.description },
+  });
+  const { errors } = form.formState;
+  const submit = form.handleSubmit(async (values) => {
+    setProblem(null);
+    try {
+      const updated = await update.mutateAsync({ id: account.id, ...values });
+      await refresh();
+      toast.show(`Account “${updated.name}” saved.`);
+      onDone();
+    } catch (error) {
+      if (errorCode(error) === 'CONFLICT') {
+        form.setError('name', { type: 'server', message: errorMessage(error) }, { shouldFocus: true });
+      } else if (!applyFieldErrors(error, form.setError, ['name', 'description'])) {
+        setProblem(errorMessage(error));
+      }
+    }
+  });
+  return (
+    <form noValidate onSubmit={submit} className="form">
+      <FormError>{problem}</FormError>
+      <Field label="Name" error={errors.name?.message}>
+        {(props) => <input {...props} {...form.register('name')} autoComplete="off" />}
+      </Field>
+      <Field label="Description" error={errors.description?.message}>
+        {(props) => <textarea {...props} {...form.register('description')} rows={3} />}
+      </Field>
+      <div className="dialog-actions">
+        <DialogClose asChild>
+          <button type="button" className="btn">
+            Cancel
+          </button>
+        </DialogClose>
+        <button type="submit" className="btn btn-primary" disabled={form.formState.isSubmitting}>
+          Save
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function AccountUsers({ account }: { account: Account }) {
+  const { q } = route.useSearch();
+  const navigate = useNavigate();
+  const me = useMe();
+  const [adding, setAdding] = useState(false);
+  const users = trpc.users.search.useInfiniteQuery(
+    { accountId: account.id, query: q, limit: 25 },
+    { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
+  );
+  const items = useMemo(() => users.data?.pages.flatMap((page) => page.items) ?? [], [users.data]);
+
+  return (
+    <section aria-labelledby="users-heading" className="section">
+      <div className="toolbar">
+        <h2 id="users-heading" className="section-title">
+          Users
+        </h2>
+        <SearchBox
+          label="Search users in this account"
+          value={q ?? ''}
+          onChange={(text) => void navigate({ to: '.', search: { q: text || undefined }, replace: true })}
+        />
+        <Modal
+          open={adding}
+          onOpenChange={setAdding}
+          title="Add user"
+          description={`To the account “${account.name}”.`}
+          trigger={
+            <button type="button" className="btn btn-primary">
+              Add user
+            </button>
+          }
+        >
+          {adding && (
+            <AddUserForm accountId={account.id} isDefaultAccount={account.isDefault} onDone={() => setAdding(false)} />
+          )}
+        </Modal>
+      </div>
+      {users.isPending ? (
+        <Spinner label="Loading users…" />
+      ) : users.isError ? (
+        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
+      ) : items.length === 0 ? (
+        <EmptyState title={q ? `No user of this account matches “${q}”.` : 'This account has no users yet.'}>
+          {q ? 'Try another name or email, or clear the search.' : 'Add a user with the Add user button.'}
+        </EmptyState>
+      ) : (
+        <UsersTable
+          caption={`Users of ${account.name}`}
+          users={items}
+          defaultAccountId={me.accountId}
+          footer={
+            <MoreRows
+              shown={items.length}
+              noun={['user', 'users']}
+              hasMore={users.hasNextPage}
+              loading={users.isFetchingNextPage}
+              onMore={() => void users.fetchNextPage()}
+            />
+          }
+        />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,83 @@
+import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
+import { useMemo } from 'react';
+import { columnsFor, DataTable, MoreRows } from '../components/data-table';
+import { SearchBox } from '../components/search-box';
+import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { formatDate } from '../lib/format';
+import { type Account, trpc } from '../trpc';
+
+const route = getRouteApi('/app/admin/security/accounts');
+const column = columnsFor<Account>();
+
+const columns = [
+  column.accessor('name', {
+    header: 'Name',
+    cell: ({ row }) => (
+      <span className="name-cell">
+        <Link to="/accounts/$accountId" params={{ accountId: row.original.id }} className="strong-link">
+          {row.original.name}
+        </Link>
+        {row.original.isDefault && <span className="badge badge-blue">Default</span>}
+      </span>
+    ),
+  }),
+  column.accessor('description', {
+    header: 'Description',
+    cell: ({ getValue }) => getValue() || <span className="muted">—</span>,
+  }),
+  column.accessor('userCount', { header: 'Users', cell: ({ getValue }) => getValue() }),
+  column.accessor('createdAt', { header: 'Created', cell: ({ getValue }) => formatDate(getValue()) }),
+];
+
+/** Security Settings > Accounts: every account of the organization, searchable, a page at a time. */
+export function AccountsTab() {
+  const { q } = route.useSearch();
+  const navigate = useNavigate();
+  const accounts = trpc.accounts.list.useInfiniteQuery(
+    { query: q, limit: 25 },
+    { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
+  );
+  const items = useMemo(() => accounts.data?.pages.flatMap((page) => page.items) ?? [], [accounts.data]);
+
+  return (
+    <section aria-labelledby="accounts-heading">
+      <div className="toolbar">
+        <h2 id="accounts-heading" className="section-title">
+          Accounts
+        </h2>
+        <SearchBox
+          label="Search accounts"
+          value={q ?? ''}
+          onChange={(text) => void navigate({ to: '.', search: { q: text || undefined }, replace: true })}
+        />
+        <Link to="/accounts/new" className="btn btn-primary">
+          Add account
+        </Link>
+      </div>
+      {accounts.isPending ? (
+        <Spinner label="Loading accounts…" />
+      ) : accounts.isError ? (
+        <ErrorState error={accounts.error} onRetry={() => void accounts.refetch()} />
+      ) : items.length === 0 ? (
+        <EmptyState title={q ? `No account matches “${q}”.` : 'There are no accounts yet.'}>
+          {q ? 'Try another name, or clear the search.' : 'Add an account to start adding users.'}
+        </EmptyState>
+      ) : (
+        <DataTable
+          caption="Accounts"
+          columns={columns}
+          data={items}
+          footer={
+            <MoreRows
+              shown={items.length}
+              noun={['account', 'accounts']}
+              hasMore={accounts.hasNextPage}
+              loading={accounts.isFetchingNextPage}
+              onMore={() => void accounts.fetchNextPage()}
+            />
+          }
+        />
+      )}
+    </section>
+  );
+}

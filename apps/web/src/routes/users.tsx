@@ -1,0 +1,135 @@
+import { getRouteApi, useNavigate } from '@tanstack/react-router';
+import { useId, useMemo } from 'react';
+import { MoreRows } from '../components/data-table';
+import { useMe } from '../components/me';
+import { SearchBox } from '../components/search-box';
+import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { UsersTable } from '../components/users-table';
+import type { UsersSearch } from '../lib/search';
+import { useTitle } from '../lib/title';
+import { type Account, trpc } from '../trpc';
+
+const route = getRouteApi('/app/admin/users');
+
+/** Organization-wide user search: text, and filters for active, role and account. */
+export function UsersPage() {
+  useTitle('Users');
+  const search = route.useSearch();
+  const navigate = useNavigate();
+  const me = useMe();
+  const ids = { active: useId(), role: useId(), account: useId() };
+  const setSearch = (change: Partial<UsersSearch>) =>
+    void navigate({ to: '.', search: (previous: UsersSearch) => ({ ...previous, ...change }), replace: true });
+
+  // The account filter and the Account column: the first 100 accounts by name.
+  const accounts = trpc.accounts.list.useQuery({ limit: 100 });
+  const accountsById = useMemo(
+    () => new Map<string, Account>((accounts.data?.items ?? []).map((account) => [account.id, account])),
+    [accounts.data],
+  );
+  const accountId = search.account && /^[0-9a-f-]{36}$/i.test(search.account) ? search.account : undefined;
+  const users = trpc.users.search.useInfiniteQuery(
+    {
+      query: search.q,
+      active: search.active === undefined ? undefined : search.active === 'active',
+      role: search.role,
+      accountId,
+      limit: 25,
+    },
+    { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
+  );
+  const items = useMemo(() => users.data?.pages.flatMap((page) => page.items) ?? [], [users.data]);
+  const filtered = Boolean(search.q || search.active || search.role || accountId);
+
+  return (
+    <>
+      <div className="page-header">
+        <div className="page-header-text">
+          <h1>Users</h1>
+          <p className="muted">Every user of the organization, in every account.</p>
+        </div>
+      </div>
+      <div className="filters">
+        <SearchBox
+          label="Search users"
+          placeholder="Search by name or email"
+          value={search.q ?? ''}
+          onChange={(text) => setSearch({ q: text || undefined })}
+        />
+        <div className="filter">
+          <label htmlFor={ids.active}>Status</label>
+          <select
+            id={ids.active}
+            value={search.active ?? ''}
+            onChange={(event) => setSearch({ active: (event.target.value || undefined) as UsersSearch['active'] })}
+          >
+            <option value="">Any status</option>
+            <option value="active">Active</option>
+            <option value="inactive">Inactive</option>
+          </select>
+        </div>
+        <div className="filter">
+          <label htmlFor={ids.role}>Role</label>
+          <select
+            id={ids.role}
+            value={search.role ?? ''}
+            onChange={(event) => setSearch({ role: (event.target.value || undefined) as UsersSearch['role'] })}
+          >
+            <option value="">Any role</option>
+            <option value="admin">Administrator</option>
+            <option value="user">User</option>
+          </select>
+        </div>
+        <div className="filter">
+          <label htmlFor={ids.account}>Account</label>
+          <select
+            id={ids.account}
+            value={accountId ?? ''}
+            onChange={(event) => setSearch({ account: event.target.value || undefined })}
+          >
+            <option value="">All accounts</option>
+            {(accounts.data?.items ?? []).map((account) => (
+              <option key={account.id} value={account.id}>
+                {account.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        {filtered && (
+          <button
+            type="button"
+            className="btn btn-quiet"
+            onClick={() => void navigate({ to: '.', search: {}, replace: true })}
+          >
+            Clear filters
+          </button>
+        )}
+      </div>
+      {users.isPending ? (
+        <Spinner label="Loading users…" />
+      ) : users.isError ? (
+        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
+      ) : items.length === 0 ? (
+        <EmptyState title={filtered ? 'No user matches these filters.' : 'There are no users yet.'}>
+          {filtered ? 'Change the search or the filters.' : 'Users are added on an account’s page.'}
+        </EmptyState>
+      ) : (
+        <UsersTable
+          caption="Users"
+          users={items}
+          accounts={accountsById}
+          defaultAccountId={me.accountId}
+          footer={
+            <MoreRows
+              shown={items.length}
+              noun={['user', 'users']}
+              hasMore={users.hasNextPage}
+              loading={users.isFetchingNextPage}
+              onMore={() => void users.fetchNextPage()}
+            />
+          }
+        />
+      )}
+    </>
+  );
+}
