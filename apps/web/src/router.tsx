@@ -83,6 +83,12 @@ const usersRoute = createRoute({
   component: lazyRouteComponent(() => import('./routes/users'), 'UsersPage'),
 });
 
+const userRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/users/$userId',
+  component: lazyRouteComponent(() => import('./routes/user'), 'UserPage'),
+});
+
 const auditRoute = createRoute({
   getParentRoute: () => adminRoute,
   path: '/audit',
@@ -106,6 +112,7 @@ const routeTree = rootRoute.addChildren([
       accountNewRoute,
       accountRoute,
       usersRoute,
+      userRoute,
       auditRoute,
     ]),
   ]),

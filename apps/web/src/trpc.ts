@@ -14,10 +14,15 @@ export type ReactQueryOptions = inferReactQueryProcedureOptions<AppRouter>;
 /** A user and an account exactly as the API returns them. */
 export type User = RouterOutputs['users']['get'];
 export type Account = RouterOutputs['accounts']['get'];
+export type ApiKey = RouterOutputs['apiKeys']['list']['items'][number];
+export type Session = RouterOutputs['users']['sessions'][number];
 export type AuditEntry = RouterOutputs['audit']['list']['items'][number];
 
 /** The server answers at most 20 calls in one batch; stay within it. */
 export const maxBatchItems = 20;
+
+/** The server answers 414 to a URL over 8 KiB; longer batches of queries are split well before that. */
+export const maxURLLength = 4000;
 
 export function createTrpcClient() {
   return trpc.createClient({
@@ -26,6 +31,7 @@ export function createTrpcClient() {
         url: '/trpc',
         transformer: superjson,
         maxItems: maxBatchItems,
+        maxURLLength,
         fetch: (input, init) => fetch(input, { ...init, credentials: 'same-origin' }),
       }),
     ],

@@ -1,6 +1,7 @@
 import * as Menu from '@radix-ui/react-dropdown-menu';
 import { useNavigate } from '@tanstack/react-router';
 import { useRef, useState } from 'react';
+import { errorMessage } from '../lib/errors';
 import { fullName } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
 import { trpc, type User } from '../trpc';
@@ -11,6 +12,19 @@ import { useToast } from './toast';
 import { EditUserForm, SetPasswordForm } from './user-forms';
 
 type MenuDialog = 'password' | 'role' | null;
+
+/** Lifts a sign-in lock, and says so in a toast (or why it could not). */
+export function useUnlock(user: User) {
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  return trpc.users.unlock.useMutation({
+    onSuccess: async () => {
+      toast.show(`${user.email} is unlocked and can sign in again.`);
+      await refresh();
+    },
+    onError: (error) => toast.show(`Could not unlock ${user.email}: ${errorMessage(error)}`),
+  });
+}
 
 /**
  * A user row's actions: Edit and Delete as buttons, the rarer ones (Set
@@ -48,6 +62,7 @@ export function UserActions({ user, defaultAccountId }: { user: User; defaultAcc
       await refresh();
     },
   });
+  const unlock = useUnlock(user);
   const canBeAdmin = user.accountId === defaultAccountId;
   // Dialogs opened from the menu give focus back to the menu's button.
   const backToMore = (event: Event) => {
@@ -113,6 +128,21 @@ export function UserActions({ user, defaultAccountId }: { user: User; defaultAcc
         </Menu.Trigger>
         <Menu.Portal>
           <Menu.Content className="menu" align="end" sideOffset={4}>
+            <Menu.Item
+              className="menu-item"
+              onSelect={() => void navigate({ to: '/users/$userId', params: { userId: user.id } })}
+            >
+              Open user
+            </Menu.Item>
+            {user.lockedUntil && (
+              <Menu.Item
+                className="menu-item"
+                disabled={unlock.isPending}
+                onSelect={() => unlock.mutate({ id: user.id })}
+              >
+                Unlock sign-in
+              </Menu.Item>
+            )}
             <Menu.Item className="menu-item" onSelect={() => setMenuDialog('password')}>
               Set password
             </Menu.Item>

@@ -3,6 +3,7 @@ import { type ReactNode, useMemo } from 'react';
 import { formatDateTime, fullName, roleLabel } from '../lib/format';
 import type { Account, User } from '../trpc';
 import { type Columns, columnsFor, DataTable } from './data-table';
+import { LockBadge } from './lock-badge';
 import { UserActions } from './user-actions';
 
 const column = columnsFor<User>();
@@ -26,7 +27,16 @@ export function UsersTable({
       column.accessor((user) => fullName(user), {
         id: 'name',
         header: 'Name',
-        cell: ({ getValue }) => <span className="strong">{getValue()}</span>,
+        cell: ({ getValue, row }) => (
+          <Link
+            to="/users/$userId"
+            params={{ userId: row.original.id }}
+            className="strong-link"
+            aria-label={`${getValue()} (${row.original.email})`}
+          >
+            {getValue()}
+          </Link>
+        ),
       }),
       column.accessor('email', {
         header: 'Email',
@@ -57,12 +67,16 @@ export function UsersTable({
       }),
       column.accessor('active', {
         header: 'Active',
-        cell: ({ getValue }) =>
-          getValue() ? (
-            <span className="badge badge-green">Active</span>
-          ) : (
-            <span className="badge badge-gray">Inactive</span>
-          ),
+        cell: ({ getValue, row }) => (
+          <span className="name-cell">
+            {getValue() ? (
+              <span className="badge badge-green">Active</span>
+            ) : (
+              <span className="badge badge-gray">Inactive</span>
+            )}
+            {row.original.lockedUntil && <LockBadge until={row.original.lockedUntil} />}
+          </span>
+        ),
       }),
       column.accessor('lastLoginAt', {
         header: 'Last sign-in',

@@ -26,5 +26,7 @@ describe('search params', () => {
       role: undefined,
       account: undefined,
     });
+    expect(parseUsersSearch({ locked: 'locked' }).locked).toBe('locked');
+    expect(parseUsersSearch({ locked: 'yes' }).locked).toBeUndefined();
   });
 });

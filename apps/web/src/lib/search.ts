@@ -18,6 +18,7 @@ export type UsersSearch = {
   active?: 'active' | 'inactive';
   role?: 'admin' | 'user';
   account?: string;
+  locked?: 'locked';
 };
 export function parseUsersSearch(search: Record<string, unknown>): UsersSearch {
   return {
@@ -25,6 +26,7 @@ export function parseUsersSearch(search: Record<string, unknown>): UsersSearch {
     active: search.active === 'active' || search.active === 'inactive' ? search.active : undefined,
     role: search.role === 'admin' || search.role === 'user' ? search.role : undefined,
     account: text(search.account, 64),
+    locked: search.locked === 'locked' ? 'locked' : undefined,
   };
 }
 

@@ -3,6 +3,7 @@ import { changePasswordSchema } from '@roster/api/schemas';
 import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
+import { ApiKeysSection } from '../components/api-keys';
 import { Field, FormError } from '../components/field';
 import { useMe } from '../components/me';
 import { useToast } from '../components/toast';
@@ -24,6 +25,7 @@ export function ProfilePage() {
       </div>
       {me.role !== 'admin' && <AdminsOnlyNotice withTitle />}
       <ProfilePanel />
+      <ApiKeysSection />
     </>
   );
 }

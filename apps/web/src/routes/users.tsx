@@ -17,7 +17,7 @@ export function UsersPage() {
   const search = route.useSearch();
   const navigate = useNavigate();
   const me = useMe();
-  const ids = { active: useId(), role: useId(), account: useId() };
+  const ids = { active: useId(), role: useId(), account: useId(), locked: useId() };
   const setSearch = (change: Partial<UsersSearch>) =>
     void navigate({ to: '.', search: (previous: UsersSearch) => ({ ...previous, ...change }), replace: true });
 
@@ -34,19 +34,22 @@ export function UsersPage() {
       active: search.active === undefined ? undefined : search.active === 'active',
       role: search.role,
       accountId,
+      locked: search.locked ? true : undefined,
       limit: 25,
     },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
   const items = useMemo(() => users.data?.pages.flatMap((page) => page.items) ?? [], [users.data]);
-  const filtered = Boolean(search.q || search.active || search.role || accountId);
+  const filtered = Boolean(search.q || search.active || search.role || accountId || search.locked);
 
   return (
     <>
       <div className="page-header">
         <div className="page-header-text">
           <h1>Users</h1>
-          <p className="muted">Every user of the organization, in every account.</p>
+          <p className="muted">
+            Every user of the organization, in every account. Open a user for their sessions and API keys.
+          </p>
         </div>
       </div>
       <div className="filters">
@@ -93,6 +96,17 @@ export function UsersPage() {
                 {account.name}
               </option>
             ))}
+          </select>
+        </div>
+        <div className="filter">
+          <label htmlFor={ids.locked}>Sign-in</label>
+          <select
+            id={ids.locked}
+            value={search.locked ?? ''}
+            onChange={(event) => setSearch({ locked: event.target.value === 'locked' ? 'locked' : undefined })}
+          >
+            <option value="">Any sign-in state</option>
+            <option value="locked">Locked</option>
           </select>
         </div>
         {filtered && (

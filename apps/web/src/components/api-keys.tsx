@@ -1,0 +1,285 @@
+import { zodResolver } from '@hookform/resolvers/zod';
+import { apiKeyNameSchema } from '@roster/api/schemas';
+import { useMemo, useState } from 'react';
+import { useForm } from 'react-hook-form';
+import { z } from 'zod';
+import { applyFieldErrors, errorMessage } from '../lib/errors';
+import { formatDate, formatDateTime } from '../lib/format';
+import { type ApiKey, trpc } from '../trpc';
+import { ConfirmDialog } from './confirm-dialog';
+import { type Columns, columnsFor, DataTable, MoreRows } from './data-table';
+import { Field, FormError } from './field';
+import { DialogClose, Modal } from './modal';
+import { EmptyState, ErrorState, Spinner } from './states';
+import { useToast } from './toast';
+
+const column = columnsFor<ApiKey>();
+
+const statusBadge: Record<ApiKey['status'], { label: string; className: string }> = {
+  active: { label: 'Active', className: 'badge badge-green' },
+  expired: { label: 'Expired', className: 'badge badge-gray' },
+  revoked: { label: 'Revoked', className: 'badge badge-red' },
+};
+
+/**
+ * API keys of one user: your own (`userId` absent), where you may also create
+ * keys, or any user's for an administrator, who may only revoke them.
+ */
+export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerLabel?: string }) {
+  const own = userId === undefined;
+  const keys = trpc.apiKeys.list.useInfiniteQuery(
+    { userId, includeRevoked: true, limit: 25 },
+    { getNextPageParam: (page) => page.nextCursor ?? undefined },
+  );
+  const items = useMemo(() => keys.data?.pages.flatMap((page) => page.items) ?? [], [keys.data]);
+  const columns = useMemo(() => {
+    const list: Columns<ApiKey> = [
+      column.accessor('name', {
+        header: 'Name',
+        cell: ({ getValue }) => <span className="strong">{getValue()}</span>,
+      }),
+      column.accessor('prefix', {
+        header: 'Key',
+        cell: ({ getValue }) => <code className="key-prefix">{getValue()}…</code>,
+      }),
+      column.accessor('createdAt', { header: 'Created', cell: ({ getValue }) => formatDate(getValue()) }),
+      column.accessor('lastUsedAt', {
+        header: 'Last used',
+        cell: ({ getValue }) => {
+          const value = getValue();
+          return value ? formatDateTime(value) : <span className="muted">Never</span>;
+        },
+      }),
+      column.accessor('expiresAt', {
+        header: 'Expires',
+        cell: ({ getValue }) => {
+          const value = getValue();
+          return value ? formatDateTime(value) : <span className="muted">Never</span>;
+        },
+      }),
+      column.accessor('status', {
+        header: 'Status',
+        cell: ({ row }) => {
+          const badge = statusBadge[row.original.status];
+          return <span className={badge.className}>{badge.label}</span>;
+        },
+      }),
+      column.display({
+        id: 'actions',
+        header: 'Actions',
+        cell: ({ row }) => (row.original.status === 'revoked' ? null : <RevokeKey apiKey={row.original} />),
+      }),
+    ];
+    return list;
+  }, []);
+
+  return (
+    <section className="section" aria-labelledby="api-keys-heading">
+      <div className="toolbar">
+        <h2 id="api-keys-heading" className="section-title">
+          API keys
+        </h2>
+        {own && <CreateApiKey />}
+      </div>
+      <p className="section-intro muted">
+        {own
+          ? 'Scripts use an API key to call Roster as you (Authorization: Bearer <key>). Revoke a key as soon as it is no longer needed.'
+          : `Keys ${ownerLabel ?? 'this user'} created for scripts. Only they can create keys; you can revoke them.`}
+      </p>
+      {keys.isPending ? (
+        <Spinner label="Loading API keys…" />
+      ) : keys.isError ? (
+        <ErrorState error={keys.error} onRetry={() => void keys.refetch()} />
+      ) : items.length === 0 ? (
+        <EmptyState title={own ? 'You have no API keys.' : 'No API keys.'}>
+          {own ? 'Create one for each script that needs to call Roster.' : undefined}
+        </EmptyState>
+      ) : (
+        <DataTable
+          caption="API keys"
+          columns={columns}
+          data={items}
+          footer={
+            <MoreRows
+              shown={items.length}
+              noun={['key', 'keys']}
+              hasMore={keys.hasNextPage}
+              loading={keys.isFetchingNextPage}
+              onMore={() => void keys.fetchNextPage()}
+            />
+          }
+        />
+      )}
+    </section>
+  );
+}
+
+function RevokeKey({ apiKey }: { apiKey: ApiKey }) {
+  const [open, setOpen] = useState(false);
+  const toast = useToast();
+  const utils = trpc.useUtils();
+  const revoke = trpc.apiKeys.revoke.useMutation({
+    onSuccess: async () => {
+      setOpen(false);
+      toast.show(`API key “${apiKey.name}” revoked.`);
+      await Promise.all([utils.apiKeys.invalidate(), utils.audit.invalidate()]);
+    },
+  });
+  return (
+    <ConfirmDialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) revoke.reset();
+      }}
+      title={`Revoke API key “${apiKey.name}”?`}
+      confirmLabel="Revoke key"
+      danger
+      pending={revoke.isPending}
+      error={revoke.error}
+      onConfirm={() => revoke.mutate({ id: apiKey.id })}
+      trigger={
+        <button type="button" className="btn btn-small btn-danger-quiet" aria-label={`Revoke ${apiKey.name}`}>
+          Revoke
+        </button>
+      }
+    >
+      Scripts using the key <code>{apiKey.prefix}…</code> will be refused from now on. This cannot be undone.
+    </ConfirmDialog>
+  );
+}
+
+/** Today as yyyy-mm-dd in local time, the format of a date input. */
+const today = () => {
+  const now = new Date();
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+};
+
+/** A key works until the end of the chosen day, local time. */
+const endOfDay = (value: string) => new Date(`${value}T23:59:59`);
+
+const createSchema = z.object({
+  name: apiKeyNameSchema,
+  expires: z
+    .string()
+    .refine((value) => value === '' || !Number.isNaN(endOfDay(value).getTime()), 'Enter a date, or leave it empty')
+    .refine((value) => value === '' || endOfDay(value).getTime() > Date.now(), 'The expiry must be in the future'),
+});
+
+function CreateApiKey() {
+  const [open, setOpen] = useState(false);
+  const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
+  return (
+    <Modal
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        // The secret is forgotten once the dialog closes: it is never shown again.
+        if (!next) setCreated(null);
+      }}
+      title={created ? 'Copy your new API key' : 'Create API key'}
+      description={created ? undefined : 'The key acts as you: it can do what you can do in Roster.'}
+      trigger={
+        <button type="button" className="btn btn-primary">
+          Create API key
+        </button>
+      }
+    >
+      {open && (created ? <ShowSecret {...created} /> : <CreateKeyForm onCreated={setCreated} />)}
+    </Modal>
+  );
+}
+
+function CreateKeyForm({ onCreated }: { onCreated: (created: { name: string; secret: string }) => void }) {
+  const toast = useToast();
+  const utils = trpc.useUtils();
+  const create = trpc.apiKeys.create.useMutation();
+  const [problem, setProblem] = useState<string | null>(null);
+  const form = useForm({ resolver: zodResolver(createSchema), defaultValues: { name: '', expires: '' } });
+  const { errors, isSubmitting } = form.formState;
+  const submit = form.handleSubmit(async ({ name, expires }) => {
+    setProblem(null);
+    try {
+      const result = await create.mutateAsync({ name, expiresAt: expires ? endOfDay(expires) : undefined });
+      onCreated({ name: result.apiKey.name, secret: result.secret });
+      toast.show(`API key “${result.apiKey.name}” created.`);
+      await Promise.all([utils.apiKeys.invalidate(), utils.audit.invalidate()]);
+    } catch (error) {
+      if (!applyFieldErrors(error, form.setError, ['name'])) setProblem(errorMessage(error));
+    }
+  });
+  return (
+    <form noValidate onSubmit={submit} className="form">
+      <FormError>{problem}</FormError>
+      <Field label="Name" error={errors.name?.message} hint="What the key is for, such as “Nightly export”.">
+        {(props) => <input {...props} {...form.register('name')} autoComplete="off" maxLength={100} />}
+      </Field>
+      <Field
+        label="Expires on (optional)"
+        error={errors.expires?.message}
+        hint="The key stops working at the end of that day. Leave empty for a key that works until revoked."
+      >
+        {(props) => <input {...props} {...form.register('expires')} type="date" min={today()} />}
+      </Field>
+      <div className="dialog-actions">
+        <DialogClose asChild>
+          <button type="button" className="btn">
+            Cancel
+          </button>
+        </DialogClose>
+        <button type="submit" className="btn btn-primary" disabled={isSubmitting}>
+          {isSubmitting ? 'Creating…' : 'Create key'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function ShowSecret({ name, secret }: { name: string; secret: string }) {
+  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(secret);
+      setCopied('yes');
+    } catch {
+      setCopied('failed');
+    }
+  };
+  return (
+    <div className="form">
+      <div className="alert alert-warning" role="alert">
+        <p className="alert-title">You will not see this key again.</p>
+        <p>Copy it now and keep it somewhere safe. If you lose it, revoke “{name}” and create a new key.</p>
+      </div>
+      <div className="field">
+        <label htmlFor="new-api-key-secret">API key “{name}”</label>
+        <div className="secret-row">
+          <input
+            id="new-api-key-secret"
+            className="secret"
+            readOnly
+            value={secret}
+            onFocus={(event) => event.currentTarget.select()}
+          />
+          <button type="button" className="btn" onClick={() => void copy()}>
+            Copy
+          </button>
+        </div>
+        <p className="field-hint" aria-live="polite">
+          {copied === 'yes'
+            ? 'Copied to the clipboard.'
+            : copied === 'failed'
+              ? 'Copying failed: select the key and copy it.'
+              : ''}
+        </p>
+      </div>
+      <div className="dialog-actions">
+        <DialogClose asChild>
+          <button type="button" className="btn btn-primary">
+            Done
+          </button>
+        </DialogClose>
+      </div>
+    </div>
+  );
+}

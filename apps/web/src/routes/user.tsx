@@ -1,0 +1,212 @@
+import { getRouteApi, Link } from '@tanstack/react-router';
+import { useMemo, useState } from 'react';
+import { ApiKeysSection } from '../components/api-keys';
+import { ConfirmDialog } from '../components/confirm-dialog';
+import { type Columns, columnsFor, DataTable } from '../components/data-table';
+import { LockBadge } from '../components/lock-badge';
+import { useMe } from '../components/me';
+import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { useToast } from '../components/toast';
+import { UserActions, useUnlock } from '../components/user-actions';
+import { errorCode } from '../lib/errors';
+import { formatDate, formatDateTime, fullName, plural, roleLabel } from '../lib/format';
+import { useRefreshAdminData } from '../lib/refresh';
+import { useTitle } from '../lib/title';
+import { type Session, trpc, type User } from '../trpc';
+
+const route = getRouteApi('/app/admin/users/$userId');
+
+/** One user as administrators see them: details, sign-in lock, live sessions and API keys. */
+export function UserPage() {
+  const { userId } = route.useParams();
+  const user = trpc.users.get.useQuery({ id: userId }, { retry: false });
+  useTitle(user.data ? fullName(user.data) : 'User');
+
+  if (user.isPending) return <Spinner label="Loading user…" />;
+  if (user.isError) {
+    return (
+      <>
+        <Breadcrumb />
+        <h1>User</h1>
+        {errorCode(user.error) === 'NOT_FOUND' || errorCode(user.error) === 'BAD_REQUEST' ? (
+          <EmptyState title="This user does not exist, or they were deleted.">
+            <Link to="/users">Back to all users</Link>
+          </EmptyState>
+        ) : (
+          <ErrorState error={user.error} onRetry={() => void user.refetch()} />
+        )}
+      </>
+    );
+  }
+  const name = fullName(user.data);
+  return (
+    <>
+      <Breadcrumb />
+      <UserDetails user={user.data} />
+      {user.data.lockedUntil && <LockNotice user={user.data} lockedUntil={user.data.lockedUntil} />}
+      <Sessions user={user.data} />
+      <ApiKeysSection userId={user.data.id} ownerLabel={name} />
+    </>
+  );
+}
+
+function Breadcrumb() {
+  return (
+    <nav aria-label="Breadcrumb" className="breadcrumb">
+      <Link to="/users">Users</Link>
+    </nav>
+  );
+}
+
+function UserDetails({ user }: { user: User }) {
+  const me = useMe();
+  const account = trpc.accounts.get.useQuery({ id: user.accountId }, { retry: false });
+  return (
+    <div className="page-header">
+      <div className="page-header-text">
+        <h1>
+          {fullName(user)} {user.id === me.id && <span className="badge badge-blue">You</span>}
+        </h1>
+        <p className="muted email">{user.email}</p>
+        <p className="name-cell">
+          <span className={user.role === 'admin' ? 'badge badge-purple' : 'badge'}>{roleLabel(user.role)}</span>
+          {user.active ? (
+            <span className="badge badge-green">Active</span>
+          ) : (
+            <span className="badge badge-gray">Inactive</span>
+          )}
+          {user.lockedUntil && <LockBadge until={user.lockedUntil} />}
+        </p>
+        <dl className="facts">
+          <div>
+            <dt>Account</dt>
+            <dd>
+              <Link to="/accounts/$accountId" params={{ accountId: user.accountId }}>
+                {account.data?.name ?? 'Open account'}
+              </Link>
+            </dd>
+          </div>
+          <div>
+            <dt>Last sign-in</dt>
+            <dd>{user.lastLoginAt ? formatDateTime(user.lastLoginAt) : 'Never'}</dd>
+          </div>
+          <div>
+            <dt>Member since</dt>
+            <dd>{formatDate(user.createdAt)}</dd>
+          </div>
+        </dl>
+      </div>
+      <div className="page-actions">
+        <UserActions user={user} defaultAccountId={me.accountId} />
+      </div>
+    </div>
+  );
+}
+
+function LockNotice({ user, lockedUntil }: { user: User; lockedUntil: Date }) {
+  const unlock = useUnlock(user);
+  return (
+    <div className="alert alert-warning" role="note">
+      <p className="alert-title">Sign-in is locked until {formatDateTime(lockedUntil)}.</p>
+      <p>
+        There were too many failed sign-ins with this user's email. Unlock it if you know it was them (for example after
+        they were given a new password).
+      </p>
+      <button
+        type="button"
+        className="btn btn-small"
+        disabled={unlock.isPending}
+        onClick={() => unlock.mutate({ id: user.id })}
+      >
+        {unlock.isPending ? 'Unlocking…' : 'Unlock sign-in'}
+      </button>
+    </div>
+  );
+}
+
+const column = columnsFor<Session>();
+
+function Sessions({ user }: { user: User }) {
+  const sessions = trpc.users.sessions.useQuery({ id: user.id });
+  const [ending, setEnding] = useState(false);
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  const me = useMe();
+  const isSelf = me.id === user.id;
+  const end = trpc.users.endSessions.useMutation({
+    onSuccess: async ({ ended }) => {
+      setEnding(false);
+      toast.show(`${user.email}: ${plural(ended, 'session')} ended.`);
+      await refresh();
+    },
+  });
+  const columns = useMemo(() => {
+    const list: Columns<Session> = [
+      column.accessor('createdAt', {
+        header: 'Signed in',
+        cell: ({ getValue, row }) => (
+          <span className="name-cell">
+            {formatDateTime(getValue())}
+            {row.original.current && <span className="badge badge-blue">This session</span>}
+          </span>
+        ),
+      }),
+      column.accessor('lastSeenAt', { header: 'Last seen', cell: ({ getValue }) => formatDateTime(getValue()) }),
+      column.accessor('clientAddress', {
+        header: 'Client address',
+        cell: ({ getValue }) => getValue() ?? <span className="muted">Unknown</span>,
+      }),
+      column.accessor('userAgent', {
+        header: 'Browser or client',
+        cell: ({ getValue }) => <span className="user-agent">{getValue() ?? 'Unknown'}</span>,
+      }),
+    ];
+    return list;
+  }, []);
+  const items = sessions.data ?? [];
+  const others = items.filter((session) => !session.current).length;
+
+  return (
+    <section className="section" aria-labelledby="sessions-heading">
+      <div className="toolbar">
+        <h2 id="sessions-heading" className="section-title">
+          Sessions
+        </h2>
+        {items.length > 0 && (!isSelf || others > 0) && (
+          <ConfirmDialog
+            open={ending}
+            onOpenChange={(open) => {
+              setEnding(open);
+              if (!open) end.reset();
+            }}
+            title={`End all sessions of ${fullName(user)}?`}
+            confirmLabel="End all sessions"
+            danger
+            pending={end.isPending}
+            error={end.error}
+            onConfirm={() => end.mutate({ id: user.id })}
+            trigger={
+              <button type="button" className="btn btn-danger-quiet">
+                End all sessions
+              </button>
+            }
+          >
+            {isSelf
+              ? 'You will be signed out everywhere else; this session stays signed in.'
+              : `${user.email} will be signed out on every device at once and must sign in again.`}
+          </ConfirmDialog>
+        )}
+      </div>
+      <p className="section-intro muted">Where this user is signed in now, newest first.</p>
+      {sessions.isPending ? (
+        <Spinner label="Loading sessions…" />
+      ) : sessions.isError ? (
+        <ErrorState error={sessions.error} onRetry={() => void sessions.refetch()} />
+      ) : items.length === 0 ? (
+        <EmptyState title="Not signed in anywhere.">No live sessions.</EmptyState>
+      ) : (
+        <DataTable caption="Sessions" columns={columns} data={items} />
+      )}
+    </section>
+  );
+}
