@@ -226,6 +226,12 @@ describe('API keys, sign-in locks and sessions', () => {
     const user = await must<User>(adminRequest, 'query', 'users.get', { id: locked.id });
     expect(user.lockedUntil).toBeNull();
     expect(await signInFrom('127.0.0.2', locked.email, locked.password)).toBe(200);
+
+    // The audit log tells both halves in words.
+    await page.goto('/audit');
+    const unlocked = await visible(page.getByRole('row').filter({ hasText: 'Unlocked sign-in' }).first());
+    await visible(unlocked.getByText(locked.email));
+    await visible(page.getByRole('row').filter({ hasText: 'Locked after failed sign-ins' }).first());
     await context.close();
   });
 

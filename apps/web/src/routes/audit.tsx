@@ -22,6 +22,12 @@ const actionLabels: Record<string, string> = {
   'account.updated': 'Edited account',
   'account.deleted': 'Deleted account',
   'organization.created': 'Created organization',
+  'user.locked': 'Locked after failed sign-ins',
+  'user.unlocked': 'Unlocked sign-in',
+  'user.sessions_ended': 'Ended sessions',
+  'api_key.created': 'Created API key',
+  'api_key.revoked': 'Revoked API key',
+  'api_key.refused': 'Refused an API key',
 };
 
 // Also the order fields are listed in (the database keeps JSON keys in its own order).
@@ -38,7 +44,20 @@ const fieldLabels: Record<string, string> = {
   userCount: 'Users',
   passwordSet: 'Password set',
   admin: 'Administrator',
+  prefix: 'Key',
+  expiresAt: 'Expires',
+  revokedAt: 'Revoked',
+  reason: 'Reason',
+  lockedUntil: 'Locked until',
+  failedSignIns: 'Failed sign-ins',
+  ended: 'Sessions ended',
+  clientAddress: 'Client address',
+  userAgent: 'Browser or client',
+  apiKeyId: 'Key id',
 };
+
+/** ISO timestamps in the log's changes, shown like every other date of the console. */
+const isoDate = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const fieldOrder = Object.keys(fieldLabels);
 const rank = (key: string) => (fieldOrder.includes(key) ? fieldOrder.indexOf(key) : fieldOrder.length);
 
@@ -47,6 +66,7 @@ function show(key: string, value: unknown, accounts: Map<string, Account>): stri
   if (typeof value === 'boolean') return value ? 'Yes' : 'No';
   if (key === 'accountId' && typeof value === 'string') return accounts.get(value)?.name ?? 'another account';
   if (key === 'role') return value === 'admin' ? 'Administrator' : 'User';
+  if (typeof value === 'string' && isoDate.test(value)) return formatDateTime(new Date(value));
   return String(value);
 }
 
