@@ -191,6 +191,12 @@ describe('API keys, sign-in locks and sessions', () => {
     await visible(page.getByRole('status', { name: 'Notifications' }).getByText('API key “Deploy bot” revoked.'));
     await visible(row.getByText('Revoked'));
     expect(await meWithKey(secret)).toBe(401);
+
+    // Deleting the user from their own page goes back to the list.
+    await page.getByRole('button', { name: `Delete ${owner.email}` }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL(/\/users$/);
+    await visible(page.getByRole('status', { name: 'Notifications' }).getByText(`(${owner.email}) deleted.`));
     await context.close();
   });
 

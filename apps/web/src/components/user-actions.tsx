@@ -31,7 +31,16 @@ export function useUnlock(user: User) {
  * password, role, activity) in a menu. Every accessible name carries the email,
  * so "Edit ada@example.com" is unambiguous in a list.
  */
-export function UserActions({ user, defaultAccountId }: { user: User; defaultAccountId: string }) {
+export function UserActions({
+  user,
+  defaultAccountId,
+  onDeleted,
+}: {
+  user: User;
+  defaultAccountId: string;
+  /** Where to go once the user is gone (their own page leaves for the list). */
+  onDeleted?: () => void;
+}) {
   const me = useMe();
   const isSelf = me.id === user.id;
   const [editing, setEditing] = useState(false);
@@ -47,6 +56,7 @@ export function UserActions({ user, defaultAccountId }: { user: User; defaultAcc
     onSuccess: async () => {
       setDeleting(false);
       toast.show(`${name} (${user.email}) deleted.`);
+      onDeleted?.();
       await refresh();
     },
   });

@@ -1,4 +1,4 @@
-import { getRouteApi, Link } from '@tanstack/react-router';
+import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { useMemo, useState } from 'react';
 import { ApiKeysSection } from '../components/api-keys';
 import { ConfirmDialog } from '../components/confirm-dialog';
@@ -60,6 +60,7 @@ function Breadcrumb() {
 
 function UserDetails({ user }: { user: User }) {
   const me = useMe();
+  const navigate = useNavigate();
   const account = trpc.accounts.get.useQuery({ id: user.accountId }, { retry: false });
   return (
     <div className="page-header">
@@ -97,7 +98,7 @@ function UserDetails({ user }: { user: User }) {
         </dl>
       </div>
       <div className="page-actions">
-        <UserActions user={user} defaultAccountId={me.accountId} />
+        <UserActions user={user} defaultAccountId={me.accountId} onDeleted={() => void navigate({ to: '/users' })} />
       </div>
     </div>
   );
