@@ -1,0 +1,351 @@
+// `pnpm bench`: seeds a fresh Postgres database, starts the real Roster server
+// on it and drives HTTP load at /trpc; then the same SQL through a bare
+// node:http handler (the floor). Prints a table and writes results/latest.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { createDb, migrateToLatest } from '@roster/db';
+import { type BenchOptions, parseOptions } from './args.js';
+import { captureSql } from './capture.js';
+import { assertOurs, createBenchDatabase, databaseUrl, dropBenchDatabase } from './database.js';
+import { databaseUrlFromEnv } from './env.js';
+import type { FloorConfig } from './floor-server.js';
+import { chooseInputs, type Inputs } from './inputs.js';
+import { drive, type Load, measure, type ScenarioResult } from './load.js';
+import { type Child, repoRoot, resultsDir, sampleMemory, startNode } from './processes.js';
+import { evaluateTargets, names, renderResults, renderTargets } from './report.js';
+import { adminEmail, adminPassword, type SeedResult, seed, userPassword } from './seed.js';
+
+const parsed = parseOptions(process.argv.slice(2), databaseUrlFromEnv);
+if (parsed === 'help') process.exit(0);
+const options: BenchOptions = parsed;
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+mkdirSync(resultsDir, { recursive: true });
+
+/** A tRPC query URL, as the console's client makes it without batching. */
+const queryUrl = (base: string, procedure: string, input: unknown) =>
+  `${base}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+
+const cursorFor = (email: string) => Buffer.from(JSON.stringify([email])).toString('base64url');
+
+async function signIn(base: string): Promise<string> {
+  const response = await fetch(`${base}/trpc/auth.login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ json: { email: adminEmail, password: adminPassword } }),
+  });
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith('roster_session='));
+  if (!response.ok || !cookie) throw new Error(`Signing in failed: ${response.status} ${await response.text()}`);
+  return cookie.split(';')[0] ?? '';
+}
+
+type Page = { items: Array<{ email: string }>; nextCursor: string | null };
+
+/** One request before the load, so a wrong input fails loudly rather than measuring errors. */
+async function check<T>(url: string, cookie: string, what: string, accept: (data: T) => string | null): Promise<T> {
+  const response = await fetch(url, { headers: { cookie } });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status}: ${text.slice(0, 300)}`);
+  const data = (JSON.parse(text) as { result: { data: { json: T } } }).result.data.json;
+  const problem = accept(data);
+  if (problem) throw new Error(`${what}: ${problem}`);
+  return data;
+}
+
+function selected(name: string): boolean {
+  return !options.only || options.only.some((word) => name.toLowerCase().includes(word));
+}
+
+async function prepareDatabase(): Promise<{ name: string; created: boolean; seedResult: SeedResult | null }> {
+  if (options.reuse) {
+    await assertOurs(options.serverUrl, options.reuse);
+    say(`Reusing database ${options.reuse} (seeded by an earlier run).`);
+    return { name: options.reuse, created: false, seedResult: null };
+  }
+  const name = await createBenchDatabase(options.serverUrl);
+  say(`Created database ${name} on ${new URL(options.serverUrl).host}.`);
+  return { name, created: true, seedResult: null };
+}
+
+async function main() {
+  const startedAt = new Date();
+  const database = await prepareDatabase();
+  const url = databaseUrl(options.serverUrl, database.name);
+  let server: Child | undefined;
+  let floorServer: Child | undefined;
+  try {
+    const { db } = createDb({ url, poolSize: 1 });
+    await migrateToLatest(db);
+    await db.destroy();
+
+    let seedResult: SeedResult | null = null;
+    if (database.created) {
+      seedResult = await seed(url, options.users, say);
+      say(`Seeded ${options.users.toLocaleString('en')} users in ${(seedResult.timings.totalMs / 1000).toFixed(1)} s.`);
+    }
+    if (options.seedOnly) return;
+    const users = seedResult ? options.users : await countUsers(url);
+    const inputs = await chooseInputs(url, users);
+    say(
+      `Inputs: substring "${inputs.substring}" (${inputs.substringMatches} matches), email prefix "${inputs.emailPrefix}" ` +
+        `(${inputs.emailPrefixMatches}), deep page ${inputs.deepRows.toLocaleString('en')} rows into an account of ` +
+        `${inputs.bigAccountUsers.toLocaleString('en')}.`,
+    );
+
+    const base = `http://127.0.0.1:${options.port}`;
+    server = await startNode({
+      script: 'src/main.ts',
+      nodeOptions: options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [],
+      cwd: join(repoRoot, 'apps/server'),
+      env: {
+        DATABASE_URL: url,
+        HOST: '127.0.0.1',
+        PORT: String(options.port),
+        LOG_LEVEL: options.logLevel,
+        ROSTER_ADMIN_EMAIL: adminEmail,
+        ROSTER_ADMIN_PASSWORD: adminPassword,
+      },
+      logFile: join(resultsDir, 'server.log'),
+      readyUrl: `${base}/readyz`,
+    });
+    const memory = sampleMemory(server.pid);
+    say(`Roster server started (pid ${server.pid}) on ${base}.`);
+
+    const cookie = await signIn(base);
+    const headers = { cookie };
+    const loads = buildLoads(base, headers, inputs);
+    await verify(base, cookie, inputs, loads);
+
+    const timing = { warmup: options.warmup, duration: options.duration };
+    const scenarios: ScenarioResult[] = [];
+    const record = (result: ScenarioResult) => {
+      scenarios.push(result);
+      say(
+        `  ${result.name}: ${result.reqPerSec} req/s, p95 ${result.p95Ms} ms, server CPU ${result.serverCpuMsPerRequest ?? '–'} ms/req` +
+          (result.errors ? `, ${result.errors} ERRORS` : ''),
+      );
+    };
+    say(`Measuring: ${options.connections} connections, ${options.warmup} s warm-up, ${options.duration} s each.`);
+    for (const load of loads.plain) {
+      if (selected(load.name)) record(await measure(load, timing, server.pid));
+    }
+    if (selected(names.login)) record(await measure(loads.login, timing, server.pid));
+    if (selected(names.getDuringBurst)) {
+      // Sign-ins and reads at once: hashing must not hold up the reads.
+      await drive(loads.login, options.warmup);
+      const [during, burst] = await Promise.all([
+        drive({ ...loads.get, name: names.getDuringBurst }, options.duration),
+        drive({ ...loads.login, name: names.loginBurst }, options.duration),
+      ]);
+      record(during);
+      record(burst);
+    }
+
+    const floor: ScenarioResult[] = [];
+    if (selected('floor')) {
+      const token = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+      const config: FloorConfig = {
+        databaseUrl: url,
+        poolSize: 10,
+        statementTimeoutMs: 10_000,
+        routes: {
+          '/users.get': await captureSql(url, token, (caller) => caller.users.get({ email: inputs.email })),
+          '/users.search': await captureSql(url, token, (caller) => caller.users.search({ query: inputs.substring })),
+        },
+      };
+      const configPath = join(resultsDir, 'floor-config.json');
+      writeFileSync(configPath, JSON.stringify(config, null, 2));
+      const floorBase = `http://127.0.0.1:${options.floorPort}`;
+      floorServer = await startNode({
+        script: 'src/floor-server.ts',
+        args: [String(options.floorPort), configPath],
+        cwd: join(repoRoot, 'bench'),
+        env: {},
+        logFile: join(resultsDir, 'floor.log'),
+        readyUrl: `${floorBase}/ready`,
+      });
+      await checkFloor(floorBase, inputs);
+      for (const [name, path] of [
+        [names.floorGet, '/users.get'],
+        [names.floorSubstring, '/users.search'],
+      ] as const) {
+        const result = await measure(
+          { name, url: `${floorBase}${path}`, connections: options.connections },
+          timing,
+          floorServer.pid,
+        );
+        floor.push(result);
+        say(
+          `  ${result.name}: ${result.reqPerSec} req/s, p95 ${result.p95Ms} ms, CPU ${result.serverCpuMsPerRequest} ms/req`,
+        );
+      }
+    }
+
+    const serverRssMb = Math.round(memory.stop() * 10) / 10;
+    const targets = evaluateTargets(scenarios, floor, serverRssMb);
+    const ratio = (a: string, b: string) => {
+      const x = scenarios.find((s) => s.name === a);
+      const y = floor.find((s) => s.name === b);
+      return x && y ? Math.round((1000 * x.reqPerSec) / y.reqPerSec) / 1000 : null;
+    };
+    const floorRatios = {
+      [names.get]: ratio(names.get, names.floorGet),
+      [names.substring]: ratio(names.substring, names.floorSubstring),
+    };
+
+    say('');
+    say(
+      `Roster at ${users.toLocaleString('en')} users, ${availableParallelism()} cores, load average ${loadavg()
+        .map((n) => n.toFixed(2))
+        .join(' ')}`,
+    );
+    say(renderResults(scenarios, floor));
+    say('');
+    say(
+      `Floor ratios (Roster req/s ÷ floor req/s): ${Object.entries(floorRatios)
+        .map(([k, v]) => `${k} ${v === null ? '–' : `${Math.round(v * 100)}%`}`)
+        .join(', ')}`,
+    );
+    say(`Server RSS: ${serverRssMb} MB max (${memory.samples} samples and the kernel's high-water mark)`);
+    say('');
+    say(renderTargets(targets));
+
+    const report = {
+      users,
+      scenarios,
+      floor,
+      serverRssMb,
+      floorRatios,
+      targets,
+      inputs: {
+        substring: inputs.substring,
+        substringMatches: inputs.substringMatches,
+        emailPrefix: inputs.emailPrefix,
+        emailPrefixMatches: inputs.emailPrefixMatches,
+        deepRows: inputs.deepRows,
+        bigAccountUsers: inputs.bigAccountUsers,
+      },
+      seed: seedResult ? { ...seedResult.timings, accounts: seedResult.accounts } : null,
+      settings: {
+        connections: options.connections,
+        warmupS: options.warmup,
+        durationS: options.duration,
+        serverLogLevel: options.logLevel,
+      },
+      machine: { cores: availableParallelism(), loadAverage: loadavg(), node: process.version },
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+    };
+    writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    say(`\nWrote ${join(resultsDir, 'latest.json')}`);
+  } finally {
+    await floorServer?.stop();
+    await server?.stop();
+    if (database.created && !options.keep) {
+      await dropBenchDatabase(options.serverUrl, database.name);
+      say(`Dropped database ${database.name}.`);
+    } else {
+      say(`Kept database ${database.name}: rerun with --reuse ${database.name}, drop it with dropdb when done.`);
+    }
+  }
+}
+
+function buildLoads(base: string, headers: Record<string, string>, inputs: Inputs) {
+  const connections = options.connections;
+  const get = (name: string, procedure: string, input: unknown): Load => ({
+    name,
+    url: queryUrl(base, procedure, input),
+    headers,
+    connections,
+  });
+  const getLoad = get(names.get, 'users.get', { email: inputs.email });
+  const plain: Load[] = [
+    get(names.substring, 'users.search', { query: inputs.substring }),
+    get(names.emailPrefix, 'users.search', { query: inputs.emailPrefix }),
+    get(names.accountActive, 'users.search', { accountId: inputs.bigAccountId, active: true }),
+    getLoad,
+    get(names.firstPage, 'users.list', { accountId: inputs.bigAccountId }),
+    get(names.deepPage, 'users.list', { accountId: inputs.bigAccountId, cursor: cursorFor(inputs.deepAfterEmail) }),
+    get(names.accounts, 'accounts.list', {}),
+  ];
+  let next = 0;
+  const login: Load = {
+    name: names.login,
+    url: `${base}/trpc/auth.login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    connections,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest(request) {
+          const email = inputs.signInEmails[next++ % inputs.signInEmails.length];
+          return { ...request, body: JSON.stringify({ json: { email, password: userPassword } }) };
+        },
+      },
+    ],
+  };
+  return { plain, get: getLoad, login };
+}
+
+async function verify(base: string, cookie: string, inputs: Inputs, loads: ReturnType<typeof buildLoads>) {
+  const byName = new Map(loads.plain.map((l) => [l.name, l.url]));
+  const url = (name: string) => byName.get(name) ?? '';
+  const nonEmpty = (page: Page) => (page.items.length > 0 ? null : 'no users found');
+  await check<Page>(url(names.substring), cookie, names.substring, nonEmpty);
+  await check<Page>(url(names.emailPrefix), cookie, names.emailPrefix, (page) =>
+    page.items.every((u) => u.email.startsWith(inputs.emailPrefix)) && page.items.length > 0
+      ? null
+      : 'expected users whose email starts with the prefix',
+  );
+  await check<Page>(url(names.accountActive), cookie, names.accountActive, nonEmpty);
+  await check<{ email: string }>(url(names.get), cookie, names.get, (user) =>
+    user.email === inputs.email ? null : 'a different user came back',
+  );
+  // The deep cursor is built as the API builds its cursors: check that on the first page.
+  const first = await check<Page>(url(names.firstPage), cookie, names.firstPage, (page) =>
+    page.items.length === 25 && page.nextCursor ? null : 'expected a full first page with a next cursor',
+  );
+  const last = first.items.at(-1)?.email ?? '';
+  if (first.nextCursor !== cursorFor(last)) {
+    throw new Error('The API’s cursor format changed: update cursorFor() in bench/src/main.ts');
+  }
+  await check<Page>(url(names.deepPage), cookie, names.deepPage, (page) =>
+    page.items.length === 25 && (page.items[0]?.email ?? '') > inputs.deepAfterEmail ? null : 'the deep page is wrong',
+  );
+  await check<{ items: unknown[] }>(url(names.accounts), cookie, names.accounts, (page) =>
+    page.items.length > 0 ? null : 'no accounts',
+  );
+  const response = await fetch(loads.login.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ json: { email: inputs.signInEmails[0], password: userPassword } }),
+  });
+  if (!response.ok) throw new Error(`A seeded user cannot sign in: HTTP ${response.status} ${await response.text()}`);
+}
+
+async function checkFloor(floorBase: string, inputs: Inputs) {
+  const rows = (await (await fetch(`${floorBase}/users.get`)).json()) as Array<{ email: string }>;
+  if (rows[0]?.email !== inputs.email) throw new Error('The floor’s users.get did not find the user');
+  const found = (await (await fetch(`${floorBase}/users.search`)).json()) as unknown[];
+  if (found.length === 0) throw new Error('The floor’s search found nothing');
+}
+
+async function countUsers(url: string): Promise<number> {
+  const { db } = createDb({ url, poolSize: 1 });
+  try {
+    const row = await db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  } finally {
+    await db.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

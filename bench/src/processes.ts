@@ -1,0 +1,127 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { inheritedPath } from './env.js';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
+
+export type Child = {
+  process: ChildProcess;
+  pid: number;
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts `node --import tsx <script>` in `cwd`, its output going to a log file,
+ * and waits until `readyUrl` answers 200.
+ */
+export async function startNode(options: {
+  script: string;
+  args?: string[];
+  nodeOptions?: string[];
+  cwd: string;
+  env: Record<string, string>;
+  logFile: string;
+  readyUrl: string;
+  timeoutMs?: number;
+}): Promise<Child> {
+  const log = createWriteStream(options.logFile);
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeOptions ?? []), '--import', 'tsx', options.script, ...(options.args ?? [])],
+    {
+      cwd: options.cwd,
+      env: { PATH: inheritedPath, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`Could not start ${options.script}`);
+
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`${options.script} exited with code ${child.exitCode}; see ${options.logFile}`);
+    }
+    try {
+      const response = await fetch(options.readyUrl);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new Error(`${options.script} did not become ready in time; see ${options.logFile}`);
+    }
+    await sleep(200);
+  }
+
+  return {
+    process: child,
+    pid,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident memory of a process in MB, and the kernel's high-water mark of it, from /proc. */
+export function memoryOf(pid: number): { rssMb: number; peakMb: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; reports the largest seen. */
+export function sampleMemory(pid: number, everyMs = 100) {
+  let maxMb = 0;
+  let samples = 0;
+  const take = () => {
+    const memory = memoryOf(pid);
+    if (!memory) return;
+    samples += 1;
+    maxMb = Math.max(maxMb, memory.rssMb, memory.peakMb);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  timer.unref();
+  return {
+    get maxMb() {
+      return maxMb;
+    },
+    get samples() {
+      return samples;
+    },
+    stop() {
+      take();
+      clearInterval(timer);
+      return maxMb;
+    },
+  };
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at ") ".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return ticks / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
