@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import { type MigrationResultSet, Migrator } from 'kysely/migration';
 import * as m0001 from './migrations/0001_initial.js';
+import * as m0004 from './migrations/0004_search_scale.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
 const migrations = {
   '0001_initial': m0001,
+  '0004_search_scale': m0004,
 };
 
 /**

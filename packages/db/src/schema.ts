@@ -38,6 +38,8 @@ export type UsersTable = {
   lastLoginAt: Date | null;
   createdAt: Timestamp;
   updatedAt: Timestamp;
+  /** lower(first_name || ' ' || last_name || ' ' || email), kept by Postgres for the trigram index. */
+  searchText: ColumnType<string, never, never>;
 };
 
 export type SessionsTable = {

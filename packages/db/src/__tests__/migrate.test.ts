@@ -33,7 +33,7 @@ afterAll(async () => {
 describe('migrations', () => {
   it('apply once, then report nothing to do', async () => {
     const { db } = await freshDb();
-    expect(await migrateToLatest(db)).toEqual(['0001_initial']);
+    expect(await migrateToLatest(db)).toEqual(['0001_initial', '0004_search_scale']);
     expect(await migrateToLatest(db)).toEqual([]);
     await db.destroy();
   });
@@ -44,9 +44,9 @@ describe('migrations', () => {
     url.pathname = `/${created.at(-1)}`;
     const second = createDb({ url: url.toString() });
     const results = await Promise.all([migrateToLatest(first.db), migrateToLatest(second.db)]);
-    expect(results.flat()).toEqual(['0001_initial']);
+    expect(results.flat()).toEqual(['0001_initial', '0004_search_scale']);
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(first.db);
-    expect(rows[0]?.n).toBe(1);
+    expect(rows[0]?.n).toBe(2);
     await first.db.destroy();
     await second.db.destroy();
   });
