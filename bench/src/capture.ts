@@ -10,7 +10,7 @@ type Caller = ReturnType<typeof createCaller>;
 /**
  * Runs one call through Roster's own router, on a Kysely configured as
  * `createDb` configures it, and records the SQL it sends: the floor then runs
- * exactly these statements. Only reads are kept (a session's occasional
+ * exactly these statements. Only reads (select, with) are kept (a session's occasional
  * last-seen refresh is not part of every request).
  */
 export async function captureSql(
@@ -24,7 +24,7 @@ export async function captureSql(
     dialect: new PostgresDialect({ pool }),
     plugins: [new CamelCasePlugin()],
     log(event) {
-      if (event.level === 'query' && /^\s*select\b/i.test(event.query.sql)) {
+      if (event.level === 'query' && /^\s*(select|with)\b/i.test(event.query.sql)) {
         statements.push({ sql: event.query.sql, parameters: [...event.query.parameters] });
       }
     },

@@ -14,6 +14,8 @@ export type ScenarioResult = {
    * unlike latency, it hardly moves when other work shares the machine.
    */
   serverCpuMsPerRequest?: number;
+  /** The server's largest RSS sampled during this scenario, in MB. */
+  serverRssMb?: number;
 };
 
 export type Load = {

@@ -110,7 +110,7 @@ async function main() {
       readyUrl: `${base}/readyz`,
     });
     const memory = sampleMemory(server.pid);
-    say(`Roster server started (pid ${server.pid}) on ${base}.`);
+    say(`Roster server started (pid ${server.pid}) on ${base}, RSS ${memory.window()} MB.`);
 
     const cookie = await signIn(base);
     const headers = { cookie };
@@ -120,9 +120,10 @@ async function main() {
     const timing = { warmup: options.warmup, duration: options.duration };
     const scenarios: ScenarioResult[] = [];
     const record = (result: ScenarioResult) => {
+      result.serverRssMb ??= memory.window();
       scenarios.push(result);
       say(
-        `  ${result.name}: ${result.reqPerSec} req/s, p95 ${result.p95Ms} ms, server CPU ${result.serverCpuMsPerRequest ?? '–'} ms/req` +
+        `  ${result.name}: ${result.reqPerSec} req/s, p95 ${result.p95Ms} ms, server CPU ${result.serverCpuMsPerRequest ?? '–'} ms/req, RSS ${result.serverRssMb} MB` +
           (result.errors ? `, ${result.errors} ERRORS` : ''),
       );
     };
@@ -139,7 +140,7 @@ async function main() {
         drive({ ...loads.login, name: names.loginBurst }, options.duration),
       ]);
       record(during);
-      record(burst);
+      record({ ...burst, serverRssMb: during.serverRssMb });
     }
 
     const floor: ScenarioResult[] = [];

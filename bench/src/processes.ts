@@ -88,12 +88,14 @@ export function memoryOf(pid: number): { rssMb: number; peakMb: number } | null 
 /** Samples a process's RSS every `everyMs` until stopped; reports the largest seen. */
 export function sampleMemory(pid: number, everyMs = 100) {
   let maxMb = 0;
+  let windowMb = 0;
   let samples = 0;
   const take = () => {
     const memory = memoryOf(pid);
     if (!memory) return;
     samples += 1;
     maxMb = Math.max(maxMb, memory.rssMb, memory.peakMb);
+    windowMb = Math.max(windowMb, memory.rssMb);
   };
   take();
   const timer = setInterval(take, everyMs);
@@ -104,6 +106,13 @@ export function sampleMemory(pid: number, everyMs = 100) {
     },
     get samples() {
       return samples;
+    },
+    /** The largest RSS sampled since the last call. */
+    window() {
+      take();
+      const mb = windowMb;
+      windowMb = 0;
+      return Math.round(mb * 10) / 10;
     },
     stop() {
       take();

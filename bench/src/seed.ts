@@ -1,6 +1,8 @@
+import { pipeline } from 'node:stream/promises';
 import { createOrganization, hashPassword } from '@roster/api';
 import { createDb } from '@roster/db';
 import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { accountAdjectives, accountNouns, accountSuffixes, firstNames, freeMailDomains, lastNames } from './names.js';
 
 export const adminEmail = 'admin@roster-bench.test';
@@ -83,11 +85,81 @@ export function planAccounts(users: number): { defaultSize: number; accounts: Pl
 }
 
 /**
- * An id whose leading bits count up, like a UUIDv7's timestamp, so the primary
- * key fills in order instead of at a million random places; the rest is random.
+ * An id whose first half counts up (as a UUIDv7's timestamp would), so the
+ * primary key fills in order instead of at a million random places; the second
+ * half is random. (gen_random_uuid() alone costs more than the rest of a row.)
  */
 function orderedUuid(counter: string): string {
-  return `(lpad(to_hex(${counter}), 12, '0') || substr(replace(gen_random_uuid()::text, '-', ''), 13))::uuid`;
+  return `(lpad(to_hex(${counter}), 16, '0') || lpad(to_hex((random() * 9007199254740991)::bigint), 16, '0'))::uuid`;
+}
+
+/**
+ * The SELECT that generates every seeded user, for COPY ... TO STDOUT (which
+ * takes no parameters: every value is a literal here). Names are drawn from the
+ * lists with a bias towards the front; addresses take one of several common
+ * forms at the account's domain or a free-mail one; a repeated address gets a
+ * number, which the forms never contain, so addresses stay unique.
+ */
+function usersGenerator(input: {
+  organizationId: string;
+  freeMailDomains: string[];
+  sharedHash: string;
+  firstNames: number;
+  lastNames: number;
+}) {
+  const columns = [
+    'id',
+    'organization_id',
+    'account_id',
+    'email',
+    'first_name',
+    'last_name',
+    'role',
+    'active',
+    'password_hash',
+    'created_at',
+    'updated_at',
+    'last_login_at',
+  ];
+  const literal = pg.escapeLiteral;
+  const free = `array[${input.freeMailDomains.map(literal).join(', ')}]::text[]`;
+  const sql = `
+    select id, ${literal(input.organizationId)}::uuid, account_id,
+           local || case when dup > 1 then dup::text else '' end || '@' || mail_domain,
+           first_name, last_name, role, active, password_hash, created_at,
+           created_at + r_edit * (now() - created_at),
+           case when r_login < 0.85 then now() - r_login * interval '120 days' end
+    from (
+      select n.*, row_number() over (partition by local collate "C", mail_domain collate "C") as dup
+      from (
+        select d.id, d.account_id, f.name as first_name, l.name as last_name, d.r_edit, d.r_login,
+               case when d.r_domain < 0.15
+                    then (${free})[1 + floor(d.r_domain / 0.15 * ${input.freeMailDomains.length})::int]
+                    else d.domain end as mail_domain,
+               case when d.r_format < 0.40 then f.slug || '.' || l.slug
+                    when d.r_format < 0.58 then left(f.slug, 1) || l.slug
+                    when d.r_format < 0.68 then f.slug || '_' || l.slug
+                    when d.r_format < 0.78 then f.slug || left(l.slug, 1)
+                    when d.r_format < 0.88 then l.slug || '.' || f.slug
+                    when d.r_format < 0.95 then f.slug || '.' || left(l.slug, 1)
+                    else f.slug end as local,
+               case when d.is_default and d.r_role < 0.25 then 'admin' else 'user' end as role,
+               d.r_active >= 0.08 as active,
+               case when d.r_password < 0.03 then null else ${literal(input.sharedHash)} end as password_hash,
+               now() - d.r_created * interval '1500 days' as created_at
+        from (
+          select ${orderedUuid('g.i')} as id, p.account_id, p.domain, p.is_default,
+                 1 + floor(${input.firstNames} * power(random(), 2.2))::int as fi,
+                 1 + floor(${input.lastNames} * power(random(), 2.0))::int as li,
+                 random() as r_format, random() as r_domain, random() as r_role, random() as r_active,
+                 random() as r_password, random() as r_created, random() as r_edit, random() as r_login
+          from bench_plan p, generate_series(p.lo, p.hi - 1) as g(i)
+        ) d
+        join bench_first f on f.i = d.fi
+        join bench_last l on l.i = d.li
+      ) n
+    ) x`;
+  return { sql, columns };
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -97,14 +169,23 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Runs statements on `workers` connections at once, each taking the next one free. */
-async function inParallel(pool: pg.Pool, statements: string[], workers: number, setup: string): Promise<void> {
+async function inParallel(
+  pool: pg.Pool,
+  statements: string[],
+  workers: number,
+  setup: string,
+  log?: (line: string) => void,
+): Promise<void> {
   const queue = [...statements];
   await Promise.all(
     Array.from({ length: workers }, async () => {
       const client = await pool.connect();
       try {
         await client.query(setup);
-        for (let next = queue.shift(); next; next = queue.shift()) await client.query(next);
+        for (let next = queue.shift(); next; next = queue.shift()) {
+          const ms = await timed(() => client.query(next));
+          log?.(`    ${(ms / 1000).toFixed(1)} s: ${next.slice(0, 90)}`);
+        }
       } finally {
         client.release();
       }
@@ -119,7 +200,12 @@ async function inParallel(pool: pg.Pool, statements: string[], workers: number, 
  * migrations defined them, the account counts set in one statement, and the
  * table vacuumed and analyzed.
  */
-export async function seed(url: string, users: number, log: (line: string) => void): Promise<SeedResult> {
+export async function seed(
+  url: string,
+  users: number,
+  log: (line: string) => void,
+  verbose = false,
+): Promise<SeedResult> {
   const startedAt = performance.now();
   const { db } = createDb({ url, poolSize: 2 });
   const created = await createOrganization(db, {
@@ -133,20 +219,22 @@ export async function seed(url: string, users: number, log: (line: string) => vo
   const sharedHash = await hashPassword(userPassword);
   const organizationId = created.organization.id;
 
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // One session of our own, a second for the generator, and two building indexes at once.
+  const pool = new pg.Pool({ connectionString: url, max: 3 });
   const client = await pool.connect();
   try {
     // No JIT: compiling the generator costs more than it saves.
-    await client.query(`set synchronous_commit = off; set work_mem = '256MB'; set jit = off; select setseed(0.42)`);
+    await client.query(`set synchronous_commit = off; set work_mem = '256MB'; set jit = off`);
 
     // Name lists as small tables; the draw favours names early in a list.
     const firsts = unique(firstNames);
     const lasts = unique(lastNames);
+    // Plain tables (the generator runs in another session), dropped at the end.
     await client.query(`
-      create temp table bench_first (i int primary key, name text not null, slug text not null);
-      create temp table bench_last (i int primary key, name text not null, slug text not null);
-      create temp table bench_plan (account_id uuid not null, domain text not null, is_default boolean not null,
-                                    lo bigint not null, hi bigint not null)`);
+      create table bench_first (i int primary key, name text not null, slug text not null);
+      create table bench_last (i int primary key, name text not null, slug text not null);
+      create table bench_plan (account_id uuid not null, domain text not null, is_default boolean not null,
+                               lo bigint not null, hi bigint not null)`);
     for (const [table, list] of [
       ['bench_first', firsts],
       ['bench_last', lasts],
@@ -209,72 +297,60 @@ export async function seed(url: string, users: number, log: (line: string) => vo
       from pg_constraint where conrelid = 'users'::regclass and contype = 'f'`);
 
     log(`  seeding ${users.toLocaleString('en')} users into ${ranges.length} accounts`);
+    const generator = usersGenerator({
+      organizationId,
+      freeMailDomains,
+      sharedHash,
+      firstNames: firsts.length,
+      lastNames: lasts.length,
+    });
     const insertMs = await timed(async () => {
-      await client.query('begin');
-      for (const index of indexes) await client.query(`drop index ${pg.escapeIdentifier(index.name)}`);
-      for (const fk of foreignKeys) {
-        await client.query(`alter table users drop constraint ${pg.escapeIdentifier(fk.name)}`);
+      // One session generates the rows and streams them out with COPY; the other
+      // loads them with COPY (batched inserts): two cores, no row-at-a-time path.
+      const reader = await pool.connect();
+      try {
+        await reader.query(`set work_mem = '256MB'; set jit = off; select setseed(0.42)`);
+        await client.query('begin');
+        for (const index of indexes) await client.query(`drop index ${pg.escapeIdentifier(index.name)}`);
+        for (const fk of foreignKeys) {
+          await client.query(`alter table users drop constraint ${pg.escapeIdentifier(fk.name)}`);
+        }
+        // The triggers (account counts, updated_at, the admin rule) are off for the
+        // load; the data keeps the admin rule by construction and the counts are
+        // set below in one statement.
+        await client.query('alter table users disable trigger user');
+        await pipeline(
+          reader.query(copyTo(`copy (${generator.sql}) to stdout`)),
+          client.query(copyFrom(`copy users (${generator.columns.join(', ')}) from stdin`)),
+        );
+        await client.query('alter table users enable trigger user');
+        await client.query('commit');
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      } finally {
+        reader.release();
       }
-      // The per-row triggers (account counts, updated_at, the admin rule) are off
-      // for the load; the data keeps the admin rule by construction and the counts
-      // are set below in one statement.
-      await client.query('alter table users disable trigger user');
-      await client.query(
-        `insert into users (id, organization_id, account_id, email, first_name, last_name, role, active,
-                            password_hash, created_at, updated_at, last_login_at)
-         select id, $1, account_id,
-                local || case when dup > 1 then dup::text else '' end || '@' || mail_domain,
-                first_name, last_name, role, active, password_hash, created_at,
-                created_at + r_edit * (now() - created_at),
-                case when r_login < 0.85 then now() - r_login * interval '120 days' end
-         from (
-           select n.*, row_number() over (partition by local, mail_domain) as dup
-           from (
-             select d.id, d.account_id, f.name as first_name, l.name as last_name, d.r_edit, d.r_login,
-                    case when d.r_domain < 0.15
-                         then ($2::text[])[1 + floor(d.r_domain / 0.15 * cardinality($2::text[]))::int]
-                         else d.domain end as mail_domain,
-                    case when d.r_format < 0.40 then f.slug || '.' || l.slug
-                         when d.r_format < 0.58 then left(f.slug, 1) || l.slug
-                         when d.r_format < 0.68 then f.slug || '_' || l.slug
-                         when d.r_format < 0.78 then f.slug || left(l.slug, 1)
-                         when d.r_format < 0.88 then l.slug || '.' || f.slug
-                         when d.r_format < 0.95 then f.slug || '.' || left(l.slug, 1)
-                         else f.slug end as local,
-                    case when d.is_default and d.r_role < 0.25 then 'admin' else 'user' end as role,
-                    d.r_active >= 0.08 as active,
-                    case when d.r_password < 0.03 then null else $3 end as password_hash,
-                    now() - d.r_created * interval '1500 days' as created_at
-             from (
-               select ${orderedUuid('g.i')} as id, p.account_id, p.domain, p.is_default,
-                      1 + floor($4 * power(random(), 2.2))::int as fi,
-                      1 + floor($5 * power(random(), 2.0))::int as li,
-                      random() as r_format, random() as r_domain, random() as r_role, random() as r_active,
-                      random() as r_password, random() as r_created, random() as r_edit, random() as r_login
-               from bench_plan p, generate_series(p.lo, p.hi - 1) as g(i)
-
-             ) d
-             join bench_first f on f.i = d.fi
-             join bench_last l on l.i = d.li
-           ) n
-         ) x`,
-        [organizationId, freeMailDomains, sharedHash, firsts.length, lasts.length],
-      );
-      await client.query('alter table users enable trigger user');
-      await client.query('commit');
-      // Added back NOT VALID, then validated in one pass that takes no write lock.
+      // Added back NOT VALID, then validated in one pass.
       for (const fk of foreignKeys) {
         const name = pg.escapeIdentifier(fk.name);
         await client.query(`alter table users add constraint ${name} ${fk.definition} not valid`);
         await client.query(`alter table users validate constraint ${name}`);
       }
+      await client.query('drop table bench_first, bench_last, bench_plan');
     });
     log(`  inserted in ${(insertMs / 1000).toFixed(1)} s; rebuilding ${indexes.length} indexes`);
 
     // GIN first: it is the longest, and runs beside the btree builds.
     const ordered = [...indexes].sort((a, b) => Number(b.gin) - Number(a.gin)).map((i) => i.definition);
     const indexesMs = await timed(() =>
-      inParallel(pool, ordered, 2, `set maintenance_work_mem = '512MB'; set max_parallel_maintenance_workers = 0`),
+      inParallel(
+        pool,
+        ordered,
+        2,
+        `set maintenance_work_mem = '512MB'; set max_parallel_maintenance_workers = 0`,
+        verbose ? log : undefined,
+      ),
     );
     log(`  indexes in ${(indexesMs / 1000).toFixed(1)} s`);
 
