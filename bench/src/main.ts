@@ -12,7 +12,7 @@ import { databaseUrlFromEnv } from './env.js';
 import type { FloorConfig } from './floor-server.js';
 import { chooseInputs, type Inputs } from './inputs.js';
 import { drive, type Load, measure, type ScenarioResult } from './load.js';
-import { type Child, repoRoot, resultsDir, sampleMemory, startNode } from './processes.js';
+import { type Child, nodeScript, repoRoot, resultsDir, runNode, sampleMemory, startNode } from './processes.js';
 import { evaluateTargets, names, renderResults, renderTargets } from './report.js';
 import { adminEmail, adminPassword, type SeedResult, seed, userPassword } from './seed.js';
 
@@ -94,10 +94,13 @@ async function main() {
     );
 
     const base = `http://127.0.0.1:${options.port}`;
+    // The server as `pnpm start` runs it in production: built, then its start script.
+    const serverDir = join(repoRoot, 'apps/server');
+    runNode(nodeScript(serverDir, 'build'), serverDir);
     server = await startNode({
-      script: 'src/main.ts',
+      args: nodeScript(serverDir, 'start'),
       nodeOptions: options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(resultsDir, 'profiles')}`] : [],
-      cwd: join(repoRoot, 'apps/server'),
+      cwd: serverDir,
       env: {
         DATABASE_URL: url,
         HOST: '127.0.0.1',
@@ -115,7 +118,7 @@ async function main() {
     const cookie = await signIn(base);
     const headers = { cookie };
     const loads = buildLoads(base, headers, inputs);
-    await verify(base, cookie, inputs, loads);
+    await verify(cookie, inputs, loads);
 
     const timing = { warmup: options.warmup, duration: options.duration };
     const scenarios: ScenarioResult[] = [];
@@ -159,8 +162,7 @@ async function main() {
       writeFileSync(configPath, JSON.stringify(config, null, 2));
       const floorBase = `http://127.0.0.1:${options.floorPort}`;
       floorServer = await startNode({
-        script: 'src/floor-server.ts',
-        args: [String(options.floorPort), configPath],
+        args: ['--import', 'tsx', 'src/floor-server.ts', String(options.floorPort), configPath],
         cwd: join(repoRoot, 'bench'),
         env: {},
         logFile: join(resultsDir, 'floor.log'),
@@ -290,7 +292,7 @@ function buildLoads(base: string, headers: Record<string, string>, inputs: Input
   return { plain, get: getLoad, login };
 }
 
-async function verify(base: string, cookie: string, inputs: Inputs, loads: ReturnType<typeof buildLoads>) {
+async function verify(cookie: string, inputs: Inputs, loads: ReturnType<typeof buildLoads>) {
   const byName = new Map(loads.plain.map((l) => [l.name, l.url]));
   const url = (name: string) => byName.get(name) ?? '';
   const nonEmpty = (page: Page) => (page.items.length > 0 ? null : 'no users found');

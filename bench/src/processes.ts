@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { inheritedPath } from './env.js';
@@ -14,12 +15,32 @@ export type Child = {
 };
 
 /**
- * Starts `node --import tsx <script>` in `cwd`, its output going to a log file,
- * and waits until `readyUrl` answers 200.
+ * A package's npm script as the arguments of a `node` command, so that it runs
+ * exactly as `pnpm run <name>` would run it, but as our own child (its pid is
+ * the server's). Only scripts of the form `node ...` are supported.
+ */
+export function nodeScript(packageDir: string, name: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  const [command, ...args] = (pkg.scripts?.[name] ?? '').trim().split(/\s+/);
+  if (command !== 'node') throw new Error(`${packageDir}: script "${name}" is not a plain node command`);
+  return args;
+}
+
+/** Runs a node command to completion, or throws with its output. */
+export function runNode(args: string[], cwd: string): void {
+  const result = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { PATH: inheritedPath } });
+  if (result.status !== 0)
+    throw new Error(`node ${args.join(' ')} failed in ${cwd}:\n${result.stderr}${result.stdout}`);
+}
+
+/**
+ * Starts `node <args>` in `cwd`, its output going to a log file, and waits
+ * until `readyUrl` answers 200.
  */
 export async function startNode(options: {
-  script: string;
-  args?: string[];
+  args: string[];
   nodeOptions?: string[];
   cwd: string;
   env: Record<string, string>;
@@ -28,25 +49,21 @@ export async function startNode(options: {
   timeoutMs?: number;
 }): Promise<Child> {
   const log = createWriteStream(options.logFile);
-  const child = spawn(
-    process.execPath,
-    [...(options.nodeOptions ?? []), '--import', 'tsx', options.script, ...(options.args ?? [])],
-    {
-      cwd: options.cwd,
-      env: { PATH: inheritedPath, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), ...options.args], {
+    cwd: options.cwd,
+    env: { PATH: inheritedPath, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const pid = child.pid;
-  if (pid === undefined) throw new Error(`Could not start ${options.script}`);
+  if (pid === undefined) throw new Error(`Could not start ${options.args.join(' ')}`);
 
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) {
-      throw new Error(`${options.script} exited with code ${child.exitCode}; see ${options.logFile}`);
+      throw new Error(`${options.args.join(' ')} exited with code ${child.exitCode}; see ${options.logFile}`);
     }
     try {
       const response = await fetch(options.readyUrl);
@@ -56,7 +73,7 @@ export async function startNode(options: {
     }
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
-      throw new Error(`${options.script} did not become ready in time; see ${options.logFile}`);
+      throw new Error(`${options.args.join(' ')} did not become ready in time; see ${options.logFile}`);
     }
     await sleep(200);
   }
