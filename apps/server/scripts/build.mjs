@@ -7,10 +7,7 @@ import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const external = [
-  ...Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@roster/')),
-  'pg-native',
-];
+const external = [...Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@roster/')), 'pg-native'];
 
 await build({
   entryPoints: [new URL('../src/main.ts', import.meta.url).pathname],
