@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { callerWithToken, createTestOrg, recordCookies, testDb, testPassword } from '../test/index.js';
+
+// Opening the worker's database (PGlite: start and migrate) is setup, not the test.
+beforeAll(() => testDb());
 
 describe('smoke', () => {
   it('signs in, creates an account with users, searches', async () => {
