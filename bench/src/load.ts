@@ -44,6 +44,9 @@ class Latencies {
     }
     this.#values[this.#length++] = ms;
   }
+  addAll(other: Latencies) {
+    for (let i = 0; i < other.#length; i++) this.add(other.#values[i] ?? 0);
+  }
   percentiles(...ps: number[]): number[] {
     const sorted = this.#values.slice(0, this.#length).sort();
     return ps.map((p) => {
@@ -56,12 +59,14 @@ class Latencies {
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
+type Part = { latencies: Latencies; errors: number; seconds: number; cpuMs: number };
+
 /**
  * Drives one load for `seconds` with autocannon (no pipelining) and measures
  * every response's latency itself, for exact percentiles. Anything that is not
  * a 2xx, a socket error or a time-out is an error.
  */
-export async function drive(load: Load, seconds: number, serverPid?: number): Promise<ScenarioResult> {
+async function run(load: Load, seconds: number, serverPid?: number): Promise<Part> {
   const latencies = new Latencies();
   const cpuBefore = serverPid ? cpuSecondsOf(serverPid) : Number.NaN;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -81,27 +86,54 @@ export async function drive(load: Load, seconds: number, serverPid?: number): Pr
     );
     instance.on('response', (_client, _status, _bytes, responseTime) => latencies.add(responseTime));
   });
+  return {
+    latencies,
+    errors: result.errors + result.non2xx + result.mismatches,
+    seconds: result.duration || seconds,
+    cpuMs: serverPid ? (cpuSecondsOf(serverPid) - cpuBefore) * 1000 : Number.NaN,
+  };
+}
+
+function summarize(name: string, parts: Part[]): ScenarioResult {
+  const latencies = new Latencies();
+  for (const part of parts) latencies.addAll(part.latencies);
   const requests = latencies.length;
-  const cpuMs = serverPid ? (cpuSecondsOf(serverPid) - cpuBefore) * 1000 : Number.NaN;
+  const seconds = parts.reduce((sum, part) => sum + part.seconds, 0);
+  const cpuMs = parts.reduce((sum, part) => sum + part.cpuMs, 0);
   const [p50, p95, p99] = latencies.percentiles(50, 95, 99);
   return {
-    name: load.name,
+    name,
     requests,
-    reqPerSec: round(requests / (result.duration || seconds), 1),
+    reqPerSec: round(requests / seconds, 1),
     p50Ms: round(p50 ?? Number.NaN),
     p95Ms: round(p95 ?? Number.NaN),
     p99Ms: round(p99 ?? Number.NaN),
-    errors: result.errors + result.non2xx + result.mismatches,
+    errors: parts.reduce((sum, part) => sum + part.errors, 0),
     ...(Number.isFinite(cpuMs) && requests > 0 ? { serverCpuMsPerRequest: round(cpuMs / requests, 3) } : {}),
   };
 }
 
-/** A warm-up (discarded), then the measured run. */
-export async function measure(
-  load: Load,
-  options: { warmup: number; duration: number },
-  serverPid?: number,
-): Promise<ScenarioResult> {
-  await drive(load, options.warmup);
-  return drive(load, options.duration, serverPid);
+export async function drive(load: Load, seconds: number, serverPid?: number): Promise<ScenarioResult> {
+  return summarize(load.name, [await run(load, seconds, serverPid)]);
+}
+
+/**
+ * Measures loads that are compared with each other (a page and a deep page,
+ * Roster and its floor) in turns, A B A B …, each for `duration` seconds in
+ * all, after a warm-up of each: whatever else the machine is doing meanwhile
+ * falls on all of them alike.
+ */
+export async function measureInTurns(
+  entries: Array<{ load: Load; pid?: number | undefined }>,
+  options: { warmup: number; duration: number; turns: number },
+): Promise<ScenarioResult[]> {
+  for (const entry of entries) await run(entry.load, options.warmup);
+  const turns = entries.length > 1 ? options.turns : 1;
+  const parts: Part[][] = entries.map(() => []);
+  for (let turn = 0; turn < turns; turn++) {
+    for (const [i, entry] of entries.entries()) {
+      parts[i]?.push(await run(entry.load, options.duration / turns, entry.pid));
+    }
+  }
+  return entries.map((entry, i) => summarize(entry.load.name, parts[i] ?? []));
 }

@@ -11,7 +11,7 @@ import { assertOurs, createBenchDatabase, databaseUrl, dropBenchDatabase } from 
 import { databaseUrlFromEnv } from './env.js';
 import type { FloorConfig } from './floor-server.js';
 import { chooseInputs } from './inputs.js';
-import { drive, measure, type ScenarioResult } from './load.js';
+import { drive, type Load, measureInTurns, type ScenarioResult } from './load.js';
 import { type Child, nodeScript, repoRoot, resultsDir, runNode, sampleMemory, startNode } from './processes.js';
 import { evaluateTargets, names, renderResults, renderTargets } from './report.js';
 import { buildLoads, checkFloor, signIn, verify } from './scenarios.js';
@@ -91,21 +91,71 @@ async function main() {
     const loads = buildLoads(base, headers, inputs, options.connections);
     await verify(cookie, inputs, loads);
 
-    const timing = { warmup: options.warmup, duration: options.duration };
+    // The floor: the SQL Roster ran for these two calls, captured from its own router.
+    const token = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
+    const config: FloorConfig = {
+      databaseUrl: url,
+      poolSize: 10,
+      statementTimeoutMs: 10_000,
+      routes: {
+        '/users.get': await captureSql(url, token, (caller) => caller.users.get({ email: inputs.email })),
+        '/users.search': await captureSql(url, token, (caller) => caller.users.search({ query: inputs.substring })),
+      },
+    };
+    const configPath = join(resultsDir, 'floor-config.json');
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    const floorBase = `http://127.0.0.1:${options.floorPort}`;
+    floorServer = await startNode({
+      args: ['--import', 'tsx', 'src/floor-server.ts', String(options.floorPort), configPath],
+      cwd: join(repoRoot, 'bench'),
+      env: {},
+      logFile: join(resultsDir, 'floor.log'),
+      readyUrl: `${floorBase}/ready`,
+    });
+    await checkFloor(floorBase, inputs);
+    const floorLoad = (name: string, path: string): Load => ({
+      name,
+      url: `${floorBase}${path}`,
+      connections: options.connections,
+    });
+
     const scenarios: ScenarioResult[] = [];
-    const record = (result: ScenarioResult) => {
-      result.serverRssMb ??= memory.window();
-      scenarios.push(result);
+    const floor: ScenarioResult[] = [];
+    const record = (result: ScenarioResult, rssMb?: number) => {
+      const isFloor = result.name.startsWith('floor');
+      if (!isFloor) result.serverRssMb = rssMb ?? memory.window();
+      (isFloor ? floor : scenarios).push(result);
       say(
-        `  ${result.name}: ${result.reqPerSec} req/s, p95 ${result.p95Ms} ms, server CPU ${result.serverCpuMsPerRequest ?? '–'} ms/req, RSS ${result.serverRssMb} MB` +
+        `  ${result.name}: ${result.reqPerSec} req/s, p95 ${result.p95Ms} ms, ` +
+          `CPU ${result.serverCpuMsPerRequest ?? '–'} ms/req` +
+          (isFloor ? '' : `, RSS ${result.serverRssMb} MB`) +
           (result.errors ? `, ${result.errors} ERRORS` : ''),
       );
     };
-    say(`Measuring: ${options.connections} connections, ${options.warmup} s warm-up, ${options.duration} s each.`);
-    for (const load of loads.plain) {
-      if (selected(load.name)) record(await measure(load, timing, server.pid));
+    const byName = new Map(loads.plain.map((load) => [load.name, load]));
+    const roster = (name: string) => ({ load: byName.get(name) as Load, pid: server?.pid });
+    // Scenarios that are compared with each other run in turns (see measureInTurns).
+    const groups = [
+      [roster(names.substring), { load: floorLoad(names.floorSubstring, '/users.search'), pid: floorServer.pid }],
+      [roster(names.emailPrefix)],
+      [roster(names.accountActive)],
+      [roster(names.get), { load: floorLoad(names.floorGet, '/users.get'), pid: floorServer.pid }],
+      [roster(names.firstPage), roster(names.deepPage)],
+      [roster(names.accounts)],
+      [{ load: loads.login, pid: server.pid }],
+    ];
+    const timing = { warmup: options.warmup, duration: options.duration, turns: 5 };
+    say(
+      `Measuring: ${options.connections} connections, ${options.warmup} s warm-up, ${options.duration} s each ` +
+        '(compared scenarios in turns of 2 s).',
+    );
+    for (const group of groups) {
+      const chosen = group.filter((entry) => selected(entry.load.name));
+      if (chosen.length === 0) continue;
+      const results = await measureInTurns(chosen, timing);
+      const rssMb = memory.window();
+      for (const result of results) record(result, rssMb);
     }
-    if (selected(names.login)) record(await measure(loads.login, timing, server.pid));
     if (selected(names.getDuringBurst)) {
       // Sign-ins and reads at once: hashing must not hold up the reads.
       await drive(loads.login, options.warmup);
@@ -113,47 +163,9 @@ async function main() {
         drive({ ...loads.get, name: names.getDuringBurst }, options.duration),
         drive({ ...loads.login, name: names.loginBurst }, options.duration),
       ]);
-      record(during);
-      record({ ...burst, serverRssMb: during.serverRssMb });
-    }
-
-    const floor: ScenarioResult[] = [];
-    if (selected('floor')) {
-      const token = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1));
-      const config: FloorConfig = {
-        databaseUrl: url,
-        poolSize: 10,
-        statementTimeoutMs: 10_000,
-        routes: {
-          '/users.get': await captureSql(url, token, (caller) => caller.users.get({ email: inputs.email })),
-          '/users.search': await captureSql(url, token, (caller) => caller.users.search({ query: inputs.substring })),
-        },
-      };
-      const configPath = join(resultsDir, 'floor-config.json');
-      writeFileSync(configPath, JSON.stringify(config, null, 2));
-      const floorBase = `http://127.0.0.1:${options.floorPort}`;
-      floorServer = await startNode({
-        args: ['--import', 'tsx', 'src/floor-server.ts', String(options.floorPort), configPath],
-        cwd: join(repoRoot, 'bench'),
-        env: {},
-        logFile: join(resultsDir, 'floor.log'),
-        readyUrl: `${floorBase}/ready`,
-      });
-      await checkFloor(floorBase, inputs);
-      for (const [name, path] of [
-        [names.floorGet, '/users.get'],
-        [names.floorSubstring, '/users.search'],
-      ] as const) {
-        const result = await measure(
-          { name, url: `${floorBase}${path}`, connections: options.connections },
-          timing,
-          floorServer.pid,
-        );
-        floor.push(result);
-        say(
-          `  ${result.name}: ${result.reqPerSec} req/s, p95 ${result.p95Ms} ms, CPU ${result.serverCpuMsPerRequest} ms/req`,
-        );
-      }
+      const rssMb = memory.window();
+      record(during, rssMb);
+      record(burst, rssMb);
     }
 
     const serverRssMb = Math.round(memory.stop() * 10) / 10;
