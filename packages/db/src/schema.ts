@@ -42,6 +42,8 @@ export type UsersTable = {
   failedSignIns: ColumnType<number, number | undefined, number>;
   /** Sign-in is refused until then; null or past means not locked. */
   lockedUntil: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** lower(first_name || ' ' || last_name || ' ' || email), kept by Postgres for the trigram index. */
+  searchText: ColumnType<string, never, never>;
 };
 
 export type SessionsTable = {

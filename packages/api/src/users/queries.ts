@@ -1,5 +1,5 @@
 import type { Database, NewUser, Role, UserUpdate } from '@roster/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql, type Transaction } from 'kysely';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -101,12 +101,63 @@ export type UserFilter = {
 };
 
 /**
- * One page of users of an organization, ordered by email (unique, so the keyset
- * cursor is exact and stable under concurrent inserts). A query of three or more
- * characters matches anywhere in "first last email" through the trigram index;
- * shorter ones match the start of the email, first or last name through btree indexes.
+ * Does the search text look like the start of an email address? It has an @
+ * (not first: "@acme.com" is a search for a domain), or no spaces and a
+ * character that names never have but addresses often do (. _ + or a digit).
  */
-export async function searchUsers(db: Db, organizationId: string, filter: UserFilter) {
+export function looksLikeEmailStart(text: string): boolean {
+  if (/\s/.test(text)) return false;
+  const at = text.indexOf('@');
+  if (at > 0) return true;
+  return at === -1 && /[._+0-9]/.test(text);
+}
+
+/** How a (trimmed, lower-cased) search text is matched; each way has its index. */
+export type SearchPath = 'none' | 'short' | 'emailPrefix' | 'substring';
+
+export function searchPathOf(text: string | undefined): SearchPath {
+  if (!text) return 'none';
+  if (text.length < 3) return 'short';
+  return looksLikeEmailStart(text) ? 'emailPrefix' : 'substring';
+}
+
+type Match = (eb: ExpressionBuilder<Database, 'users'>) => Expression<SqlBool>;
+
+/**
+ * The condition for a search text. `indexed` is written so that an index can
+ * find the matching rows (btree prefixes, trigrams); `scan` means the same but
+ * no index can serve it, so that Postgres checks it on rows read in email order.
+ */
+export function matchOf(path: SearchPath, text: string, how: 'indexed' | 'scan'): Match | null {
+  const prefix = `${escapeLike(text)}%`;
+  switch (path) {
+    case 'none':
+      return null;
+    case 'emailPrefix':
+      // The email column is collated "C", so its btree serves LIKE 'prefix%' as a range.
+      return (eb) => eb('users.email', 'like', prefix);
+    case 'short':
+      return how === 'indexed'
+        ? (eb) =>
+            eb.or([
+              eb('users.email', 'like', prefix),
+              eb(sql<string>`lower(first_name)`, 'like', prefix),
+              eb(sql<string>`lower(last_name)`, 'like', prefix),
+            ])
+        : (eb) =>
+            eb.or([
+              eb(sql<string>`left(email, ${text.length})`, '=', text),
+              eb(sql<string>`left(lower(first_name), ${text.length})`, '=', text),
+              eb(sql<string>`left(lower(last_name), ${text.length})`, '=', text),
+            ]);
+    case 'substring':
+      return how === 'indexed'
+        ? (eb) => eb('users.searchText', 'like', `%${escapeLike(text)}%`)
+        : (eb) => eb(sql<number>`strpos(search_text, ${text})`, '>', 0);
+  }
+}
+
+function filteredUsers(db: Db, organizationId: string, filter: UserFilter, match: Match | null) {
   const after = decodeCursor(filter.cursor, ['text']);
   let query = db.selectFrom('users').select(userColumns).where('users.organizationId', '=', organizationId);
   if (filter.accountId) query = query.where('users.accountId', '=', filter.accountId);
@@ -119,26 +170,72 @@ export async function searchUsers(db: Db, organizationId: string, filter: UserFi
         : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`,
     );
   }
-  const text = filter.query?.trim().toLowerCase();
-  if (text) {
-    const escaped = escapeLike(text);
-    if (text.length >= 3) {
-      query = query.where(sql<boolean>`lower(first_name || ' ' || last_name || ' ' || email) like ${`%${escaped}%`}`);
-    } else {
-      const prefix = `${escaped}%`;
-      query = query.where((eb) =>
-        eb.or([
-          eb('users.email', 'like', prefix),
-          eb(sql<string>`lower(first_name)`, 'like', prefix),
-          eb(sql<string>`lower(last_name)`, 'like', prefix),
-        ]),
-      );
-    }
-  }
   if (after) query = query.where('users.email', '>', after[0] as string);
-  const rows = await query
+  return match ? query.where(match) : query;
+}
+
+/**
+ * Users in email order from the cursor on: an email btree read in order, each
+ * row checked against `match`, until a page (plus one) is found.
+ */
+export function orderedUsersQuery(db: Db, organizationId: string, filter: UserFilter, match: Match | null) {
+  return filteredUsers(db, organizationId, filter, match)
     .orderBy('users.email')
-    .limit(filter.limit + 1)
-    .execute();
-  return toPage(rows, filter.limit, (row) => [row.email]);
+    .limit(filter.limit + 1);
+}
+
+/**
+ * Searches with more matches than this read them in email order instead (see
+ * `searchUsers`): either way a search reads at most a few thousand rows.
+ */
+export const candidateCap = 5_000;
+
+/**
+ * The matching rows found through an index (at most `candidateCap + 1` of them,
+ * in no order), then the page sorted from them, with the number of candidates.
+ */
+export function candidateUsersQuery(db: Db, organizationId: string, filter: UserFilter, match: Match) {
+  return db
+    .with(
+      (cte) => cte('candidates').materialized(),
+      () => filteredUsers(db, organizationId, filter, match).limit(candidateCap + 1),
+    )
+    .selectFrom('candidates')
+    .selectAll()
+    .select(sql<number>`cast(count(*) over () as integer)`.as('candidateCount'))
+    .orderBy('email')
+    .limit(filter.limit + 1);
+}
+
+/**
+ * One page of users of an organization, ordered by email (unique, so the keyset
+ * cursor is exact and stable under concurrent inserts). No search reads more
+ * than a few thousand rows, whatever the organization's size:
+ * - no text: an email btree ((organization, email) or (account, email)), read in
+ *   order from the cursor, so a page a million rows deep costs what the first does;
+ * - text that looks like the start of an email address: the addresses that start
+ *   with it, a range of the email btree; when there are none, as other text;
+ * - other text (by prefix when one or two characters, else anywhere in
+ *   "first last email"): the matches are found through the btree prefix or
+ *   trigram indexes and sorted, unless there are more than `candidateCap`: then
+ *   they are common enough that reading users in email order finds a page in a
+ *   few thousand rows. This does not depend on the planner guessing how many
+ *   rows a pattern matches.
+ */
+export async function searchUsers(db: Db, organizationId: string, filter: UserFilter) {
+  const pageOf = <T extends { email: string }>(rows: T[]) => toPage(rows, filter.limit, (row) => [row.email]);
+  const text = filter.query?.trim().toLowerCase() ?? '';
+  let path = searchPathOf(text);
+  if (path === 'none' || path === 'emailPrefix') {
+    const page = pageOf(await orderedUsersQuery(db, organizationId, filter, matchOf(path, text, 'indexed')).execute());
+    if (path === 'none' || page.items.length > 0) return page;
+    path = 'substring';
+  }
+  const match = matchOf(path, text, 'indexed');
+  if (!match) throw new Error(`No match for search path ${path}`);
+  const rows = await candidateUsersQuery(db, organizationId, filter, match).execute();
+  if ((rows[0]?.candidateCount ?? 0) <= candidateCap) {
+    return pageOf(rows.map(({ candidateCount: _, ...user }) => user));
+  }
+  return pageOf(await orderedUsersQuery(db, organizationId, filter, matchOf(path, text, 'scan')).execute());
 }

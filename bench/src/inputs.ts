@@ -1,0 +1,121 @@
+import pg from 'pg';
+import { lastNames } from './names.js';
+import { adminEmail } from './seed.js';
+
+export type Inputs = {
+  organizationId: string;
+  /** The account with the large share, for the list and filter scenarios. */
+  bigAccountId: string;
+  bigAccountUsers: number;
+  /** A selective 3-5 letter substring of a last name, and how many users it matches. */
+  substring: string;
+  substringMatches: number;
+  /** The start of an email address, and how many addresses start so. */
+  emailPrefix: string;
+  emailPrefixMatches: number;
+  /** An existing user's email, for users.get. */
+  email: string;
+  /** The email that ends the page `deepRows` rows into the big account (the deep cursor's key). */
+  deepAfterEmail: string;
+  deepRows: number;
+  /** Active seeded users with the shared password, for the sign-in scenario. */
+  signInEmails: string[];
+};
+
+/** Picks the scenarios' inputs from the seeded data, so they are real and their selectivity known. */
+export async function chooseInputs(url: string, users: number): Promise<Inputs> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const one = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => {
+      const { rows } = await client.query<T>(text, values);
+      const row = rows[0];
+      if (!row) throw new Error(`No row for: ${text}`);
+      return row;
+    };
+    const { organization_id: organizationId } = await one<{ organization_id: string }>(
+      'select organization_id from users where email = $1',
+      [adminEmail],
+    );
+    const big = await one<{ id: string; user_count: number }>(
+      'select id, user_count from accounts where organization_id = $1 and not is_default order by user_count desc limit 1',
+      [organizationId],
+    );
+
+    // A substring of a rarer surname that matches about 0.05-0.3% of the organization:
+    // selective, as a search for a person is, but never a handful of rows by luck.
+    const matches = async (pattern: string) =>
+      Number(
+        (
+          await one<{ n: string }>(
+            `select count(*) as n from users
+             where organization_id = $1 and lower(first_name || ' ' || last_name || ' ' || email) like $2`,
+            [organizationId, pattern],
+          )
+        ).n,
+      );
+    let substring = '';
+    let substringMatches = 0;
+    const rarer = lastNames.slice(Math.floor(lastNames.length * 0.4)).filter((name) => /^[A-Za-z]{6,}$/.test(name));
+    search: for (const name of rarer) {
+      for (let at = 1; at + 4 <= name.length; at += 2) {
+        const candidate = name.slice(at, at + 4).toLowerCase();
+        const count = await matches(`%${candidate}%`);
+        if (count >= users * 0.0005 && count <= users * 0.003) {
+          substring = candidate;
+          substringMatches = count;
+          break search;
+        }
+      }
+    }
+    if (!substring) throw new Error('Found no selective substring in the seeded data');
+
+    // An address of the form first.last@domain, cut inside the last name.
+    const { email: prefixSource } = await one<{ email: string }>(
+      `select email from users where organization_id = $1 and email ~ '^[a-z]+\\.[a-z]{6,}@'
+       order by email offset $2 limit 1`,
+      [organizationId, Math.floor(users / 10)],
+    );
+    const local = prefixSource.slice(0, prefixSource.indexOf('@'));
+    const emailPrefix = local.slice(0, local.length - 2);
+    const { n: prefixCount } = await one<{ n: string }>(
+      `select count(*) as n from users where organization_id = $1 and email like $2`,
+      [organizationId, `${emailPrefix}%`],
+    );
+
+    const { email } = await one<{ email: string }>(
+      'select email from users where organization_id = $1 and active order by id offset $2 limit 1',
+      [organizationId, Math.floor(users / 2)],
+    );
+
+    const deepRows = Math.min(500_000, big.user_count - 100);
+    const { email: deepAfterEmail } = await one<{ email: string }>(
+      // Once, to find where the deep page starts; the benchmark then pages by cursor.
+      'select email from users where account_id = $1 order by email offset $2 limit 1',
+      [big.id, deepRows - 1],
+    );
+
+    const { rows: signIns } = await client.query<{ email: string }>(
+      `select email from users
+       where organization_id = $1 and active and role = 'user' and password_hash is not null
+       order by id offset $2 limit 200`,
+      [organizationId, Math.floor(users / 4)],
+    );
+
+    return {
+      organizationId,
+      bigAccountId: big.id,
+      bigAccountUsers: big.user_count,
+      substring,
+      substringMatches,
+      emailPrefix,
+      emailPrefixMatches: Number(prefixCount),
+      email,
+      deepAfterEmail,
+      deepRows,
+      signInEmails: signIns.map((row) => row.email),
+    };
+  } finally {
+    await client.end();
+  }
+}

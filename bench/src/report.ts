@@ -1,0 +1,113 @@
+import type { ScenarioResult } from './load.js';
+
+/** Names of the scenarios, shared by main.ts and the targets below. */
+export const names = {
+  substring: 'users.search substring',
+  emailPrefix: 'users.search email prefix',
+  accountActive: 'users.search account+active',
+  get: 'users.get by email',
+  firstPage: 'users.list first page',
+  deepPage: 'users.list deep page',
+  accounts: 'accounts.list',
+  login: 'auth.login',
+  getDuringBurst: 'users.get during sign-in burst',
+  loginBurst: 'auth.login burst (beside it)',
+  floorGet: 'floor: users.get by email',
+  floorSubstring: 'floor: users.search substring',
+} as const;
+
+export type Target = { target: string; measured: string; met: boolean | null };
+
+const fmt = (n: number | undefined, digits = 1) =>
+  n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en', { maximumFractionDigits: digits });
+
+export function evaluateTargets(scenarios: ScenarioResult[], floor: ScenarioResult[], serverRssMb: number): Target[] {
+  const find = (list: ScenarioResult[], name: string) => list.find((s) => s.name === name);
+  const targets: Target[] = [];
+  const p95At = (name: string, limit: number) => {
+    const s = find(scenarios, name);
+    targets.push({
+      target: `${name}: p95 ≤ ${limit} ms`,
+      measured: s ? `${fmt(s.p95Ms, 2)} ms` : 'not run',
+      met: s ? s.p95Ms <= limit : null,
+    });
+  };
+  p95At(names.substring, 50);
+  p95At(names.emailPrefix, 10);
+  p95At(names.get, 10);
+
+  const first = find(scenarios, names.firstPage);
+  const deep = find(scenarios, names.deepPage);
+  targets.push({
+    target: 'users.list deep page p95 within 20% of the first page’s',
+    measured:
+      first && deep
+        ? `${fmt(deep.p95Ms, 2)} vs ${fmt(first.p95Ms, 2)} ms (×${fmt(deep.p95Ms / first.p95Ms, 2)})`
+        : 'not run',
+    met: first && deep ? deep.p95Ms <= first.p95Ms * 1.2 : null,
+  });
+
+  const errors = [...scenarios, ...floor].reduce((sum, s) => sum + s.errors, 0);
+  targets.push({ target: 'zero errors', measured: `${errors} errors`, met: errors === 0 });
+
+  const get = find(scenarios, names.get);
+  const floorGet = find(floor, names.floorGet);
+  targets.push({
+    target: 'users.get throughput ≥ 70% of the floor’s',
+    measured: get && floorGet ? `${fmt((100 * get.reqPerSec) / floorGet.reqPerSec, 0)}%` : 'not run',
+    met: get && floorGet ? get.reqPerSec >= 0.7 * floorGet.reqPerSec : null,
+  });
+
+  const login = find(scenarios, names.login);
+  targets.push({
+    target: 'auth.login ≥ 15 sign-ins/s (argon2id 19 MiB, t=2)',
+    measured: login ? `${fmt(login.reqPerSec)}/s` : 'not run',
+    met: login ? login.reqPerSec >= 15 && login.errors === 0 : null,
+  });
+  const during = find(scenarios, names.getDuringBurst);
+  targets.push({
+    target: 'users.get p95 ≤ 10 ms during a sign-in burst',
+    measured: during ? `${fmt(during.p95Ms, 2)} ms` : 'not run',
+    met: during ? during.p95Ms <= 10 : null,
+  });
+  targets.push({
+    target: 'server RSS < 200 MB throughout',
+    measured: `${fmt(serverRssMb)} MB max`,
+    met: serverRssMb > 0 ? serverRssMb < 200 : null,
+  });
+  return targets;
+}
+
+function table(headers: string[], rows: string[][], rightAligned: Set<number>): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function renderResults(scenarios: ScenarioResult[], floor: ScenarioResult[]): string {
+  const rows = [...scenarios, ...floor].map((s) => [
+    s.name,
+    fmt(s.requests, 0),
+    fmt(s.reqPerSec),
+    fmt(s.p50Ms, 2),
+    fmt(s.p95Ms, 2),
+    fmt(s.p99Ms, 2),
+    fmt(s.errors, 0),
+    fmt(s.serverCpuMsPerRequest, 2),
+  ]);
+  return table(
+    ['scenario', 'requests', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'CPU ms/req'],
+    rows,
+    new Set([1, 2, 3, 4, 5, 6, 7]),
+  );
+}
+
+export function renderTargets(targets: Target[]): string {
+  const mark = (met: boolean | null) => (met === null ? '  –  ' : met ? ' met ' : ' MISS');
+  return table(
+    ['', 'target', 'measured'],
+    targets.map((t) => [mark(t.met), t.target, t.measured]),
+    new Set(),
+  );
+}

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '@roster/db';
+import { type Kysely, sql } from 'kysely';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeCursor } from '../shared/cursor.js';
+import { createTestOrg, type TestOrg, testDb } from '../test/index.js';
+import {
+  candidateCap,
+  candidateUsersQuery,
+  findUserByEmail,
+  matchOf,
+  orderedUsersQuery,
+  searchUsers,
+  type UserFilter,
+} from '../users/queries.js';
+
+// These tests hold the query plans, not the clock: with 50,000 users in one
+// organization, each search and list query must be served by its index. Dropping
+// or changing one of those indexes (or a query so that it no longer fits its
+// index) fails here, on PGlite and on Postgres alike.
+
+const seeded = 50_000;
+/** One user in 500 has this surname, so a piece of it is a selective search. */
+const rareSurname = 'Quillfeather';
+
+let db: Kysely<Database>;
+let org: TestOrg;
+let bigAccountId: string;
+const domain = `plan-${randomUUID().slice(0, 8)}.test`;
+
+/** The plan Postgres (or PGlite) chooses, as text. */
+async function planOf(query: { explain(): Promise<Record<string, unknown>[]> }): Promise<string> {
+  const rows = await query.explain();
+  return rows.map((row) => String(Object.values(row)[0])).join('\n');
+}
+
+type Filter = Omit<UserFilter, 'limit'>;
+
+/** The query that finds a search's candidates through an index (trigrams or btree prefixes). */
+const candidates = (path: 'short' | 'substring', filter: Filter) => {
+  const match = matchOf(path, filter.query ?? '', 'indexed');
+  if (!match) throw new Error('no match');
+  return candidateUsersQuery(db, org.organizationId, { ...filter, limit: 25 }, match);
+};
+
+/** The query that reads users in email order (lists, email prefixes, common search texts). */
+const ordered = (path: 'none' | 'emailPrefix' | 'short' | 'substring', filter: Filter, how: 'indexed' | 'scan') =>
+  orderedUsersQuery(db, org.organizationId, { ...filter, limit: 25 }, matchOf(path, filter.query ?? '', how));
+
+beforeAll(async () => {
+  db = await testDb();
+  org = await createTestOrg(db, 'Plan Org');
+  const big = await org.addAccount(`Big ${randomUUID().slice(0, 8)}`);
+  const small = await org.addAccount(`Small ${randomUUID().slice(0, 8)}`);
+  bigAccountId = big.id;
+
+  // Set-based, in one statement: 90% in one account, names from short lists.
+  await sql`
+    insert into users (organization_id, account_id, email, first_name, last_name, active)
+    select ${org.organizationId}::uuid,
+           case when i % 10 = 0 then ${small.id}::uuid else ${big.id}::uuid end,
+           lower(f.name) || '.' || lower(l.name) || i || '@' || ${domain},
+           f.name, l.name, i % 13 <> 0
+    from generate_series(1, ${seeded}) as g(i)
+    cross join lateral (select (array['Ada', 'Bruno', 'Chloé', 'Dmitri', 'Emma', 'Farid', 'Grace', 'Hiro',
+                                      'Ines', 'Jonas', 'Kwame', 'Lena', 'Mateo', 'Noor', 'Olga', 'Priya'])[1 + i % 16]
+                        as name) f
+    cross join lateral (select case when i % 500 = 7 then ${rareSurname}
+                                    else (array['Smith', 'Garcia', 'Müller', 'Nguyen', 'Okafor', 'Rossi', 'Kowalski',
+                                                'Tanaka', 'Silva', 'Johansson', 'Haddad', 'Novak'])[1 + (i / 16) % 12]
+                               end as name) l
+  `.execute(db);
+  await sql`analyze users`.execute(db);
+}, 300_000);
+
+describe(`query plans with ${seeded.toLocaleString('en')} users`, () => {
+  it('finds a selective substring through the trigram index on search_text', async () => {
+    const plan = await planOf(candidates('substring', { query: 'llfeat' }));
+    expect(plan).toContain('users_search_text_trgm');
+    expect(plan).not.toMatch(/Seq Scan on users/);
+    const page = await searchUsers(db, org.organizationId, { query: 'LLFEAT', limit: 25 });
+    expect(page.items.length).toBe(25);
+    expect(page.items.every((u) => u.lastName === rareSurname)).toBe(true);
+    expect(page.items.map((u) => u.email)).toEqual(page.items.map((u) => u.email).sort());
+  });
+
+  it('reads a common substring in email order from the email btree, never the whole table', async () => {
+    const plan = await planOf(ordered('substring', { query: domain }, 'scan'));
+    expect(plan).toMatch(/Index (Only )?Scan using users_org_email/);
+    expect(plan).not.toMatch(/Seq Scan on users|Sort/);
+    // More candidates than the cap: the search takes this path, and pages on.
+    const first = await searchUsers(db, org.organizationId, { query: `@${domain}`, limit: 25 });
+    expect(seeded).toBeGreaterThan(candidateCap);
+    expect(first.items.length).toBe(25);
+    const second = await searchUsers(db, org.organizationId, {
+      query: `@${domain}`,
+      limit: 25,
+      cursor: first.nextCursor ?? '',
+    });
+    expect((second.items[0]?.email ?? '') > (first.items.at(-1)?.email ?? '')).toBe(true);
+    expect(await searchUsers(db, org.organizationId, { query: domain, limit: 25 })).toEqual(first);
+  });
+
+  it('finds the start of an email address as a range of the email btree', async () => {
+    const plan = await planOf(ordered('emailPrefix', { query: 'grace.rossi1' }, 'indexed'));
+    expect(plan).toMatch(/Index (Only )?Scan using users_org_email/);
+    expect(plan).toMatch(/Index Cond: .*email >= 'grace\.rossi1'/);
+    expect(plan).not.toMatch(/Seq Scan on users|Sort/);
+    const page = await searchUsers(db, org.organizationId, { query: 'Grace.Rossi1', limit: 25 });
+    expect(page.items.length).toBe(25);
+    expect(page.items.every((u) => u.email.startsWith('grace.rossi1'))).toBe(true);
+  });
+
+  it('matches one or two characters by prefix through btree indexes', async () => {
+    for (const query of ['q', 'ok', 'zz']) {
+      const plan = await planOf(candidates('short', { query }));
+      expect(plan).toMatch(/users_org_email|users_first_name_prefix|users_last_name_prefix/);
+      expect(plan).not.toMatch(/Seq Scan on users/);
+    }
+    const page = await searchUsers(db, org.organizationId, { query: 'Q', limit: 25 });
+    expect(page.items.length).toBe(25);
+    expect(page.items.every((u) => u.lastName === rareSurname)).toBe(true);
+    const common = await searchUsers(db, org.organizationId, { query: 'gr', limit: 25 });
+    expect(common.items.every((u) => u.firstName === 'Grace' || u.lastName === 'Garcia')).toBe(true);
+  });
+
+  it('starts a deep page at its cursor in an email btree, as cheaply as the first', async () => {
+    const { email: deep } = await db
+      .selectFrom('users')
+      .select('email')
+      .where('accountId', '=', bigAccountId)
+      .orderBy('email')
+      .offset(40_000)
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    for (const filter of [
+      { accountId: bigAccountId, cursor: encodeCursor([deep]) },
+      { accountId: bigAccountId, active: true, cursor: encodeCursor([deep]) },
+      { cursor: encodeCursor([deep]) },
+    ]) {
+      const plan = await planOf(ordered('none', filter, 'indexed'));
+      expect(plan).toMatch(/Index (Only )?Scan using users_(account|org)_email/);
+      // The cursor bounds the scan (an Index Cond), rather than filtering rows read from the start.
+      expect(plan).toMatch(/Index Cond: .*email > /);
+      expect(plan).not.toMatch(/Seq Scan on users|Sort/);
+    }
+    const page = await searchUsers(db, org.organizationId, {
+      accountId: bigAccountId,
+      cursor: encodeCursor([deep]),
+      limit: 25,
+    });
+    expect((page.items[0]?.email ?? '') > deep).toBe(true);
+  });
+
+  it('gets a user by email through the unique index', async () => {
+    const { email } = await db
+      .selectFrom('users')
+      .select('email')
+      .where('organizationId', '=', org.organizationId)
+      .where('lastName', '=', rareSurname)
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    const plan = await planOf(
+      db
+        .selectFrom('users')
+        .select('id')
+        .where('organizationId', '=', org.organizationId)
+        .where(sql<string>`lower(email)`, '=', email),
+    );
+    expect(plan).toContain('users_email_unique');
+    expect((await findUserByEmail(db, org.organizationId, email.toUpperCase()))?.email).toBe(email);
+  });
+
+  it('keeps the account count in one update per statement', async () => {
+    const account = await db
+      .selectFrom('accounts')
+      .select('userCount')
+      .where('id', '=', bigAccountId)
+      .executeTakeFirstOrThrow();
+    expect(account.userCount).toBe(seeded - seeded / 10);
+  });
+});
