@@ -18,6 +18,8 @@ await build({
   target: 'node20',
   external,
   // CommonJS libraries inside an ES module bundle still call require().
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as rosterCreateRequire } from 'node:module'; const require = rosterCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
 });

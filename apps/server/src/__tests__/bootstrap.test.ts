@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import { bootstrapInstallation } from '@roster/api';
 import { createTestDatabase, createTestOrg, testDb, testServerUrl } from '@roster/api/test';
 import { createDb, migrateToLatest } from '@roster/db';
 import { sql } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const serverDir = fileURLToPath(new URL('../../', import.meta.url));
 const port = 3501;
@@ -68,9 +68,17 @@ describe('bootstrapInstallation', () => {
 
 type Started = { child: ChildProcess; output: () => string; exited: Promise<number | null> };
 
-/** Starts the server as `pnpm start` does after its build, on port 3501, and waits until it is ready. */
+/** `pnpm start`'s command after `node`: the production bundle, with its memory flags. */
+function startArguments(): string[] {
+  const pkg = JSON.parse(readFileSync(join(serverDir, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.split(/\s+/);
+  expect(command).toBe('node');
+  return args;
+}
+
+/** Starts the server exactly as `pnpm start` does after its build, on port 3501, and waits until it is ready. */
 async function startServer(env: NodeJS.ProcessEnv): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, startArguments(), {
     cwd: serverDir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,7 +125,12 @@ const signIn = (email: string, password: string) =>
     body: JSON.stringify({ json: { email, password } }),
   });
 
-describe('the start path (main.ts)', () => {
+describe('the start path (the production bundle of main.ts)', () => {
+  // What `pnpm start` runs is the esbuild bundle: build it as `pnpm start` does.
+  beforeAll(() => {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: serverDir, stdio: 'pipe' });
+  }, 120_000);
+
   it('creates the first administrator, prints the generated password once, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'roster-start-'));
     tempDirs.push(dataDir);
