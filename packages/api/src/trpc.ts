@@ -29,7 +29,10 @@ const t = initTRPC.context<Context>().create({
         ? Object.entries(fieldErrors)
             .map(([field, messages]) => (field === '_' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
             .join('; ')
-        : shape.message,
+        : error.code === 'INTERNAL_SERVER_ERROR'
+          ? // The cause (a database message, a stack) is for the server's log, not the client.
+            'Something went wrong on our side. It has been logged; try again, and tell your administrator if it persists.'
+          : shape.message,
       data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, fieldErrors },
     };
   },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createTestOrg, testDb, testPassword } from '@roster/api/test';
 import { createDb } from '@roster/db';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AppOptions, buildApp, sessionCookieName } from '../app.js';
 
@@ -201,6 +202,42 @@ describe('HTTP host', () => {
       expect(response.headers['strict-transport-security']).toBeUndefined();
       expect(response.headers['cross-origin-opener-policy']).toBe('same-origin');
       expect(response.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+});
+
+describe('an unexpected failure', () => {
+  it('answers 500 with a generic message: the database error stays in the log', async () => {
+    const db = await testDb();
+    const cookie = await sessionCookie();
+    // An error no mapping knows (plpgsql's P0001), raised inside this organization's audit insert.
+    const name = `test_unexpected_${org.organizationId.replaceAll('-', '')}`;
+    await sql
+      .raw(`create function ${name}() returns trigger language plpgsql as $$
+        begin
+          if new.organization_id = '${org.organizationId}' then raise exception 'secret internal detail'; end if;
+          return new;
+        end $$`)
+      .execute(db);
+    await sql
+      .raw(`create trigger ${name} before insert on audit_log for each row execute function ${name}()`)
+      .execute(db);
+    try {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/trpc/accounts.create',
+        headers: { 'content-type': 'application/json' },
+        cookies: { [sessionCookieName]: cookie },
+        payload: { json: { name: 'Never created', users: [] } },
+      });
+      expect(response.statusCode).toBe(500);
+      const error = response.json().error.json;
+      expect(error.data.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(error.message).not.toContain('secret internal detail');
+      expect(error.message).toMatch(/went wrong/);
+    } finally {
+      await sql.raw(`drop trigger ${name} on audit_log`).execute(db);
+      await sql.raw(`drop function ${name}()`).execute(db);
     }
   });
 });
