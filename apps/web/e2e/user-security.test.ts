@@ -213,9 +213,19 @@ describe('API keys, sign-in locks and sessions', () => {
     await page.waitForURL(/locked=locked/);
     const row = await visible(page.getByRole('row').filter({ hasText: locked.email }));
     await visible(row.getByText(/^Locked until \d{2}:\d{2}$/));
-    // Everyone the filter shows is locked.
+    // Everyone the filter shows is locked. The unfiltered page may still be on screen for a moment
+    // (the URL changes before the filtered page arrives), so wait until it has been replaced.
     const rows = page.getByRole('row').filter({ has: page.getByRole('link') });
-    for (const each of await rows.all()) await visible(each.getByText(/Locked until/));
+    await expect
+      .poll(
+        async () => {
+          const shown = await rows.all();
+          const badges = await Promise.all(shown.map((each) => each.getByText(/Locked until/).count()));
+          return shown.length > 0 && badges.every((count) => count > 0);
+        },
+        { timeout: 15_000, interval: 200 },
+      )
+      .toBe(true);
 
     await row.getByRole('link', { name: `Forgetful Keyholder (${locked.email})` }).click();
     await page.waitForURL(`**/users/${locked.id}`);
