@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import type { TRPCError } from '@trpc/server';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commonPasswordCount, isCommonPassword } from '../auth/common-passwords.js';
 import { createContext } from '../context.js';
@@ -7,21 +7,12 @@ import {
   callerAs,
   callerWithToken,
   createTestOrg,
+  failure,
   recordCookies,
   testDb,
   testPassword,
   uniqueEmail,
 } from '../test/index.js';
-
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error;
-    throw error;
-  }
-  throw new Error('Expected the call to fail');
-}
 
 /** The `data.fieldErrors` a client would get for the error. */
 async function fieldErrorsOf(error: TRPCError) {

@@ -6,21 +6,12 @@ import {
   callerAs,
   callerWithToken,
   createTestOrg,
+  failure,
   recordCookies,
   testDb,
   testPassword,
   uniqueClientAddress,
 } from '../test/index.js';
-
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error;
-    throw error;
-  }
-  throw new Error('Expected the call to fail');
-}
 
 /** Signs in like a browser would, returning the token the cookie got. */
 async function signIn(email: string, password = testPassword, previousToken: string | null = null) {

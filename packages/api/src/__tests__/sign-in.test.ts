@@ -6,22 +6,12 @@ import {
   callerAs,
   callerWithToken,
   createTestOrg,
+  failure,
   testDb,
   testPassword,
   uniqueClientAddress,
   uniqueEmail,
 } from '../test/index.js';
-
-/** The error a call failed with (fails the test when it did not fail). */
-async function failure(promise: Promise<unknown>): Promise<TRPCError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return error;
-    throw error;
-  }
-  throw new Error('Expected the call to fail');
-}
 
 async function signIn(email: string, password: string, clientAddress = uniqueClientAddress()) {
   const db = await testDb();

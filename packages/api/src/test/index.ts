@@ -168,6 +168,17 @@ export async function signIn(
   };
 }
 
+/** The tRPC error a call failed with (fails the test when it did not fail); `expectTRPCError` also checks the code. */
+export async function failure(promise: Promise<unknown>): Promise<TRPCError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof TRPCError) return error;
+    throw error;
+  }
+  throw new Error('Expected the call to fail');
+}
+
 /**
  * Awaits a call that must fail with the given tRPC code, and returns the error
  * so the test can look further (message, ZodError cause).
