@@ -9,6 +9,8 @@ export type ScenarioResult = {
   p95Ms: number;
   p99Ms: number;
   errors: number;
+  /** What the errors were: HTTP statuses ("409") and client-side failures ("timeout", "socket"). */
+  errorKinds?: Record<string, number>;
   /**
    * CPU milliseconds the server process (all its threads) spent per request:
    * unlike latency, it hardly moves when other work shares the machine.
@@ -59,7 +61,7 @@ class Latencies {
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-type Part = { latencies: Latencies; errors: number; seconds: number; cpuMs: number };
+type Part = { latencies: Latencies; errors: number; errorKinds: Map<string, number>; seconds: number; cpuMs: number };
 
 /**
  * Drives one load for `seconds` with autocannon (no pipelining) and measures
@@ -68,6 +70,8 @@ type Part = { latencies: Latencies; errors: number; seconds: number; cpuMs: numb
  */
 async function run(load: Load, seconds: number, serverPid?: number): Promise<Part> {
   const latencies = new Latencies();
+  const errorKinds = new Map<string, number>();
+  const count = (kind: string) => errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
   const cpuBefore = serverPid ? cpuSecondsOf(serverPid) : Number.NaN;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -84,11 +88,18 @@ async function run(load: Load, seconds: number, serverPid?: number): Promise<Par
       },
       (error, done) => (error ? reject(error) : resolve(done)),
     );
-    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.add(responseTime));
+    instance.on('response', (_client, status, _bytes, responseTime) => {
+      latencies.add(responseTime);
+      if (status < 200 || status >= 300) count(String(status));
+    });
+    instance.on('reqError', (error: Error & { code?: string }) =>
+      count(error.code === 'ETIMEDOUT' || /timed? ?out/i.test(error.message) ? 'timeout' : (error.code ?? 'socket')),
+    );
   });
   return {
     latencies,
     errors: result.errors + result.non2xx + result.mismatches,
+    errorKinds,
     seconds: result.duration || seconds,
     cpuMs: serverPid ? (cpuSecondsOf(serverPid) - cpuBefore) * 1000 : Number.NaN,
   };
@@ -101,6 +112,10 @@ function summarize(name: string, parts: Part[]): ScenarioResult {
   const seconds = parts.reduce((sum, part) => sum + part.seconds, 0);
   const cpuMs = parts.reduce((sum, part) => sum + part.cpuMs, 0);
   const [p50, p95, p99] = latencies.percentiles(50, 95, 99);
+  const errorKinds = new Map<string, number>();
+  for (const part of parts) {
+    for (const [kind, n] of part.errorKinds) errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + n);
+  }
   return {
     name,
     requests,
@@ -109,6 +124,7 @@ function summarize(name: string, parts: Part[]): ScenarioResult {
     p95Ms: round(p95 ?? Number.NaN),
     p99Ms: round(p99 ?? Number.NaN),
     errors: parts.reduce((sum, part) => sum + part.errors, 0),
+    ...(errorKinds.size > 0 ? { errorKinds: Object.fromEntries(errorKinds) } : {}),
     ...(Number.isFinite(cpuMs) && requests > 0 ? { serverCpuMsPerRequest: round(cpuMs / requests, 3) } : {}),
   };
 }

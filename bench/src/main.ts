@@ -129,7 +129,7 @@ async function main() {
         `  ${result.name}: ${result.reqPerSec} req/s, p95 ${result.p95Ms} ms, ` +
           `CPU ${result.serverCpuMsPerRequest ?? '–'} ms/req` +
           (isFloor ? '' : `, RSS ${result.serverRssMb} MB`) +
-          (result.errors ? `, ${result.errors} ERRORS` : ''),
+          (result.errors ? `, ${result.errors} ERRORS (${JSON.stringify(result.errorKinds ?? {})})` : ''),
       );
     };
     const byName = new Map(loads.plain.map((load) => [load.name, load]));
