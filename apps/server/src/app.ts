@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import { type AppRouter, appRouter, createContext, retryAfterOf, type SessionConfig } from '@roster/api';
+import { appRouter, createContext, retryAfterOf, type SessionConfig } from '@roster/api';
 import type { Database } from '@roster/db';
-import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import { registerRequestGuards } from './request-guards.js';
+import { helmetOptions, securityHeadersOf } from './security-headers.js';
+import { registerTrpcRoute } from './trpc-route.js';
 
 export const sessionCookieName = 'roster_session';
 
@@ -29,6 +29,11 @@ export type AppOptions = {
   requestTimeoutMs?: number;
   /** Browser origins trusted for state-changing calls besides the server's own. */
   allowedOrigins?: readonly string[];
+  /**
+   * How /trpc is served: `lean` (trpc-route.ts) or `stock`, tRPC's own Fastify
+   * adapter for every request. Tests compare the two; production uses lean.
+   */
+  trpcHandler?: 'lean' | 'stock';
 };
 
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -55,27 +60,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(fastifyCookie);
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'", 'data:'],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        upgradeInsecureRequests: null,
-      },
-    },
-    // HSTS goes out only over HTTPS: request-guards.ts adds it per request.
-    strictTransportSecurity: false,
-    xFrameOptions: { action: 'deny' },
-    referrerPolicy: { policy: 'same-origin' },
-    crossOriginEmbedderPolicy: false,
+  // Security headers on every response, worked out once (helmet builds them per request otherwise).
+  const securityHeaders = securityHeadersOf(helmetOptions);
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(securityHeaders);
+    done();
   });
 
   registerRequestGuards(app, {
@@ -96,51 +85,49 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
-  await app.register(fastifyTRPCPlugin, {
-    prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      maxBatchSize: options.maxBatchSize ?? 20,
-      createContext: ({ req, res }) =>
-        createContext({
-          db: options.db,
-          sessionToken: req.cookies[sessionCookieName] ?? null,
-          // `Bearer <API key>` for scripts; the logger already redacts this header.
-          authorization: req.headers.authorization ?? null,
-          clientAddress: req.ip,
-          userAgent: req.headers['user-agent'] ?? null,
-          sessions: options.sessions,
-          cookies: {
-            set(token, expiresAt) {
-              res.setCookie(sessionCookieName, token, {
-                path: '/',
-                httpOnly: true,
-                sameSite: 'lax',
-                secure: secureCookieFor(req, options.cookieSecure),
-                expires: expiresAt,
-              });
-            },
-            clear() {
-              res.clearCookie(sessionCookieName, {
-                path: '/',
-                httpOnly: true,
-                sameSite: 'lax',
-                secure: secureCookieFor(req, options.cookieSecure),
-              });
-            },
+  registerTrpcRoute(app, '/trpc', {
+    router: appRouter,
+    maxBatchSize: options.maxBatchSize ?? 20,
+    handler: options.trpcHandler ?? 'lean',
+    createContext: (req, res) =>
+      createContext({
+        db: options.db,
+        sessionToken: req.cookies[sessionCookieName] ?? null,
+        // `Bearer <API key>` for scripts; the logger already redacts this header.
+        authorization: req.headers.authorization ?? null,
+        clientAddress: req.ip,
+        userAgent: req.headers['user-agent'] ?? null,
+        sessions: options.sessions,
+        cookies: {
+          set(token, expiresAt) {
+            res.setCookie(sessionCookieName, token, {
+              path: '/',
+              httpOnly: true,
+              sameSite: 'lax',
+              secure: secureCookieFor(req, options.cookieSecure),
+              expires: expiresAt,
+            });
           },
-        }),
-      responseMeta({ errors }) {
-        // A rate-limited call says when to come back, in seconds.
-        const waits = errors.map(retryAfterOf).filter((s): s is number => s !== undefined);
-        return waits.length ? { headers: { 'retry-after': String(Math.max(...waits)) } } : {};
-      },
-      onError({ error, path, req }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') {
-          req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
-        }
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+          clear() {
+            res.clearCookie(sessionCookieName, {
+              path: '/',
+              httpOnly: true,
+              sameSite: 'lax',
+              secure: secureCookieFor(req, options.cookieSecure),
+            });
+          },
+        },
+      }),
+    headersFor(errors): Record<string, string> {
+      // A rate-limited call says when to come back, in seconds.
+      const waits = errors.map(retryAfterOf).filter((s): s is number => s !== undefined);
+      return waits.length ? { 'retry-after': String(Math.max(...waits)) } : {};
+    },
+    onError(error, path, req) {
+      if (error.code === 'INTERNAL_SERVER_ERROR') {
+        req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
+      }
+    },
   });
 
   const hasWeb = existsSync(join(options.webRoot, 'index.html'));

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Database } from '@roster/db';
+import { type Database, preparedQuery } from '@roster/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { authenticateApiKey } from '../api-keys/service.js';
 import type { Actor, Context } from '../context.js';
@@ -49,17 +49,9 @@ export async function endSessionByToken(db: Db, token: string): Promise<void> {
 // once-a-minute refresh would end every session a minute after sign-in).
 const touchEveryMs = 60_000;
 
-/**
- * The actor behind the context's credential, or null. With an Authorization
- * header, that is its API key, and only it: a key that does not work throws
- * UNAUTHORIZED rather than falling back to a cookie or to anonymous. Otherwise
- * the session cookie: a session of a deactivated or deleted user, or one past
- * its idle or absolute expiry, is no session.
- */
-export async function authenticate(ctx: Context): Promise<Actor | null> {
-  if (ctx.bearerToken !== null) return authenticateApiKey(ctx, ctx.bearerToken);
-  if (!ctx.sessionToken || ctx.sessionToken.length > 200) return null;
-  const row = await ctx.db
+/** The session and its user, by the token's hash: every signed-in request runs it, so it is compiled once. */
+const sessionByTokenHash = preparedQuery((db, tokenHash: string) =>
+  db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.userId')
     .select([
@@ -73,8 +65,20 @@ export async function authenticate(ctx: Context): Promise<Actor | null> {
       'users.role',
       'users.active',
     ])
-    .where('sessions.tokenHash', '=', hashToken(ctx.sessionToken))
-    .executeTakeFirst();
+    .where('sessions.tokenHash', '=', tokenHash),
+);
+
+/**
+ * The actor behind the context's credential, or null. With an Authorization
+ * header, that is its API key, and only it: a key that does not work throws
+ * UNAUTHORIZED rather than falling back to a cookie or to anonymous. Otherwise
+ * the session cookie: a session of a deactivated or deleted user, or one past
+ * its idle or absolute expiry, is no session.
+ */
+export async function authenticate(ctx: Context): Promise<Actor | null> {
+  if (ctx.bearerToken !== null) return authenticateApiKey(ctx, ctx.bearerToken);
+  if (!ctx.sessionToken || ctx.sessionToken.length > 200) return null;
+  const [row] = await sessionByTokenHash(ctx.db, hashToken(ctx.sessionToken));
   if (!row) return null;
   const now = Date.now();
   const idleExpired = now - row.lastSeenAt.getTime() > ctx.sessions.idleTimeoutMs;

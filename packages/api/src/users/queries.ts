@@ -1,4 +1,4 @@
-import type { Database, NewUser, Role, UserUpdate } from '@roster/db';
+import { type Database, type NewUser, preparedQuery, type Role, type UserUpdate } from '@roster/db';
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql, type Transaction } from 'kysely';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 
@@ -21,22 +21,29 @@ export const userColumns = [
   sql<Date | null>`case when users.locked_until > now() then users.locked_until end`.as('lockedUntil'),
 ] as const;
 
-export async function findUserById(db: Db, organizationId: string, id: string) {
-  return db
+// The reads behind users.get: compiled once (see preparedQuery).
+const userById = preparedQuery((db, organizationId: string, id: string) =>
+  db
     .selectFrom('users')
     .select(userColumns)
     .where('users.organizationId', '=', organizationId)
-    .where('users.id', '=', id)
-    .executeTakeFirst();
+    .where('users.id', '=', id),
+);
+
+const userByLowerEmail = preparedQuery((db, organizationId: string, lowerEmail: string) =>
+  db
+    .selectFrom('users')
+    .select(userColumns)
+    .where('users.organizationId', '=', organizationId)
+    .where(sql<string>`lower(email)`, '=', lowerEmail),
+);
+
+export async function findUserById(db: Db, organizationId: string, id: string) {
+  return (await userById(db, organizationId, id))[0];
 }
 
 export async function findUserByEmail(db: Db, organizationId: string, email: string) {
-  return db
-    .selectFrom('users')
-    .select(userColumns)
-    .where('users.organizationId', '=', organizationId)
-    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
-    .executeTakeFirst();
+  return (await userByLowerEmail(db, organizationId, email.toLowerCase()))[0];
 }
 
 /** Locks the user's row for the rest of the transaction. */

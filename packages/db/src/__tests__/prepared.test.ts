@@ -1,0 +1,79 @@
+import { type Kysely, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../migrate.js';
+import { preparedQuery } from '../prepared.js';
+import type { Database } from '../schema.js';
+import { dropFreshDbs, freshDb } from '../test/fresh-db.js';
+
+let db: Kysely<Database>;
+
+beforeAll(async () => {
+  db = (await freshDb()).db;
+  await migrateToLatest(db);
+  // A table without rules of its own, so the rows are plain.
+  await db
+    .insertInto('signInAttempts')
+    .values([{ clientKey: 'Alpha' }, { clientKey: 'Beta' }, { clientKey: 'Gamma' }])
+    .execute();
+});
+
+afterAll(async () => {
+  await db?.destroy();
+  await dropFreshDbs();
+});
+
+describe('preparedQuery', () => {
+  const byName = preparedQuery((db, name: string) =>
+    db.selectFrom('signInAttempts').select(['id', 'clientKey as name', 'attemptedAt']).where('clientKey', '=', name),
+  );
+
+  it('answers each call with its own arguments, columns camel-cased and typed as Kysely does', async () => {
+    const [alpha] = await byName(db, 'Alpha');
+    const [beta] = await byName(db, 'Beta');
+    expect(alpha?.name).toBe('Alpha');
+    expect(beta?.name).toBe('Beta');
+    expect(beta?.attemptedAt).toBeInstanceOf(Date);
+    expect(await byName(db, 'Nobody')).toEqual([]);
+  });
+
+  it('keeps arguments apart when one call overlaps another', async () => {
+    const names = ['Alpha', 'Beta', 'Gamma', 'Beta', 'Alpha'];
+    const rows = await Promise.all(names.map((name) => byName(db, name)));
+    expect(rows.map((found) => found[0]?.name)).toEqual(names);
+  });
+
+  it('fills arguments in the order the SQL uses them, beside constants of its own', async () => {
+    const between = preparedQuery((db, high: string, low: string) =>
+      db
+        .selectFrom('signInAttempts')
+        .select('clientKey as name')
+        .where('clientKey', '<', high)
+        .where('clientKey', '<>', sql.val('Zeta'))
+        .where('clientKey', '>', low)
+        .orderBy('clientKey'),
+    );
+    expect((await between(db, 'Gamma', 'Alpha')).map((row) => row.name)).toEqual(['Beta']);
+    expect((await between(db, 'Zulu', 'Aardvark')).map((row) => row.name)).toEqual(['Alpha', 'Beta', 'Gamma']);
+  });
+
+  it('runs inside a transaction, on its connection', async () => {
+    await db
+      .transaction()
+      .execute(async (tx) => {
+        await tx.insertInto('signInAttempts').values({ clientKey: 'Delta' }).execute();
+        expect((await byName(tx, 'Delta')).length).toBe(1);
+        throw new Error('roll back');
+      })
+      .catch(() => {});
+    expect(await byName(db, 'Delta')).toEqual([]);
+  });
+
+  it('refuses a build that does not use an argument as a value', async () => {
+    const unused = preparedQuery((db, _name: string) => db.selectFrom('signInAttempts').select('id'));
+    await expect(unused(db, 'Alpha')).rejects.toThrow(/argument 1 must be used exactly once/);
+    const changed = preparedQuery((db, name: string) =>
+      db.selectFrom('signInAttempts').select('id').where('clientKey', '=', name.toLowerCase()),
+    );
+    await expect(changed(db, 'Alpha')).rejects.toThrow(/argument 1 must be used exactly once/);
+  });
+});
