@@ -8,6 +8,7 @@ import {
   callerWithToken,
   createTestOrg,
   failure,
+  sessionOf,
   testDb,
   testPassword,
   uniqueClientAddress,
@@ -355,6 +356,30 @@ describe('per client address limit', () => {
     expect(waited).toBeGreaterThan(signInPolicy.pendingWaitMs - 200);
     expect(waited).toBeLessThan(signInPolicy.pendingWaitMs + 3_000);
     expect(await attemptRows(address)).toBe(signInPolicy.maxFailuresPerAddress);
+  });
+
+  it('gives the reservation back when something unexpected fails after it (it was no failed guess)', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const address = uniqueClientAddress();
+    vi.spyOn(passwordCheck, 'verify').mockRejectedValueOnce(new Error('connection lost'));
+    const error = await failure(signIn(org.adminEmail, testPassword, address));
+    expect(error.code).toBe('INTERNAL_SERVER_ERROR');
+    expect((error.cause as Error).message).toBe('connection lost');
+    expect(await attemptRows(address)).toBe(0);
+
+    // The same for the current password of changePassword.
+    const { token } = await sessionOf(db, org.adminId);
+    const self = callerWithToken(db, token, { clientAddress: address });
+    vi.spyOn(passwordCheck, 'verify').mockRejectedValueOnce(new Error('connection lost'));
+    const changing = await failure(
+      self.auth.changePassword({ currentPassword: testPassword, newPassword: 'a new and long secret' }),
+    );
+    expect(changing.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(await attemptRows(address)).toBe(0);
+    // A wrong guess still counts.
+    await failure(self.auth.changePassword({ currentPassword: 'a wrong guess', newPassword: 'a new and long secret' }));
+    expect(await attemptRows(address)).toBe(1);
   });
 
   it('keys IPv6 clients by their /64 and IPv4-mapped ones by the IPv4 address', () => {

@@ -222,6 +222,31 @@ export async function releaseAttempt(db: Db, attempt: Attempt | null): Promise<v
 }
 
 /**
+ * Runs the check of a reserved attempt. When it throws before settling the
+ * attempt (a database error, the server going down; not a wrong password, which
+ * settles it first), the attempt was no failed guess: it is given back, as far
+ * as the database still lets us, and the original error goes on.
+ */
+async function settling<T>(
+  db: Kysely<Database>,
+  attempt: Attempt | null,
+  check: (settle: (outcome: 'failed' | 'succeeded') => Promise<void>) => Promise<T>,
+): Promise<T> {
+  let settled = false;
+  try {
+    return await check(async (outcome) => {
+      // Decided from here on: if settling itself fails, the reservation expires as abandoned.
+      settled = true;
+      if (outcome === 'failed') await recordAttemptFailure(db, attempt);
+      else await releaseAttempt(db, attempt);
+    });
+  } catch (error) {
+    if (!settled) await releaseAttempt(db, attempt).catch(() => {});
+    throw error;
+  }
+}
+
+/**
  * Counts a failed password of a user; the failure that reaches the limit locks
  * the user out and writes `user.locked` to the audit log, in one transaction.
  * Failures while locked change nothing (they cannot extend the lock).
@@ -294,28 +319,30 @@ export async function checkCredentials(
     clientKey(ctx.clientAddress),
     'Too many failed sign-ins from your network.',
   );
-  const user = await ctx.db
-    .selectFrom('users')
-    .select([
-      'id',
-      'organizationId',
-      'email',
-      'active',
-      'passwordHash',
-      sql<boolean>`coalesce(locked_until > now(), false)`.as('locked'),
-    ])
-    .where(sql<string>`lower(email)`, '=', input.email.toLowerCase())
-    .executeTakeFirst();
-  const usable = user?.active && !user.locked && user.passwordHash ? user.passwordHash : null;
-  const ok = await passwordCheck.verify(usable, input.password);
-  if (!user || !usable || !ok) {
-    await recordAttemptFailure(ctx.db, attempt);
-    if (user && !user.locked) await recordUserFailure(ctx.db, user, ctx.clientAddress);
-    throw signInFailed();
-  }
-  await releaseAttempt(ctx.db, attempt);
-  await resetUserFailures(ctx.db, user.id);
-  return { id: user.id, organizationId: user.organizationId };
+  return settling(ctx.db, attempt, async (settle) => {
+    const user = await ctx.db
+      .selectFrom('users')
+      .select([
+        'id',
+        'organizationId',
+        'email',
+        'active',
+        'passwordHash',
+        sql<boolean>`coalesce(locked_until > now(), false)`.as('locked'),
+      ])
+      .where(sql<string>`lower(email)`, '=', input.email.toLowerCase())
+      .executeTakeFirst();
+    const usable = user?.active && !user.locked && user.passwordHash ? user.passwordHash : null;
+    const ok = await passwordCheck.verify(usable, input.password);
+    if (!user || !usable || !ok) {
+      await settle('failed');
+      if (user && !user.locked) await recordUserFailure(ctx.db, user, ctx.clientAddress);
+      throw signInFailed();
+    }
+    await settle('succeeded');
+    await resetUserFailures(ctx.db, user.id);
+    return { id: user.id, organizationId: user.organizationId };
+  });
 }
 
 /**
@@ -333,25 +360,27 @@ export async function checkCurrentPassword(
     clientKey(ctx.clientAddress),
     'Too many wrong passwords from your network.',
   );
-  const row = await ctx.db
-    .selectFrom('users')
-    .select([
-      'passwordHash',
-      sql<number | null>`ceil(extract(epoch from (locked_until - now())))::int`.as('lockedForSeconds'),
-    ])
-    .where('id', '=', user.id)
-    .executeTakeFirstOrThrow();
-  if (row.lockedForSeconds !== null && row.lockedForSeconds > 0) {
-    await recordAttemptFailure(ctx.db, attempt);
-    throw tooManyAttempts(row.lockedForSeconds, 'Too many wrong passwords: your sign-in is locked for now.');
-  }
-  const ok = await passwordCheck.verify(row.passwordHash, password);
-  if (!ok) {
-    await recordAttemptFailure(ctx.db, attempt);
-    await recordUserFailure(ctx.db, user, ctx.clientAddress);
-    return false;
-  }
-  await releaseAttempt(ctx.db, attempt);
-  await resetUserFailures(ctx.db, user.id);
-  return true;
+  return settling(ctx.db, attempt, async (settle) => {
+    const row = await ctx.db
+      .selectFrom('users')
+      .select([
+        'passwordHash',
+        sql<number | null>`ceil(extract(epoch from (locked_until - now())))::int`.as('lockedForSeconds'),
+      ])
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    if (row.lockedForSeconds !== null && row.lockedForSeconds > 0) {
+      // No password was checked, so no guess was made: the reservation is given back.
+      throw tooManyAttempts(row.lockedForSeconds, 'Too many wrong passwords: your sign-in is locked for now.');
+    }
+    const ok = await passwordCheck.verify(row.passwordHash, password);
+    if (!ok) {
+      await settle('failed');
+      await recordUserFailure(ctx.db, user, ctx.clientAddress);
+      return false;
+    }
+    await settle('succeeded');
+    await resetUserFailures(ctx.db, user.id);
+    return true;
+  });
 }
