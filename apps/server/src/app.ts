@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import { type AppRouter, appRouter, createContext, retryAfterOf, type SessionConfig } from '@roster/api';
+import {
+  type AppRouter,
+  appRouter,
+  createContext,
+  createInflightTracker,
+  retryAfterOf,
+  type SessionConfig,
+} from '@roster/api';
 import type { Database } from '@roster/db';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -96,6 +103,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
+  // close() returns once no client is connected, but a procedure whose client has
+  // gone may still be running: the app is closed when those have ended too, so
+  // the database is not destroyed under them (main.ts bounds the wait).
+  const inflight = createInflightTracker();
+  app.addHook('onClose', () => inflight.idle());
+
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
@@ -110,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           clientAddress: req.ip,
           userAgent: req.headers['user-agent'] ?? null,
           sessions: options.sessions,
+          inflight,
           cookies: {
             set(token, expiresAt) {
               res.setCookie(sessionCookieName, token, {
