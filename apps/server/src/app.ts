@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import { appRouter, createContext, retryAfterOf, type SessionConfig } from '@roster/api';
+import { appRouter, createContext, createInflightTracker, retryAfterOf, type SessionConfig } from '@roster/api';
 import type { Database } from '@roster/db';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type Kysely, sql } from 'kysely';
@@ -85,6 +85,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
 
+  // close() returns once no client is connected, but a procedure whose client has
+  // gone may still be running: the app is closed when those have ended too, so
+  // the database is not destroyed under them (main.ts bounds the wait).
+  const inflight = createInflightTracker();
+  app.addHook('onClose', () => inflight.idle());
+
   registerTrpcRoute(app, '/trpc', {
     router: appRouter,
     maxBatchSize: options.maxBatchSize ?? 20,
@@ -98,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         clientAddress: req.ip,
         userAgent: req.headers['user-agent'] ?? null,
         sessions: options.sessions,
+        inflight,
         cookies: {
           set(token, expiresAt) {
             res.setCookie(sessionCookieName, token, {

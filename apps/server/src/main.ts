@@ -57,6 +57,8 @@ async function shutdown(signal: string) {
   }, 10_000);
   force.unref();
   try {
+    // Resolves once procedures of clients that have gone have ended too (app.ts),
+    // so the database is not destroyed under them; the timer above bounds the wait.
     await app.close();
     await db.destroy();
   } finally {

@@ -1,5 +1,6 @@
 import type { Database, Role } from '@roster/db';
 import type { Kysely } from 'kysely';
+import type { InflightTracker } from './inflight.js';
 
 export type SessionConfig = {
   /** A session unused for this long ends. */
@@ -32,6 +33,8 @@ export type CreateContextOptions = {
   clientAddress?: string | null;
   userAgent?: string | null;
   sessions?: SessionConfig;
+  /** The host's count of running procedures, so it can wait for them before closing the database. */
+  inflight?: InflightTracker;
 };
 
 export type Context = {
@@ -43,6 +46,7 @@ export type Context = {
   clientAddress: string | null;
   userAgent: string | null;
   sessions: SessionConfig;
+  inflight: InflightTracker | null;
 };
 
 /** The signed-in user as procedures see it after authentication, and how they proved it. */
@@ -81,5 +85,6 @@ export function createContext(options: CreateContextOptions): Context {
     clientAddress: options.clientAddress ?? null,
     userAgent: options.userAgent?.slice(0, 512) ?? null,
     sessions: options.sessions ?? defaultSessionConfig,
+    inflight: options.inflight ?? null,
   };
 }

@@ -42,9 +42,12 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
 
-/** Database errors become tRPC errors with the right code in one place. */
-const mapErrors = t.middleware(async ({ next }) => {
-  const result = await next();
+/**
+ * Database errors become tRPC errors with the right code in one place. Every
+ * procedure passes here, so here it is counted as running until it ends.
+ */
+const mapErrors = t.middleware(async ({ ctx, next }) => {
+  const result = await (ctx.inflight ? ctx.inflight.track(next()) : next());
   if (!result.ok) {
     const mapped = mapDatabaseError(result.error.cause);
     if (mapped) throw mapped;

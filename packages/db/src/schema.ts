@@ -79,6 +79,11 @@ export type SignInAttemptsTable = {
   id: Generated<string>;
   clientKey: string;
   attemptedAt: Timestamp;
+  /**
+   * Null: a settled failure. Otherwise a sign-in in flight, until then; once
+   * past, a reservation its process abandoned, which counts as nothing.
+   */
+  pendingUntil: ColumnType<Date | null, Date | string | null | undefined, Date | null>;
 };
 
 export type AuditLogTable = {

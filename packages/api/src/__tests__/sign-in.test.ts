@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TRPCError } from '@trpc/server';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
 import {
@@ -7,6 +8,7 @@ import {
   callerWithToken,
   createTestOrg,
   failure,
+  sessionOf,
   testDb,
   testPassword,
   uniqueClientAddress,
@@ -16,6 +18,40 @@ import {
 async function signIn(email: string, password: string, clientAddress = uniqueClientAddress()) {
   const db = await testDb();
   return callerWithToken(db, null, { clientAddress }).auth.login({ email, password });
+}
+
+/** The code each call ended with: 'ok' or the tRPC error code. */
+function outcomes(results: PromiseSettledResult<unknown>[]): string[] {
+  return results.map((r) => (r.status === 'rejected' && r.reason instanceof TRPCError ? r.reason.code : 'ok'));
+}
+
+/** The rows kept for an address's limit (settled failures and reservations alike). */
+async function attemptRows(address: string): Promise<number> {
+  const db = await testDb();
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from sign_in_attempts where client_key = ${clientKey(address)}
+  `.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+/**
+ * Writes attempts of an address straight into the table: `pendingUntil` is the
+ * moment a reservation must settle by; without it, rows are settled failures
+ * (as every row written before reservations could be pending).
+ */
+async function insertAttempts(address: string, count: number, pendingUntil?: RawBuilder<Date>) {
+  const db = await testDb();
+  const key = clientKey(address);
+  if (pendingUntil) {
+    await sql`
+      insert into sign_in_attempts (client_key, pending_until)
+      select ${key}, ${pendingUntil} from generate_series(1, ${count}::int)
+    `.execute(db);
+  } else {
+    await sql`insert into sign_in_attempts (client_key) select ${key} from generate_series(1, ${count}::int)`.execute(
+      db,
+    );
+  }
 }
 
 afterEach(() => {
@@ -233,9 +269,117 @@ describe('per client address limit', () => {
     const results = await Promise.allSettled(
       Array.from({ length: 30 }, () => signIn(uniqueEmail('burst'), 'guess guess', address)),
     );
-    const codes = results.map((r) => (r.status === 'rejected' && r.reason instanceof TRPCError ? r.reason.code : 'ok'));
+    const codes = outcomes(results);
     expect(codes.filter((c) => c === 'UNAUTHORIZED')).toHaveLength(20);
     expect(codes.filter((c) => c === 'TOO_MANY_REQUESTS')).toHaveLength(10);
+  });
+
+  it('lets 30 concurrent correct sign-ins from one address in (an office behind one NAT), and counts none of them', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const emails: string[] = [];
+    for (let i = 0; i < 5; i++) emails.push((await org.addUser({ canSignIn: true })).email);
+    const address = uniqueClientAddress();
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => signIn(emails[i % emails.length] ?? '', testPassword, address)),
+    );
+    expect(outcomes(results)).toEqual(Array(30).fill('ok'));
+    expect(await attemptRows(address)).toBe(0);
+    // And the address still has its whole allowance of failures.
+    for (let i = 0; i < signInPolicy.maxFailuresPerAddress; i++) {
+      expect((await failure(signIn(uniqueEmail('spray'), 'guess guess', address))).code).toBe('UNAUTHORIZED');
+    }
+    expect((await failure(signIn(org.adminEmail, testPassword, address))).code).toBe('TOO_MANY_REQUESTS');
+  });
+
+  it('counts an abandoned reservation (its time to settle has passed: a crash, a shutdown) as nothing', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const address = uniqueClientAddress();
+    await insertAttempts(address, signInPolicy.maxFailuresPerAddress, sql<Date>`now() - interval '1 second'`);
+    expect((await signIn(org.adminEmail, testPassword, address)).user.id).toBe(org.adminId);
+    expect((await failure(signIn(uniqueEmail('spray'), 'guess guess', address))).code).toBe('UNAUTHORIZED');
+    // Cleaned up like rows that left the window: only the one real failure is left.
+    expect(await attemptRows(address)).toBe(1);
+
+    // Settled failures (and rows from before reservations could be pending) still count.
+    await insertAttempts(address, signInPolicy.maxFailuresPerAddress - 1);
+    const refused = await failure(signIn(org.adminEmail, testPassword, address));
+    expect(refused.code).toBe('TOO_MANY_REQUESTS');
+    expect(refused.message).toMatch(/^Too many failed sign-ins from your network\. Try again in 15 minutes\.$/);
+  });
+
+  it('makes a sign-in wait while sign-ins in flight fill the limit, and lets it in once one of them succeeds', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const address = uniqueClientAddress();
+    await insertAttempts(address, signInPolicy.maxFailuresPerAddress, sql<Date>`now() + interval '1 minute'`);
+    const started = performance.now();
+    const waiting = signIn(org.adminEmail, testPassword, address);
+    await sleep(300);
+    // One of the sign-ins in flight succeeds: its reservation is given back.
+    await sql`
+      delete from sign_in_attempts where id = (select id from sign_in_attempts where client_key = ${clientKey(address)} limit 1)
+    `.execute(db);
+    expect((await waiting).user.id).toBe(org.adminId);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+    expect(await attemptRows(address)).toBe(signInPolicy.maxFailuresPerAddress - 1);
+  });
+
+  it('refuses a waiting sign-in with the window wait when the sign-ins in flight turn out to be failures', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const address = uniqueClientAddress();
+    await insertAttempts(address, signInPolicy.maxFailuresPerAddress, sql<Date>`now() + interval '1 minute'`);
+    const waiting = failure(signIn(org.adminEmail, testPassword, address));
+    await sleep(300);
+    await sql`update sign_in_attempts set pending_until = null where client_key = ${clientKey(address)}`.execute(db);
+    const refused = await waiting;
+    expect(refused.code).toBe('TOO_MANY_REQUESTS');
+    expect(refused.message).toMatch(/^Too many failed sign-ins from your network\./);
+    expect(retryAfterOf(refused)).toBeGreaterThan(14 * 60);
+  });
+
+  it('refuses, after waiting about 5 s, when the sign-ins in flight do not settle', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const address = uniqueClientAddress();
+    await insertAttempts(address, signInPolicy.maxFailuresPerAddress, sql<Date>`now() + interval '1 minute'`);
+    const verify = vi.spyOn(passwordCheck, 'verify');
+    const started = performance.now();
+    const refused = await failure(signIn(org.adminEmail, testPassword, address));
+    const waited = performance.now() - started;
+    expect(refused.code).toBe('TOO_MANY_REQUESTS');
+    expect(refused.message).toBe('Too many sign-ins at once from your network. Try again in a moment.');
+    expect(retryAfterOf(refused)).toBe(1);
+    expect(verify).not.toHaveBeenCalled();
+    expect(waited).toBeGreaterThan(signInPolicy.pendingWaitMs - 200);
+    expect(waited).toBeLessThan(signInPolicy.pendingWaitMs + 3_000);
+    expect(await attemptRows(address)).toBe(signInPolicy.maxFailuresPerAddress);
+  });
+
+  it('gives the reservation back when something unexpected fails after it (it was no failed guess)', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const address = uniqueClientAddress();
+    vi.spyOn(passwordCheck, 'verify').mockRejectedValueOnce(new Error('connection lost'));
+    const error = await failure(signIn(org.adminEmail, testPassword, address));
+    expect(error.code).toBe('INTERNAL_SERVER_ERROR');
+    expect((error.cause as Error).message).toBe('connection lost');
+    expect(await attemptRows(address)).toBe(0);
+
+    // The same for the current password of changePassword.
+    const { token } = await sessionOf(db, org.adminId);
+    const self = callerWithToken(db, token, { clientAddress: address });
+    vi.spyOn(passwordCheck, 'verify').mockRejectedValueOnce(new Error('connection lost'));
+    const changing = await failure(
+      self.auth.changePassword({ currentPassword: testPassword, newPassword: 'a new and long secret' }),
+    );
+    expect(changing.code).toBe('INTERNAL_SERVER_ERROR');
+    expect(await attemptRows(address)).toBe(0);
+    // A wrong guess still counts.
+    await failure(self.auth.changePassword({ currentPassword: 'a wrong guess', newPassword: 'a new and long secret' }));
+    expect(await attemptRows(address)).toBe(1);
   });
 
   it('keys IPv6 clients by their /64 and IPv4-mapped ones by the IPv4 address', () => {

@@ -1,4 +1,6 @@
+import { randomInt } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '@roster/db';
 import { TRPCError } from '@trpc/server';
 import { type Kysely, sql, type Transaction } from 'kysely';
@@ -16,6 +18,16 @@ export const signInPolicy = {
   maxFailuresPerAddress: 20,
   /** ... in this sliding window. */
   addressWindowMs: 15 * 60_000,
+  /**
+   * A sign-in reserves its place under that limit while its password is checked;
+   * a reservation not settled within this long was abandoned (a crash, a
+   * shutdown mid-request) and counts as nothing.
+   */
+  pendingMs: 30_000,
+  /** When sign-ins in flight are what fill the limit, another waits this long at most for them to settle ... */
+  pendingWaitMs: 5_000,
+  /** ... looking again after a pause of this many milliseconds, jittered between the two. */
+  pendingPauseMs: [25, 75],
 } as const;
 
 /**
@@ -93,56 +105,145 @@ export function clientKey(address: string | null | undefined): string | null {
 
 const windowInterval = () => sql`(${signInPolicy.addressWindowMs}::int * interval '1 millisecond')`;
 
-/**
- * Counts a sign-in attempt of a client address against its limit before the
- * password is checked, so parallel guesses cannot overshoot it. Returns the
- * attempt's id: a successful sign-in gives it back with `releaseAttempt`, so
- * only failures count. Over the limit it throws TOO_MANY_REQUESTS with the wait.
- *
- * An advisory lock per address makes check-and-insert atomic across every
- * server process on the database.
- */
-export async function reserveAttempt(db: Kysely<Database>, key: string | null, what: string): Promise<string | null> {
-  if (!key) return null;
+function tooManyAtOnce(): TRPCError {
+  return new TRPCError({
+    code: 'TOO_MANY_REQUESTS',
+    message: 'Too many sign-ins at once from your network. Try again in a moment.',
+    cause: new RetryLater(1),
+  });
+}
+
+/** A sign-in attempt counted under its client address's limit. */
+export type Attempt = { id: string; clientKey: string };
+
+/** What one look at an address's attempts found: a place reserved, a refusal, or a limit full of sign-ins in flight. */
+type Reservation = { attempt: Attempt } | { refusal: TRPCError } | { busy: true };
+
+async function tryReserve(db: Kysely<Database>, key: string, what: string): Promise<Reservation> {
   return db.transaction().execute(async (tx) => {
     await sql`select pg_advisory_xact_lock(hashtextextended(${`roster.sign_in.${key}`}, 0))`.execute(tx);
-    // Forget what has left the window: this address's rows, and a bounded batch of anyone's.
+    // Forget what has left the window, and reservations abandoned in flight: this
+    // address's rows, and a bounded batch of anyone's old ones.
     await tx
       .deleteFrom('signInAttempts')
       .where('clientKey', '=', key)
-      .where(sql<boolean>`attempted_at <= now() - ${windowInterval()}`)
+      .where(sql<boolean>`attempted_at <= now() - ${windowInterval()} or pending_until <= now()`)
       .execute();
     await sql`
       delete from sign_in_attempts where id in (
         select id from sign_in_attempts where attempted_at <= now() - ${windowInterval()} limit 100
       )
     `.execute(tx);
-    // The oldest attempt that keeps the address at its limit: once it leaves the window, one more may come.
-    const blocking = await tx
+    const { failures, inFlight } = await tx
       .selectFrom('signInAttempts')
-      .select(
-        sql<number>`greatest(1, ceil(extract(epoch from (attempted_at + ${windowInterval()} - now()))))::int`.as(
-          'waitSeconds',
-        ),
-      )
+      .select([
+        sql<number>`count(*) filter (where pending_until is null)::int`.as('failures'),
+        sql<number>`count(*) filter (where pending_until > now())::int`.as('inFlight'),
+      ])
       .where('clientKey', '=', key)
-      .orderBy('attemptedAt', 'desc')
-      .offset(signInPolicy.maxFailuresPerAddress - 1)
-      .limit(1)
-      .executeTakeFirst();
-    if (blocking) throw tooManyAttempts(blocking.waitSeconds, what);
+      .executeTakeFirstOrThrow();
+    const max = signInPolicy.maxFailuresPerAddress;
+    if (failures >= max) {
+      // The oldest failure that keeps the address at its limit: once it leaves the window, one more may come.
+      const blocking = await tx
+        .selectFrom('signInAttempts')
+        .select(
+          sql<number>`greatest(1, ceil(extract(epoch from (attempted_at + ${windowInterval()} - now()))))::int`.as(
+            'waitSeconds',
+          ),
+        )
+        .where('clientKey', '=', key)
+        .where('pendingUntil', 'is', null)
+        .orderBy('attemptedAt', 'desc')
+        .offset(max - 1)
+        .limit(1)
+        .executeTakeFirstOrThrow();
+      return { refusal: tooManyAttempts(blocking.waitSeconds, what) };
+    }
+    // Sign-ins in flight may all turn out failures: none more until some settle.
+    if (failures + inFlight >= max) return { busy: true };
     const row = await tx
       .insertInto('signInAttempts')
-      .values({ clientKey: key })
+      .values({
+        clientKey: key,
+        pendingUntil: sql<Date>`now() + ${signInPolicy.pendingMs}::int * interval '1 millisecond'`,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return row.id;
+    return { attempt: { id: row.id, clientKey: key } };
   });
 }
 
+/**
+ * Reserves a place for a sign-in attempt of a client address under its limit
+ * before the password is checked, so parallel guesses cannot overshoot it.
+ * The reservation is in flight until the check settles it: a wrong password
+ * makes it a failure (`recordAttemptFailure`), a right one gives it back
+ * (`releaseAttempt`); one never settled (its process died) counts as nothing
+ * once `signInPolicy.pendingMs` has passed. Null when the address is unknown.
+ *
+ * With failures up to the limit it throws TOO_MANY_REQUESTS with the wait. When
+ * sign-ins in flight are what fill the limit, it waits for them to settle, for
+ * `signInPolicy.pendingWaitMs` at most, then throws TOO_MANY_REQUESTS (retry in
+ * a second). An advisory lock per address makes check-and-insert atomic across
+ * every server process on the database; it is not held while waiting.
+ */
+export async function reserveAttempt(db: Kysely<Database>, key: string | null, what: string): Promise<Attempt | null> {
+  if (!key) return null;
+  const started = performance.now();
+  for (;;) {
+    const reservation = await tryReserve(db, key, what);
+    if ('attempt' in reservation) return reservation.attempt;
+    if ('refusal' in reservation) throw reservation.refusal;
+    // Jittered, so sign-ins waiting together do not all come back at the same moment.
+    const [least, most] = signInPolicy.pendingPauseMs;
+    const pause = randomInt(least, most + 1);
+    if (performance.now() - started + pause > signInPolicy.pendingWaitMs) throw tooManyAtOnce();
+    await sleep(pause);
+  }
+}
+
+/** A wrong password: the attempt's reservation becomes a failure of its address. */
+export async function recordAttemptFailure(db: Db, attempt: Attempt | null): Promise<void> {
+  if (!attempt) return;
+  const settled = await db
+    .updateTable('signInAttempts')
+    .set({ pendingUntil: null })
+    .where('id', '=', attempt.id)
+    .returning('id')
+    .executeTakeFirst();
+  // A check slower than `pendingMs` finds its reservation cleaned up as abandoned: the failure still counts.
+  if (!settled) await db.insertInto('signInAttempts').values({ clientKey: attempt.clientKey }).execute();
+}
+
 /** A successful attempt is not a failure: it no longer counts against the address. */
-export async function releaseAttempt(db: Db, attemptId: string | null): Promise<void> {
-  if (attemptId) await db.deleteFrom('signInAttempts').where('id', '=', attemptId).execute();
+export async function releaseAttempt(db: Db, attempt: Attempt | null): Promise<void> {
+  if (attempt) await db.deleteFrom('signInAttempts').where('id', '=', attempt.id).execute();
+}
+
+/**
+ * Runs the check of a reserved attempt. When it throws before settling the
+ * attempt (a database error, the server going down; not a wrong password, which
+ * settles it first), the attempt was no failed guess: it is given back, as far
+ * as the database still lets us, and the original error goes on.
+ */
+async function settling<T>(
+  db: Kysely<Database>,
+  attempt: Attempt | null,
+  check: (settle: (outcome: 'failed' | 'succeeded') => Promise<void>) => Promise<T>,
+): Promise<T> {
+  let settled = false;
+  try {
+    return await check(async (outcome) => {
+      // Decided from here on: if settling itself fails, the reservation expires as abandoned.
+      settled = true;
+      if (outcome === 'failed') await recordAttemptFailure(db, attempt);
+      else await releaseAttempt(db, attempt);
+    });
+  } catch (error) {
+    if (!settled) await releaseAttempt(db, attempt).catch(() => {});
+    throw error;
+  }
 }
 
 /**
@@ -218,27 +319,30 @@ export async function checkCredentials(
     clientKey(ctx.clientAddress),
     'Too many failed sign-ins from your network.',
   );
-  const user = await ctx.db
-    .selectFrom('users')
-    .select([
-      'id',
-      'organizationId',
-      'email',
-      'active',
-      'passwordHash',
-      sql<boolean>`coalesce(locked_until > now(), false)`.as('locked'),
-    ])
-    .where(sql<string>`lower(email)`, '=', input.email.toLowerCase())
-    .executeTakeFirst();
-  const usable = user?.active && !user.locked && user.passwordHash ? user.passwordHash : null;
-  const ok = await passwordCheck.verify(usable, input.password);
-  if (!user || !usable || !ok) {
-    if (user && !user.locked) await recordUserFailure(ctx.db, user, ctx.clientAddress);
-    throw signInFailed();
-  }
-  await releaseAttempt(ctx.db, attempt);
-  await resetUserFailures(ctx.db, user.id);
-  return { id: user.id, organizationId: user.organizationId };
+  return settling(ctx.db, attempt, async (settle) => {
+    const user = await ctx.db
+      .selectFrom('users')
+      .select([
+        'id',
+        'organizationId',
+        'email',
+        'active',
+        'passwordHash',
+        sql<boolean>`coalesce(locked_until > now(), false)`.as('locked'),
+      ])
+      .where(sql<string>`lower(email)`, '=', input.email.toLowerCase())
+      .executeTakeFirst();
+    const usable = user?.active && !user.locked && user.passwordHash ? user.passwordHash : null;
+    const ok = await passwordCheck.verify(usable, input.password);
+    if (!user || !usable || !ok) {
+      await settle('failed');
+      if (user && !user.locked) await recordUserFailure(ctx.db, user, ctx.clientAddress);
+      throw signInFailed();
+    }
+    await settle('succeeded');
+    await resetUserFailures(ctx.db, user.id);
+    return { id: user.id, organizationId: user.organizationId };
+  });
 }
 
 /**
@@ -256,23 +360,27 @@ export async function checkCurrentPassword(
     clientKey(ctx.clientAddress),
     'Too many wrong passwords from your network.',
   );
-  const row = await ctx.db
-    .selectFrom('users')
-    .select([
-      'passwordHash',
-      sql<number | null>`ceil(extract(epoch from (locked_until - now())))::int`.as('lockedForSeconds'),
-    ])
-    .where('id', '=', user.id)
-    .executeTakeFirstOrThrow();
-  if (row.lockedForSeconds !== null && row.lockedForSeconds > 0) {
-    throw tooManyAttempts(row.lockedForSeconds, 'Too many wrong passwords: your sign-in is locked for now.');
-  }
-  const ok = await passwordCheck.verify(row.passwordHash, password);
-  if (!ok) {
-    await recordUserFailure(ctx.db, user, ctx.clientAddress);
-    return false;
-  }
-  await releaseAttempt(ctx.db, attempt);
-  await resetUserFailures(ctx.db, user.id);
-  return true;
+  return settling(ctx.db, attempt, async (settle) => {
+    const row = await ctx.db
+      .selectFrom('users')
+      .select([
+        'passwordHash',
+        sql<number | null>`ceil(extract(epoch from (locked_until - now())))::int`.as('lockedForSeconds'),
+      ])
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    if (row.lockedForSeconds !== null && row.lockedForSeconds > 0) {
+      // No password was checked, so no guess was made: the reservation is given back.
+      throw tooManyAttempts(row.lockedForSeconds, 'Too many wrong passwords: your sign-in is locked for now.');
+    }
+    const ok = await passwordCheck.verify(row.passwordHash, password);
+    if (!ok) {
+      await settle('failed');
+      await recordUserFailure(ctx.db, user, ctx.clientAddress);
+      return false;
+    }
+    await settle('succeeded');
+    await resetUserFailures(ctx.db, user.id);
+    return true;
+  });
 }

@@ -19,6 +19,9 @@ import { createCallerFactory } from '../trpc.js';
  */
 let shared: Promise<Kysely<Database>> | undefined;
 
+/** The password check, for tests of the HTTP host that must hold a sign-in midway (spy on `verify`). */
+export { passwordCheck } from '../auth/sign-in.js';
+
 export function testDb(): Promise<Kysely<Database>> {
   shared ??= openTestDb();
   return shared;
