@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { CamelCasePlugin, Kysely, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { statementNameOf } from './prepared.js';
 import type { Database } from './schema.js';
 import { SerializedDialect } from './serialized-dialect.js';
 
@@ -24,6 +25,23 @@ export type DbHandle = {
 
 // int8 (count(*)) as a JS number: our counts stay far below 2^53.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
+
+/**
+ * Sends preparedQuery's statements under their names, so this connection
+ * parses and plans each of them once (pg prepares a name on first use, and
+ * again on a new connection). Kysely calls `query(text, values)`; every other
+ * call passes through unchanged.
+ */
+function prepareNamedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const named = (...args: unknown[]) => {
+    const [text, values] = args;
+    const name =
+      typeof text === 'string' && Array.isArray(values) && args.length === 2 ? statementNameOf(text) : undefined;
+    return name ? query({ name, text, values }) : query(...args);
+  };
+  client.query = named as typeof client.query;
+}
 
 /**
  * Builds Kysely over node-postgres when `url` is given, else over embedded PGlite.
@@ -50,6 +68,7 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
     pool.on('error', () => {});
     pool.on('connect', (client) => {
       client.on('error', () => {});
+      prepareNamedStatements(client);
     });
     const url = new URL(options.url);
     return {

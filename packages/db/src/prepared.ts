@@ -1,6 +1,19 @@
 import { type Compilable, type CompiledQuery, createQueryId, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
+/**
+ * SQL texts that go to a Postgres server as named prepared statements: each
+ * connection parses and plans them once, not at every call. Only preparedQuery's
+ * fixed-shape lookups by a unique key are named, where the server's generic plan
+ * is the right plan for every value (a search over skewed data would not be).
+ */
+const statementNames = new Map<string, string>();
+
+/** The name a pooled connection prepares this SQL under, if it is one of ours. */
+export function statementNameOf(sqlText: string): string | undefined {
+  return statementNames.get(sqlText);
+}
+
 /** A value no caller passes (our inputs refuse NUL characters), standing for argument `i`; lower-casing or trimming it shows. */
 const placeholder = (i: number) => ` \u0000Roster.Argument.${i}\u0000 `;
 
@@ -14,9 +27,14 @@ const placeholder = (i: number) => ` \u0000Roster.Argument.${i}\u0000 `;
  * as a query value, unchanged, and must not branch on it. Compiling checks that
  * every argument became exactly one parameter, so a misuse fails at its first
  * call rather than sending a placeholder to the database.
+ *
+ * On a Postgres server the statement is also prepared once per connection
+ * (see statementNameOf); `onServer: false` opts out, for a query whose best
+ * plan depends on its values.
  */
 export function preparedQuery<Args extends string[], Row>(
   build: (db: Kysely<Database>, ...args: Args) => Compilable<Row>,
+  options: { onServer?: boolean } = { onServer: true },
 ): (db: Kysely<Database>, ...args: Args) => Promise<Row[]> {
   const arity = build.length - 1;
   let compiled: { query: CompiledQuery<Row>; slots: Array<number | undefined> } | undefined;
@@ -31,6 +49,9 @@ export function preparedQuery<Args extends string[], Row>(
       if (slots.filter((slot) => slot === i).length !== 1) {
         throw new Error(`preparedQuery: argument ${i + 1} must be used exactly once, as a value`);
       }
+    }
+    if (options.onServer && !statementNames.has(query.sql)) {
+      statementNames.set(query.sql, `roster_prepared_${statementNames.size + 1}`);
     }
     return { query, slots };
   };

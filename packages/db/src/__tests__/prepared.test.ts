@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../migrate.js';
 import { preparedQuery } from '../prepared.js';
 import type { Database } from '../schema.js';
-import { dropFreshDbs, freshDb } from '../test/fresh-db.js';
+import { dropFreshDbs, freshDb, serverUrl } from '../test/fresh-db.js';
 
 let db: Kysely<Database>;
 
@@ -66,6 +66,21 @@ describe('preparedQuery', () => {
       })
       .catch(() => {});
     expect(await byName(db, 'Delta')).toEqual([]);
+  });
+
+  it.runIf(serverUrl)('is prepared once per connection on a Postgres server, and reused', async () => {
+    await db.transaction().execute(async (tx) => {
+      // One transaction, one connection: what it has prepared is in pg_prepared_statements.
+      await byName(tx, 'Alpha');
+      await byName(tx, 'Beta');
+      const prepared = await sql<{ name: string; statement: string }>`
+        select name, statement from pg_prepared_statements where name like 'roster_prepared_%'
+      `.execute(tx);
+      const ours = prepared.rows.filter((row) => row.statement.includes('"sign_in_attempts"'));
+      expect(ours.length).toBeGreaterThan(0);
+      expect(new Set(ours.map((row) => row.name)).size).toBe(ours.length);
+      expect((await byName(tx, 'Gamma'))[0]?.name).toBe('Gamma');
+    });
   });
 
   it('refuses a build that does not use an argument as a value', async () => {
