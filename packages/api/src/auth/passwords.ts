@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
+import { HashThread } from './hash-pool.js';
 
-// OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane. The work runs on
-// libuv's thread pool, so hashing never blocks the event loop.
+// OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane.
 const options = {
   // Algorithm.Argon2id; the enum is `const`, so its value is written out.
   algorithm: 2 as Algorithm,
@@ -13,35 +13,33 @@ const options = {
 } as const;
 
 /**
- * How many hashes run at once. Each takes a core and 19 MiB for its whole
- * duration, so a burst of sign-ins would otherwise take every core (and libuv's
- * four threads) from the event loop and the database, and multiply the memory.
- * One core is always left to everything else; further sign-ins wait their turn.
+ * How many hashes run at once, each on a thread of its own at a lower priority
+ * (hash-pool.ts). Each takes a core and 19 MiB for its whole duration, so one
+ * core is always left to everything else; further sign-ins wait their turn.
  */
 export const maxConcurrentHashes = Math.max(1, availableParallelism() - 1);
 
-let running = 0;
-const waiting: Array<() => void> = [];
+const idle: HashThread[] = Array.from({ length: maxConcurrentHashes }, () => new HashThread());
+const waiting: Array<(thread: HashThread) => void> = [];
 
-async function limited<T>(task: () => Promise<T>): Promise<T> {
-  if (running < maxConcurrentHashes) running += 1;
-  else await new Promise<void>((resolve) => waiting.push(resolve));
+async function onThread<T>(task: (thread: HashThread) => Promise<T>): Promise<T> {
+  const thread = idle.pop() ?? (await new Promise<HashThread>((resolve) => waiting.push(resolve)));
   try {
-    return await task();
+    return await task(thread);
   } finally {
-    // The slot passes straight to the next in line, or is freed.
+    // The thread passes straight to the next in line, or waits idle.
     const next = waiting.shift();
-    if (next) next();
-    else running -= 1;
+    if (next) next(thread);
+    else idle.push(thread);
   }
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return limited(() => hash(password, options));
+export async function hashPassword(password: string): Promise<string> {
+  return String(await onThread((thread) => thread.run({ op: 'hash', password, options })));
 }
 
-function verifyHash(storedHash: string, password: string): Promise<boolean> {
-  return limited(() => verify(storedHash, password));
+async function verifyHash(storedHash: string, password: string): Promise<boolean> {
+  return (await onThread((thread) => thread.run({ op: 'verify', hash: storedHash, password }))) === true;
 }
 
 let dummyHash: Promise<string> | undefined;

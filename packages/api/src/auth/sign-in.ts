@@ -175,6 +175,25 @@ async function tryReserve(db: Kysely<Database>, key: string, what: string): Prom
 }
 
 /**
+ * This process's reservations for one address, one after the other. The
+ * advisory lock serializes them anyway; queued here, a burst of sign-ins from
+ * one address (an office behind one NAT) waits in memory rather than in
+ * database connections held on that lock, which every other request needs.
+ */
+const reserving = new Map<string, Promise<unknown>>();
+
+async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const run = (reserving.get(key) ?? Promise.resolve()).then(task, task);
+  const tail = run.catch(() => {});
+  reserving.set(key, tail);
+  try {
+    return await run;
+  } finally {
+    if (reserving.get(key) === tail) reserving.delete(key);
+  }
+}
+
+/**
  * Reserves a place for a sign-in attempt of a client address under its limit
  * before the password is checked, so parallel guesses cannot overshoot it.
  * The reservation is in flight until the check settles it: a wrong password
@@ -192,7 +211,7 @@ export async function reserveAttempt(db: Kysely<Database>, key: string | null, w
   if (!key) return null;
   const started = performance.now();
   for (;;) {
-    const reservation = await tryReserve(db, key, what);
+    const reservation = await oneAtATime(key, () => tryReserve(db, key, what));
     if ('attempt' in reservation) return reservation.attempt;
     if ('refusal' in reservation) throw reservation.refusal;
     // Jittered, so sign-ins waiting together do not all come back at the same moment.
