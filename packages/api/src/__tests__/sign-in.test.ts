@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TRPCError } from '@trpc/server';
 import { type RawBuilder, sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { clientKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
+import { checkCredentials, clientKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
 import {
   callerAs,
   callerWithToken,
@@ -392,5 +392,42 @@ describe('per client address limit', () => {
     expect(clientKey('64:ff9b::192.0.2.33')).toBe('64:ff9b:0:0::/64');
     expect(clientKey(null)).toBeNull();
     expect(clientKey('')).toBeNull();
+  });
+});
+
+describe('a correct password', () => {
+  it('signs in with one write: the session, the attempt given back, the failures ended', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const person = await org.addUser({ canSignIn: true });
+    const address = uniqueClientAddress();
+    for (let i = 0; i < 3; i++) await failure(signIn(person.email, 'wrong password', address));
+    expect(await attemptRows(address)).toBe(3);
+    const { user } = await signIn(person.email, testPassword, address);
+    expect(user.lastLoginAt).toBeInstanceOf(Date);
+    const row = await db
+      .selectFrom('users')
+      .select(['failedSignIns', 'lastLoginAt'])
+      .where('id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    expect(row.failedSignIns).toBe(0);
+    expect(row.lastLoginAt?.getTime()).toBe(user.lastLoginAt?.getTime());
+    // The three failures still count; the successful attempt does not.
+    expect(await attemptRows(address)).toBe(3);
+  });
+
+  it('gives the attempt back when starting the session fails', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const person = await org.addUser({ canSignIn: true });
+    const address = uniqueClientAddress();
+    const refused = new Error('the session could not start');
+    await expect(
+      checkCredentials({ db, clientAddress: address }, { email: person.email, password: testPassword }, async () => {
+        expect(await attemptRows(address)).toBe(1);
+        throw refused;
+      }),
+    ).rejects.toBe(refused);
+    expect(await attemptRows(address)).toBe(0);
   });
 });

@@ -1,5 +1,4 @@
 import { TRPCError } from '@trpc/server';
-import { sql } from 'kysely';
 import { ZodRealError, z } from 'zod';
 import { recordAudit } from '../audit/queries.js';
 import { userOutput } from '../shared/outputs.js';
@@ -8,7 +7,7 @@ import { authedProcedure, publicProcedure, router } from '../trpc.js';
 import { findUserById } from '../users/queries.js';
 import { assertNotCommonPassword } from './common-passwords.js';
 import { hashPassword } from './passwords.js';
-import { authenticate, createSession, endSessionByToken, endSessions } from './sessions.js';
+import { authenticate, endSessionByToken, endSessions, startSession } from './sessions.js';
 import { checkCredentials, checkCurrentPassword, signInFailed } from './sign-in.js';
 
 /**
@@ -25,23 +24,21 @@ export const authRouter = router({
     .mutation(async ({ ctx, input }) => {
       if (ctx.bearerToken !== null) throw notWithApiKey('a key already says who you are; sign in from the console.');
       // Rate limits, lockout and constant-time failure live in sign-in.ts.
-      const user = await checkCredentials(ctx, input);
-
-      // A new token at every sign-in; the one the browser held before is ended.
-      if (ctx.sessionToken) await endSessionByToken(ctx.db, ctx.sessionToken);
-      const session = await ctx.db.transaction().execute(async (tx) => {
-        await tx.updateTable('users').set({ lastLoginAt: sql<Date>`now()` }).where('id', '=', user.id).execute();
-        return createSession(tx, {
-          userId: user.id,
+      const { token, expiresAt, user } = await checkCredentials(ctx, input, async (found, attempt) => {
+        // A new token at every sign-in; the one the browser held before is ended.
+        if (ctx.sessionToken) await endSessionByToken(ctx.db, ctx.sessionToken);
+        return startSession(ctx.db, {
+          userId: found.id,
+          organizationId: found.organizationId,
+          attemptId: attempt?.id ?? null,
           clientAddress: ctx.clientAddress,
           userAgent: ctx.userAgent,
           absoluteTimeoutMs: ctx.sessions.absoluteTimeoutMs,
         });
       });
-      ctx.cookies.set(session.token, session.expiresAt);
-      const fresh = await findUserById(ctx.db, user.organizationId, user.id);
-      if (!fresh) throw signInFailed();
-      return { user: fresh };
+      if (!user) throw signInFailed();
+      ctx.cookies.set(token, expiresAt);
+      return { user };
     }),
 
   logout: publicProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {

@@ -3,6 +3,7 @@ import { type Database, preparedQuery } from '@roster/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { authenticateApiKey } from '../api-keys/service.js';
 import type { Actor, Context } from '../context.js';
+import { userColumns } from '../users/queries.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -29,6 +30,46 @@ export async function createSession(
     })
     .execute();
   return { token, expiresAt };
+}
+
+/**
+ * Signs a user in, in one statement: a new session, the sign-in attempt given
+ * back (`attemptId`, see sign-in.ts), the run of failed sign-ins ended and the
+ * time of this sign-in noted. Returns the token, once, for the cookie, and the
+ * user as the API shows them; no user when they vanished meanwhile.
+ */
+export async function startSession(
+  db: Db,
+  input: {
+    userId: string;
+    organizationId: string;
+    attemptId: string | null;
+    clientAddress: string | null;
+    userAgent: string | null;
+    absoluteTimeoutMs: number;
+  },
+) {
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(Date.now() + input.absoluteTimeoutMs);
+  const user = await db
+    // No attempt (an unknown client address): `id = null` deletes nothing.
+    .with('released', (qb) => qb.deleteFrom('signInAttempts').where('id', '=', input.attemptId ?? sql<string>`null`))
+    .with('started', (qb) =>
+      qb.insertInto('sessions').values({
+        tokenHash: hashToken(token),
+        userId: input.userId,
+        expiresAt,
+        clientAddress: input.clientAddress,
+        userAgent: input.userAgent,
+      }),
+    )
+    .updateTable('users')
+    .set({ lastLoginAt: sql<Date>`now()`, failedSignIns: 0 })
+    .where('users.organizationId', '=', input.organizationId)
+    .where('users.id', '=', input.userId)
+    .returning(userColumns)
+    .executeTakeFirst();
+  return { token, expiresAt, user };
 }
 
 /** Ends every session of a user, but one (the caller's own, when it changes its password). */

@@ -266,6 +266,13 @@ async function settling<T>(
 }
 
 /**
+ * What a correct password leads to (the session, for a sign-in). It must give
+ * the attempt back (delete its row) in what it writes, so a sign-in commits
+ * once; should it fail, `settling` gives the attempt back for it.
+ */
+export type OnSignedIn<T> = (user: { id: string; organizationId: string }, attempt: Attempt | null) => Promise<T>;
+
+/**
  * Counts a failed password of a user; the failure that reaches the limit locks
  * the user out and writes `user.locked` to the audit log, in one transaction.
  * Failures while locked change nothing (they cannot extend the lock).
@@ -328,11 +335,13 @@ type SignInContext = { db: Kysely<Database>; clientAddress: string | null };
  * same UNAUTHORIZED message, and one password verification, against a dummy
  * hash when the email is unknown, the user is deactivated, has no password or
  * is locked out. Throws TOO_MANY_REQUESTS when the client address is over its limit.
+ * A correct password goes on to `onSignedIn`, which also ends the user's run of failures.
  */
-export async function checkCredentials(
+export async function checkCredentials<T>(
   ctx: SignInContext,
   input: SignInInput,
-): Promise<{ id: string; organizationId: string }> {
+  onSignedIn: OnSignedIn<T>,
+): Promise<T> {
   const attempt = await reserveAttempt(
     ctx.db,
     clientKey(ctx.clientAddress),
@@ -358,9 +367,8 @@ export async function checkCredentials(
       if (user && !user.locked) await recordUserFailure(ctx.db, user, ctx.clientAddress);
       throw signInFailed();
     }
-    await settle('succeeded');
-    await resetUserFailures(ctx.db, user.id);
-    return { id: user.id, organizationId: user.organizationId };
+    // Settled by onSignedIn, in the statement that starts the session; if that fails, given back above.
+    return onSignedIn({ id: user.id, organizationId: user.organizationId }, attempt);
   });
 }
 
