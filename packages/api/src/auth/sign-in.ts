@@ -120,57 +120,60 @@ export type Attempt = { id: string; clientKey: string };
 type Reservation = { attempt: Attempt } | { refusal: TRPCError } | { busy: true };
 
 async function tryReserve(db: Kysely<Database>, key: string, what: string): Promise<Reservation> {
+  const max = signInPolicy.maxFailuresPerAddress;
   return db.transaction().execute(async (tx) => {
+    // Rate-limit bookkeeping: a crash may forget its last fraction of a second,
+    // and in exchange this lock is not held through a disk flush.
+    await sql`set local synchronous_commit = off`.execute(tx);
     await sql`select pg_advisory_xact_lock(hashtextextended(${`roster.sign_in.${key}`}, 0))`.execute(tx);
-    // Forget what has left the window, and reservations abandoned in flight: this
-    // address's rows, and a bounded batch of anyone's old ones.
-    await tx
-      .deleteFrom('signInAttempts')
-      .where('clientKey', '=', key)
-      .where(sql<boolean>`attempted_at <= now() - ${windowInterval()} or pending_until <= now()`)
-      .execute();
-    await sql`
-      delete from sign_in_attempts where id in (
-        select id from sign_in_attempts where attempted_at <= now() - ${windowInterval()} limit 100
-      )
-    `.execute(tx);
-    const { failures, inFlight } = await tx
-      .selectFrom('signInAttempts')
-      .select([
-        sql<number>`count(*) filter (where pending_until is null)::int`.as('failures'),
-        sql<number>`count(*) filter (where pending_until > now())::int`.as('inFlight'),
-      ])
-      .where('clientKey', '=', key)
-      .executeTakeFirstOrThrow();
-    const max = signInPolicy.maxFailuresPerAddress;
-    if (failures >= max) {
-      // The oldest failure that keeps the address at its limit: once it leaves the window, one more may come.
-      const blocking = await tx
-        .selectFrom('signInAttempts')
-        .select(
-          sql<number>`greatest(1, ceil(extract(epoch from (attempted_at + ${windowInterval()} - now()))))::int`.as(
-            'waitSeconds',
-          ),
+    // One statement, after the lock: forget what has left the window and reservations
+    // abandoned in flight (this address's rows, and a bounded batch of anyone's old ones),
+    // count what is left, and reserve a place when there is one. Its parts share one
+    // snapshot, so the counts leave out by their conditions what the deletes remove.
+    const { rows } = await sql<{ failures: number; inFlight: number; id: string | null }>`
+      with forgotten as (
+        delete from sign_in_attempts
+        where client_key = ${key} and (attempted_at <= now() - ${windowInterval()} or pending_until <= now())
+      ), swept as (
+        delete from sign_in_attempts where id in (
+          select id from sign_in_attempts where attempted_at <= now() - ${windowInterval()} limit 100
         )
-        .where('clientKey', '=', key)
-        .where('pendingUntil', 'is', null)
-        .orderBy('attemptedAt', 'desc')
-        .offset(max - 1)
-        .limit(1)
-        .executeTakeFirstOrThrow();
-      return { refusal: tooManyAttempts(blocking.waitSeconds, what) };
+      ), counts as (
+        select
+          count(*) filter (where pending_until is null)::int as failures,
+          count(*) filter (where pending_until > now())::int as in_flight
+        from sign_in_attempts
+        where client_key = ${key} and attempted_at > now() - ${windowInterval()}
+      ), reserved as (
+        insert into sign_in_attempts (client_key, pending_until)
+        select ${key}, now() + ${signInPolicy.pendingMs}::int * interval '1 millisecond'
+        from counts where failures + in_flight < ${max}::int
+        returning id
+      )
+      select failures, in_flight as "inFlight", (select id from reserved) as id from counts
+    `.execute(tx);
+    const found = rows[0];
+    if (found?.id) return { attempt: { id: found.id, clientKey: key } };
+    if ((found?.failures ?? 0) < max) {
+      // Sign-ins in flight may all turn out failures: none more until some settle.
+      return { busy: true };
     }
-    // Sign-ins in flight may all turn out failures: none more until some settle.
-    if (failures + inFlight >= max) return { busy: true };
-    const row = await tx
-      .insertInto('signInAttempts')
-      .values({
-        clientKey: key,
-        pendingUntil: sql<Date>`now() + ${signInPolicy.pendingMs}::int * interval '1 millisecond'`,
-      })
-      .returning('id')
+    // The oldest failure that keeps the address at its limit: once it leaves the window, one more may come.
+    const blocking = await tx
+      .selectFrom('signInAttempts')
+      .select(
+        sql<number>`greatest(1, ceil(extract(epoch from (attempted_at + ${windowInterval()} - now()))))::int`.as(
+          'waitSeconds',
+        ),
+      )
+      .where('clientKey', '=', key)
+      .where('pendingUntil', 'is', null)
+      .where(sql<boolean>`attempted_at > now() - ${windowInterval()}`)
+      .orderBy('attemptedAt', 'desc')
+      .offset(max - 1)
+      .limit(1)
       .executeTakeFirstOrThrow();
-    return { attempt: { id: row.id, clientKey: key } };
+    return { refusal: tooManyAttempts(blocking.waitSeconds, what) };
   });
 }
 
