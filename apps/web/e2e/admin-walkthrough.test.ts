@@ -4,7 +4,7 @@ import {
   admin,
   api,
   baseURL,
-  focused,
+  focusedOn,
   focusInDialog,
   gone,
   launchBrowser,
@@ -188,7 +188,7 @@ describe('the administrator walkthrough', () => {
     await edit.focus();
     await page.keyboard.press('Enter');
     await visible(page.getByRole('dialog', { name: 'Edit Ada King' }));
-    expect(await focused(page)).toBe('First name');
+    expect(await focusedOn(page, 'First name')).toBe('First name');
     for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Tab');
       expect(await focusInDialog(page)).toBe(true);
@@ -197,7 +197,7 @@ describe('the administrator walkthrough', () => {
     expect(await focusInDialog(page)).toBe(true);
     await page.keyboard.press('Escape');
     await gone(page.getByRole('dialog'));
-    expect(await focused(page)).toBe(`Edit ${ada.email}`);
+    expect(await focusedOn(page, `Edit ${ada.email}`)).toBe(`Edit ${ada.email}`);
 
     // And a change made only with keys: open, type, submit with Enter.
     await page.keyboard.press('Enter');
@@ -207,7 +207,7 @@ describe('the administrator walkthrough', () => {
     await page.keyboard.press('Enter');
     await gone(page.getByRole('dialog'));
     await visible(row(ada.email).getByText('Augusta Ada King'));
-    expect(await focused(page)).toBe(`Edit ${ada.email}`);
+    expect(await focusedOn(page, `Edit ${ada.email}`)).toBe(`Edit ${ada.email}`);
     ada.first = 'Augusta Ada';
   });
 
@@ -221,7 +221,7 @@ describe('the administrator walkthrough', () => {
     await visible(dialog.getByRole('alert').getByText('You cannot demote yourself; ask another administrator.'));
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await gone(dialog);
-    expect(await focused(page)).toBe(`More actions for ${admin().email}`);
+    expect(await focusedOn(page, `More actions for ${admin().email}`)).toBe(`More actions for ${admin().email}`);
   });
 
   it('searches within an account and across the organization', async () => {
@@ -355,7 +355,7 @@ describe('the administrator walkthrough', () => {
     await dialog.getByRole('button', { name: 'Set password' }).click();
     await gone(dialog);
     await visible(toast(`New password set for ${ada.email}.`));
-    expect(await focused(page)).toBe(`More actions for ${ada.email}`);
+    expect(await focusedOn(page, `More actions for ${ada.email}`)).toBe(`More actions for ${ada.email}`);
     const elsewhere = await browser.newContext({ baseURL: baseURL() });
     const signedIn = await api(elsewhere.request, 'mutation', 'auth.login', {
       email: ada.email,

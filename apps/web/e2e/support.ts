@@ -129,6 +129,20 @@ export function focused(page: Page): Promise<string> {
   });
 }
 
+/**
+ * The accessible name of what has focus once it is `expected`, or after 3 s
+ * whatever has it then. A closing dialog hands focus back a moment after it is
+ * gone (Radix moves it in a timeout), so a check right away can see the page.
+ */
+export async function focusedOn(page: Page, expected: string): Promise<string> {
+  const deadline = Date.now() + 3_000;
+  for (;;) {
+    const name = await focused(page);
+    if (name === expected || Date.now() > deadline) return name;
+    await page.waitForTimeout(25);
+  }
+}
+
 /** Whether keyboard focus is inside the open dialog. */
 export function focusInDialog(page: Page): Promise<boolean> {
   return page.evaluate(() => Boolean(document.activeElement?.closest('[role="dialog"], [role="alertdialog"]')));
