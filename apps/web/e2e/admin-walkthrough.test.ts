@@ -245,7 +245,8 @@ describe('the administrator walkthrough', () => {
     await page.getByLabel('Role').selectOption('admin');
     await visible(page.getByText('No user matches these filters.'));
     await page.getByRole('button', { name: 'Clear filters' }).click();
-    await page.getByLabel('Account').selectOption({ label: accountName });
+    await page.getByLabel('Account').fill(accountName);
+    await page.waitForURL(/account=/);
     await visible(row(ada.email));
     expect(await page.getByRole('row').filter({ hasText: '@' }).count()).toBe(1);
     await page.getByLabel('Status').selectOption('inactive');
@@ -255,6 +256,7 @@ describe('the administrator walkthrough', () => {
     const filtered = page.url();
     await page.goto(filtered);
     expect(await page.getByLabel('Status').inputValue()).toBe('inactive');
+    await expect.poll(() => page.getByLabel('Account').inputValue()).toBe(accountName);
     await page.getByRole('link', { name: 'Audit log' }).click();
     await visible(page.getByRole('heading', { name: 'Audit log', level: 1 }));
     await page.goBack();
@@ -341,6 +343,34 @@ describe('the administrator walkthrough', () => {
     await page.getByRole('link', { name: 'Default', exact: true }).click();
     await visible(page.getByText('The default account holds the organization', { exact: false }));
     expect(await page.getByRole('button', { name: 'Delete account' }).count()).toBe(0);
+  });
+
+  it('filters users by any account of many, not just the first hundred', async () => {
+    // 120 accounts that sort after the others: the one wanted is far past the first hundred.
+    const names = Array.from({ length: 120 }, (_, i) => `Zzz ${tag} ${String(i).padStart(3, '0')}`);
+    for (const name of names.slice(0, 119)) {
+      await must(context.request, 'mutation', 'accounts.create', { name, users: [] });
+    }
+    const last = names[119] ?? '';
+    const email = `far.${tag}@example.com`;
+    await must(context.request, 'mutation', 'accounts.create', {
+      name: last,
+      users: [{ email, firstName: 'Far', lastName: 'Away' }],
+    });
+    await page.goto('/users');
+    const box = page.getByLabel('Account');
+    await box.fill(`${tag} 11`);
+    // The suggestions are the accounts whose names contain the text, asked of the server.
+    await expect
+      .poll(() => page.locator('datalist option').evaluateAll((options) => options.map((o) => o.getAttribute('value'))))
+      .toEqual(names.slice(110, 120));
+    await box.fill(last);
+    await page.waitForURL(/account=/);
+    await visible(row(email).getByRole('link', { name: last }));
+    await expect.poll(() => page.getByRole('row').filter({ hasText: '@' }).count()).toBe(1);
+    // Emptied, the filter lets every account's users back in.
+    await box.fill('');
+    await expect.poll(() => new URL(page.url()).searchParams.get('account')).toBeNull();
   });
 
   it('sets a password from the row menu', async () => {

@@ -1,25 +1,26 @@
 import { Link } from '@tanstack/react-router';
 import { type ReactNode, useMemo } from 'react';
 import { formatDateTime, fullName, roleLabel } from '../lib/format';
-import type { Account, User } from '../trpc';
+import type { User } from '../trpc';
 import { type Columns, columnsFor, DataTable } from './data-table';
 import { LockBadge } from './lock-badge';
 import { UserActions } from './user-actions';
 
 const column = columnsFor<User>();
 
-/** Users with their actions; with `accounts`, also the account each belongs to. */
+/** Users with their actions; with `accountNames`, also the account each belongs to. */
 export function UsersTable({
   users,
   caption,
   defaultAccountId,
-  accounts,
+  accountNames,
   footer,
 }: {
   users: User[];
   caption: string;
   defaultAccountId: string;
-  accounts?: Map<string, Account>;
+  /** Account names by id: the Account column (a name not known yet shows as a link all the same). */
+  accountNames?: Map<string, string>;
   footer?: ReactNode;
 }) {
   const columns = useMemo(() => {
@@ -43,15 +44,14 @@ export function UsersTable({
         cell: ({ getValue }) => <span className="email">{getValue()}</span>,
       }),
     ];
-    if (accounts) {
+    if (accountNames) {
       list.push(
         column.accessor('accountId', {
           header: 'Account',
           cell: ({ getValue }) => {
-            const account = accounts.get(getValue());
             return (
               <Link to="/accounts/$accountId" params={{ accountId: getValue() }}>
-                {account?.name ?? 'Open account'}
+                {accountNames.get(getValue()) ?? 'Open account'}
               </Link>
             );
           },
@@ -92,7 +92,7 @@ export function UsersTable({
       }),
     );
     return list;
-  }, [accounts, defaultAccountId]);
+  }, [accountNames, defaultAccountId]);
 
   return <DataTable caption={caption} columns={columns} data={users} footer={footer} />;
 }

@@ -2,10 +2,11 @@ import { getRouteApi, useNavigate } from '@tanstack/react-router';
 import { type FormEvent, useId, useMemo, useState } from 'react';
 import { columnsFor, DataTable, MoreRows } from '../components/data-table';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { useAccountNames } from '../lib/account-names';
 import { errorCode, errorMessage } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { useTitle } from '../lib/title';
-import { type Account, type AuditEntry, trpc } from '../trpc';
+import { type AuditEntry, trpc } from '../trpc';
 
 const route = getRouteApi('/app/admin/audit');
 
@@ -61,16 +62,23 @@ const isoDate = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const fieldOrder = Object.keys(fieldLabels);
 const rank = (key: string) => (fieldOrder.includes(key) ? fieldOrder.indexOf(key) : fieldOrder.length);
 
-function show(key: string, value: unknown, accounts: Map<string, Account>): string {
+/** The account ids an entry's changes mention. */
+function accountIdsOf(entry: AuditEntry): string[] {
+  return [entry.changes.before?.accountId, entry.changes.after?.accountId].filter(
+    (id): id is string => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id),
+  );
+}
+
+function show(key: string, value: unknown, accounts: Map<string, string>): string {
   if (value === undefined || value === null || value === '') return '—';
   if (typeof value === 'boolean') return value ? 'Yes' : 'No';
-  if (key === 'accountId' && typeof value === 'string') return accounts.get(value)?.name ?? 'another account';
+  if (key === 'accountId' && typeof value === 'string') return accounts.get(value) ?? 'another account';
   if (key === 'role') return value === 'admin' ? 'Administrator' : 'User';
   if (typeof value === 'string' && isoDate.test(value)) return formatDateTime(new Date(value));
   return String(value);
 }
 
-function Changes({ entry, accounts }: { entry: AuditEntry; accounts: Map<string, Account> }) {
+function Changes({ entry, accounts }: { entry: AuditEntry; accounts: Map<string, string> }) {
   const before = entry.changes.before ?? {};
   const after = entry.changes.after ?? {};
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort((a, b) => rank(a) - rank(b));
@@ -103,17 +111,16 @@ export function AuditPage() {
   useTitle('Audit log');
   const { user: userId } = route.useSearch();
   const navigate = useNavigate();
-  const accounts = trpc.accounts.list.useQuery({ limit: 100 });
-  const accountsById = useMemo(
-    () => new Map<string, Account>((accounts.data?.items ?? []).map((account) => [account.id, account])),
-    [accounts.data],
-  );
   const validUserId = userId && /^[0-9a-f-]{36}$/i.test(userId) ? userId : undefined;
   const entries = trpc.audit.list.useInfiniteQuery(
     { userId: validUserId, limit: 25 },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
   const items = useMemo(() => entries.data?.pages.flatMap((page) => page.items) ?? [], [entries.data]);
+  // Accounts named in the changes on screen (a user moved from one to another), page by page.
+  const accountsById = useAccountNames(
+    useMemo(() => entries.data?.pages.map((page) => page.items.flatMap(accountIdsOf)) ?? [], [entries.data]),
+  );
 
   const columns = useMemo(
     () => [

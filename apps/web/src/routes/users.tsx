@@ -1,13 +1,15 @@
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
-import { useId, useMemo } from 'react';
+import { useCallback, useId, useMemo } from 'react';
+import { AccountFilter } from '../components/account-filter';
 import { MoreRows } from '../components/data-table';
 import { useMe } from '../components/me';
 import { SearchBox } from '../components/search-box';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { UsersTable } from '../components/users-table';
+import { useAccountNames } from '../lib/account-names';
 import type { UsersSearch } from '../lib/search';
 import { useTitle } from '../lib/title';
-import { type Account, trpc } from '../trpc';
+import { trpc } from '../trpc';
 
 const route = getRouteApi('/app/admin/users');
 
@@ -17,16 +19,13 @@ export function UsersPage() {
   const search = route.useSearch();
   const navigate = useNavigate();
   const me = useMe();
-  const ids = { active: useId(), role: useId(), account: useId(), locked: useId() };
-  const setSearch = (change: Partial<UsersSearch>) =>
-    void navigate({ to: '.', search: (previous: UsersSearch) => ({ ...previous, ...change }), replace: true });
-
-  // The account filter and the Account column: the first 100 accounts by name.
-  const accounts = trpc.accounts.list.useQuery({ limit: 100 });
-  const accountsById = useMemo(
-    () => new Map<string, Account>((accounts.data?.items ?? []).map((account) => [account.id, account])),
-    [accounts.data],
+  const ids = { active: useId(), role: useId(), locked: useId() };
+  const setSearch = useCallback(
+    (change: Partial<UsersSearch>) =>
+      void navigate({ to: '.', search: (previous: UsersSearch) => ({ ...previous, ...change }), replace: true }),
+    [navigate],
   );
+
   const accountId = search.account && /^[0-9a-f-]{36}$/i.test(search.account) ? search.account : undefined;
   const users = trpc.users.search.useInfiniteQuery(
     {
@@ -40,6 +39,11 @@ export function UsersPage() {
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
   const items = useMemo(() => users.data?.pages.flatMap((page) => page.items) ?? [], [users.data]);
+  // The Account column: the names of the accounts on screen, asked for page by page.
+  const accountNames = useAccountNames(
+    useMemo(() => users.data?.pages.map((page) => page.items.map((user) => user.accountId)) ?? [], [users.data]),
+  );
+  const chooseAccount = useCallback((id: string | undefined) => setSearch({ account: id }), [setSearch]);
   const filtered = Boolean(search.q || search.active || search.role || accountId || search.locked);
 
   return (
@@ -83,21 +87,7 @@ export function UsersPage() {
             <option value="user">User</option>
           </select>
         </div>
-        <div className="filter">
-          <label htmlFor={ids.account}>Account</label>
-          <select
-            id={ids.account}
-            value={accountId ?? ''}
-            onChange={(event) => setSearch({ account: event.target.value || undefined })}
-          >
-            <option value="">All accounts</option>
-            {(accounts.data?.items ?? []).map((account) => (
-              <option key={account.id} value={account.id}>
-                {account.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <AccountFilter accountId={accountId} onChange={chooseAccount} />
         <div className="filter">
           <label htmlFor={ids.locked}>Sign-in</label>
           <select
@@ -131,7 +121,7 @@ export function UsersPage() {
         <UsersTable
           caption="Users"
           users={items}
-          accounts={accountsById}
+          accountNames={accountNames}
           defaultAccountId={me.accountId}
           footer={
             <MoreRows

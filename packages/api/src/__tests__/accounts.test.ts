@@ -175,3 +175,30 @@ describe('accounts.list', () => {
     for (const id of seen) expect([...initial, ...added]).toContain(id);
   });
 });
+
+describe('accounts.names', () => {
+  it('names the accounts asked for, once each, in name order; another organization’s ids find nothing', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const other = await createTestOrg(db, 'Other Org');
+    const zulu = await org.addAccount('Zulu');
+    const alpha = await org.addAccount('Alpha');
+    const theirs = await other.addAccount('Theirs');
+    const names = await org.admin.accounts.names({ ids: [zulu.id, alpha.id, zulu.id, theirs.id] });
+    expect(names).toEqual([
+      { id: alpha.id, name: 'Alpha' },
+      { id: zulu.id, name: 'Zulu' },
+    ]);
+    expect(await other.admin.accounts.names({ ids: [zulu.id, alpha.id] })).toEqual([]);
+  });
+
+  it('is BAD_REQUEST for no ids, more than 100, or a malformed id', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const id = org.defaultAccountId;
+    await expectTRPCError(org.admin.accounts.names({ ids: [] }), 'BAD_REQUEST');
+    const tooMany = await expectTRPCError(org.admin.accounts.names({ ids: Array(101).fill(id) }), 'BAD_REQUEST');
+    expect(tooMany.message).toMatch(/at most 100 accounts/);
+    await expectTRPCError(org.admin.accounts.names({ ids: ['not-an-id'] }), 'BAD_REQUEST');
+  });
+});

@@ -70,6 +70,8 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   },
   'accounts.list': { input: () => ({}), expect: adminInOwnOrg },
   'accounts.get': { input: (w) => ({ id: w.accountId }), expect: adminOnIds },
+  // Another organization's ids find nothing (an empty list; accounts.test.ts checks it).
+  'accounts.names': { input: (w) => ({ ids: [w.accountId] }), expect: adminInOwnOrg },
   'accounts.create': {
     input: () => ({ name: 'Matrix', users: [{ email: uniqueEmail(), firstName: 'Ann', lastName: 'Lee' }] }),
     expect: adminInOwnOrg,

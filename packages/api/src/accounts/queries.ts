@@ -33,6 +33,17 @@ export async function lockAccount(tx: Transaction<Database>, organizationId: str
     .executeTakeFirst();
 }
 
+/** Names of accounts of the organization by id, in name order; ids of other organizations find nothing. */
+export async function accountNames(db: Db, organizationId: string, ids: string[]) {
+  return db
+    .selectFrom('accounts')
+    .select(['id', 'name'])
+    .where('organizationId', '=', organizationId)
+    .where('id', 'in', ids)
+    .orderBy('name')
+    .execute();
+}
+
 /** Accounts by name (then id, so the keyset is total); the default account sorts like any other. */
 export async function listAccounts(
   db: Db,

@@ -11,7 +11,7 @@ import {
   searchQuerySchema,
 } from '../shared/schemas.js';
 import { adminProcedure, router } from '../trpc.js';
-import { findAccount, listAccounts } from './queries.js';
+import { accountNames, findAccount, listAccounts } from './queries.js';
 import { createAccount, deleteAccount, updateAccount } from './service.js';
 
 export const accountsRouter = router({
@@ -19,6 +19,12 @@ export const accountsRouter = router({
     .input(z.object({ query: searchQuerySchema, cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }))
     .output(pageOf(accountOutput))
     .query(({ ctx, input }) => listAccounts(ctx.db, ctx.actor.organizationId, input)),
+
+  /** The names of these accounts (of the caller's organization; other ids are left out), for showing ids. */
+  names: adminProcedure
+    .input(z.object({ ids: z.array(idSchema).min(1).max(100, { error: 'Ask for at most 100 accounts at once' }) }))
+    .output(z.array(z.object({ id: z.string(), name: z.string() })))
+    .query(({ ctx, input }) => accountNames(ctx.db, ctx.actor.organizationId, [...new Set(input.ids)])),
 
   get: adminProcedure
     .input(z.object({ id: idSchema }))
