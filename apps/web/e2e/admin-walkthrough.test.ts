@@ -85,6 +85,13 @@ describe('the administrator walkthrough', () => {
     await visible(second.getByText('Enter a valid email address, like name@example.com'));
     expect(page.url()).toContain('/accounts/new');
 
+    // An email another user has: the server names the row, and nothing is created.
+    await second.getByLabel('Email').fill(admin().email.toUpperCase());
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await visible(second.getByText('A user with this email already exists.', { exact: true }));
+    expect(await second.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
+    expect(page.url()).toContain('/accounts/new');
+
     await second.getByLabel('Email').fill(grace.email);
     await second.getByLabel('Password (optional)').fill('grace-password-1');
     await page.getByRole('button', { name: 'Create account' }).click();
@@ -104,7 +111,7 @@ describe('the administrator walkthrough', () => {
     await dialog.getByLabel('Last name').fill('Ada');
     await dialog.getByLabel('Email').fill(ada.email.toUpperCase());
     await dialog.getByRole('button', { name: 'Add user' }).click();
-    await visible(dialog.getByText('A user with this email already exists.'));
+    await visible(dialog.getByText('A user with this email already exists.', { exact: true }));
     expect(await dialog.getByLabel('Email').getAttribute('aria-invalid')).toBe('true');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await gone(dialog);

@@ -1,4 +1,5 @@
 import { TRPCError } from '@trpc/server';
+import { ZodRealError } from 'zod';
 
 type PgError = { code?: unknown; constraint?: unknown; message?: unknown };
 
@@ -91,4 +92,19 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
     });
   }
   return undefined;
+}
+
+/**
+ * A taken email, as the error of the input field that gave it (`['email']`,
+ * `['users', 2, 'email']`): still CONFLICT, with `data.fieldErrors` naming the
+ * field, so a form can show it beside that field. Any other error is returned as it is.
+ */
+export function emailTakenAt(error: unknown, path: ReadonlyArray<string | number>): unknown {
+  if (!isPgError(error) || error.constraint !== 'users_email_unique') return error;
+  const message = constraintMessages.users_email_unique?.message ?? 'That email is taken.';
+  return new TRPCError({
+    code: 'CONFLICT',
+    message,
+    cause: new ZodRealError([{ code: 'custom', path: [...path], message, input: undefined }]),
+  });
 }

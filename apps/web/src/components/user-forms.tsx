@@ -80,11 +80,13 @@ export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boo
       if (step === 'active') void refresh();
       if (isStaleVersion(error)) {
         setProblem({ message: errorMessage(error), stale: true });
+      } else if (applyFieldErrors(error, form.setError, ['firstName', 'lastName', 'email'])) {
+        // Shown beside the fields the server named (a taken email, too).
       } else if (isDuplicateEmail(error)) {
         form.setError('email', { type: 'server', message: errorMessage(error) }, { shouldFocus: true });
       } else if (step === 'active' && errorCode(error) === 'PRECONDITION_FAILED') {
         form.setError('active', { type: 'server', message: errorMessage(error) });
-      } else if (!applyFieldErrors(error, form.setError, ['firstName', 'lastName', 'email'])) {
+      } else {
         setProblem({ message: errorMessage(error), stale: false });
       }
     }
@@ -212,9 +214,11 @@ export function AddUserForm({
       toast.show(`${fullName(user)} (${user.email}) added.`);
       onDone();
     } catch (error) {
-      if (isDuplicateEmail(error)) {
+      if (applyFieldErrors(error, form.setError, ['firstName', 'lastName', 'email', 'password', 'role'])) {
+        // Shown beside the fields the server named (a taken email, too).
+      } else if (isDuplicateEmail(error)) {
         form.setError('email', { type: 'server', message: errorMessage(error) }, { shouldFocus: true });
-      } else if (!applyFieldErrors(error, form.setError, ['firstName', 'lastName', 'email', 'password', 'role'])) {
+      } else {
         setProblem(errorMessage(error));
       }
     }

@@ -40,7 +40,7 @@ export function NewAccountPage() {
       if (errorCode(error) === 'CONFLICT' && /account with this name/i.test(errorMessage(error))) {
         form.setError('name', { type: 'server', message: errorMessage(error) }, { shouldFocus: true });
       } else if (!applyFieldErrors(error, form.setError, ['name', 'description', 'users'])) {
-        // A duplicate email names no row: the server checks them all at once.
+        // Anything the server did not pin on a field (a taken email names its row) is for the whole form.
         setProblem(
           errorCode(error) === 'CONFLICT'
             ? `${errorMessage(error)} Check the users' emails; nothing was created.`

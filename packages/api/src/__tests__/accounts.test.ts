@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditRowsOf, createTestOrg, expectTRPCError, testDb, uniqueEmail } from '../test/index.js';
+import { auditRowsOf, createTestOrg, expectTRPCError, fieldErrorsOf, testDb, uniqueEmail } from '../test/index.js';
 
 const accountKeys = ['createdAt', 'description', 'id', 'isDefault', 'name', 'updatedAt', 'userCount'];
 
@@ -29,7 +29,9 @@ describe('accounts.create', () => {
     const taken = await org.addUser();
     const auditBefore = await auditRowsOf(db, org.organizationId);
     const users = [person('first'), person('second'), { ...person('last'), email: taken.email.toUpperCase() }];
-    await expectTRPCError(org.admin.accounts.create({ name: 'Doomed', users }), 'CONFLICT');
+    const conflict = await expectTRPCError(org.admin.accounts.create({ name: 'Doomed', users }), 'CONFLICT');
+    // The form's row with the taken email is named, so the console shows it there.
+    expect(fieldErrorsOf(conflict)).toEqual({ 'users.2.email': ['A user with this email already exists.'] });
 
     expect((await org.admin.accounts.list({ query: 'Doomed' })).items).toEqual([]);
     const leftovers = await db

@@ -1,34 +1,17 @@
-import type { TRPCError } from '@trpc/server';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commonPasswordCount, isCommonPassword } from '../auth/common-passwords.js';
-import { createContext } from '../context.js';
 import { bootstrapInstallation, createOrganization } from '../organizations/service.js';
 import {
   callerAs,
   callerWithToken,
   createTestOrg,
   failure,
+  fieldErrorsOf,
   recordCookies,
   testDb,
   testPassword,
   uniqueEmail,
 } from '../test/index.js';
-
-/** The `data.fieldErrors` a client would get for the error. */
-async function fieldErrorsOf(error: TRPCError) {
-  const db = await testDb();
-  const { appRouter } = await import('../root.js');
-  const { getErrorShape } = await import('@trpc/server/unstable-core-do-not-import');
-  const shape = getErrorShape({
-    config: appRouter._def._config,
-    error,
-    type: 'mutation',
-    path: undefined,
-    input: undefined,
-    ctx: createContext({ db }),
-  });
-  return (shape.data as { fieldErrors: Record<string, string[]> | null }).fieldErrors;
-}
 
 const common = ['password', '12345678', 'password1', 'iloveyou', 'sunshine', 'trustno1', 'qwertyuiop'];
 
@@ -66,7 +49,7 @@ describe('common passwords are refused wherever a password is set', () => {
     );
     expect(error.code).toBe('BAD_REQUEST');
     expect(error.message).toMatch(/most common passwords/);
-    expect(await fieldErrorsOf(error)).toEqual({ password: [expect.stringMatching(/most common passwords/)] });
+    expect(fieldErrorsOf(error)).toEqual({ password: [expect.stringMatching(/most common passwords/)] });
     expect((await failure(org.admin.users.get({ email }))).code).toBe('NOT_FOUND');
   });
 
@@ -76,7 +59,7 @@ describe('common passwords are refused wherever a password is set', () => {
     const user = await org.addUser({ password: testPassword });
     const error = await failure(org.admin.users.setPassword({ id: user.id, password: 'password1' }));
     expect(error.code).toBe('BAD_REQUEST');
-    expect(await fieldErrorsOf(error)).toHaveProperty('password');
+    expect(fieldErrorsOf(error)).toHaveProperty('password');
     await callerWithToken(db, null, { cookies: recordCookies() }).auth.login({
       email: user.email,
       password: testPassword,
@@ -90,7 +73,7 @@ describe('common passwords are refused wherever a password is set', () => {
     const self = await callerAs(db, user.id);
     const error = await failure(self.auth.changePassword({ currentPassword: testPassword, newPassword: 'sunshine' }));
     expect(error.code).toBe('BAD_REQUEST');
-    expect(await fieldErrorsOf(error)).toHaveProperty('newPassword');
+    expect(fieldErrorsOf(error)).toHaveProperty('newPassword');
   });
 
   it('accounts.create, naming the user in the form, and creates nothing of the account', async () => {
@@ -108,7 +91,7 @@ describe('common passwords are refused wherever a password is set', () => {
       }),
     );
     expect(error.code).toBe('BAD_REQUEST');
-    expect(await fieldErrorsOf(error)).toHaveProperty(['users.1.password']);
+    expect(fieldErrorsOf(error)).toHaveProperty(['users.1.password']);
     expect((await org.admin.accounts.list({ query: name })).items).toEqual([]);
     expect((await failure(org.admin.users.get({ email: first }))).code).toBe('NOT_FOUND');
   });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Actor } from '../context.js';
-import { auditRowsOf, createTestOrg, expectTRPCError, type TestOrg, testDb, uniqueEmail } from '../test/index.js';
+import {
+  auditRowsOf,
+  createTestOrg,
+  expectTRPCError,
+  fieldErrorsOf,
+  type TestOrg,
+  testDb,
+  uniqueEmail,
+} from '../test/index.js';
 import { deleteUser, setActive, setRole } from '../users/service.js';
 
 const userKeys = [
@@ -87,6 +95,7 @@ describe('users.create', () => {
       caller.admin.users.create({ accountId: caller.defaultAccountId, email, firstName: 'Dup', lastName: 'Licate' });
     const conflict = await expectTRPCError(duplicate(org, existing.email), 'CONFLICT');
     expect(conflict.message).toBe('A user with this email already exists.');
+    expect(fieldErrorsOf(conflict)).toEqual({ email: ['A user with this email already exists.'] });
     await expectTRPCError(duplicate(org, existing.email.toUpperCase()), 'CONFLICT');
     await expectTRPCError(duplicate(other, ` ${existing.email.replace(/^u/, 'U')}`), 'CONFLICT');
     // Nothing was written by the failed attempts.
@@ -187,7 +196,11 @@ describe('users.update', () => {
     const org = await createTestOrg(db);
     const a = await org.addUser();
     const b = await org.addUser();
-    await expectTRPCError(org.admin.users.update({ id: b.id, email: a.email.toUpperCase() }), 'CONFLICT');
+    const conflict = await expectTRPCError(
+      org.admin.users.update({ id: b.id, email: a.email.toUpperCase() }),
+      'CONFLICT',
+    );
+    expect(fieldErrorsOf(conflict)).toEqual({ email: ['A user with this email already exists.'] });
     expect(await org.admin.users.get({ id: b.id })).toEqual(b);
   });
 

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import type { Actor } from '../context.js';
+import { emailTakenAt } from '../errors.js';
 import type { AccountOutput } from '../shared/outputs.js';
 import { createUserIn, hashOptional } from '../users/service.js';
 import { accountColumns, findAccount, lockAccount } from './queries.js';
@@ -48,7 +49,10 @@ export async function createAccount(db: Db, actor: Actor, input: CreateAccountIn
         actor,
         { ...user, accountId: account.id, passwordHash: hashes[index] ?? null },
         { isDefault: false },
-      );
+      ).catch((error: unknown) => {
+        // Which row of the form has the taken email.
+        throw emailTakenAt(error, ['users', index, 'email']);
+      });
     }
     const created = await findAccount(tx, actor.organizationId, account.id);
     if (!created) throw notFound();

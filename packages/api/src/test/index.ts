@@ -1,6 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { createDb, type Database, migrateToLatest, type Role } from '@roster/db';
 import { TRPCError } from '@trpc/server';
+import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { expect } from 'vitest';
@@ -276,3 +277,19 @@ export type AddUserOptions = {
   firstName?: string;
   lastName?: string;
 };
+
+/**
+ * The `data.fieldErrors` a client would get for the error: the router's own
+ * error formatter run on it, as the HTTP answer does.
+ */
+export function fieldErrorsOf(error: TRPCError): Record<string, string[]> | null {
+  const shape = getErrorShape({
+    config: appRouter._def._config,
+    error,
+    type: 'mutation',
+    path: undefined,
+    input: undefined,
+    ctx: undefined,
+  });
+  return (shape.data as { fieldErrors: Record<string, string[]> | null }).fieldErrors;
+}

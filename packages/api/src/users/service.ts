@@ -6,6 +6,7 @@ import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/sessions.js';
 import type { Actor } from '../context.js';
+import { emailTakenAt } from '../errors.js';
 import type { UserOutput } from '../shared/outputs.js';
 import { countActiveAdmins, deleteUserRow, insertUser, lockOrganization, lockUser, updateUserRow } from './queries.js';
 
@@ -129,7 +130,9 @@ export async function createUser(
   const passwordHash = await hashOptional(input.password);
   return db.transaction().execute(async (tx) => {
     const account = await assertAccountInOrganization(tx, actor, input.accountId);
-    return createUserIn(tx, actor, { ...input, passwordHash }, account);
+    return createUserIn(tx, actor, { ...input, passwordHash }, account).catch((error: unknown) => {
+      throw emailTakenAt(error, ['email']);
+    });
   });
 }
 
@@ -142,7 +145,9 @@ export async function updateUser(
     const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id, input.version);
     const changes = diff(user, { firstName: input.firstName, lastName: input.lastName, email: input.email });
     if (!changes) return user;
-    const updated = await updateUserRow(tx, actor.organizationId, user.id, changes.after);
+    const updated = await updateUserRow(tx, actor.organizationId, user.id, changes.after).catch((error: unknown) => {
+      throw emailTakenAt(error, ['email']);
+    });
     await recordAudit(tx, {
       actor,
       action: 'user.updated',
