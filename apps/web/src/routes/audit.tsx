@@ -1,7 +1,7 @@
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
 import { type FormEvent, useId, useMemo, useState } from 'react';
-import { columnsFor, DataTable, MoreRows } from '../components/data-table';
-import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { columnsFor, DataTable } from '../components/data-table';
+import { PagedList } from '../components/paged-list';
 import { useAccountNames } from '../lib/account-names';
 import { errorCode, errorMessage } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
@@ -116,7 +116,6 @@ export function AuditPage() {
     { userId: validUserId, limit: 25 },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
-  const items = useMemo(() => entries.data?.pages.flatMap((page) => page.items) ?? [], [entries.data]);
   // Accounts named in the changes on screen (a user moved from one to another), page by page.
   const accountsById = useAccountNames(
     useMemo(() => entries.data?.pages.map((page) => page.items.flatMap(accountIdsOf)) ?? [], [entries.data]),
@@ -166,30 +165,17 @@ export function AuditPage() {
         userId={validUserId}
         onChange={(id) => void navigate({ to: '.', search: { user: id }, replace: false })}
       />
-      {entries.isPending ? (
-        <Spinner label="Loading the audit log…" />
-      ) : entries.isError ? (
-        <ErrorState error={entries.error} onRetry={() => void entries.refetch()} />
-      ) : items.length === 0 ? (
-        <EmptyState title={validUserId ? 'Nothing recorded for this user.' : 'Nothing has been recorded yet.'}>
-          Changes appear here as administrators make them.
-        </EmptyState>
-      ) : (
-        <DataTable
-          caption="Audit log"
-          columns={columns}
-          data={items}
-          footer={
-            <MoreRows
-              shown={items.length}
-              noun={['entry', 'entries']}
-              hasMore={entries.hasNextPage}
-              loading={entries.isFetchingNextPage}
-              onMore={() => void entries.fetchNextPage()}
-            />
-          }
-        />
-      )}
+      <PagedList
+        query={entries}
+        loading="Loading the audit log…"
+        noun={['entry', 'entries']}
+        empty={{
+          title: validUserId ? 'Nothing recorded for this user.' : 'Nothing has been recorded yet.',
+          hint: 'Changes appear here as administrators make them.',
+        }}
+      >
+        {(items, footer) => <DataTable caption="Audit log" columns={columns} data={items} footer={footer} />}
+      </PagedList>
     </>
   );
 }

@@ -1,8 +1,7 @@
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useMemo } from 'react';
-import { columnsFor, DataTable, MoreRows } from '../components/data-table';
+import { columnsFor, DataTable } from '../components/data-table';
+import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
-import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { formatDate } from '../lib/format';
 import { type Account, trpc } from '../trpc';
 
@@ -37,7 +36,6 @@ export function AccountsTab() {
     { query: q, limit: 25 },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
-  const items = useMemo(() => accounts.data?.pages.flatMap((page) => page.items) ?? [], [accounts.data]);
 
   return (
     <section aria-labelledby="accounts-heading">
@@ -54,30 +52,17 @@ export function AccountsTab() {
           Add account
         </Link>
       </div>
-      {accounts.isPending ? (
-        <Spinner label="Loading accounts…" />
-      ) : accounts.isError ? (
-        <ErrorState error={accounts.error} onRetry={() => void accounts.refetch()} />
-      ) : items.length === 0 ? (
-        <EmptyState title={q ? `No account matches “${q}”.` : 'There are no accounts yet.'}>
-          {q ? 'Try another name, or clear the search.' : 'Add an account to start adding users.'}
-        </EmptyState>
-      ) : (
-        <DataTable
-          caption="Accounts"
-          columns={columns}
-          data={items}
-          footer={
-            <MoreRows
-              shown={items.length}
-              noun={['account', 'accounts']}
-              hasMore={accounts.hasNextPage}
-              loading={accounts.isFetchingNextPage}
-              onMore={() => void accounts.fetchNextPage()}
-            />
-          }
-        />
-      )}
+      <PagedList
+        query={accounts}
+        loading="Loading accounts…"
+        noun={['account', 'accounts']}
+        empty={{
+          title: q ? `No account matches “${q}”.` : 'There are no accounts yet.',
+          hint: q ? 'Try another name, or clear the search.' : 'Add an account to start adding users.',
+        }}
+      >
+        {(items, footer) => <DataTable caption="Accounts" columns={columns} data={items} footer={footer} />}
+      </PagedList>
     </section>
   );
 }
