@@ -7,10 +7,10 @@ import { applyFieldErrors, errorMessage } from '../lib/errors';
 import { formatDate, formatDateTime } from '../lib/format';
 import { type ApiKey, trpc } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
-import { type Columns, columnsFor, DataTable, MoreRows } from './data-table';
+import { type Columns, columnsFor, DataTable } from './data-table';
 import { Field, FormError } from './field';
-import { DialogClose, Modal } from './modal';
-import { EmptyState, ErrorState, Spinner } from './states';
+import { DialogClose, FormDialogActions, Modal } from './modal';
+import { PagedList } from './paged-list';
 import { useToast } from './toast';
 
 const column = columnsFor<ApiKey>();
@@ -31,7 +31,6 @@ export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerL
     { userId, includeRevoked: true, limit: 25 },
     { getNextPageParam: (page) => page.nextCursor ?? undefined },
   );
-  const items = useMemo(() => keys.data?.pages.flatMap((page) => page.items) ?? [], [keys.data]);
   const columns = useMemo(() => {
     const list: Columns<ApiKey> = [
       column.accessor('name', {
@@ -86,30 +85,17 @@ export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerL
           ? 'Scripts use an API key to call Roster as you (Authorization: Bearer <key>). Revoke a key as soon as it is no longer needed.'
           : `Keys ${ownerLabel ?? 'this user'} created for scripts. Only they can create keys; you can revoke them.`}
       </p>
-      {keys.isPending ? (
-        <Spinner label="Loading API keys…" />
-      ) : keys.isError ? (
-        <ErrorState error={keys.error} onRetry={() => void keys.refetch()} />
-      ) : items.length === 0 ? (
-        <EmptyState title={own ? 'You have no API keys.' : 'No API keys.'}>
-          {own ? 'Create one for each script that needs to call Roster.' : undefined}
-        </EmptyState>
-      ) : (
-        <DataTable
-          caption="API keys"
-          columns={columns}
-          data={items}
-          footer={
-            <MoreRows
-              shown={items.length}
-              noun={['key', 'keys']}
-              hasMore={keys.hasNextPage}
-              loading={keys.isFetchingNextPage}
-              onMore={() => void keys.fetchNextPage()}
-            />
-          }
-        />
-      )}
+      <PagedList
+        query={keys}
+        loading="Loading API keys…"
+        noun={['key', 'keys']}
+        empty={{
+          title: own ? 'You have no API keys.' : 'No API keys.',
+          hint: own ? 'Create one for each script that needs to call Roster.' : undefined,
+        }}
+      >
+        {(items, footer) => <DataTable caption="API keys" columns={columns} data={items} footer={footer} />}
+      </PagedList>
     </section>
   );
 }
@@ -221,16 +207,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: { name: string; sec
       >
         {(props) => <input {...props} {...form.register('expires')} type="date" min={today()} />}
       </Field>
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn">
-            Cancel
-          </button>
-        </DialogClose>
-        <button type="submit" className="btn btn-primary" disabled={isSubmitting}>
-          {isSubmitting ? 'Creating…' : 'Create key'}
-        </button>
-      </div>
+      <FormDialogActions submitLabel="Create key" busyLabel="Creating…" busy={isSubmitting} />
     </form>
   );
 }

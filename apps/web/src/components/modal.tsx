@@ -53,3 +53,30 @@ export function Modal({
 }
 
 export const DialogClose = Dialog.Close;
+
+/**
+ * A form dialog's buttons: Cancel, which closes it, and the submit button,
+ * disabled while the form is sent (and saying so, with `busyLabel`).
+ */
+export function FormDialogActions({
+  submitLabel,
+  busy,
+  busyLabel,
+}: {
+  submitLabel: string;
+  busy: boolean;
+  busyLabel?: string;
+}) {
+  return (
+    <div className="dialog-actions">
+      <Dialog.Close asChild>
+        <button type="button" className="btn">
+          Cancel
+        </button>
+      </Dialog.Close>
+      <button type="submit" className="btn btn-primary" disabled={busy}>
+        {busy && busyLabel ? busyLabel : submitLabel}
+      </button>
+    </div>
+  );
+}

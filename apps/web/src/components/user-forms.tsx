@@ -1,15 +1,42 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { createUserSchema, emailSchema, firstNameSchema, lastNameSchema, passwordSchema } from '@roster/api/schemas';
 import { useState } from 'react';
-import { useForm } from 'react-hook-form';
+import { type UseFormRegisterReturn, useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { applyFieldErrors, errorCode, errorMessage, isDuplicateEmail, isStaleVersion } from '../lib/errors';
 import { fullName } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
 import { trpc, type User } from '../trpc';
 import { Field, FormError } from './field';
-import { DialogClose } from './modal';
+import { FormDialogActions } from './modal';
 import { useToast } from './toast';
+
+type PersonField = 'firstName' | 'lastName' | 'email';
+
+/** First name, last name and email: the fields Add user and Edit share. */
+function PersonFields({
+  register,
+  errors,
+}: {
+  register: (name: PersonField) => UseFormRegisterReturn;
+  errors: Partial<Record<PersonField, { message?: string | undefined }>>;
+}) {
+  return (
+    <>
+      <div className="form-row">
+        <Field label="First name" error={errors.firstName?.message}>
+          {(props) => <input {...props} {...register('firstName')} autoComplete="off" />}
+        </Field>
+        <Field label="Last name" error={errors.lastName?.message}>
+          {(props) => <input {...props} {...register('lastName')} autoComplete="off" />}
+        </Field>
+      </div>
+      <Field label="Email" error={errors.email?.message}>
+        {(props) => <input {...props} {...register('email')} type="email" autoComplete="off" />}
+      </Field>
+    </>
+  );
+}
 
 /** An empty optional field means "not given", not "an empty password". */
 export const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
@@ -104,17 +131,7 @@ export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boo
           )}
         </FormError>
       )}
-      <div className="form-row">
-        <Field label="First name" error={errors.firstName?.message}>
-          {(props) => <input {...props} {...form.register('firstName')} autoComplete="off" />}
-        </Field>
-        <Field label="Last name" error={errors.lastName?.message}>
-          {(props) => <input {...props} {...form.register('lastName')} autoComplete="off" />}
-        </Field>
-      </div>
-      <Field label="Email" error={errors.email?.message}>
-        {(props) => <input {...props} {...form.register('email')} type="email" autoComplete="off" />}
-      </Field>
+      <PersonFields register={form.register} errors={errors} />
       <Field
         label="Active"
         className="field-checkbox"
@@ -127,16 +144,7 @@ export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boo
       >
         {(props) => <input {...props} {...form.register('active')} type="checkbox" disabled={isSelf} />}
       </Field>
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn">
-            Cancel
-          </button>
-        </DialogClose>
-        <button type="submit" className="btn btn-primary" disabled={isSubmitting}>
-          {isSubmitting ? 'Updating…' : 'Update'}
-        </button>
-      </div>
+      <FormDialogActions submitLabel="Update" busyLabel="Updating…" busy={isSubmitting} />
     </form>
   );
 }
@@ -171,16 +179,7 @@ export function SetPasswordForm({ user, onDone }: { user: User; onDone: () => vo
       >
         {(props) => <input {...props} {...form.register('password')} type="password" autoComplete="new-password" />}
       </Field>
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn">
-            Cancel
-          </button>
-        </DialogClose>
-        <button type="submit" className="btn btn-primary" disabled={form.formState.isSubmitting}>
-          Set password
-        </button>
-      </div>
+      <FormDialogActions submitLabel="Set password" busy={form.formState.isSubmitting} />
     </form>
   );
 }
@@ -226,17 +225,7 @@ export function AddUserForm({
   return (
     <form noValidate onSubmit={submit} className="form">
       <FormError>{problem}</FormError>
-      <div className="form-row">
-        <Field label="First name" error={errors.firstName?.message}>
-          {(props) => <input {...props} {...form.register('firstName')} autoComplete="off" />}
-        </Field>
-        <Field label="Last name" error={errors.lastName?.message}>
-          {(props) => <input {...props} {...form.register('lastName')} autoComplete="off" />}
-        </Field>
-      </div>
-      <Field label="Email" error={errors.email?.message}>
-        {(props) => <input {...props} {...form.register('email')} type="email" autoComplete="off" />}
-      </Field>
+      <PersonFields register={form.register} errors={errors} />
       <Field
         label="Password (optional)"
         error={errors.password?.message}
@@ -261,16 +250,7 @@ export function AddUserForm({
           )}
         </Field>
       )}
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn">
-            Cancel
-          </button>
-        </DialogClose>
-        <button type="submit" className="btn btn-primary" disabled={form.formState.isSubmitting}>
-          Add user
-        </button>
-      </div>
+      <FormDialogActions submitLabel="Add user" busy={form.formState.isSubmitting} />
     </form>
   );
 }

@@ -1,14 +1,14 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { accountDescriptionSchema, accountNameSchema } from '@roster/api/schemas';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useMemo, useState } from 'react';
+import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { ConfirmDialog } from '../components/confirm-dialog';
-import { MoreRows } from '../components/data-table';
 import { Field, FormError } from '../components/field';
 import { useMe } from '../components/me';
-import { DialogClose, Modal } from '../components/modal';
+import { FormDialogActions, Modal } from '../components/modal';
+import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
@@ -178,16 +178,7 @@ function EditAccountForm({ account, onDone }: { account: Account; onDone: () => 
       <Field label="Description" error={errors.description?.message}>
         {(props) => <textarea {...props} {...form.register('description')} rows={3} />}
       </Field>
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn">
-            Cancel
-          </button>
-        </DialogClose>
-        <button type="submit" className="btn btn-primary" disabled={form.formState.isSubmitting}>
-          Save
-        </button>
-      </div>
+      <FormDialogActions submitLabel="Save" busy={form.formState.isSubmitting} />
     </form>
   );
 }
@@ -201,7 +192,6 @@ function AccountUsers({ account }: { account: Account }) {
     { accountId: account.id, query: q, limit: 25 },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
-  const items = useMemo(() => users.data?.pages.flatMap((page) => page.items) ?? [], [users.data]);
 
   return (
     <section aria-labelledby="users-heading" className="section">
@@ -230,30 +220,24 @@ function AccountUsers({ account }: { account: Account }) {
           )}
         </Modal>
       </div>
-      {users.isPending ? (
-        <Spinner label="Loading users…" />
-      ) : users.isError ? (
-        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
-      ) : items.length === 0 ? (
-        <EmptyState title={q ? `No user of this account matches “${q}”.` : 'This account has no users yet.'}>
-          {q ? 'Try another name or email, or clear the search.' : 'Add a user with the Add user button.'}
-        </EmptyState>
-      ) : (
-        <UsersTable
-          caption={`Users of ${account.name}`}
-          users={items}
-          defaultAccountId={me.accountId}
-          footer={
-            <MoreRows
-              shown={items.length}
-              noun={['user', 'users']}
-              hasMore={users.hasNextPage}
-              loading={users.isFetchingNextPage}
-              onMore={() => void users.fetchNextPage()}
-            />
-          }
-        />
-      )}
+      <PagedList
+        query={users}
+        loading="Loading users…"
+        noun={['user', 'users']}
+        empty={{
+          title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
+          hint: q ? 'Try another name or email, or clear the search.' : 'Add a user with the Add user button.',
+        }}
+      >
+        {(items, footer) => (
+          <UsersTable
+            caption={`Users of ${account.name}`}
+            users={items}
+            defaultAccountId={me.accountId}
+            footer={footer}
+          />
+        )}
+      </PagedList>
     </section>
   );
 }

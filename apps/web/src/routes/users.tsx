@@ -1,10 +1,9 @@
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
 import { useCallback, useId, useMemo } from 'react';
 import { AccountFilter } from '../components/account-filter';
-import { MoreRows } from '../components/data-table';
 import { useMe } from '../components/me';
+import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
-import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { UsersTable } from '../components/users-table';
 import { useAccountNames } from '../lib/account-names';
 import type { UsersSearch } from '../lib/search';
@@ -19,7 +18,6 @@ export function UsersPage() {
   const search = route.useSearch();
   const navigate = useNavigate();
   const me = useMe();
-  const ids = { active: useId(), role: useId(), locked: useId() };
   const setSearch = useCallback(
     (change: Partial<UsersSearch>) =>
       void navigate({ to: '.', search: (previous: UsersSearch) => ({ ...previous, ...change }), replace: true }),
@@ -38,7 +36,6 @@ export function UsersPage() {
     },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
-  const items = useMemo(() => users.data?.pages.flatMap((page) => page.items) ?? [], [users.data]);
   // The Account column: the names of the accounts on screen, asked for page by page.
   const accountNames = useAccountNames(
     useMemo(() => users.data?.pages.map((page) => page.items.map((user) => user.accountId)) ?? [], [users.data]),
@@ -63,42 +60,36 @@ export function UsersPage() {
           value={search.q ?? ''}
           onChange={(text) => setSearch({ q: text || undefined })}
         />
-        <div className="filter">
-          <label htmlFor={ids.active}>Status</label>
-          <select
-            id={ids.active}
-            value={search.active ?? ''}
-            onChange={(event) => setSearch({ active: (event.target.value || undefined) as UsersSearch['active'] })}
-          >
-            <option value="">Any status</option>
-            <option value="active">Active</option>
-            <option value="inactive">Inactive</option>
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor={ids.role}>Role</label>
-          <select
-            id={ids.role}
-            value={search.role ?? ''}
-            onChange={(event) => setSearch({ role: (event.target.value || undefined) as UsersSearch['role'] })}
-          >
-            <option value="">Any role</option>
-            <option value="admin">Administrator</option>
-            <option value="user">User</option>
-          </select>
-        </div>
+        <SelectFilter
+          label="Status"
+          value={search.active}
+          options={[
+            ['', 'Any status'],
+            ['active', 'Active'],
+            ['inactive', 'Inactive'],
+          ]}
+          onChange={(active) => setSearch({ active })}
+        />
+        <SelectFilter
+          label="Role"
+          value={search.role}
+          options={[
+            ['', 'Any role'],
+            ['admin', 'Administrator'],
+            ['user', 'User'],
+          ]}
+          onChange={(role) => setSearch({ role })}
+        />
         <AccountFilter accountId={accountId} onChange={chooseAccount} />
-        <div className="filter">
-          <label htmlFor={ids.locked}>Sign-in</label>
-          <select
-            id={ids.locked}
-            value={search.locked ?? ''}
-            onChange={(event) => setSearch({ locked: event.target.value === 'locked' ? 'locked' : undefined })}
-          >
-            <option value="">Any sign-in state</option>
-            <option value="locked">Locked</option>
-          </select>
-        </div>
+        <SelectFilter
+          label="Sign-in"
+          value={search.locked}
+          options={[
+            ['', 'Any sign-in state'],
+            ['locked', 'Locked'],
+          ]}
+          onChange={(locked) => setSearch({ locked })}
+        />
         {filtered && (
           <button
             type="button"
@@ -109,31 +100,59 @@ export function UsersPage() {
           </button>
         )}
       </div>
-      {users.isPending ? (
-        <Spinner label="Loading users…" />
-      ) : users.isError ? (
-        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
-      ) : items.length === 0 ? (
-        <EmptyState title={filtered ? 'No user matches these filters.' : 'There are no users yet.'}>
-          {filtered ? 'Change the search or the filters.' : 'Users are added on an account’s page.'}
-        </EmptyState>
-      ) : (
-        <UsersTable
-          caption="Users"
-          users={items}
-          accountNames={accountNames}
-          defaultAccountId={me.accountId}
-          footer={
-            <MoreRows
-              shown={items.length}
-              noun={['user', 'users']}
-              hasMore={users.hasNextPage}
-              loading={users.isFetchingNextPage}
-              onMore={() => void users.fetchNextPage()}
-            />
-          }
-        />
-      )}
+      <PagedList
+        query={users}
+        loading="Loading users…"
+        noun={['user', 'users']}
+        empty={{
+          title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
+          hint: filtered ? 'Change the search or the filters.' : 'Users are added on an account’s page.',
+        }}
+      >
+        {(items, footer) => (
+          <UsersTable
+            caption="Users"
+            users={items}
+            accountNames={accountNames}
+            defaultAccountId={me.accountId}
+            footer={footer}
+          />
+        )}
+      </PagedList>
     </>
+  );
+}
+
+/** A filter of a few fixed choices; the first, valued '', means any. */
+function SelectFilter<V extends string>({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: V | undefined;
+  options: ReadonlyArray<readonly ['' | V, string]>;
+  onChange: (value: V | undefined) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="filter">
+      <label htmlFor={id}>{label}</label>
+      <select
+        id={id}
+        value={value ?? ''}
+        onChange={(event) => {
+          const chosen = options.find(([option]) => option === event.target.value)?.[0];
+          onChange(chosen ? chosen : undefined);
+        }}
+      >
+        {options.map(([option, text]) => (
+          <option key={option} value={option}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }
