@@ -69,5 +69,6 @@ async function shutdown(signal: string) {
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
 
-await app.listen({ host: env.HOST, port: env.PORT });
-app.log.info(`Roster is serving on http://${env.HOST}:${env.PORT} (database: ${location})`);
+// The address bound, not the one asked for: PORT=0 picks a free port.
+const address = await app.listen({ host: env.HOST, port: env.PORT });
+app.log.info(`Roster is serving on ${address} (database: ${location})`);
