@@ -1,9 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { withClient } from './database.js';
 import { lastNames } from './names.js';
 import { adminEmail } from './seed.js';
 
 export type Inputs = {
-  organizationId: string;
   /** The account with the large share, for the list and filter scenarios. */
   bigAccountId: string;
   bigAccountUsers: number;
@@ -24,9 +24,7 @@ export type Inputs = {
 
 /** Picks the scenarios' inputs from the seeded data, so they are real and their selectivity known. */
 export async function chooseInputs(url: string, users: number): Promise<Inputs> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+  return withClient(url, async (client) => {
     const one = async <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) => {
       const { rows } = await client.query<T>(text, values);
       const row = rows[0];
@@ -103,7 +101,6 @@ export async function chooseInputs(url: string, users: number): Promise<Inputs> 
     );
 
     return {
-      organizationId,
       bigAccountId: big.id,
       bigAccountUsers: big.user_count,
       substring,
@@ -115,7 +112,5 @@ export async function chooseInputs(url: string, users: number): Promise<Inputs> 
       deepRows,
       signInEmails: signIns.map((row) => row.email),
     };
-  } finally {
-    await client.end();
-  }
+  });
 }

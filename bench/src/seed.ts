@@ -11,11 +11,7 @@ export const adminPassword = 'bench-admin-password';
 export const userPassword = 'bench-user-password';
 
 export type SeedResult = {
-  organizationId: string;
   accounts: number;
-  /** The account that holds the large share of users. */
-  bigAccountId: string;
-  bigAccountUsers: number;
   timings: { insertMs: number; indexesMs: number; countsMs: number; vacuumAnalyzeMs: number; totalMs: number };
 };
 
@@ -169,23 +165,14 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /** Runs statements on `workers` connections at once, each taking the next one free. */
-async function inParallel(
-  pool: pg.Pool,
-  statements: string[],
-  workers: number,
-  setup: string,
-  log?: (line: string) => void,
-): Promise<void> {
+async function inParallel(pool: pg.Pool, statements: string[], workers: number, setup: string): Promise<void> {
   const queue = [...statements];
   await Promise.all(
     Array.from({ length: workers }, async () => {
       const client = await pool.connect();
       try {
         await client.query(setup);
-        for (let next = queue.shift(); next; next = queue.shift()) {
-          const ms = await timed(() => client.query(next));
-          log?.(`    ${(ms / 1000).toFixed(1)} s: ${next.slice(0, 90)}`);
-        }
+        for (let next = queue.shift(); next; next = queue.shift()) await client.query(next);
       } finally {
         client.release();
       }
@@ -200,12 +187,7 @@ async function inParallel(
  * migrations defined them, the account counts set in one statement, and the
  * table vacuumed and analyzed.
  */
-export async function seed(
-  url: string,
-  users: number,
-  log: (line: string) => void,
-  verbose = false,
-): Promise<SeedResult> {
+export async function seed(url: string, users: number, log: (line: string) => void): Promise<SeedResult> {
   const startedAt = performance.now();
   const { db } = createDb({ url, poolSize: 2 });
   const created = await createOrganization(db, {
@@ -258,9 +240,8 @@ export async function seed(
     );
     const idByName = new Map(accountRows.map((row) => [row.name, row.id]));
     const ranges: Array<{ id: string; domain: string; isDefault: boolean; lo: number; hi: number }> = [];
-    let next = 0;
     ranges.push({ id: created.account.id, domain: 'roster-bench.test', isDefault: true, lo: 0, hi: plan.defaultSize });
-    next = plan.defaultSize;
+    let next = plan.defaultSize;
     for (const account of plan.accounts) {
       ranges.push({
         id: idByName.get(account.name) ?? '',
@@ -344,13 +325,7 @@ export async function seed(
     // GIN first: it is the longest, and runs beside the btree builds.
     const ordered = [...indexes].sort((a, b) => Number(b.gin) - Number(a.gin)).map((i) => i.definition);
     const indexesMs = await timed(() =>
-      inParallel(
-        pool,
-        ordered,
-        2,
-        `set maintenance_work_mem = '512MB'; set max_parallel_maintenance_workers = 0`,
-        verbose ? log : undefined,
-      ),
+      inParallel(pool, ordered, 2, `set maintenance_work_mem = '512MB'; set max_parallel_maintenance_workers = 0`),
     );
     log(`  indexes in ${(indexesMs / 1000).toFixed(1)} s`);
 
@@ -369,12 +344,8 @@ export async function seed(
       `  counts in ${(countsMs / 1000).toFixed(1)} s, vacuum and analyze in ${(vacuumAnalyzeMs / 1000).toFixed(1)} s`,
     );
 
-    const big = ranges[1];
     return {
-      organizationId,
       accounts: ranges.length,
-      bigAccountId: big?.id ?? '',
-      bigAccountUsers: big ? big.hi - big.lo : 0,
       timings: { insertMs, indexesMs, countsMs, vacuumAnalyzeMs, totalMs: performance.now() - startedAt },
     };
   } finally {

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { CookieJar, createClient, type RosterClient } from './client.js';
 import type { CliEnv } from './env.js';
 import { UsageError } from './errors.js';
-import { toJson } from './output.js';
+import { type Column, table, toJson } from './output.js';
 import { Cancelled, confirm, type Input, type Output, readSecret } from './prompt.js';
 
 /** Options every command takes (given before or after the command's name). */
@@ -90,7 +90,16 @@ export async function pages<T>(options: PageOptions, fetchPage: (cursor?: string
   return { items, nextCursor: null };
 }
 
-/** Tells people how to get the next page. */
-export function morePages(runtime: Runtime, command: Command, page: Page<unknown>): void {
+/** Adds the options of every list command: --limit, --cursor and --all. */
+export function withPaging(command: Command): Command {
+  return command
+    .option('--limit <n>', 'at most this many (1-100, default 25)', parsePositiveInt)
+    .option('--cursor <cursor>', 'continue after the page that gave this cursor')
+    .option('--all', 'every page');
+}
+
+/** Prints a page as a table (or `none` when empty), and tells people how to get the next one. */
+export function printPage<T>(runtime: Runtime, command: Command, page: Page<T>, columns: Column<T>[], none: string) {
+  runtime.print(command, page, (p) => (p.items.length ? table(p.items, columns) : none));
   if (page.nextCursor) runtime.note(command, `More results: repeat with --cursor ${page.nextCursor}, or pass --all.`);
 }

@@ -13,11 +13,11 @@ const { db, location } = createDb({
 
 await migrateToLatest(db);
 
-const generated = env.ROSTER_ADMIN_PASSWORD ? undefined : generatePassword();
+const adminPassword = env.ROSTER_ADMIN_PASSWORD ?? generatePassword();
 const created = await bootstrapInstallation(db, {
   name: env.ROSTER_ORG_NAME,
   adminEmail: env.ROSTER_ADMIN_EMAIL,
-  adminPassword: env.ROSTER_ADMIN_PASSWORD ?? generated ?? '',
+  adminPassword,
 });
 if (created) {
   // Printed once, on the start that created the installation; never logged again.
@@ -25,9 +25,9 @@ if (created) {
     '',
     `  Created organization "${created.organization.name}" with its first administrator.`,
     `  Sign in as: ${created.admin.email}`,
-    generated
-      ? `  Password:   ${generated}   (generated; shown only now)`
-      : '  Password:   the one in ROSTER_ADMIN_PASSWORD',
+    env.ROSTER_ADMIN_PASSWORD
+      ? '  Password:   the one in ROSTER_ADMIN_PASSWORD'
+      : `  Password:   ${adminPassword}   (generated; shown only now)`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -69,5 +69,6 @@ async function shutdown(signal: string) {
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
 
-await app.listen({ host: env.HOST, port: env.PORT });
-app.log.info(`Roster is serving on http://${env.HOST}:${env.PORT} (database: ${location})`);
+// The address bound, not the one asked for: PORT=0 picks a free port.
+const address = await app.listen({ host: env.HOST, port: env.PORT });
+app.log.info(`Roster is serving on ${address} (database: ${location})`);

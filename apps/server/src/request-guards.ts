@@ -8,7 +8,7 @@ export type RequestGuardOptions = {
 };
 
 /** HSTS for a year, sent only on responses that went out over HTTPS (browsers ignore it on http). */
-export const hstsValue = 'max-age=31536000; includeSubDomains';
+const hstsValue = 'max-age=31536000; includeSubDomains';
 
 const trpcPrefix = '/trpc';
 
@@ -16,8 +16,10 @@ function isTrpc(url: string): boolean {
   return url === trpcPrefix || url.startsWith(`${trpcPrefix}/`) || url.startsWith(`${trpcPrefix}?`);
 }
 
-function refuse(reply: FastifyReply, statusCode: number, error: string, message: string) {
-  return reply.code(statusCode).type('application/json; charset=utf-8').send({ statusCode, error, message });
+type Refusal = { statusCode: number; error: string; message: string };
+
+function refuse(reply: FastifyReply, refusal: Refusal) {
+  return reply.code(refusal.statusCode).type('application/json; charset=utf-8').send(refusal);
 }
 
 /** This server's origin as the browser names it: scheme, host and port (behind a trusted proxy, the proxy's). */
@@ -50,10 +52,7 @@ function trustedOrigin(origin: string, request: FastifyRequest, allowed: readonl
  * which holds no administrator's cookie by accident. Sec-Fetch-Site covers the
  * odd browser request that omits Origin.
  */
-export function refusalOf(
-  request: FastifyRequest,
-  allowedOrigins: readonly string[] = [],
-): { statusCode: number; error: string; message: string } | null {
+function refusalOf(request: FastifyRequest, allowedOrigins: readonly string[]): Refusal | null {
   const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (mediaType !== 'application/json') {
     return {
@@ -87,18 +86,17 @@ export function registerRequestGuards(app: FastifyInstance, options: RequestGuar
   app.addHook('onRequest', async (request, reply) => {
     if (request.protocol === 'https') reply.header('strict-transport-security', hstsValue);
     if (request.url.length > options.maxUrlLength) {
-      return refuse(
-        reply,
-        414,
-        'URI Too Long',
-        `The request address is longer than ${options.maxUrlLength} characters.`,
-      );
+      return refuse(reply, {
+        statusCode: 414,
+        error: 'URI Too Long',
+        message: `The request address is longer than ${options.maxUrlLength} characters.`,
+      });
     }
     if (!isTrpc(request.url)) return;
     reply.header('cache-control', 'no-store');
     if (request.method === 'POST') {
       const refusal = refusalOf(request, options.allowedOrigins);
-      if (refusal) return refuse(reply, refusal.statusCode, refusal.error, refusal.message);
+      if (refusal) return refuse(reply, refusal);
     }
   });
 }

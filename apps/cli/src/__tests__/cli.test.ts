@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createTestOrg, type TestOrg, testDb, testPassword, uniqueEmail } from '@roster/api/test';
 import type { Database } from '@roster/db';
-import { buildApp } from '@roster/server';
+import { buildTestApp } from '@roster/server/test';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, closedPort, type Run, runProcess } from './harness.js';
@@ -11,7 +11,7 @@ import { buildBundle, closedPort, type Run, runProcess } from './harness.js';
 
 let db: Kysely<Database>;
 let org: TestOrg;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let app: Awaited<ReturnType<typeof buildTestApp>>;
 let serverUrl: string;
 let fixtureKey: string;
 let bundle: Awaited<ReturnType<typeof buildBundle>>;
@@ -21,13 +21,7 @@ beforeAll(async () => {
   db = await testDb();
   org = await createTestOrg(db, 'CLI Org');
   fixtureKey = (await org.admin.apiKeys.create({ name: 'fixture' })).secret;
-  app = await buildApp({
-    db,
-    webRoot: '/nonexistent',
-    sessions: { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 },
-    cookieSecure: 'auto',
-    logLevel: 'silent',
-  });
+  app = await buildTestApp(db);
   await app.listen({ host: '127.0.0.1', port: 0 });
   serverUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });

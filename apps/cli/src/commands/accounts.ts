@@ -1,8 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Account } from '../client.js';
-import { type Column, fields, table, when, yesNo } from '../output.js';
+import { type Column, fields, when, yesNo } from '../output.js';
 import { findAccount } from '../resolve.js';
-import { morePages, type PageOptions, pages, parsePositiveInt, type Runtime } from '../runtime.js';
+import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
 
 const accountColumns: Column<Account>[] = [
   { header: 'NAME', value: (a) => a.name },
@@ -39,20 +39,17 @@ const accountArgument = ['<account>', "the account's id or name"] as const;
 export function registerAccounts(program: Command, runtime: Runtime): void {
   const accounts = program.command('accounts').description("the organization's accounts (administrators)");
 
-  accounts
-    .command('list')
-    .description('list accounts by name')
-    .argument('[text...]', 'only accounts whose name contains this')
-    .option('--limit <n>', 'at most this many (1-100, default 25)', parsePositiveInt)
-    .option('--cursor <cursor>', 'continue after the page that gave this cursor')
-    .option('--all', 'every page')
-    .action(async (words: string[], options: PageOptions, command: Command) => {
-      const client = runtime.client(command);
-      const query = words.join(' ').trim() || undefined;
-      const page = await pages(options, (cursor, limit) => client.accounts.list.query({ query, cursor, limit }));
-      runtime.print(command, page, (p) => (p.items.length ? table(p.items, accountColumns) : 'No accounts match.'));
-      morePages(runtime, command, page);
-    });
+  withPaging(
+    accounts
+      .command('list')
+      .description('list accounts by name')
+      .argument('[text...]', 'only accounts whose name contains this'),
+  ).action(async (words: string[], options: PageOptions, command: Command) => {
+    const client = runtime.client(command);
+    const query = words.join(' ').trim() || undefined;
+    const page = await pages(options, (cursor, limit) => client.accounts.list.query({ query, cursor, limit }));
+    printPage(runtime, command, page, accountColumns, 'No accounts match.');
+  });
 
   accounts
     .command('get')

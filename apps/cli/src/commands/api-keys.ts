@@ -1,8 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ApiKey, CreatedApiKey } from '../client.js';
-import { type Column, table, when } from '../output.js';
+import { type Column, when } from '../output.js';
 import { findUser, isId } from '../resolve.js';
-import { morePages, type PageOptions, pages, parsePositiveInt, type Runtime } from '../runtime.js';
+import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
 
 const keyColumns: Column<ApiKey>[] = [
   { header: 'NAME', value: (k) => k.name },
@@ -45,23 +45,20 @@ export function registerApiKeys(program: Command, runtime: Runtime): void {
         'expires, and as soon as its user is deactivated or deleted.',
     );
 
-  keys
-    .command('list')
-    .description('your keys; administrators: any user of the organization with --user')
-    .option('--user <user>', 'whose keys (id or email); yours when not given')
-    .option('--include-revoked', 'show revoked keys too')
-    .option('--limit <n>', 'at most this many (1-100, default 25)', parsePositiveInt)
-    .option('--cursor <cursor>', 'continue after the page that gave this cursor')
-    .option('--all', 'every page')
-    .action(async (options: PageOptions & { user?: string; includeRevoked?: boolean }, command: Command) => {
-      const client = runtime.client(command);
-      const userId = options.user && !isId(options.user) ? (await findUser(client, options.user)).id : options.user;
-      const page = await pages(options, (cursor, limit) =>
-        client.apiKeys.list.query({ userId, includeRevoked: options.includeRevoked ?? false, cursor, limit }),
-      );
-      runtime.print(command, page, (p) => (p.items.length ? table(p.items, keyColumns) : 'No API keys.'));
-      morePages(runtime, command, page);
-    });
+  withPaging(
+    keys
+      .command('list')
+      .description('your keys; administrators: any user of the organization with --user')
+      .option('--user <user>', 'whose keys (id or email); yours when not given')
+      .option('--include-revoked', 'show revoked keys too'),
+  ).action(async (options: PageOptions & { user?: string; includeRevoked?: boolean }, command: Command) => {
+    const client = runtime.client(command);
+    const userId = options.user && !isId(options.user) ? (await findUser(client, options.user)).id : options.user;
+    const page = await pages(options, (cursor, limit) =>
+      client.apiKeys.list.query({ userId, includeRevoked: options.includeRevoked ?? false, cursor, limit }),
+    );
+    printPage(runtime, command, page, keyColumns, 'No API keys.');
+  });
 
   keys
     .command('create')

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { AuditEntry } from '../client.js';
-import { type Column, table, when } from '../output.js';
+import { type Column, when } from '../output.js';
 import { findUser } from '../resolve.js';
-import { morePages, type PageOptions, pages, parsePositiveInt, type Runtime } from '../runtime.js';
+import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
 
 /** `field: before -> after` for each changed field. */
 function summary(entry: AuditEntry): string {
@@ -29,18 +29,15 @@ const auditColumns: Column<AuditEntry>[] = [
 
 export function registerAudit(program: Command, runtime: Runtime): void {
   const audit = program.command('audit').description('the audit log (administrators)');
-  audit
-    .command('list')
-    .description('what changed, newest first')
-    .option('--user <user>', 'only what this user did or underwent (id or email)')
-    .option('--limit <n>', 'at most this many (1-100, default 25)', parsePositiveInt)
-    .option('--cursor <cursor>', 'continue after the page that gave this cursor')
-    .option('--all', 'every page')
-    .action(async (options: PageOptions & { user?: string }, command: Command) => {
-      const client = runtime.client(command);
-      const userId = options.user ? (await findUser(client, options.user)).id : undefined;
-      const page = await pages(options, (cursor, limit) => client.audit.list.query({ userId, cursor, limit }));
-      runtime.print(command, page, (p) => (p.items.length ? table(p.items, auditColumns) : 'Nothing recorded.'));
-      morePages(runtime, command, page);
-    });
+  withPaging(
+    audit
+      .command('list')
+      .description('what changed, newest first')
+      .option('--user <user>', 'only what this user did or underwent (id or email)'),
+  ).action(async (options: PageOptions & { user?: string }, command: Command) => {
+    const client = runtime.client(command);
+    const userId = options.user ? (await findUser(client, options.user)).id : undefined;
+    const page = await pages(options, (cursor, limit) => client.audit.list.query({ userId, cursor, limit }));
+    printPage(runtime, command, page, auditColumns, 'Nothing recorded.');
+  });
 }

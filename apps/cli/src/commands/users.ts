@@ -1,8 +1,8 @@
 import { Argument, type Command, Option } from 'commander';
 import type { User } from '../client.js';
-import { type Column, fields, table, when } from '../output.js';
+import { type Column, fields, when } from '../output.js';
 import { findAccount, findUser } from '../resolve.js';
-import { morePages, type PageOptions, pages, parsePositiveInt, type Runtime } from '../runtime.js';
+import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
 
 const fullName = (user: User) => `${user.firstName} ${user.lastName}`;
 const status = (user: User) => (user.active ? 'active' : 'deactivated');
@@ -38,34 +38,31 @@ export function registerUsers(program: Command, runtime: Runtime): void {
     .description('find, create, change and remove users (administrators)')
     .addHelpText('after', '\nA <user> is an id or an email address.');
 
-  users
-    .command('search')
-    .description('find users of the organization by name or email')
-    .argument('[text...]', 'what to look for (3+ characters match anywhere; shorter ones match the start)')
-    .option('--account <account>', "only this account's users (id or name)")
-    .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'user']))
-    .addOption(new Option('--active', 'only active users').conflicts('inactive'))
-    .option('--inactive', 'only deactivated users')
-    .option('--limit <n>', 'at most this many (1-100, default 25)', parsePositiveInt)
-    .option('--cursor <cursor>', 'continue after the page that gave this cursor')
-    .option('--all', 'every page')
-    .action(
-      async (
-        words: string[],
-        options: PageOptions & { account?: string; role?: 'admin' | 'user'; active?: boolean; inactive?: boolean },
-        command: Command,
-      ) => {
-        const client = runtime.client(command);
-        const accountId = options.account ? (await findAccount(client, options.account)).id : undefined;
-        const active = options.active ? true : options.inactive ? false : undefined;
-        const query = words.join(' ').trim() || undefined;
-        const page = await pages(options, (cursor, limit) =>
-          client.users.search.query({ query, accountId, active, role: options.role, cursor, limit }),
-        );
-        runtime.print(command, page, (p) => (p.items.length ? table(p.items, userColumns) : 'No users match.'));
-        morePages(runtime, command, page);
-      },
-    );
+  withPaging(
+    users
+      .command('search')
+      .description('find users of the organization by name or email')
+      .argument('[text...]', 'what to look for (3+ characters match anywhere; shorter ones match the start)')
+      .option('--account <account>', "only this account's users (id or name)")
+      .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'user']))
+      .addOption(new Option('--active', 'only active users').conflicts('inactive'))
+      .option('--inactive', 'only deactivated users'),
+  ).action(
+    async (
+      words: string[],
+      options: PageOptions & { account?: string; role?: 'admin' | 'user'; active?: boolean; inactive?: boolean },
+      command: Command,
+    ) => {
+      const client = runtime.client(command);
+      const accountId = options.account ? (await findAccount(client, options.account)).id : undefined;
+      const active = options.active ? true : options.inactive ? false : undefined;
+      const query = words.join(' ').trim() || undefined;
+      const page = await pages(options, (cursor, limit) =>
+        client.users.search.query({ query, accountId, active, role: options.role, cursor, limit }),
+      );
+      printPage(runtime, command, page, userColumns, 'No users match.');
+    },
+  );
 
   users
     .command('get')

@@ -1,20 +1,14 @@
 import { createTestOrg, type TestOrg, testDb } from '@roster/api/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../app.js';
+import { buildTestApp } from './helpers.js';
 
-let app: Awaited<ReturnType<typeof buildApp>>;
+let app: Awaited<ReturnType<typeof buildTestApp>>;
 let org: TestOrg;
 
 beforeAll(async () => {
   const db = await testDb();
   org = await createTestOrg(db, 'Bearer Org');
-  app = await buildApp({
-    db,
-    webRoot: '/nonexistent',
-    sessions: { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 },
-    cookieSecure: 'auto',
-    logLevel: 'silent',
-  });
+  app = await buildTestApp(db);
 });
 
 afterAll(async () => {

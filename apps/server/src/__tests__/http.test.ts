@@ -1,30 +1,24 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createTestOrg, testDb, testPassword } from '@roster/api/test';
 import { createDb } from '@roster/db';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppOptions, buildApp, sessionCookieName } from '../app.js';
+import { sessionCookieName } from '../app.js';
+import { buildTestApp, signInCookie } from './helpers.js';
 
 let app: FastifyInstance;
 let org: Awaited<ReturnType<typeof createTestOrg>>;
-let webRoot: string;
 
 const sessions = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 };
 
 beforeAll(async () => {
   const db = await testDb();
   org = await createTestOrg(db);
-  webRoot = mkdtempSync(join(tmpdir(), 'roster-web-'));
-  writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>Roster test page</title>');
-  app = await buildApp({ db, webRoot, sessions, cookieSecure: 'auto', logLevel: 'silent' });
+  app = await buildTestApp(db, { sessions });
 });
 
 afterAll(async () => {
   await app.close();
-  rmSync(webRoot, { recursive: true, force: true });
 });
 
 const login = (host = 'localhost:3000') =>
@@ -35,20 +29,14 @@ const login = (host = 'localhost:3000') =>
     payload: { json: { email: org.adminEmail, password: testPassword } },
   });
 
-/** Signs in and returns the session cookie's value. */
-async function sessionCookie(): Promise<string> {
-  const response = await login();
-  expect(response.statusCode).toBe(200);
-  const value = response.cookies.find((c) => c.name === sessionCookieName)?.value;
-  if (!value) throw new Error('no session cookie');
-  return value;
-}
+/** Signs in (failing unless that answers 200 with a cookie) and returns the `cookie` header. */
+const sessionCookie = () => signInCookie(app, org.adminEmail);
 
 const me = (cookie?: string) =>
   app.inject({
     method: 'GET',
     url: `/trpc/auth.me?input=${encodeURIComponent(JSON.stringify({ json: null }))}`,
-    ...(cookie ? { cookies: { [sessionCookieName]: cookie } } : {}),
+    ...(cookie ? { headers: { cookie } } : {}),
   });
 
 describe('HTTP host', () => {
@@ -84,9 +72,8 @@ describe('HTTP host', () => {
     const out = await app.inject({
       method: 'POST',
       url: '/trpc/auth.logout',
-      headers: { host: 'localhost:3000', 'content-type': 'application/json' },
+      headers: { host: 'localhost:3000', 'content-type': 'application/json', cookie },
       payload: '{}',
-      cookies: { [sessionCookieName]: cookie },
     });
     expect(out.statusCode).toBe(200);
     const cleared = out.cookies.find((c) => c.name === sessionCookieName);
@@ -133,8 +120,7 @@ describe('HTTP host', () => {
     const response = await app.inject({
       method: 'POST',
       url: '/trpc/auth.changePassword',
-      headers: { 'content-type': 'application/json' },
-      cookies: { [sessionCookieName]: cookie },
+      headers: { 'content-type': 'application/json', cookie },
       payload: { json: { currentPassword: 'not it at all', newPassword: 'a new password' } },
     });
     expect(response.statusCode).toBe(400);
@@ -149,7 +135,7 @@ describe('HTTP host', () => {
     expect(anonymous.statusCode).toBe(401);
     const missing = await app.inject({
       url: `/trpc/accounts.get?input=${encodeURIComponent(JSON.stringify({ json: { id: '00000000-0000-4000-8000-000000000000' } }))}`,
-      cookies: { [sessionCookieName]: cookie },
+      headers: { cookie },
     });
     expect(missing.statusCode).toBe(404);
     expect(missing.json().error.json.data).toMatchObject({ code: 'NOT_FOUND', fieldErrors: null });
@@ -226,8 +212,7 @@ describe('an unexpected failure', () => {
       const response = await app.inject({
         method: 'POST',
         url: '/trpc/accounts.create',
-        headers: { 'content-type': 'application/json' },
-        cookies: { [sessionCookieName]: cookie },
+        headers: { 'content-type': 'application/json', cookie },
         payload: { json: { name: 'Never created', users: [] } },
       });
       expect(response.statusCode).toBe(500);
@@ -243,14 +228,10 @@ describe('an unexpected failure', () => {
 });
 
 describe('without a database', () => {
-  async function appOn(db: AppOptions['db']) {
-    return buildApp({ db, webRoot, sessions, cookieSecure: 'auto', logLevel: 'silent' });
-  }
-
   it('/readyz is 503 when the database server does not answer, /healthz stays 200', async () => {
     // Nothing listens on port 1.
     const { db } = createDb({ url: 'postgres://postgres@127.0.0.1:1/roster_gone' });
-    const gone = await appOn(db);
+    const gone = await buildTestApp(db);
     try {
       const ready = await gone.inject('/readyz');
       expect(ready.statusCode).toBe(503);
@@ -271,7 +252,7 @@ describe('without a database', () => {
 
   it('/readyz is 503 once the database handle is destroyed', async () => {
     const { db } = createDb({ url: 'postgres://postgres@127.0.0.1:1/roster_gone' });
-    const gone = await appOn(db);
+    const gone = await buildTestApp(db);
     try {
       await db.destroy();
       expect((await gone.inject('/readyz')).statusCode).toBe(503);

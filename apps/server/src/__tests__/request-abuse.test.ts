@@ -23,6 +23,10 @@ afterAll(async () => {
 
 const createAccountBody = (name: string) => JSON.stringify({ json: { name, users: [] } });
 
+/** POSTs accounts.create for an account of this name, with these headers. */
+const createAccount = (headers: Record<string, string>, name: string, target = app) =>
+  target.inject({ method: 'POST', url: '/trpc/accounts.create', headers, payload: createAccountBody(name) });
+
 async function accountExists(name: string): Promise<boolean> {
   return (await org.admin.accounts.list({ query: name })).items.some((a) => a.name === name);
 }
@@ -39,21 +43,14 @@ describe('forged cross-site requests', () => {
   for (const type of formTypes) {
     it(`refuses ${type.split(';')[0]} with 415, even with a valid administrator cookie`, async () => {
       const name = `Forged ${type} ${Date.now()}`;
-      const response = await app.inject({
-        method: 'POST',
-        url: '/trpc/accounts.create',
-        headers: { cookie, 'content-type': type, origin: 'https://evil.example' },
-        payload: createAccountBody(name),
-      });
+      const response = await createAccount({ cookie, 'content-type': type, origin: 'https://evil.example' }, name);
       expect(response.statusCode).toBe(415);
       expect(await accountExists(name)).toBe(false);
       // Same-origin too: the media type alone is refused.
-      const sameSite = await app.inject({
-        method: 'POST',
-        url: '/trpc/accounts.create',
-        headers: { cookie, 'content-type': type, host: 'localhost:3301', origin: 'http://localhost:3301' },
-        payload: createAccountBody(name),
-      });
+      const sameSite = await createAccount(
+        { cookie, 'content-type': type, host: 'localhost:3301', origin: 'http://localhost:3301' },
+        name,
+      );
       expect(sameSite.statusCode).toBe(415);
       expect(await accountExists(name)).toBe(false);
     });
@@ -79,12 +76,10 @@ describe('forged cross-site requests', () => {
       'http://localhost:9999',
     ]) {
       const name = `Foreign ${origin} ${Date.now()}`;
-      const response = await app.inject({
-        method: 'POST',
-        url: '/trpc/accounts.create',
-        headers: { cookie, 'content-type': 'application/json', host: 'localhost:3301', origin },
-        payload: createAccountBody(name),
-      });
+      const response = await createAccount(
+        { cookie, 'content-type': 'application/json', host: 'localhost:3301', origin },
+        name,
+      );
       expect(response.statusCode, origin).toBe(403);
       expect(response.json().message).toMatch(/Cross-site requests are refused/);
       expect(await accountExists(name)).toBe(false);
@@ -93,39 +88,30 @@ describe('forged cross-site requests', () => {
 
   it('refuses a browser request that says it is cross-site even without Origin', async () => {
     const name = `Fetch site ${Date.now()}`;
-    const response = await app.inject({
-      method: 'POST',
-      url: '/trpc/accounts.create',
-      headers: { cookie, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
-      payload: createAccountBody(name),
-    });
+    const response = await createAccount(
+      { cookie, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+      name,
+    );
     expect(response.statusCode).toBe(403);
     expect(await accountExists(name)).toBe(false);
   });
 
   it('accepts JSON from its own origin, and from clients that send no Origin', async () => {
     const own = `Own origin ${Date.now()}`;
-    const sameOrigin = await app.inject({
-      method: 'POST',
-      url: '/trpc/accounts.create',
-      headers: {
+    const sameOrigin = await createAccount(
+      {
         cookie,
         'content-type': 'application/json; charset=utf-8',
         host: 'localhost:3301',
         origin: 'http://localhost:3301',
         'sec-fetch-site': 'same-origin',
       },
-      payload: createAccountBody(own),
-    });
+      own,
+    );
     expect(sameOrigin.statusCode).toBe(200);
     expect(await accountExists(own)).toBe(true);
     const cli = `No origin ${Date.now()}`;
-    const noOrigin = await app.inject({
-      method: 'POST',
-      url: '/trpc/accounts.create',
-      headers: { cookie, 'content-type': 'application/json' },
-      payload: createAccountBody(cli),
-    });
+    const noOrigin = await createAccount({ cookie, 'content-type': 'application/json' }, cli);
     expect(noOrigin.statusCode).toBe(200);
     expect(await accountExists(cli)).toBe(true);
   });
@@ -141,19 +127,13 @@ describe('forged cross-site requests', () => {
         'x-forwarded-host': 'roster.example.com',
       };
       const good = `Proxied ${Date.now()}`;
-      const ok = await proxied.inject({
-        method: 'POST',
-        url: '/trpc/accounts.create',
-        headers: { ...headers, origin: 'https://roster.example.com' },
-        payload: createAccountBody(good),
-      });
+      const ok = await createAccount({ ...headers, origin: 'https://roster.example.com' }, good, proxied);
       expect(ok.statusCode).toBe(200);
-      const downgraded = await proxied.inject({
-        method: 'POST',
-        url: '/trpc/accounts.create',
-        headers: { ...headers, origin: 'http://roster.example.com' },
-        payload: createAccountBody(`Downgraded ${Date.now()}`),
-      });
+      const downgraded = await createAccount(
+        { ...headers, origin: 'http://roster.example.com' },
+        `Downgraded ${Date.now()}`,
+        proxied,
+      );
       expect(downgraded.statusCode).toBe(403);
     } finally {
       await proxied.close();
@@ -165,14 +145,9 @@ describe('trusted extra origins (the Vite dev server proxying /trpc)', () => {
   it('accepts an origin on the list even though the Host is the server itself, and no other', async () => {
     const proxied = await buildTestApp(await testDb(), { allowedOrigins: ['http://localhost:5173'] });
     try {
+      // Vite's string shorthand proxies with changeOrigin: the Host is rewritten, the Origin is not.
       const send = (origin: string, name: string) =>
-        proxied.inject({
-          method: 'POST',
-          url: '/trpc/accounts.create',
-          // Vite's string shorthand proxies with changeOrigin: the Host is rewritten, the Origin is not.
-          headers: { cookie, 'content-type': 'application/json', host: '127.0.0.1:3000', origin },
-          payload: createAccountBody(name),
-        });
+        createAccount({ cookie, 'content-type': 'application/json', host: '127.0.0.1:3000', origin }, name, proxied);
       const name = `Via Vite ${Date.now()}`;
       expect((await send('http://localhost:5173', name)).statusCode).toBe(200);
       expect(await accountExists(name)).toBe(true);

@@ -20,6 +20,12 @@ describe('session timeouts are configurable', () => {
     expect(() => readEnv({ SESSION_IDLE_MINUTES: '0' })).toThrow(/SESSION_IDLE_MINUTES/);
   });
 
+  it('takes an empty variable as unset: PORT= is the default port, not port 0', () => {
+    const env = readEnv({ PORT: '', HOST: '', SESSION_IDLE_MINUTES: '', DATABASE_URL: '' });
+    expect(env).toMatchObject({ PORT: 3000, HOST: '127.0.0.1', SESSION_IDLE_MINUTES: 30 });
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
   it('ends a session over HTTP after the configured idle time', async () => {
     const db = await testDb();
     const app = await buildTestApp(db, { sessions: { idleTimeoutMs: 5 * 60_000, absoluteTimeoutMs: 3_600_000 } });
