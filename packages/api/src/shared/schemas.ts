@@ -128,7 +128,8 @@ export const apiKeyNameSchema = z
   .string({ error: 'Enter a name for the key' })
   .trim()
   .min(1, 'Enter a name for the key')
-  .max(100, 'A key name has at most 100 characters');
+  .max(100, 'A key name has at most 100 characters')
+  .refine((value) => !controlCharacters.test(value), 'A key name cannot contain control characters');
 
 export const createApiKeySchema = z.object({
   name: apiKeyNameSchema,
