@@ -1,8 +1,6 @@
-import { type Database, type NewApiKey, preparedQuery } from '@roster/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Database, type Db, type NewApiKey, preparedQuery } from '@roster/db';
+import { sql, type Transaction } from 'kysely';
 import { decodeCursor, toPage } from '../shared/cursor.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** The only columns a key is read with for people: the secret's hash is not among them. */
 export const apiKeyColumns = [

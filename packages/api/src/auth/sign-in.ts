@@ -1,13 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Database } from '@roster/db';
+import type { Database, Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
 import { verifyPassword } from './passwords.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** The limits on guessing. Fixed by policy; tests move the clock in the database instead. */
 export const signInPolicy = {

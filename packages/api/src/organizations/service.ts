@@ -1,4 +1,4 @@
-import type { Database } from '@roster/db';
+import type { Database, Db } from '@roster/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
 import { commonPasswordMessage, isCommonPassword } from '../auth/common-passwords.js';
@@ -92,8 +92,7 @@ export async function bootstrapInstallation(
   db: Kysely<Database>,
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization | null> {
-  const exists = async (q: Kysely<Database> | Transaction<Database>) =>
-    Boolean(await q.selectFrom('organizations').select('id').limit(1).executeTakeFirst());
+  const exists = async (q: Db) => Boolean(await q.selectFrom('organizations').select('id').limit(1).executeTakeFirst());
   if (await exists(db)) return null;
   assertUsableAdminPassword(input.adminPassword);
   const passwordHash = await hashPassword(input.adminPassword);
