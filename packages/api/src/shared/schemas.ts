@@ -114,7 +114,10 @@ export const updateUserSchema = z.object({
 });
 
 export const changePasswordSchema = z.object({
-  currentPassword: z.string().min(1, 'Enter your current password').max(256),
+  currentPassword: z
+    .string({ error: 'Enter your current password' })
+    .min(1, 'Enter your current password')
+    .max(256, 'A password has at most 256 characters'),
   newPassword: passwordSchema,
 });
 
