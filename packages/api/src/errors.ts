@@ -95,16 +95,24 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
 }
 
 /**
+ * The error of one input field, in the shape of a validation failure: over HTTP,
+ * `data.fieldErrors[path]` names it, so a form shows it beside that field.
+ * ZodRealError, unlike ZodError, is an Error, so tRPC keeps it as the cause.
+ */
+export function fieldError(code: TRPCError['code'], path: ReadonlyArray<string | number>, message: string): TRPCError {
+  return new TRPCError({
+    code,
+    message,
+    cause: new ZodRealError([{ code: 'custom', path: [...path], message, input: undefined }]),
+  });
+}
+
+/**
  * A taken email, as the error of the input field that gave it (`['email']`,
  * `['users', 2, 'email']`): still CONFLICT, with `data.fieldErrors` naming the
  * field, so a form can show it beside that field. Any other error is returned as it is.
  */
 export function emailTakenAt(error: unknown, path: ReadonlyArray<string | number>): unknown {
   if (!isPgError(error) || error.constraint !== 'users_email_unique') return error;
-  const message = constraintMessages.users_email_unique?.message ?? 'That email is taken.';
-  return new TRPCError({
-    code: 'CONFLICT',
-    message,
-    cause: new ZodRealError([{ code: 'custom', path: [...path], message, input: undefined }]),
-  });
+  return fieldError('CONFLICT', path, constraintMessages.users_email_unique?.message ?? 'That email is taken.');
 }

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Updateable } from 'kysely';
 
 /** A timestamp column: the database fills it on insert, we may set it on update. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -114,6 +114,9 @@ export type Database = {
   auditLog: AuditLogTable;
   signInAttempts: SignInAttemptsTable;
 };
+
+/** The database, or a transaction of it (a Transaction is a Kysely): what queries run on. */
+export type Db = Kysely<Database>;
 
 export type Organization = Selectable<OrganizationsTable>;
 export type Account = Selectable<AccountsTable>;

@@ -365,7 +365,7 @@ describe('search treats SQL and LIKE metacharacters as plain text', () => {
 });
 
 describe('control characters', () => {
-  it('are refused in names, account names, descriptions and searches, by field', async () => {
+  it('are refused in names, account names, descriptions, searches and key names, by field', async () => {
     const admin = await callerAs(db, org.adminId);
     const bad = 'Ada\u0000Lovelace';
     const cases: [() => Promise<unknown>, string][] = [
@@ -386,6 +386,7 @@ describe('control characters', () => {
           }),
         'users.0.firstName',
       ],
+      [() => admin.apiKeys.create({ name: `Nul ${bad}` }), 'name'],
     ];
     for (const [call, field] of cases) {
       const error = await call().then(

@@ -106,6 +106,11 @@ describe('input bounds: BAD_REQUEST with a message per field', () => {
     expect(
       await badRequest(org.admin.auth.changePassword({ currentPassword: 'whatever', newPassword: 'short' })),
     ).toEqual({ newPassword: ['A password has at least 8 characters'] });
+    expect(
+      await badRequest(
+        org.admin.auth.changePassword({ currentPassword: 'p'.repeat(257), newPassword: 'a fine new password' }),
+      ),
+    ).toEqual({ currentPassword: ['A password has at most 256 characters'] });
     // New users and users of a new account are bounded the same way.
     expect(
       await badRequest(

@@ -1,8 +1,6 @@
-import type { Database } from '@roster/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, Db } from '@roster/db';
+import { sql, type Transaction } from 'kysely';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export const accountColumns = [
   'accounts.id',

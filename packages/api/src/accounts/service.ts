@@ -1,6 +1,5 @@
-import type { Database } from '@roster/db';
+import type { Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import type { Kysely } from 'kysely';
 import { diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import type { Actor } from '../context.js';
@@ -8,8 +7,6 @@ import { emailTakenAt } from '../errors.js';
 import type { AccountOutput } from '../shared/outputs.js';
 import { createUserIn, hashOptional } from '../users/service.js';
 import { accountColumns, findAccount, lockAccount } from './queries.js';
-
-type Db = Kysely<Database>;
 
 const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such account.' });
 

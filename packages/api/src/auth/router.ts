@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
-import { ZodRealError, z } from 'zod';
+import { z } from 'zod';
 import { recordAudit } from '../audit/queries.js';
+import { fieldError } from '../errors.js';
 import { userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
@@ -62,14 +63,8 @@ export const authRouter = router({
       if (actor.via !== 'session') throw notWithApiKey('change your password in the console.');
       assertNotCommonPassword(input.newPassword, ['newPassword']);
       if (!(await checkCurrentPassword(ctx, actor, input.currentPassword))) {
-        // A ZodError cause (the Error kind, which tRPC keeps as is), so the field is named in
-        // data.fieldErrors like any bad input.
-        const message = 'The current password is incorrect.';
-        throw new TRPCError({
-          code: 'BAD_REQUEST',
-          message: `currentPassword: ${message}`,
-          cause: new ZodRealError([{ code: 'custom', path: ['currentPassword'], message, input: undefined }]),
-        });
+        // Named as the field at fault in data.fieldErrors, like any bad input.
+        throw fieldError('BAD_REQUEST', ['currentPassword'], 'The current password is incorrect.');
       }
       const passwordHash = await hashPassword(input.newPassword);
       await ctx.db.transaction().execute(async (tx) => {

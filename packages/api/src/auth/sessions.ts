@@ -1,11 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type Database, preparedQuery } from '@roster/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Db, preparedQuery } from '@roster/db';
+import { sql } from 'kysely';
 import { authenticateApiKey } from '../api-keys/service.js';
 import type { Actor, Context } from '../context.js';
 import { userColumns } from '../users/queries.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** Sessions are looked up by this hash; the token itself is never stored. */
 export function hashToken(token: string): string {

@@ -1,12 +1,11 @@
 import { randomInt } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Database } from '@roster/db';
+import type { Database, Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { recordAudit } from '../audit/queries.js';
 import { verifyPassword } from './passwords.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** The limits on guessing. Fixed by policy; tests move the clock in the database instead. */
 export const signInPolicy = {
@@ -300,22 +299,14 @@ export async function recordUserFailure(
       .executeTakeFirst();
     // Before the update the user was not locked, so a reset count means this failure locked them.
     if (!row?.lockedUntil || row.failedSignIns !== 0) return;
-    await tx
-      .insertInto('auditLog')
-      .values({
-        organizationId: user.organizationId,
-        actorId: null,
-        actorEmail: 'system',
-        action: 'user.locked',
-        targetType: 'user',
-        targetId: user.id,
-        targetLabel: user.email,
-        changes: JSON.stringify({
-          before: null,
-          after: { lockedUntil: row.lockedUntil.toISOString(), failedSignIns: max, clientAddress },
-        }),
-      })
-      .execute();
+    await recordAudit(tx, {
+      actor: { id: null, email: 'system', organizationId: user.organizationId },
+      action: 'user.locked',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: user.email,
+      after: { lockedUntil: row.lockedUntil.toISOString(), failedSignIns: max, clientAddress },
+    });
   });
 }
 

@@ -1,5 +1,6 @@
-import type { Database } from '@roster/db';
+import type { Database, Db } from '@roster/db';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { recordAudit } from '../audit/queries.js';
 import { commonPasswordMessage, isCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
 
@@ -70,19 +71,14 @@ export async function insertOrganization(
       })
       .returning(['id', 'email'])
       .executeTakeFirstOrThrow();
-    await tx
-      .insertInto('auditLog')
-      .values({
-        organizationId: organization.id,
-        actorId: null,
-        actorEmail: 'system',
-        action: 'organization.created',
-        targetType: 'organization',
-        targetId: organization.id,
-        targetLabel: organization.name,
-        changes: JSON.stringify({ before: null, after: { name: organization.name, admin: admin.email } }),
-      })
-      .execute();
+    await recordAudit(tx, {
+      actor: { id: null, email: 'system', organizationId: organization.id },
+      action: 'organization.created',
+      targetType: 'organization',
+      targetId: organization.id,
+      targetLabel: organization.name,
+      after: { name: organization.name, admin: admin.email },
+    });
     return { organization, account, admin };
   }
 }
@@ -96,8 +92,7 @@ export async function bootstrapInstallation(
   db: Kysely<Database>,
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization | null> {
-  const exists = async (q: Kysely<Database> | Transaction<Database>) =>
-    Boolean(await q.selectFrom('organizations').select('id').limit(1).executeTakeFirst());
+  const exists = async (q: Db) => Boolean(await q.selectFrom('organizations').select('id').limit(1).executeTakeFirst());
   if (await exists(db)) return null;
   assertUsableAdminPassword(input.adminPassword);
   const passwordHash = await hashPassword(input.adminPassword);

@@ -114,7 +114,10 @@ export const updateUserSchema = z.object({
 });
 
 export const changePasswordSchema = z.object({
-  currentPassword: z.string().min(1, 'Enter your current password').max(256),
+  currentPassword: z
+    .string({ error: 'Enter your current password' })
+    .min(1, 'Enter your current password')
+    .max(256, 'A password has at most 256 characters'),
   newPassword: passwordSchema,
 });
 
@@ -128,7 +131,8 @@ export const apiKeyNameSchema = z
   .string({ error: 'Enter a name for the key' })
   .trim()
   .min(1, 'Enter a name for the key')
-  .max(100, 'A key name has at most 100 characters');
+  .max(100, 'A key name has at most 100 characters')
+  .refine((value) => !controlCharacters.test(value), 'A key name cannot contain control characters');
 
 export const createApiKeySchema = z.object({
   name: apiKeyNameSchema,

@@ -1,8 +1,6 @@
-import { type Database, type NewUser, preparedQuery, type Role, type UserUpdate } from '@roster/db';
-import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql, type Transaction } from 'kysely';
+import { type Database, type Db, type NewUser, preparedQuery, type Role, type UserUpdate } from '@roster/db';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql, type Transaction } from 'kysely';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** The only columns a user is ever read with: the password hash is not among them. */
 export const userColumns = [

@@ -1,6 +1,6 @@
-import type { Database } from '@roster/db';
+import type { Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../audit/queries.js';
 import type { Actor, SessionConfig } from '../context.js';
@@ -8,8 +8,6 @@ import type { UserOutput } from '../shared/outputs.js';
 import { findUserById, lockUser } from './queries.js';
 
 // What administrators do about a user's sign-in: lift a lockout, see and end sessions.
-
-type Db = Kysely<Database>;
 
 const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
 

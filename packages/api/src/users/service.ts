@@ -1,6 +1,6 @@
-import type { Database, Role } from '@roster/db';
+import type { Database, Db, Role } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
@@ -9,8 +9,6 @@ import type { Actor } from '../context.js';
 import { emailTakenAt } from '../errors.js';
 import type { UserOutput } from '../shared/outputs.js';
 import { countActiveAdmins, deleteUserRow, insertUser, lockOrganization, lockUser, updateUserRow } from './queries.js';
-
-type Db = Kysely<Database>;
 
 const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
 
@@ -55,7 +53,7 @@ async function loadForChange(tx: Transaction<Database>, actor: Actor, id: string
   return user;
 }
 
-export async function assertAccountInOrganization(db: Db | Transaction<Database>, actor: Actor, accountId: string) {
+export async function assertAccountInOrganization(db: Db, actor: Actor, accountId: string) {
   const account = await db
     .selectFrom('accounts')
     .select(['id', 'isDefault'])
