@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testPassword } from '@roster/api/test';
@@ -15,15 +15,19 @@ export function fakeWebRoot(): string {
   return webRoot;
 }
 
-export function buildTestApp(db: Kysely<Database>, options: Partial<AppOptions> = {}): Promise<FastifyInstance> {
-  return buildApp({
+/** The app on a test database, with a stand-in console that is removed when the app closes. */
+export async function buildTestApp(db: Kysely<Database>, options: Partial<AppOptions> = {}): Promise<FastifyInstance> {
+  const webRoot = options.webRoot ?? fakeWebRoot();
+  const app = await buildApp({
     db,
-    webRoot: fakeWebRoot(),
+    webRoot,
     sessions: { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 },
     cookieSecure: 'auto',
     logLevel: 'silent',
     ...options,
   });
+  if (!options.webRoot) app.addHook('onClose', async () => rmSync(webRoot, { recursive: true, force: true }));
+  return app;
 }
 
 /** A client address of its own, so per-address sign-in limits of other tests do not meet ours. */
