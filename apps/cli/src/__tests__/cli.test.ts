@@ -4,10 +4,12 @@ import type { Database } from '@roster/db';
 import { buildTestApp } from '@roster/server/test';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, closedPort, type Run, runProcess } from './harness.js';
+import { buildBundle, closedPort, type Run, runInProcess, runProcess } from './harness.js';
 
-// The CLI as a child process, against a real HTTP server on a free port with its
-// own database (the test worker's: PGlite, or a fresh one on DATABASE_URL).
+// The CLI against a real HTTP server on a free port with its own database (the
+// test worker's: PGlite, or a fresh one on DATABASE_URL). Commands run in this
+// process through the program's `run(argv, runtime)`; those marked `process: true`
+// run the built bundle as a child process, exactly as installed.
 
 let db: Kysely<Database>;
 let org: TestOrg;
@@ -31,15 +33,18 @@ afterAll(async () => {
   bundle?.remove();
 });
 
-type CliOptions = { key?: string | null; input?: string; env?: Record<string, string> };
+type CliOptions = { key?: string | null; input?: string; env?: Record<string, string>; process?: boolean };
 
 /** `roster ...args` with the fixture administrator's key unless told otherwise. */
 function roster(args: string[], options: CliOptions = {}): Promise<Run> {
   const key = options.key === undefined ? fixtureKey : options.key;
-  return runProcess(process.execPath, [bundle.main, ...args], {
+  const runOptions = {
     input: options.input,
     env: { ROSTER_URL: serverUrl, ...(key ? { ROSTER_API_KEY: key } : {}), ...options.env },
-  });
+  };
+  return options.process
+    ? runProcess(process.execPath, [bundle.main, ...args], runOptions)
+    : runInProcess(args, runOptions);
 }
 
 /** Runs, expects success, and parses --json output. */
@@ -74,9 +79,11 @@ describe('roster api-keys', () => {
 
   it('creates a first key by signing in with the password from stdin; only the key goes to stdout', async () => {
     const before = await sessionsOf(org.adminId);
+    // As a real process: the password arrives on a piped standard input.
     const result = await roster(['api-keys', 'create', '--name', 'laptop', '--email', org.adminEmail], {
       key: null,
       input: `${testPassword}\n`,
+      process: true,
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^rk_[a-z0-9]{8}_[\w-]{43}\n$/);
@@ -346,6 +353,14 @@ describe('errors and exit codes', () => {
     for (const args of [['bogus'], ['users', 'search', '--limit', 'ten'], ['users', 'get'], ['users']]) {
       const usage = await roster(args);
       expect(usage.code, args.join(' ')).toBe(2);
+    }
+    // The exit code a shell sees, from the installed bundle as a process.
+    for (const [args, code] of [
+      [['users', 'get'], 2],
+      [['users', 'get', 'nobody@example.invalid'], 1],
+    ] as const) {
+      const usage = await roster([...args], { process: true });
+      expect(usage.code, args.join(' ')).toBe(code);
     }
   });
 

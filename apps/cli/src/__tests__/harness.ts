@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { readEnv } from '../env.js';
+import { run } from '../program.js';
+import { Runtime } from '../runtime.js';
 
 /** apps/cli, where the CLI's own node_modules are. */
 export const cliDir = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,6 +39,25 @@ export function runProcess(command: string, args: readonly string[], options: Ru
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * Runs one command line inside the test's process, through the same `run(argv, runtime)`
+ * that `main.ts` calls, with `options.env` as the whole environment and standard input a
+ * pipe (never a terminal) holding `options.input`. Most tests use this: a child process
+ * per command cost a second each; a few tests still run the built bundle as a process.
+ */
+export async function runInProcess(args: readonly string[], options: RunOptions = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const stdin = Readable.from(options.input ? [options.input] : []);
+  const runtime = new Runtime(readEnv(options.env ?? {}), {
+    stdin,
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
+  const code = await run(args, runtime);
+  return { code, stdout, stderr };
 }
 
 /**
