@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { createServerDatabase, databaseUrl, withClient } from '@roster/db/server-databases';
+
+export { databaseUrl, withClient };
 
 /** Every database the benchmark creates is named with this prefix ... */
 export const benchDatabasePrefix = 'roster_bench_';
@@ -8,30 +10,10 @@ const markerPrefix = 'roster-bench:';
 
 const validName = /^roster_bench_[a-z0-9_]{1,40}$/;
 
-export function databaseUrl(serverUrl: string, name: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** Runs `fn` on a connection of its own to `url`, closed after. */
-export async function withClient<T>(serverUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Creates an empty database of our own and marks it as ours. */
 export async function createBenchDatabase(serverUrl: string): Promise<string> {
   const name = `${benchDatabasePrefix}${new Date().toISOString().slice(0, 10).replaceAll('-', '')}_${randomUUID().slice(0, 8)}`;
-  await withClient(serverUrl, async (client) => {
-    await client.query(`create database "${name}"`);
-    await client.query(`comment on database "${name}" is '${markerPrefix}${randomUUID()}'`);
-  });
+  await createServerDatabase(serverUrl, name, `${markerPrefix}${randomUUID()}`);
   return name;
 }
 

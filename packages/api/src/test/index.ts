@@ -1,9 +1,9 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { createDb, type Database, migrateToLatest, type Role } from '@roster/db';
+import { createTestDatabase } from '@roster/db/server-databases';
 import { TRPCError } from '@trpc/server';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { Kysely } from 'kysely';
-import pg from 'pg';
 import { expect } from 'vitest';
 import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
@@ -31,38 +31,7 @@ export function testDb(): Promise<Kysely<Database>> {
 /** The server URL tests run against, or undefined for PGlite. */
 export const testServerUrl = process.env.DATABASE_URL || undefined;
 
-/** Prefix of every database the test run creates, so teardown finds them all. */
-export const testDatabasePrefix = 'roster_test_';
-
-export async function createTestDatabase(serverUrl: string): Promise<string> {
-  const name = `${testDatabasePrefix}${process.env.ROSTER_TEST_RUN ?? 'adhoc'}_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-export async function dropTestDatabases(serverUrl: string, runId?: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    const pattern = `${testDatabasePrefix}${runId ?? ''}%`;
-    const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [
-      pattern,
-    ]);
-    for (const { datname } of rows) {
-      await admin.query(`drop database if exists "${datname}" with (force)`);
-    }
-  } finally {
-    await admin.end();
-  }
-}
+export { createTestDatabase, dropTestDatabases, testDatabasePrefix } from '@roster/db/server-databases';
 
 async function openTestDb(): Promise<Kysely<Database>> {
   const url = testServerUrl ? await createTestDatabase(testServerUrl) : undefined;

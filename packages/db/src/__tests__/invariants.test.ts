@@ -3,7 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../migrate.js';
 import type { Database } from '../schema.js';
-import { dropFreshDbs, freshDb } from '../test/fresh-db.js';
+import { freshDb } from '../test/fresh-db.js';
 
 /**
  * The invariants the database keeps by itself, whatever the application does:
@@ -19,7 +19,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.destroy();
-  await dropFreshDbs();
 });
 
 type Id = { id: string };

@@ -1,11 +1,9 @@
 import { sql } from 'kysely';
 import { Migrator, NO_MIGRATIONS } from 'kysely/migration';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '../connect.js';
 import { migrateToLatest, migrations } from '../migrate.js';
-import { dropFreshDbs, freshDb, serverUrl } from '../test/fresh-db.js';
-
-afterAll(dropFreshDbs);
+import { freshDb, serverUrl } from '../test/fresh-db.js';
 
 describe('migrations', () => {
   it('apply once, report nothing more to do, and go down and up again', async () => {

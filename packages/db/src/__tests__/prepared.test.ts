@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest } from '../migrate.js';
 import { preparedQuery } from '../prepared.js';
 import type { Database } from '../schema.js';
-import { dropFreshDbs, freshDb, serverUrl } from '../test/fresh-db.js';
+import { freshDb, serverUrl } from '../test/fresh-db.js';
 
 let db: Kysely<Database>;
 
@@ -19,7 +19,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.destroy();
-  await dropFreshDbs();
 });
 
 describe('preparedQuery', () => {
