@@ -28,5 +28,7 @@ const rows = (summary.tasks ?? [])
   .sort((a, b) => b.seconds - a.seconds);
 console.log(`${process.argv[2] ?? 'tests'}: time per package`);
 for (const row of rows) {
-  console.log(`  ${row.name.padEnd(16)} ${row.seconds.toFixed(1).padStart(7)} s${row.exit ? `  (exit ${row.exit})` : ''}`);
+  console.log(
+    `  ${row.name.padEnd(16)} ${row.seconds.toFixed(1).padStart(7)} s${row.exit ? `  (exit ${row.exit})` : ''}`,
+  );
 }

@@ -1,3 +1,4 @@
+import type { ErrorReason } from '@roster/api/error-reasons';
 import { TRPCClientError } from '@trpc/client';
 
 /** Exit codes: 0 done, 1 the server (or the network, or the database) said no, 2 the command line was wrong. */
@@ -11,6 +12,8 @@ export class CliError extends Error {
     readonly code: string = 'FAILED',
     /** What to do about it, for people (not in --json output). */
     readonly hint?: string,
+    /** The server's reason (error catalog), for --json output and for code that must tell refusals apart. */
+    readonly reason?: ErrorReason,
   ) {
     super(message);
   }
@@ -45,22 +48,23 @@ const networkMessages: Record<string, string> = {
   EHOSTUNREACH: 'the host is unreachable',
 };
 
-function hintFor(code: string, message: string): string | undefined {
-  if (code !== 'UNAUTHORIZED') return undefined;
-  if (/user is deactivated|no longer exists/.test(message)) return 'An administrator can reactivate the user.';
-  if (/API key/.test(message)) {
-    return 'Check ROSTER_API_KEY (or --api-key); `roster api-keys create --help` tells how to get a new key.';
-  }
-  return undefined;
-}
+const keyHint = 'Check ROSTER_API_KEY (or --api-key); `roster api-keys create --help` tells how to get a new key.';
+
+/** What to do about a refusal, by its reason (never by its wording). */
+const hints: Partial<Record<ErrorReason, string>> = {
+  USER_DEACTIVATED: 'An administrator can reactivate the user.',
+  API_KEY_INVALID: keyHint,
+  API_KEY_REVOKED: keyHint,
+  API_KEY_EXPIRED: keyHint,
+};
 
 /** Turns whatever went wrong into one CliError with a message a person can act on. */
 export function explain(error: unknown, serverUrl: string): CliError {
   if (error instanceof CliError) return error;
   if (error instanceof TRPCClientError) {
-    const data = error.data as { code?: string; httpStatus?: number } | undefined;
+    const data = error.data as { code?: string; reason?: ErrorReason; httpStatus?: number } | undefined;
     if (data?.code) {
-      return new CliError(error.message, exitCodes.failed, data.code, hintFor(data.code, error.message));
+      return new CliError(error.message, exitCodes.failed, data.code, data.reason && hints[data.reason], data.reason);
     }
     const code = networkCode(error.cause);
     if (code) {

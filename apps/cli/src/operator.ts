@@ -1,4 +1,10 @@
-import { type CreatedOrganization, createOrganization, generatePassword } from '@roster/api';
+import {
+  type CreatedOrganization,
+  createOrganization,
+  generatePassword,
+  mapDatabaseError,
+  reasonOf,
+} from '@roster/api';
 import { emailSchema, passwordSchema } from '@roster/api/schemas';
 import { createDb, defaultDataDir, migrateToLatest } from '@roster/db';
 import type { CliEnv } from './env.js';
@@ -7,7 +13,7 @@ import { CliError, UsageError } from './errors.js';
 // Operator commands work on the database itself, not through the API: for the
 // person who runs the installation. Loaded only when one of them runs.
 
-type DbError = { code?: unknown; constraint?: unknown; message?: unknown };
+type DbError = { code?: unknown; message?: unknown };
 
 async function withDatabase<T>(env: CliEnv, work: (db: ReturnType<typeof createDb>['db']) => Promise<T>) {
   const handle = createDb({ url: env.databaseUrl, dataDir: env.dataDir ?? defaultDataDir });
@@ -22,10 +28,12 @@ async function withDatabase<T>(env: CliEnv, work: (db: ReturnType<typeof createD
 
 function explainDatabaseError(error: unknown, location: string): Error {
   if (error instanceof CliError) return error;
-  const { code, constraint, message } = (error ?? {}) as DbError;
-  if (code === '23505' && constraint === 'users_email_unique') {
-    return new CliError('A user with this email already exists.', 1, 'CONFLICT');
+  // The API's catalog names what the database refused (a taken email, ...), as it does for the server.
+  const known = mapDatabaseError(error);
+  if (known && reasonOf(known) === 'EMAIL_TAKEN') {
+    return new CliError(known.message, 1, known.code, undefined, 'EMAIL_TAKEN');
   }
+  const { code, message } = (error ?? {}) as DbError;
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '3D000' || code === '28P01') {
     return new CliError(
       `Cannot open the database at ${location}: ${String(message)}. Check DATABASE_URL.`,

@@ -60,7 +60,7 @@ export async function run(argv: readonly string[], runtime: Runtime): Promise<nu
     const explained = explain(error, options.url ?? runtime.env.url);
     runtime.io.stderr.write(
       options.json
-        ? `${toJson({ error: { code: explained.code, message: explained.message } })}\n`
+        ? `${toJson({ error: { code: explained.code, reason: explained.reason, message: explained.message } })}\n`
         : `error: ${explained.message}\n${explained.hint ? `${explained.hint}\n` : ''}`,
     );
     return explained.exitCode;

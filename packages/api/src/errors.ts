@@ -1,22 +1,46 @@
 import { TRPCError } from '@trpc/server';
 import { ZodRealError } from 'zod';
+import { type ErrorReason, errorReasons, genericReasons } from './shared/error-reasons.js';
+
+export { type ErrorReason, errorReasons } from './shared/error-reasons.js';
+
+/**
+ * An error of the catalog: its reason names it for programs, its tRPC code
+ * follows from the reason, and its message is for people.
+ */
+export class AppError extends TRPCError {
+  readonly reason: ErrorReason;
+  constructor(reason: ErrorReason, message: string, cause?: unknown) {
+    super({ code: errorReasons[reason], message, ...(cause === undefined ? {} : { cause }) });
+    this.name = 'AppError';
+    this.reason = reason;
+  }
+}
+
+/** Throw-site shorthand: `throw appError('LAST_ADMIN', 'You cannot …')`. */
+export const appError = (reason: ErrorReason, message: string, cause?: unknown) => new AppError(reason, message, cause);
+
+/** The reason an error is sent with: its own, or the generic reason of its code. */
+export function reasonOf(error: TRPCError): ErrorReason {
+  return error instanceof AppError ? error.reason : (genericReasons[error.code] ?? 'INTERNAL');
+}
 
 type PgError = { code?: unknown; constraint?: unknown; message?: unknown };
 
 // Messages people understand, keyed by the constraint that fired.
-const constraintMessages: Record<string, { code: TRPCError['code']; message: string }> = {
-  users_email_unique: { code: 'CONFLICT', message: 'A user with this email already exists.' },
-  accounts_org_name: { code: 'CONFLICT', message: 'An account with this name already exists.' },
+const constraintMessages: Record<string, { reason: ErrorReason; message: string }> = {
+  users_email_unique: { reason: 'EMAIL_TAKEN', message: 'A user with this email already exists.' },
+  accounts_org_name: { reason: 'ACCOUNT_NAME_TAKEN', message: 'An account with this name already exists.' },
   users_admin_in_default_account: {
-    code: 'PRECONDITION_FAILED',
+    reason: 'ADMIN_OUTSIDE_DEFAULT_ACCOUNT',
     message: 'Administrators belong to the default account.',
   },
   accounts_default_undeletable: {
-    code: 'PRECONDITION_FAILED',
+    reason: 'DEFAULT_ACCOUNT',
     message: 'The default account cannot be deleted.',
   },
   accounts_default_immutable: {
-    code: 'PRECONDITION_FAILED',
+    reason: 'DEFAULT_ACCOUNT',
     message: 'The default account stays the default account.',
   },
 };
@@ -53,11 +77,7 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
         error.message,
       )
     ) {
-      return new TRPCError({
-        code: 'SERVICE_UNAVAILABLE',
-        message: 'The database is unavailable; try again in a moment.',
-        cause: error,
-      });
+      return appError('DATABASE_UNAVAILABLE', 'The database is unavailable; try again in a moment.', error);
     }
     return undefined;
   }
@@ -65,31 +85,27 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
   const constraint = typeof error.constraint === 'string' ? error.constraint : undefined;
   if (constraint && constraintMessages[constraint]) {
     const known = constraintMessages[constraint];
-    return new TRPCError({ code: known.code, message: known.message, cause: error });
+    return appError(known.reason, known.message, error);
   }
   if (code === '23505') {
-    return new TRPCError({ code: 'CONFLICT', message: 'That value is already taken.', cause: error });
+    return appError('VALUE_TAKEN', 'That value is already taken.', error);
   }
   if (code === '23503') {
-    return new TRPCError({ code: 'NOT_FOUND', message: 'A record this refers to no longer exists.', cause: error });
+    return appError('NOT_FOUND', 'A record this refers to no longer exists.', error);
   }
   // Class 22 is "data exception": a value the database cannot take (a NUL character,
   // a malformed date or id, a number out of range). It is the input's fault, never a 500.
   if (code === '23514' || code.startsWith('22')) {
-    return new TRPCError({ code: 'BAD_REQUEST', message: 'A value is not valid.', cause: error });
+    return appError('INVALID_INPUT', 'A value is not valid.', error);
   }
   if (code === '40001' || code === '40P01') {
-    return new TRPCError({ code: 'CONFLICT', message: 'A concurrent change got in the way; try again.', cause: error });
+    return appError('CONCURRENT_CHANGE', 'A concurrent change got in the way; try again.', error);
   }
   if (code === '57014') {
-    return new TRPCError({ code: 'TIMEOUT', message: 'The request took too long and was stopped.', cause: error });
+    return appError('TIMEOUT', 'The request took too long and was stopped.', error);
   }
   if (unavailableCodes.has(code)) {
-    return new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'The database is unavailable; try again in a moment.',
-      cause: error,
-    });
+    return appError('DATABASE_UNAVAILABLE', 'The database is unavailable; try again in a moment.', error);
   }
   return undefined;
 }
@@ -99,12 +115,8 @@ export function mapDatabaseError(error: unknown): TRPCError | undefined {
  * `data.fieldErrors[path]` names it, so a form shows it beside that field.
  * ZodRealError, unlike ZodError, is an Error, so tRPC keeps it as the cause.
  */
-export function fieldError(code: TRPCError['code'], path: ReadonlyArray<string | number>, message: string): TRPCError {
-  return new TRPCError({
-    code,
-    message,
-    cause: new ZodRealError([{ code: 'custom', path: [...path], message, input: undefined }]),
-  });
+export function fieldError(reason: ErrorReason, path: ReadonlyArray<string | number>, message: string): AppError {
+  return appError(reason, message, new ZodRealError([{ code: 'custom', path: [...path], message, input: undefined }]));
 }
 
 /**
@@ -114,5 +126,5 @@ export function fieldError(code: TRPCError['code'], path: ReadonlyArray<string |
  */
 export function emailTakenAt(error: unknown, path: ReadonlyArray<string | number>): unknown {
   if (!isPgError(error) || error.constraint !== 'users_email_unique') return error;
-  return fieldError('CONFLICT', path, constraintMessages.users_email_unique?.message ?? 'That email is taken.');
+  return fieldError('EMAIL_TAKEN', path, constraintMessages.users_email_unique?.message ?? 'That email is taken.');
 }

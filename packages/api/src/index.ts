@@ -8,6 +8,7 @@ export {
   type SessionConfig,
   type SessionCookies,
 } from './context.js';
+export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';
 export { createInflightTracker, type InflightTracker } from './inflight.js';
 export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';
 export { type AppRouter, appRouter } from './root.js';

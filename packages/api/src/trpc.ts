@@ -1,9 +1,9 @@
-import { initTRPC, TRPCError } from '@trpc/server';
+import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import { authenticate } from './auth/sessions.js';
 import type { Context } from './context.js';
-import { mapDatabaseError } from './errors.js';
+import { appError, mapDatabaseError, reasonOf } from './errors.js';
 
 /** Field-level messages of a validation failure: `{ "users.0.email": ["..."] }`. */
 export type FieldErrors = Record<string, string[]>;
@@ -33,7 +33,14 @@ const t = initTRPC.context<Context>().create({
           ? // The cause (a database message, a stack) is for the server's log, not the client.
             'Something went wrong on our side. It has been logged; try again, and tell your administrator if it persists.'
           : shape.message,
-      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, fieldErrors },
+      data: {
+        code: shape.data.code,
+        // The catalog's stable name for the refusal (shared/error-reasons.ts): what programs switch on.
+        reason: reasonOf(error),
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        fieldErrors,
+      },
     };
   },
 });
@@ -62,7 +69,7 @@ export const publicProcedure = t.procedure.use(mapErrors);
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const actor = await authenticate(ctx);
   if (!actor) {
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
+    throw appError('UNAUTHENTICATED', 'Sign in to continue.');
   }
   return next({ ctx: { ...ctx, actor } });
 });
@@ -70,10 +77,7 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
 /** An active administrator of the organization. */
 export const adminProcedure = authedProcedure.use(async ({ ctx, next }) => {
   if (ctx.actor.role !== 'admin') {
-    throw new TRPCError({
-      code: 'FORBIDDEN',
-      message: 'Not allowed: account management is for administrators.',
-    });
+    throw appError('NOT_ADMIN', 'Not allowed: account management is for administrators.');
   }
   return next({ ctx });
 });

@@ -195,7 +195,7 @@ describe('roster users', () => {
     const refusedJson = await roster(['api-keys', 'list', '--json'], { key: graceKey });
     expect(refusedJson.code).toBe(1);
     expect(JSON.parse(refusedJson.stderr)).toEqual({
-      error: { code: 'UNAUTHORIZED', message: "This API key's user is deactivated." },
+      error: { code: 'UNAUTHORIZED', reason: 'USER_DEACTIVATED', message: "This API key's user is deactivated." },
     });
     const audit = await json<{ items: { action: string; changes: { after?: { reason?: string } } }[] }>([
       'audit',
@@ -337,6 +337,11 @@ describe('errors and exit codes', () => {
     const garbage = await roster(['users', 'search'], { key: 'rk_nonsense' });
     expect(garbage.code).toBe(1);
     expect(garbage.stderr).toContain('error: The API key is not valid.');
+    // --json says why by the server's stable reason, for scripts to switch on.
+    const garbageJson = await roster(['users', 'search', '--json'], { key: 'rk_nonsense' });
+    expect(JSON.parse(garbageJson.stderr)).toEqual({
+      error: { code: 'UNAUTHORIZED', reason: 'API_KEY_INVALID', message: 'The API key is not valid.' },
+    });
 
     const flag = await roster(['--api-key', fixtureKey, 'accounts', 'list'], { key: null });
     expect(flag.code).toBe(0);

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { callerWithToken, createTestDatabase, testServerUrl, uniqueEmail } from '@roster/api/test';
 import { createDb, migrations } from '@roster/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, type Run, runProcess } from './harness.js';
+import { buildBundle, type Run, runInProcess, runProcess } from './harness.js';
 
 // `roster db migrate` and `roster org create` work on the database itself: a
 // fresh one here (a temporary embedded database, or a new one on DATABASE_URL).
+// The first command runs the installed bundle as a process; the rest run in this one.
 
 let bundle: Awaited<ReturnType<typeof buildBundle>>;
 let where: { DATABASE_URL: string } | { DATA_DIR: string };
@@ -28,7 +29,9 @@ afterAll(() => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-const roster = (args: string[]): Promise<Run> => runProcess(process.execPath, [bundle.main, ...args], { env: where });
+/** In this process by default; `asProcess` runs the installed bundle, with PGlite's files bundled as shipped. */
+const roster = (args: string[], asProcess = false): Promise<Run> =>
+  asProcess ? runProcess(process.execPath, [bundle.main, ...args], { env: where }) : runInProcess(args, { env: where });
 
 type Created = {
   organization: { id: string; name: string };
@@ -45,7 +48,7 @@ describe('operator commands', () => {
   let generated: Created;
 
   it('db migrate brings the schema up to date, then has nothing to do', async () => {
-    const migrated = await roster(['db', 'migrate']);
+    const migrated = await roster(['db', 'migrate'], true);
     expect(migrated.stderr).toBe('');
     expect(migrated.code).toBe(0);
     expect(migrated.stdout.startsWith(`Applied ${Object.keys(migrations).join(', ')} to `)).toBe(true);

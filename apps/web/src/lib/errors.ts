@@ -1,9 +1,12 @@
+import type { ErrorReason } from '@roster/api/error-reasons';
 import { TRPCClientError } from '@trpc/client';
 import type { FieldPath, FieldValues, UseFormSetError } from 'react-hook-form';
 
 /** What the server puts in `error.data` (see the API's error formatter). */
 type ErrorData = {
   code?: string;
+  /** The catalog's stable name for the refusal: what the console switches on, never the message. */
+  reason?: ErrorReason;
   httpStatus?: number;
   path?: string;
   fieldErrors?: Record<string, string[]> | null;
@@ -19,6 +22,11 @@ export function errorCode(error: unknown): string | undefined {
   return dataOf(error)?.code;
 }
 
+/** Why the server refused (`EMAIL_TAKEN`, `STALE_VERSION`, ...), or undefined for a network failure. */
+export function errorReason(error: unknown): ErrorReason | undefined {
+  return dataOf(error)?.reason;
+}
+
 export function errorPath(error: unknown): string | undefined {
   return dataOf(error)?.path;
 }
@@ -26,13 +34,9 @@ export function errorPath(error: unknown): string | undefined {
 export const isUnauthorized = (error: unknown) => errorCode(error) === 'UNAUTHORIZED';
 
 /** A stale `version`: someone else changed the user since the form was filled. */
-export function isStaleVersion(error: unknown): boolean {
-  return errorCode(error) === 'CONFLICT' && /changed by someone else/i.test(errorMessage(error));
-}
+export const isStaleVersion = (error: unknown) => errorReason(error) === 'STALE_VERSION';
 
-export function isDuplicateEmail(error: unknown): boolean {
-  return errorCode(error) === 'CONFLICT' && /email already exists/i.test(errorMessage(error));
-}
+export const isDuplicateEmail = (error: unknown) => errorReason(error) === 'EMAIL_TAKEN';
 
 /** A sentence a person can act on, whatever went wrong. */
 export function errorMessage(error: unknown): string {

@@ -6,7 +6,7 @@ import { useFieldArray, useForm } from 'react-hook-form';
 import { Field, FormError } from '../components/field';
 import { useToast } from '../components/toast';
 import { emptyAsUndefined } from '../components/user-forms';
-import { applyFieldErrors, errorCode, errorMessage } from '../lib/errors';
+import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
 import { plural } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
 import { useTitle } from '../lib/title';
@@ -37,7 +37,7 @@ export function NewAccountPage() {
       toast.show(`Account “${account.name}” created with ${plural(account.userCount, 'user')}.`);
       await navigate({ to: '/accounts/$accountId', params: { accountId: account.id } });
     } catch (error) {
-      if (errorCode(error) === 'CONFLICT' && /account with this name/i.test(errorMessage(error))) {
+      if (errorReason(error) === 'ACCOUNT_NAME_TAKEN') {
         form.setError('name', { type: 'server', message: errorMessage(error) }, { shouldFocus: true });
       } else if (!applyFieldErrors(error, form.setError, ['name', 'description', 'users'])) {
         // Anything the server did not pin on a field (a taken email names its row) is for the whole form.

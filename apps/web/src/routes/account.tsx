@@ -14,7 +14,7 @@ import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { AddUserForm } from '../components/user-forms';
 import { UsersTable } from '../components/users-table';
-import { applyFieldErrors, errorCode, errorMessage } from '../lib/errors';
+import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
 import { useTitle } from '../lib/title';
@@ -162,7 +162,7 @@ function EditAccountForm({ account, onDone }: { account: Account; onDone: () => 
       toast.show(`Account “${updated.name}” saved.`);
       onDone();
     } catch (error) {
-      if (errorCode(error) === 'CONFLICT') {
+      if (errorReason(error) === 'ACCOUNT_NAME_TAKEN') {
         form.setError('name', { type: 'server', message: errorMessage(error) }, { shouldFocus: true });
       } else if (!applyFieldErrors(error, form.setError, ['name', 'description'])) {
         setProblem(errorMessage(error));

@@ -1,5 +1,5 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { appError } from '../errors.js';
 import { accountOutput, pageOf } from '../shared/outputs.js';
 import {
   accountDescriptionSchema,
@@ -31,7 +31,7 @@ export const accountsRouter = router({
     .output(accountOutput)
     .query(async ({ ctx, input }) => {
       const account = await findAccount(ctx.db, ctx.actor.organizationId, input.id);
-      if (!account) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such account.' });
+      if (!account) throw appError('NOT_FOUND', 'No such account.');
       return account;
     }),
 

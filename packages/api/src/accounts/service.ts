@@ -1,14 +1,13 @@
 import type { Db } from '@roster/db';
-import { TRPCError } from '@trpc/server';
 import { diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import type { Actor } from '../context.js';
-import { emailTakenAt } from '../errors.js';
+import { appError, emailTakenAt } from '../errors.js';
 import type { AccountOutput } from '../shared/outputs.js';
 import { createUserIn, hashOptional } from '../users/service.js';
 import { accountColumns, findAccount, lockAccount } from './queries.js';
 
-const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such account.' });
+const notFound = () => appError('NOT_FOUND', 'No such account.');
 
 export type CreateAccountInput = {
   name: string;
@@ -94,10 +93,7 @@ export async function deleteAccount(db: Db, actor: Actor, id: string): Promise<A
     const account = await lockAccount(tx, actor.organizationId, id);
     if (!account) throw notFound();
     if (account.isDefault) {
-      throw new TRPCError({
-        code: 'PRECONDITION_FAILED',
-        message: 'The default account cannot be deleted: it holds the administrators.',
-      });
+      throw appError('DEFAULT_ACCOUNT', 'The default account cannot be deleted: it holds the administrators.');
     }
     await tx.deleteFrom('accounts').where('id', '=', account.id).execute();
     await recordAudit(tx, {

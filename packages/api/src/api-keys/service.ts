@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import type { Db } from '@roster/db';
-import { TRPCError } from '@trpc/server';
 import { recordAudit } from '../audit/queries.js';
 import type { Actor, Context } from '../context.js';
+import { appError, type ErrorReason } from '../errors.js';
 import type { ApiKeyOutput } from '../shared/outputs.js';
 import { findUserById } from '../users/queries.js';
 import {
@@ -75,12 +75,12 @@ export async function createApiKey(
       .where('id', '=', actor.id)
       .forUpdate()
       .executeTakeFirst();
-    if (!owner?.active) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
+    if (!owner?.active) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
     if ((await countUsableApiKeys(tx, actor.id)) >= maxUsableKeysPerUser) {
-      throw new TRPCError({
-        code: 'PRECONDITION_FAILED',
-        message: `You already hold ${maxUsableKeysPerUser} working API keys, the most one user may: revoke one you no longer use.`,
-      });
+      throw appError(
+        'API_KEY_LIMIT',
+        `You already hold ${maxUsableKeysPerUser} working API keys, the most one user may: revoke one you no longer use.`,
+      );
     }
     const row = await insertApiKey(tx, {
       organizationId: actor.organizationId,
@@ -113,13 +113,10 @@ export async function listKeysOf(
   const userId = input.userId ?? actor.id;
   if (userId !== actor.id) {
     if (actor.role !== 'admin') {
-      throw new TRPCError({
-        code: 'FORBIDDEN',
-        message: "Not allowed: only administrators see other users' API keys.",
-      });
+      throw appError('NOT_ADMIN', "Not allowed: only administrators see other users' API keys.");
     }
     if (!(await findUserById(db, actor.organizationId, userId))) {
-      throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+      throw appError('NOT_FOUND', 'No such user.');
     }
   }
   const page = await listApiKeys(db, actor.organizationId, { ...input, userId });
@@ -130,10 +127,10 @@ export async function listKeysOf(
 export async function revokeApiKey(db: Db, actor: Actor, id: string): Promise<ApiKeyOutput> {
   return db.transaction().execute(async (tx) => {
     const locked = await lockApiKey(tx, actor.organizationId, id);
-    if (!locked) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such API key.' });
+    if (!locked) throw appError('NOT_FOUND', 'No such API key.');
     const { userEmail, ...key } = locked;
     if (key.userId !== actor.id && actor.role !== 'admin') {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'Not allowed: you can revoke only your own API keys.' });
+      throw appError('NOT_ALLOWED', 'Not allowed: you can revoke only your own API keys.');
     }
     if (key.revokedAt) return withStatus(key);
     const revoked = await revokeApiKeyRow(tx, key.id);
@@ -152,12 +149,12 @@ export async function revokeApiKey(db: Db, actor: Actor, id: string): Promise<Ap
 
 type RefusalReason = 'revoked' | 'expired' | 'user_deactivated' | 'user_deleted';
 
-const refusalMessages: Record<RefusalReason | 'invalid', string> = {
-  invalid: 'The API key is not valid.',
-  revoked: 'This API key was revoked.',
-  expired: 'This API key has expired.',
-  user_deactivated: "This API key's user is deactivated.",
-  user_deleted: "This API key's user no longer exists.",
+const refusals: Record<RefusalReason | 'invalid', { reason: ErrorReason; message: string }> = {
+  invalid: { reason: 'API_KEY_INVALID', message: 'The API key is not valid.' },
+  revoked: { reason: 'API_KEY_REVOKED', message: 'This API key was revoked.' },
+  expired: { reason: 'API_KEY_EXPIRED', message: 'This API key has expired.' },
+  user_deactivated: { reason: 'USER_DEACTIVATED', message: "This API key's user is deactivated." },
+  user_deleted: { reason: 'USER_DELETED', message: "This API key's user no longer exists." },
 };
 
 function refusalReasonOf(
@@ -171,8 +168,7 @@ function refusalReasonOf(
   return null;
 }
 
-const refused = (reason: RefusalReason | 'invalid') =>
-  new TRPCError({ code: 'UNAUTHORIZED', message: refusalMessages[reason] });
+const refused = (why: RefusalReason | 'invalid') => appError(refusals[why].reason, refusals[why].message);
 
 /**
  * The actor behind an API key. Checked against the database at every request

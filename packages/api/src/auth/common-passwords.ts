@@ -45,5 +45,5 @@ export const commonPasswordMessage =
  */
 export function assertNotCommonPassword(password: string | undefined, path: (string | number)[]): void {
   if (password === undefined || !isCommonPassword(password)) return;
-  throw fieldError('BAD_REQUEST', path, commonPasswordMessage);
+  throw fieldError('COMMON_PASSWORD', path, commonPasswordMessage);
 }

@@ -1,7 +1,6 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { recordAudit } from '../audit/queries.js';
-import { fieldError } from '../errors.js';
+import { appError, fieldError } from '../errors.js';
 import { userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
@@ -15,8 +14,7 @@ import { checkCredentials, checkCurrentPassword, signInFailed } from './sign-in.
  * Sessions are the console's. A request carrying an API key never starts, ends
  * or changes one, nor the password behind them.
  */
-const notWithApiKey = (what: string) =>
-  new TRPCError({ code: 'FORBIDDEN', message: `Not allowed with an API key: ${what}` });
+const notWithApiKey = (what: string) => appError('NOT_WITH_API_KEY', `Not allowed with an API key: ${what}`);
 
 export const authRouter = router({
   login: publicProcedure
@@ -64,7 +62,7 @@ export const authRouter = router({
       assertNotCommonPassword(input.newPassword, ['newPassword']);
       if (!(await checkCurrentPassword(ctx, actor, input.currentPassword))) {
         // Named as the field at fault in data.fieldErrors, like any bad input.
-        throw fieldError('BAD_REQUEST', ['currentPassword'], 'The current password is incorrect.');
+        throw fieldError('WRONG_CURRENT_PASSWORD', ['currentPassword'], 'The current password is incorrect.');
       }
       const passwordHash = await hashPassword(input.newPassword);
       await ctx.db.transaction().execute(async (tx) => {

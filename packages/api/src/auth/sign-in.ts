@@ -5,6 +5,7 @@ import type { Database, Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
 import { type Kysely, sql } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
+import { appError } from '../errors.js';
 import { verifyPassword } from './passwords.js';
 
 /** The limits on guessing. Fixed by policy; tests move the clock in the database instead. */
@@ -36,8 +37,7 @@ export const signInPolicy = {
 export const passwordCheck = { verify: verifyPassword };
 
 /** One message for every failed sign-in, whatever the reason. */
-export const signInFailed = () =>
-  new TRPCError({ code: 'UNAUTHORIZED', message: 'The email or password is incorrect.' });
+export const signInFailed = () => appError('SIGN_IN_FAILED', 'The email or password is incorrect.');
 
 /** The cause of a TOO_MANY_REQUESTS: how long to wait, for the `Retry-After` header. */
 export class RetryLater extends Error {
@@ -60,11 +60,7 @@ function inWords(seconds: number): string {
 }
 
 function tooManyAttempts(seconds: number, what: string): TRPCError {
-  return new TRPCError({
-    code: 'TOO_MANY_REQUESTS',
-    message: `${what} Try again in ${inWords(seconds)}.`,
-    cause: new RetryLater(seconds),
-  });
+  return appError('TOO_MANY_SIGN_INS', `${what} Try again in ${inWords(seconds)}.`, new RetryLater(seconds));
 }
 
 /** The eight 16-bit groups of a valid IPv6 address. */
@@ -105,11 +101,11 @@ export function clientKey(address: string | null | undefined): string | null {
 const windowInterval = () => sql`(${signInPolicy.addressWindowMs}::int * interval '1 millisecond')`;
 
 function tooManyAtOnce(): TRPCError {
-  return new TRPCError({
-    code: 'TOO_MANY_REQUESTS',
-    message: 'Too many sign-ins at once from your network. Try again in a moment.',
-    cause: new RetryLater(1),
-  });
+  return appError(
+    'TOO_MANY_SIGN_INS',
+    'Too many sign-ins at once from your network. Try again in a moment.',
+    new RetryLater(1),
+  );
 }
 
 /** A sign-in attempt counted under its client address's limit. */

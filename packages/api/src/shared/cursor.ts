@@ -1,4 +1,4 @@
-import { TRPCError } from '@trpc/server';
+import { appError } from '../errors.js';
 
 /**
  * Opaque keyset cursors: the sort key of the last row of a page, base64url JSON.
@@ -38,7 +38,7 @@ export function decodeCursor(cursor: string | undefined, parts: readonly CursorP
   } catch {
     // fall through
   }
-  throw new TRPCError({ code: 'BAD_REQUEST', message: 'The cursor is not valid; start from the first page.' });
+  throw appError('INVALID_CURSOR', 'The cursor is not valid; start from the first page.');
 }
 
 /** Splits `limit + 1` fetched rows into a page and the cursor of the next one. */

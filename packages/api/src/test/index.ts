@@ -10,6 +10,7 @@ import { createSession } from '../auth/sessions.js';
 import { createContext, type SessionConfig, type SessionCookies } from '../context.js';
 import { insertOrganization } from '../organizations/service.js';
 import { appRouter } from '../root.js';
+import type { ErrorReason } from '../shared/error-reasons.js';
 import { createCallerFactory } from '../trpc.js';
 
 /**
@@ -247,11 +248,12 @@ export type AddUserOptions = {
   lastName?: string;
 };
 
-/**
- * The `data.fieldErrors` a client would get for the error: the router's own
- * error formatter run on it, as the HTTP answer does.
- */
-export function fieldErrorsOf(error: TRPCError): Record<string, string[]> | null {
+/** The `data` a client would get for the error: the router's own error formatter run on it, as the HTTP answer does. */
+export function errorDataOf(error: TRPCError): {
+  code: string;
+  reason: ErrorReason;
+  fieldErrors: Record<string, string[]> | null;
+} {
   const shape = getErrorShape({
     config: appRouter._def._config,
     error,
@@ -260,5 +262,8 @@ export function fieldErrorsOf(error: TRPCError): Record<string, string[]> | null
     input: undefined,
     ctx: undefined,
   });
-  return (shape.data as { fieldErrors: Record<string, string[]> | null }).fieldErrors;
+  return shape.data as { code: string; reason: ErrorReason; fieldErrors: Record<string, string[]> | null };
 }
+
+/** The `data.fieldErrors` a client would get for the error. */
+export const fieldErrorsOf = (error: TRPCError) => errorDataOf(error).fieldErrors;

@@ -1,5 +1,5 @@
-import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
+import { appError } from '../errors.js';
 import { pageOf, userOutput } from '../shared/outputs.js';
 import {
   createUserSchema,
@@ -66,7 +66,7 @@ export const usersRouter = router({
         'id' in input
           ? await findUserById(ctx.db, ctx.actor.organizationId, input.id)
           : await findUserByEmail(ctx.db, ctx.actor.organizationId, input.email);
-      if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+      if (!user) throw appError('NOT_FOUND', 'No such user.');
       return user;
     }),
 

@@ -1,15 +1,15 @@
 import type { Db } from '@roster/db';
-import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { recordAudit } from '../audit/queries.js';
 import type { Actor, SessionConfig } from '../context.js';
+import { appError } from '../errors.js';
 import type { UserOutput } from '../shared/outputs.js';
 import { findUserById, lockUser } from './queries.js';
 
 // What administrators do about a user's sign-in: lift a lockout, see and end sessions.
 
-const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+const notFound = () => appError('NOT_FOUND', 'No such user.');
 
 /** A live session as administrators see it: never its token. */
 export const sessionOutput = z.object({

@@ -1,22 +1,21 @@
 import type { Database, Db, Role } from '@roster/db';
-import { TRPCError } from '@trpc/server';
 import type { Transaction } from 'kysely';
 import { diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/sessions.js';
 import type { Actor } from '../context.js';
-import { emailTakenAt } from '../errors.js';
+import { appError, emailTakenAt } from '../errors.js';
 import type { UserOutput } from '../shared/outputs.js';
 import { countActiveAdmins, deleteUserRow, insertUser, lockOrganization, lockUser, updateUserRow } from './queries.js';
 
-const notFound = () => new TRPCError({ code: 'NOT_FOUND', message: 'No such user.' });
+const notFound = () => appError('NOT_FOUND', 'No such user.');
 
 const staleVersion = () =>
-  new TRPCError({
-    code: 'CONFLICT',
-    message: 'This user was changed by someone else meanwhile. Reload to see the latest version, then try again.',
-  });
+  appError(
+    'STALE_VERSION',
+    'This user was changed by someone else meanwhile. Reload to see the latest version, then try again.',
+  );
 
 const label = (user: { email: string }) => user.email;
 
@@ -29,19 +28,16 @@ async function assertAnotherAdminRemains(
 ) {
   if (target.role !== 'admin' || !target.active) return;
   if ((await countActiveAdmins(tx, actor.organizationId, target.id)) === 0) {
-    throw new TRPCError({
-      code: 'PRECONDITION_FAILED',
-      message: `You cannot ${what} the last active administrator: make another user an administrator first.`,
-    });
+    throw appError(
+      'LAST_ADMIN',
+      `You cannot ${what} the last active administrator: make another user an administrator first.`,
+    );
   }
 }
 
 function refuseSelf(actor: Actor, id: string, what: string) {
   if (actor.id === id) {
-    throw new TRPCError({
-      code: 'PRECONDITION_FAILED',
-      message: `You cannot ${what} yourself; ask another administrator.`,
-    });
+    throw appError('SELF_ACTION', `You cannot ${what} yourself; ask another administrator.`);
   }
 }
 
@@ -60,7 +56,7 @@ export async function assertAccountInOrganization(db: Db, actor: Actor, accountI
     .where('organizationId', '=', actor.organizationId)
     .where('id', '=', accountId)
     .executeTakeFirst();
-  if (!account) throw new TRPCError({ code: 'NOT_FOUND', message: 'No such account.' });
+  if (!account) throw appError('NOT_FOUND', 'No such account.');
   return account;
 }
 
@@ -87,10 +83,7 @@ export async function createUserIn(
 ): Promise<UserOutput> {
   const role = input.role ?? 'user';
   if (role === 'admin' && !account.isDefault) {
-    throw new TRPCError({
-      code: 'PRECONDITION_FAILED',
-      message: 'Administrators belong to the default account; add them there.',
-    });
+    throw appError('ADMIN_OUTSIDE_DEFAULT_ACCOUNT', 'Administrators belong to the default account; add them there.');
   }
   const user = await insertUser(tx, {
     organizationId: actor.organizationId,
@@ -224,10 +217,7 @@ export async function setRole(db: Db, actor: Actor, input: { id: string; role: R
     if (input.role === 'admin') {
       const account = await assertAccountInOrganization(tx, actor, user.accountId);
       if (!account.isDefault) {
-        throw new TRPCError({
-          code: 'PRECONDITION_FAILED',
-          message: 'Only users of the default account can be administrators.',
-        });
+        throw appError('ADMIN_OUTSIDE_DEFAULT_ACCOUNT', 'Only users of the default account can be administrators.');
       }
     } else {
       await assertAnotherAdminRemains(tx, actor, user, 'demote');
