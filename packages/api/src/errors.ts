@@ -12,7 +12,6 @@ export class AppError extends TRPCError {
   readonly reason: ErrorReason;
   constructor(reason: ErrorReason, message: string, cause?: unknown) {
     super({ code: errorReasons[reason], message, ...(cause === undefined ? {} : { cause }) });
-    this.name = 'AppError';
     this.reason = reason;
   }
 }
