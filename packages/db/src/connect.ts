@@ -14,6 +14,12 @@ export type CreateDbOptions = {
   poolSize?: number;
   /** Per-statement limit in milliseconds, so one bad query cannot hold a connection. */
   statementTimeoutMs?: number;
+  /**
+   * PGlite only: start from this dump of a data directory (`dumpDataDir()`)
+   * instead of running initdb, which is most of PGlite's start-up (tests use a
+   * migrated template this way).
+   */
+  loadDataDir?: Blob | undefined;
 };
 
 export type DbHandle = {
@@ -79,12 +85,7 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
   }
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const pglite = async () => {
-    // Loaded only when used: PGlite's module alone adds ~40 MB to a server on Postgres.
-    const [{ PGlite }, { pg_trgm }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('@electric-sql/pglite/contrib/pg_trgm'),
-    ]);
-    const instance = await PGlite.create(options.dataDir, { extensions: { pg_trgm } });
+    const instance = await openPglite(options.dataDir, options.loadDataDir);
     await instance.exec(`SET statement_timeout = ${Math.trunc(statementTimeoutMs)}`);
     return instance;
   };
@@ -96,4 +97,17 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
     kind: 'pglite',
     location: options.dataDir ? `embedded (${options.dataDir})` : 'embedded (in memory)',
   };
+}
+
+/**
+ * An embedded PGlite instance with the extensions Roster's migrations use, in
+ * `dataDir` (or in memory), optionally started from a dump instead of initdb.
+ */
+export async function openPglite(dataDir: string | undefined, loadDataDir?: Blob) {
+  // Loaded only when used: PGlite's module alone adds ~40 MB to a server on Postgres.
+  const [{ PGlite }, { pg_trgm }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
+  ]);
+  return PGlite.create(dataDir, { extensions: { pg_trgm }, ...(loadDataDir ? { loadDataDir } : {}) });
 }

@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { createDb, type Database, migrateToLatest, type Role } from '@roster/db';
+import { pgliteTemplate } from '@roster/db/pglite-template';
 import { createTestDatabase } from '@roster/db/server-databases';
 import { TRPCError } from '@trpc/server';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
@@ -36,7 +37,9 @@ export { createTestDatabase, dropTestDatabases, testDatabasePrefix } from '@rost
 
 async function openTestDb(): Promise<Kysely<Database>> {
   const url = testServerUrl ? await createTestDatabase(testServerUrl) : undefined;
-  const { db } = createDb({ url, poolSize: 25 });
+  // PGlite starts from a migrated template instead of running initdb (packages/db/src/test/pglite-template.ts).
+  const loadDataDir = url ? undefined : await pgliteTemplate();
+  const { db } = createDb({ url, poolSize: 25, loadDataDir });
   await migrateToLatest(db);
   return db;
 }

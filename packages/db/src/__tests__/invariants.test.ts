@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest } from '../migrate.js';
 import type { Database } from '../schema.js';
-import { freshDb } from '../test/fresh-db.js';
+import { freshMigratedDb } from '../test/fresh-db.js';
 
 /**
  * The invariants the database keeps by itself, whatever the application does:
@@ -13,8 +12,7 @@ import { freshDb } from '../test/fresh-db.js';
 let db: Kysely<Database>;
 
 beforeAll(async () => {
-  db = (await freshDb()).db;
-  await migrateToLatest(db);
+  db = (await freshMigratedDb()).db;
 });
 
 afterAll(async () => {

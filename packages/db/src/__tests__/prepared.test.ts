@@ -1,15 +1,13 @@
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest } from '../migrate.js';
 import { preparedQuery } from '../prepared.js';
 import type { Database } from '../schema.js';
-import { freshDb, serverUrl } from '../test/fresh-db.js';
+import { freshMigratedDb, serverUrl } from '../test/fresh-db.js';
 
 let db: Kysely<Database>;
 
 beforeAll(async () => {
-  db = (await freshDb()).db;
-  await migrateToLatest(db);
+  db = (await freshMigratedDb()).db;
   // A table without rules of its own, so the rows are plain.
   await db
     .insertInto('signInAttempts')
