@@ -70,7 +70,8 @@ export type ApiKeysTable = {
   createdAt: Timestamp;
   lastUsedAt: Date | null;
   lastRefusedAt: Date | null;
-  expiresAt: Date | null;
+  /** Every key expires (0007): at most API_KEY_MAX_DAYS after its creation. */
+  expiresAt: Date;
   revokedAt: Date | null;
 };
 

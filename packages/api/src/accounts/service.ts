@@ -1,6 +1,6 @@
 import type { Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import { diff, recordAudit } from '../audit/queries.js';
+import { diff, recordAccountUsersDeleted, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import type { Actor } from '../context.js';
 import { emailTakenAt } from '../errors.js';
@@ -99,6 +99,8 @@ export async function deleteAccount(db: Db, actor: Actor, id: string): Promise<A
         message: 'The default account cannot be deleted: it holds the administrators.',
       });
     }
+    // Each user it removes has a row of their own, as when deleted one by one.
+    await recordAccountUsersDeleted(tx, actor, account.id);
     await tx.deleteFrom('accounts').where('id', '=', account.id).execute();
     await recordAudit(tx, {
       actor,
