@@ -162,7 +162,7 @@ export type AuditFilter = {
  * the trigram index of the snapshots. Whether the actor and a target user still
  * exist is read with the page, so the console links only to users it can open.
  */
-export async function listAudit(db: Db, organizationId: string, input: AuditFilter) {
+export function auditQuery(db: Db, organizationId: string, input: AuditFilter) {
   const after = decodeCursor(input.cursor, ['timestamp', 'uuid']);
   let query = db
     .selectFrom('auditLog')
@@ -206,11 +206,14 @@ export async function listAudit(db: Db, organizationId: string, input: AuditFilt
     const [createdAt, id] = after as [string, string];
     query = query.where(sql<boolean>`(audit_log.created_at, audit_log.id) < (${createdAt}::timestamptz, ${id}::uuid)`);
   }
-  const rows = await query
+  return query
     .orderBy('auditLog.createdAt', 'desc')
     .orderBy('auditLog.id', 'desc')
-    .limit(input.limit + 1)
-    .execute();
+    .limit(input.limit + 1);
+}
+
+export async function listAudit(db: Db, organizationId: string, input: AuditFilter) {
+  const rows = await auditQuery(db, organizationId, input).execute();
   // recordAudit writes only actions of the list.
   const items = rows.map((row) => ({ ...row, action: row.action as AuditAction }));
   return toPage(items, input.limit, (row) => [row.createdAt.toISOString(), row.id]);
