@@ -275,6 +275,11 @@ describe('API keys, sign-in locks and sessions', () => {
     const userAgent = `Traveller phone ${tag}`;
     const { context: theirs, page: theirPage } = await signedInAs(traveller, userAgent);
     await theirPage.waitForURL('**/profile');
+    // A key made from their session (a stolen one, say): ending sessions can revoke it too.
+    const { secret } = await must<{ secret: string }>(theirs.request, 'mutation', 'apiKeys.create', {
+      name: 'Made in that session',
+    });
+    expect(await meWithKey(secret)).toBe(200);
 
     const { context, page } = await newPage(browser);
     await signIn(page, admin().email, admin().password);
@@ -290,11 +295,17 @@ describe('API keys, sign-in locks and sessions', () => {
     expect(await confirm.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === document.activeElement)).toBe(
       true,
     );
+    const revoke = confirm.getByLabel('Also revoke their API keys');
+    expect(await revoke.isChecked()).toBe(false);
+    await revoke.check();
     await confirm.getByRole('button', { name: 'End all sessions' }).click();
     await visible(
-      page.getByRole('status', { name: 'Notifications' }).getByText(`${traveller.email}: 1 session ended.`),
+      page
+        .getByRole('status', { name: 'Notifications' })
+        .getByText(`${traveller.email}: 1 session ended, 1 API key revoked.`),
     );
     await visible(sessions.getByText('Not signed in anywhere.'));
+    expect(await meWithKey(secret)).toBe(401);
 
     // Their console goes back to sign-in on its next call.
     await theirPage.reload();
