@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import { appRouter, createContext, createInflightTracker, retryAfterOf, type SessionConfig } from '@roster/api';
+import {
+  type ApiKeyConfig,
+  appRouter,
+  createContext,
+  createInflightTracker,
+  retryAfterOf,
+  type SessionConfig,
+} from '@roster/api';
 import type { Database } from '@roster/db';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type Kysely, sql } from 'kysely';
@@ -17,6 +24,8 @@ export type AppOptions = {
   /** Folder of the built SPA; when missing, `/` explains how to build it. */
   webRoot: string;
   sessions: SessionConfig;
+  /** API keys' longest lifetime (API_KEY_MAX_DAYS); the default when not given. */
+  apiKeys?: ApiKeyConfig;
   cookieSecure: 'auto' | 'true' | 'false';
   trustProxy?: boolean;
   logLevel?: string;
@@ -104,6 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         clientAddress: req.ip,
         userAgent: req.headers['user-agent'] ?? null,
         sessions: options.sessions,
+        apiKeys: options.apiKeys,
         inflight,
         cookies: {
           set(token, expiresAt) {

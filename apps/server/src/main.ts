@@ -40,6 +40,7 @@ const app = await buildApp({
     idleTimeoutMs: env.SESSION_IDLE_MINUTES * 60_000,
     absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
   },
+  apiKeys: { maxLifetimeMs: env.API_KEY_MAX_DAYS * 86_400_000 },
   cookieSecure: env.COOKIE_SECURE,
   trustProxy: env.TRUST_PROXY === 'true',
   allowedOrigins: env.ALLOWED_ORIGINS,

@@ -287,11 +287,72 @@ describe('the administrator walkthrough', () => {
 
     await page.getByLabel('Filter by user').fill(ada.email);
     await page.getByRole('button', { name: 'Show activity' }).click();
-    await page.waitForURL(/user=/);
+    await page.waitForURL(/email=/);
     await visible(page.getByText(`Activity of ${ada.email}`));
     const rows = page.getByRole('row').filter({ hasText: '@' });
     await expect.poll(async () => (await rows.allTextContents()).every((text) => text.includes(ada.email))).toBe(true);
     expect(await rows.count()).toBeGreaterThanOrEqual(5);
+  });
+
+  // Issue 18 item 8: a deleted user's history, found by the email they had; filters by part
+  // of a name, action, account and days; names link to users who still exist.
+  it("finds a deleted user's history and filters the log by name, action, account and day", async () => {
+    const rows = page.getByRole('row').filter({ hasText: '@' });
+    const allRowsMention = (text: string) =>
+      expect.poll(async () => (await rows.allTextContents()).every((row) => row.includes(text))).toBe(true);
+
+    await page.getByRole('button', { name: 'Show everyone' }).click();
+    await page.getByLabel('Filter by user').fill(grace.email.toUpperCase());
+    await page.getByRole('button', { name: 'Show activity' }).click();
+    await visible(page.getByText(`Activity of ${grace.email}`));
+    const deleted = await visible(rows.filter({ hasText: 'Deleted user' }));
+    await visible(rows.filter({ hasText: 'Added user' }));
+    await allRowsMention(grace.email);
+    // Grace is gone: her name is text, not a link, and says so.
+    expect(await deleted.getByRole('link', { name: /Grace/ }).count()).toBe(0);
+    await visible(deleted.getByText('(no longer a user)'));
+    await page.getByRole('button', { name: 'Show everyone' }).click();
+    await page.waitForURL((url) => !url.search.includes('email='));
+
+    // Part of a name as it was then, any case: her creation, under the name she had.
+    await page.getByLabel('Search the audit log').fill('LOVEL');
+    await page.waitForURL(/q=LOVEL/);
+    await visible(rows.filter({ hasText: 'Added user' }).filter({ hasText: ada.email }));
+    await allRowsMention(ada.email);
+    // Part of an email, then one action.
+    await page.getByLabel('Search the audit log').fill(`ADA.${tag.toUpperCase()}`);
+    await page.waitForURL(/q=ADA\./);
+    await page.getByLabel('Action', { exact: true }).selectOption({ label: 'Deactivated user' });
+    await page.waitForURL(/action=user\.deactivated/);
+    await expect.poll(() => rows.count()).toBe(1);
+    await allRowsMention(ada.email);
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.waitForURL((url) => url.search === '');
+
+    // One account: its rows and its users' rows, nothing of the organization's own.
+    await page.getByLabel('Account').fill(accountName);
+    await page.waitForURL(/account=/);
+    await visible(rows.filter({ hasText: 'Created account' }).filter({ hasText: accountName }));
+    // (The rows before the filter stay on screen until the filtered page arrives.)
+    await expect.poll(() => rows.filter({ hasText: 'Created organization' }).count()).toBe(0);
+
+    // Days: nothing up to yesterday, today's rows from today.
+    const day = (date: Date) =>
+      `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+    await page.getByLabel('To', { exact: true }).fill(day(new Date(Date.now() - 86_400_000)));
+    await visible(page.getByText('Nothing recorded matches these filters.'));
+    await page.getByLabel('To', { exact: true }).fill(day(new Date()));
+    await page.getByLabel('From', { exact: true }).fill(day(new Date()));
+    await visible(rows.filter({ hasText: 'Created account' }));
+
+    // Ada still exists: her name opens her page.
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('Search the audit log').fill(ada.email);
+    await page.waitForURL(/q=/);
+    await allRowsMention(ada.email);
+    await rows.first().getByRole('link', { name: /Ada/ }).first().click();
+    await page.waitForURL(/\/users\//);
+    await visible(page.getByRole('heading', { name: /Ada/, level: 1 }));
   });
 
   it('pages through a long list with Show more', async () => {

@@ -14,6 +14,13 @@ export const defaultSessionConfig: SessionConfig = {
   absoluteTimeoutMs: 12 * 60 * 60_000,
 };
 
+export type ApiKeyConfig = {
+  /** The longest an API key may work: its expiry is at most this far from its creation. */
+  maxLifetimeMs: number;
+};
+
+export const defaultApiKeyConfig: ApiKeyConfig = { maxLifetimeMs: 365 * 86_400_000 };
+
 /** How the host hands session cookies to the client; tests pass a recorder. */
 export type SessionCookies = {
   set(token: string, expiresAt: Date): void;
@@ -33,6 +40,7 @@ export type CreateContextOptions = {
   clientAddress?: string | null;
   userAgent?: string | null;
   sessions?: SessionConfig;
+  apiKeys?: ApiKeyConfig;
   /** The host's count of running procedures, so it can wait for them before closing the database. */
   inflight?: InflightTracker;
 };
@@ -46,6 +54,7 @@ export type Context = {
   clientAddress: string | null;
   userAgent: string | null;
   sessions: SessionConfig;
+  apiKeys: ApiKeyConfig;
   inflight: InflightTracker | null;
 };
 
@@ -85,6 +94,7 @@ export function createContext(options: CreateContextOptions): Context {
     clientAddress: options.clientAddress ?? null,
     userAgent: options.userAgent?.slice(0, 512) ?? null,
     sessions: options.sessions ?? defaultSessionConfig,
+    apiKeys: options.apiKeys ?? defaultApiKeyConfig,
     inflight: options.inflight ?? null,
   };
 }

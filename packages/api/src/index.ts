@@ -1,9 +1,11 @@
 export { generatePassword, hashPassword } from './auth/passwords.js';
 export { retryAfterOf } from './auth/sign-in.js';
 export {
+  type ApiKeyConfig,
   type Context,
   type CreateContextOptions,
   createContext,
+  defaultApiKeyConfig,
   defaultSessionConfig,
   type SessionConfig,
   type SessionCookies,

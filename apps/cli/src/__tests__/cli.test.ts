@@ -62,17 +62,25 @@ const sessionsOf = async (userId: string) =>
   (await db.selectFrom('sessions').select('id').where('userId', '=', userId).execute()).length;
 
 describe('roster api-keys', () => {
-  it('creates a key, authenticated by a key made through the API', async () => {
-    const created = await json<{ apiKey: Key; secret: string }>([
-      'api-keys',
-      'create',
-      '--name',
-      'ci',
-      '--expires-in',
-      '30d',
-    ]);
+  it('creates a key only by signing in: with a key alone it is a usage error, and the API refuses it anyway', async () => {
+    const withKey = await roster(['api-keys', 'create', '--name', 'ci', '--expires-in', '30d']);
+    expect(withKey.code).toBe(2);
+    expect(withKey.stdout).toBe('');
+    expect(withKey.stderr).toContain('Creating an API key needs your password, not a key: pass --email');
+    const direct = await fetch(`${serverUrl}/trpc/apiKeys.create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${fixtureKey}` },
+      body: JSON.stringify({ json: { name: 'child' } }),
+    });
+    expect(direct.status).toBe(403);
+
+    const created = await json<{ apiKey: Key & { expiresAt: string }; secret: string }>(
+      ['api-keys', 'create', '--name', 'ci', '--expires-in', '30d', '--email', org.adminEmail],
+      { key: null, input: `${testPassword}\n` },
+    );
     expect(created.secret).toMatch(/^rk_[a-z0-9]{8}_[\w-]{43}$/);
     expect(created.apiKey).toMatchObject({ name: 'ci', status: 'active' });
+    expect(new Date(created.apiKey.expiresAt).getTime()).toBeLessThanOrEqual(Date.now() + 30 * 86_400_000);
     const listed = await json<{ items: Key[] }>(['api-keys', 'list'], { key: created.secret });
     expect(listed.items.map((k) => k.name)).toEqual(expect.arrayContaining(['ci', 'fixture']));
   });
@@ -207,8 +215,11 @@ describe('roster users', () => {
       expect.arrayContaining(['user.created', 'api_key.created', 'user.deactivated', 'api_key.refused']),
     );
 
+    // Deactivation revoked the key for good: reactivating the user does not bring it back.
     await expect(json<User>(['users', 'reactivate', user.id])).resolves.toMatchObject({ active: true });
-    expect((await roster(['api-keys', 'list'], { key: graceKey })).code).toBe(0);
+    const stillRefused = await roster(['api-keys', 'list'], { key: graceKey });
+    expect(stillRefused.code).toBe(1);
+    expect(stillRefused.stderr).toContain('error: This API key was revoked.');
   });
 
   it('sets a password read from stdin, never from an argument', async () => {
@@ -302,6 +313,19 @@ describe('roster accounts and audit', () => {
     const defaultAccount = await roster(['accounts', 'delete', 'Default', '--yes']);
     expect(defaultAccount.code).toBe(1);
     expect(defaultAccount.stderr).toContain('The default account cannot be deleted');
+  });
+
+  it("lists a deleted user's history by the email they had", async () => {
+    const user = await org.addUser({ email: uniqueEmail('leaver') });
+    expect((await roster(['users', 'delete', user.email, '--yes'])).code).toBe(0);
+    const history = await json<{ items: { action: string; targetEmail: string }[] }>([
+      'audit',
+      'list',
+      '--user',
+      user.email,
+    ]);
+    expect(history.items.map((e) => e.action)).toEqual(['user.deleted', 'user.created']);
+    expect(history.items.every((e) => e.targetEmail === user.email)).toBe(true);
   });
 
   it('pages the audit log', async () => {

@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ApiKey, CreatedApiKey } from '../client.js';
+import { UsageError } from '../errors.js';
 import { type Column, when } from '../output.js';
 import { findUser, isId } from '../resolve.js';
 import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
@@ -42,7 +43,8 @@ export function registerApiKeys(program: Command, runtime: Runtime): void {
     .addHelpText(
       'after',
       '\nA request with a key acts as its user, with their role. A key stops working when revoked, when it\n' +
-        'expires, and as soon as its user is deactivated or deleted.',
+        'expires (every key does, within API_KEY_MAX_DAYS), and as soon as its user is deactivated or deleted;\n' +
+        'deactivating revokes it for good.',
     );
 
   withPaging(
@@ -70,15 +72,16 @@ export function registerApiKeys(program: Command, runtime: Runtime): void {
         .argParser(parseDuration)
         .conflicts('expiresAt'),
     )
-    .option('--email <email>', 'sign in with this email and your password (from standard input) instead of a key')
+    .option('--email <email>', 'sign in with this email and your password (from standard input): keys are made only so')
     .addHelpText(
       'after',
       [
         '',
-        'Your first key: sign in with your password, which is asked at a terminal or read from standard input:',
+        'A key is made by signing in with your password, asked at a terminal or read from standard input',
+        '(never with another key, so that no key outlives its own expiry or revocation through a child):',
         '  export ROSTER_API_KEY=$(roster api-keys create --name laptop --email you@example.com)',
         '  printf \'%s\' "$PASSWORD" | roster api-keys create --name ci --email you@example.com --json',
-        'With a key already (ROSTER_API_KEY or --api-key), no password is needed.',
+        'Without --expires-in/--expires-at a key gets the longest lifetime the server allows (365 days by default).',
         '',
         'Only the key goes to standard output (all of it, with --json); store it like a password.',
       ].join('\n'),
@@ -97,14 +100,14 @@ export function registerApiKeys(program: Command, runtime: Runtime): void {
           await client.auth.logout.mutate().catch(() => undefined);
         }
       } else {
-        created = await runtime.client(command).apiKeys.create.mutate(input);
+        throw new UsageError(
+          'Creating an API key needs your password, not a key: pass --email you@example.com (the password is asked, or read from standard input).',
+        );
       }
       const { apiKey } = created;
       runtime.note(
         command,
-        `Created API key "${apiKey.name}" (${apiKey.prefix}), ${
-          apiKey.expiresAt ? `valid until ${when(apiKey.expiresAt)}` : 'valid until revoked'
-        }. Its secret is shown only this once: store it like a password.`,
+        `Created API key "${apiKey.name}" (${apiKey.prefix}), valid until ${when(apiKey.expiresAt)}. Its secret is shown only this once: store it like a password.`,
       );
       runtime.print(command, created, (c) => c.secret);
     });

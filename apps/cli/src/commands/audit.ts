@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { AuditEntry } from '../client.js';
 import { type Column, when } from '../output.js';
-import { findUser } from '../resolve.js';
+import { isId } from '../resolve.js';
 import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
 
 /** `field: before -> after` for each changed field. */
@@ -33,11 +33,11 @@ export function registerAudit(program: Command, runtime: Runtime): void {
     audit
       .command('list')
       .description('what changed, newest first')
-      .option('--user <user>', 'only what this user did or underwent (id or email)'),
+      .option('--user <user>', 'only what this user did or underwent (id, or the email they had: deleted users too)'),
   ).action(async (options: PageOptions & { user?: string }, command: Command) => {
     const client = runtime.client(command);
-    const userId = options.user ? (await findUser(client, options.user)).id : undefined;
-    const page = await pages(options, (cursor, limit) => client.audit.list.query({ userId, cursor, limit }));
+    const who = options.user ? (isId(options.user) ? { userId: options.user } : { email: options.user }) : {};
+    const page = await pages(options, (cursor, limit) => client.audit.list.query({ ...who, cursor, limit }));
     printPage(runtime, command, page, auditColumns, 'Nothing recorded.');
   });
 }

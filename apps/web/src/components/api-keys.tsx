@@ -3,7 +3,7 @@ import { apiKeyNameSchema } from '@roster/api/schemas';
 import { useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
-import { applyFieldErrors, errorMessage } from '../lib/errors';
+import { applyFieldErrors, errorMessage, fieldErrorsOf } from '../lib/errors';
 import { formatDate, formatDateTime } from '../lib/format';
 import { type ApiKey, trpc } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
@@ -191,7 +191,11 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: { name: string; sec
       toast.show(`API key “${result.apiKey.name}” created.`);
       await Promise.all([utils.apiKeys.invalidate(), utils.audit.invalidate()]);
     } catch (error) {
-      if (!applyFieldErrors(error, form.setError, ['name'])) setProblem(errorMessage(error));
+      // A date past the server's limit (API_KEY_MAX_DAYS) comes back on expiresAt.
+      if (applyFieldErrors(error, form.setError, ['name'])) return;
+      const tooLate = fieldErrorsOf(error).expiresAt?.[0];
+      if (tooLate) form.setError('expires', { type: 'server', message: tooLate }, { shouldFocus: true });
+      else setProblem(errorMessage(error));
     }
   });
   return (
@@ -203,7 +207,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: { name: string; sec
       <Field
         label="Expires on (optional)"
         error={errors.expires?.message}
-        hint="The key stops working at the end of that day. Leave empty for a key that works until revoked."
+        hint="The key stops working at the end of that day; every key expires within a year (or the limit your server sets). Leave empty for the longest allowed."
       >
         {(props) => <input {...props} {...form.register('expires')} type="date" min={today()} />}
       </Field>

@@ -19,6 +19,7 @@ export function ConfirmDialog({
   onConfirm,
   trigger,
   onCloseAutoFocus,
+  options,
 }: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
@@ -31,6 +32,8 @@ export function ConfirmDialog({
   onConfirm: () => void;
   trigger?: ReactNode;
   onCloseAutoFocus?: (event: Event) => void;
+  /** Choices that go with the confirmation (a checkbox), under the description. */
+  options?: ReactNode;
 }) {
   const cancelRef = useRef<HTMLButtonElement>(null);
   return (
@@ -48,6 +51,7 @@ export function ConfirmDialog({
         cancelRef.current?.focus();
       }}
     >
+      {options}
       <FormError>{error ? errorMessage(error) : null}</FormError>
       <div className="dialog-actions">
         <DialogClose asChild>

@@ -121,7 +121,8 @@ export function UserActions({
           will be removed from Roster. Deletion cannot be undone.
         </span>
         <span className="confirm-text">
-          If they may need access again later, deactivate them instead: open Edit, clear Active and press Update.
+          If they may need access again later, deactivate them instead: open Edit, clear Active and press Update (that
+          revokes their API keys for good).
         </span>
       </ConfirmDialog>
 

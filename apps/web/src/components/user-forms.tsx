@@ -139,7 +139,7 @@ export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boo
         hint={
           isSelf
             ? 'You cannot deactivate yourself.'
-            : 'A user who is not active cannot sign in; their open sessions end at once.'
+            : 'A user who is not active cannot sign in; their open sessions end at once and their API keys are revoked for good (reactivating does not bring them back).'
         }
       >
         {(props) => <input {...props} {...form.register('active')} type="checkbox" disabled={isSelf} />}

@@ -30,5 +30,25 @@ export function parseUsersSearch(search: Record<string, unknown>): UsersSearch {
   };
 }
 
-export type AuditSearch = { user?: string };
-export const parseAuditSearch = (search: Record<string, unknown>): AuditSearch => ({ user: text(search.user, 64) });
+const day = (value: unknown): string | undefined =>
+  typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : undefined;
+
+/** The audit log's filters: a user (by id, or by the email they had), text, action, account, days. */
+export type AuditSearch = {
+  user?: string;
+  email?: string;
+  q?: string;
+  action?: string;
+  account?: string;
+  from?: string;
+  to?: string;
+};
+export const parseAuditSearch = (search: Record<string, unknown>): AuditSearch => ({
+  user: text(search.user, 64),
+  email: text(search.email, 254),
+  q: text(search.q),
+  action: text(search.action, 64),
+  account: text(search.account, 64),
+  from: day(search.from),
+  to: day(search.to),
+});

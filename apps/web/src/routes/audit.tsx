@@ -1,16 +1,20 @@
-import { getRouteApi, useNavigate } from '@tanstack/react-router';
-import { type FormEvent, useId, useMemo, useState } from 'react';
+import { type AuditAction, auditActions } from '@roster/api/schemas';
+import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
+import { type FormEvent, useCallback, useEffect, useId, useMemo, useState } from 'react';
+import { AccountFilter } from '../components/account-filter';
 import { columnsFor, DataTable } from '../components/data-table';
 import { PagedList } from '../components/paged-list';
+import { SearchBox } from '../components/search-box';
 import { useAccountNames } from '../lib/account-names';
-import { errorCode, errorMessage } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
+import type { AuditSearch } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { type AuditEntry, trpc } from '../trpc';
 
 const route = getRouteApi('/app/admin/audit');
 
-const actionLabels: Record<string, string> = {
+/** A label for every action the API records: a new action without one fails the type check. */
+const actionLabels: Record<AuditAction, string> = {
   'user.created': 'Added user',
   'user.updated': 'Edited user',
   'user.deactivated': 'Deactivated user',
@@ -52,6 +56,7 @@ const fieldLabels: Record<string, string> = {
   lockedUntil: 'Locked until',
   failedSignIns: 'Failed sign-ins',
   ended: 'Sessions ended',
+  apiKeysRevoked: 'API keys revoked',
   clientAddress: 'Client address',
   userAgent: 'Browser or client',
   apiKeyId: 'Key id',
@@ -106,20 +111,104 @@ function Changes({ entry, accounts }: { entry: AuditEntry; accounts: Map<string,
 
 const column = columnsFor<AuditEntry>();
 
+const uuid = /^[0-9a-f-]{36}$/i;
+const isAction = (value: string | undefined): value is AuditAction =>
+  (auditActions as readonly string[]).includes(value ?? '');
+
+/** The start of a day (YYYY-MM-DD) in the browser's time zone; `after` gives the start of the next one. */
+function startOfDay(day: string | undefined, after = false): Date | undefined {
+  if (!day) return undefined;
+  const date = new Date(`${day}T00:00:00`);
+  if (Number.isNaN(date.getTime())) return undefined;
+  if (after) date.setDate(date.getDate() + 1);
+  return date;
+}
+
+/** Someone in an entry: a link to their page while they exist, else their name and email as they were. */
+function Person({
+  id,
+  exists,
+  name,
+  email,
+  fallback,
+}: {
+  id: string | null;
+  exists: boolean;
+  name: string | null;
+  email: string | null;
+  fallback: string;
+}) {
+  const text = name ?? email ?? fallback;
+  return (
+    <span className="audit-person">
+      {id && exists ? (
+        <Link to="/users/$userId" params={{ userId: id }} className="strong-link">
+          {text}
+        </Link>
+      ) : (
+        <span className="strong">{text}</span>
+      )}
+      {name && email && <span className="email muted small">{email}</span>}
+      {id && !exists && email !== 'system' && <span className="muted small">(no longer a user)</span>}
+    </span>
+  );
+}
+
+function Target({ entry }: { entry: AuditEntry }) {
+  if (entry.targetType === 'user') {
+    return (
+      <Person
+        id={entry.targetId}
+        exists={entry.targetExists}
+        name={entry.targetName}
+        email={entry.targetEmail ?? entry.targetLabel}
+        fallback="—"
+      />
+    );
+  }
+  return (
+    <span className="email">
+      {entry.targetLabel ?? '—'}
+      <span className="muted small"> ({entry.targetType === 'api_key' ? 'API key' : entry.targetType})</span>
+    </span>
+  );
+}
+
 /** Audit log: who did what to whom, when, with the values before and after. */
 export function AuditPage() {
   useTitle('Audit log');
-  const { user: userId } = route.useSearch();
+  const search = route.useSearch();
   const navigate = useNavigate();
-  const validUserId = userId && /^[0-9a-f-]{36}$/i.test(userId) ? userId : undefined;
+  const setSearch = useCallback(
+    (change: Partial<AuditSearch>) =>
+      void navigate({ to: '.', search: (previous: AuditSearch) => ({ ...previous, ...change }), replace: true }),
+    [navigate],
+  );
+  const userId = search.user && uuid.test(search.user) ? search.user : undefined;
+  const accountId = search.account && uuid.test(search.account) ? search.account : undefined;
+  const action = isAction(search.action) ? search.action : undefined;
+  const from = startOfDay(search.from);
+  const to = startOfDay(search.to, true);
+  const badPeriod = Boolean(from && to && from > to);
   const entries = trpc.audit.list.useInfiniteQuery(
-    { userId: validUserId, limit: 25 },
+    {
+      userId,
+      email: search.email,
+      query: search.q,
+      action,
+      accountId,
+      from,
+      to: badPeriod ? undefined : to,
+      limit: 25,
+    },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
+  const filtered = Boolean(userId || search.email || search.q || action || accountId || from || to);
   // Accounts named in the changes on screen (a user moved from one to another), page by page.
   const accountsById = useAccountNames(
     useMemo(() => entries.data?.pages.map((page) => page.items.flatMap(accountIdsOf)) ?? [], [entries.data]),
   );
+  const chooseAccount = useCallback((id: string | undefined) => setSearch({ account: id }), [setSearch]);
 
   const columns = useMemo(
     () => [
@@ -129,7 +218,15 @@ export function AuditPage() {
       }),
       column.accessor('actorEmail', {
         header: 'Who',
-        cell: ({ getValue }) => <span className="email">{getValue() ?? 'System'}</span>,
+        cell: ({ row }) => (
+          <Person
+            id={row.original.actorId}
+            exists={row.original.actorExists}
+            name={row.original.actorName}
+            email={row.original.actorEmail}
+            fallback="System"
+          />
+        ),
       }),
       column.accessor('action', {
         header: 'What',
@@ -137,12 +234,7 @@ export function AuditPage() {
       }),
       column.accessor('targetLabel', {
         header: 'To whom',
-        cell: ({ getValue, row }) => (
-          <span className="email">
-            {getValue() ?? '—'}
-            <span className="muted small"> ({row.original.targetType})</span>
-          </span>
-        ),
+        cell: ({ row }) => <Target entry={row.original} />,
       }),
       column.display({
         id: 'changes',
@@ -161,17 +253,46 @@ export function AuditPage() {
           <p className="muted">Every change to accounts and users, newest first.</p>
         </div>
       </div>
+      <div className="filters">
+        <SearchBox
+          label="Search the audit log"
+          placeholder="Search by name or email"
+          value={search.q ?? ''}
+          onChange={(text) => setSearch({ q: text || undefined })}
+        />
+        <div className="filter">
+          <ActionFilter value={action} onChange={(chosen) => setSearch({ action: chosen })} />
+        </div>
+        <AccountFilter accountId={accountId} onChange={chooseAccount} />
+        <DayFilter label="From" value={search.from} onChange={(day) => setSearch({ from: day })} />
+        <DayFilter label="To" value={search.to} onChange={(day) => setSearch({ to: day })} />
+        {filtered && (
+          <button
+            type="button"
+            className="btn btn-quiet"
+            onClick={() => void navigate({ to: '.', search: {}, replace: true })}
+          >
+            Clear filters
+          </button>
+        )}
+      </div>
       <UserFilter
-        userId={validUserId}
-        onChange={(id) => void navigate({ to: '.', search: { user: id }, replace: false })}
+        userId={userId}
+        email={search.email}
+        onChange={(who) => void navigate({ to: '.', search: (previous: AuditSearch) => ({ ...previous, ...who }) })}
       />
+      {badPeriod && (
+        <p className="field-error" role="alert">
+          The end of the period comes before its start.
+        </p>
+      )}
       <PagedList
         query={entries}
         loading="Loading the audit log…"
         noun={['entry', 'entries']}
         empty={{
-          title: validUserId ? 'Nothing recorded for this user.' : 'Nothing has been recorded yet.',
-          hint: 'Changes appear here as administrators make them.',
+          title: filtered ? 'Nothing recorded matches these filters.' : 'Nothing has been recorded yet.',
+          hint: filtered ? 'Change the search or the filters.' : 'Changes appear here as administrators make them.',
         }}
       >
         {(items, footer) => <DataTable caption="Audit log" columns={columns} data={items} footer={footer} />}
@@ -180,64 +301,123 @@ export function AuditPage() {
   );
 }
 
-/** Narrows the log to one user (as actor or target), found by email. */
-function UserFilter({ userId, onChange }: { userId: string | undefined; onChange: (id: string | undefined) => void }) {
+function ActionFilter({
+  value,
+  onChange,
+}: {
+  value: AuditAction | undefined;
+  onChange: (value: AuditAction | undefined) => void;
+}) {
   const id = useId();
-  const utils = trpc.useUtils();
-  const [email, setEmail] = useState('');
-  const [problem, setProblem] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const selected = trpc.users.get.useQuery({ id: userId ?? '' }, { enabled: Boolean(userId), retry: false });
+  const options = useMemo(() => [...auditActions].sort((a, b) => actionLabels[a].localeCompare(actionLabels[b])), []);
+  return (
+    <>
+      <label htmlFor={id}>Action</label>
+      <select
+        id={id}
+        value={value ?? ''}
+        onChange={(event) => onChange(isAction(event.target.value) ? event.target.value : undefined)}
+      >
+        <option value="">Any action</option>
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {actionLabels[option]}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
 
-  const submit = async (event: FormEvent) => {
+function DayFilter({
+  label,
+  value,
+  onChange,
+}: {
+  label: string;
+  value: string | undefined;
+  onChange: (day: string | undefined) => void;
+}) {
+  const id = useId();
+  return (
+    <div className="filter">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type="date"
+        value={value ?? ''}
+        onChange={(event) => onChange(/^\d{4}-\d{2}-\d{2}$/.test(event.target.value) ? event.target.value : undefined)}
+      />
+    </div>
+  );
+}
+
+/**
+ * Narrows the log to one person, as actor or target, by the email they had:
+ * a deleted user's history too. (`View activity` on a user opens it by id.)
+ */
+function UserFilter({
+  userId,
+  email,
+  onChange,
+}: {
+  userId: string | undefined;
+  email: string | undefined;
+  onChange: (who: { user?: string; email?: string }) => void;
+}) {
+  const id = useId();
+  const [text, setText] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  const selected = trpc.users.get.useQuery({ id: userId ?? '' }, { enabled: Boolean(userId), retry: false });
+  useEffect(() => setProblem(null), [email, userId]);
+
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setProblem(null);
-    if (!email.trim()) return onChange(undefined);
-    setBusy(true);
-    try {
-      const user = await utils.users.get.fetch({ email: email.trim() });
-      onChange(user.id);
-      setEmail('');
-    } catch (error) {
-      setProblem(
-        errorCode(error) === 'NOT_FOUND'
-          ? `No user has the email ${email.trim()}.`
-          : errorCode(error) === 'BAD_REQUEST'
-            ? 'Enter a whole email address, like name@example.com.'
-            : errorMessage(error),
-      );
-    } finally {
-      setBusy(false);
+    const wanted = text.trim().toLowerCase();
+    if (!wanted) return onChange({ user: undefined, email: undefined });
+    if (!/^[^\s@]+@[^\s@]+$/.test(wanted)) {
+      setProblem('Enter a whole email address, like name@example.com, or search by part of it above.');
+      return;
     }
+    onChange({ user: undefined, email: wanted });
+    setText('');
   };
 
+  const who =
+    email ?? (userId ? (selected.data?.email ?? (selected.isError ? 'a user who no longer exists' : '…')) : null);
   return (
     <div className="filters">
-      <form className="inline-form" onSubmit={(event) => void submit(event)} noValidate>
+      <form className="inline-form" onSubmit={submit} noValidate>
         <label htmlFor={id}>Filter by user</label>
         <input
           id={id}
           type="email"
           placeholder="name@example.com"
-          value={email}
-          onChange={(event) => setEmail(event.target.value)}
+          value={text}
+          onChange={(event) => setText(event.target.value)}
           aria-invalid={Boolean(problem)}
-          aria-describedby={problem ? `${id}-error` : undefined}
+          aria-describedby={problem ? `${id}-error` : `${id}-hint`}
         />
-        <button type="submit" className="btn" disabled={busy}>
+        <button type="submit" className="btn">
           Show activity
         </button>
+        <p className="muted small" id={`${id}-hint`}>
+          Deleted users too: their history keeps the email they had.
+        </p>
         {problem && (
           <p className="field-error" id={`${id}-error`}>
             {problem}
           </p>
         )}
       </form>
-      {userId && (
+      {who && (
         <p className="chip">
-          Activity of{' '}
-          <strong>{selected.data?.email ?? (selected.isError ? 'a user who no longer exists' : '…')}</strong>
-          <button type="button" className="btn btn-small btn-quiet" onClick={() => onChange(undefined)}>
+          Activity of <strong>{who}</strong>
+          <button
+            type="button"
+            className="btn btn-small btn-quiet"
+            onClick={() => onChange({ user: undefined, email: undefined })}
+          >
             Show everyone
           </button>
         </p>

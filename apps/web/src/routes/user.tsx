@@ -1,5 +1,5 @@
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useMemo, useState } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { ApiKeysSection } from '../components/api-keys';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { type Columns, columnsFor, DataTable } from '../components/data-table';
@@ -134,10 +134,14 @@ function Sessions({ user }: { user: User }) {
   const refresh = useRefreshAdminData();
   const me = useMe();
   const isSelf = me.id === user.id;
+  const [revokeKeys, setRevokeKeys] = useState(false);
+  const revokeKeysId = useId();
   const end = trpc.users.endSessions.useMutation({
-    onSuccess: async ({ ended }) => {
+    onSuccess: async ({ ended, apiKeysRevoked }) => {
       setEnding(false);
-      toast.show(`${user.email}: ${plural(ended, 'session')} ended.`);
+      toast.show(
+        `${user.email}: ${plural(ended, 'session')} ended${revokeKeys ? `, ${plural(apiKeysRevoked, 'API key')} revoked` : ''}.`,
+      );
       await refresh();
     },
   });
@@ -179,13 +183,25 @@ function Sessions({ user }: { user: User }) {
             onOpenChange={(open) => {
               setEnding(open);
               if (!open) end.reset();
+              if (open) setRevokeKeys(false);
             }}
             title={`End all sessions of ${fullName(user)}?`}
             confirmLabel="End all sessions"
             danger
             pending={end.isPending}
             error={end.error}
-            onConfirm={() => end.mutate({ id: user.id })}
+            onConfirm={() => end.mutate({ id: user.id, revokeApiKeys: revokeKeys })}
+            options={
+              <div className="field field-checkbox">
+                <input
+                  id={revokeKeysId}
+                  type="checkbox"
+                  checked={revokeKeys}
+                  onChange={(event) => setRevokeKeys(event.target.checked)}
+                />
+                <label htmlFor={revokeKeysId}>Also revoke their API keys</label>
+              </div>
+            }
             trigger={
               <button type="button" className="btn btn-danger-quiet">
                 End all sessions

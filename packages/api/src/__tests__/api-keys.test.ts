@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from '@roster/db';
 import { type Kysely, sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,8 @@ import {
   callerWithToken,
   createCaller,
   createTestOrg,
+  expectTRPCError,
+  fieldErrorsOf,
   recordCookies,
   sessionOf,
   type TestOrg,
@@ -77,7 +80,11 @@ describe('apiKeys.create', () => {
     const { apiKey, secret } = await org.admin.apiKeys.create({ name: 'audited' });
     const [entry] = await auditOf('api_key.created', apiKey.id);
     expect(entry).toMatchObject({ actorId: org.adminId, targetType: 'user', targetId: org.adminId });
-    expect(entry?.changes.after).toMatchObject({ name: 'audited', prefix: apiKey.prefix, expiresAt: null });
+    expect(entry?.changes.after).toMatchObject({
+      name: 'audited',
+      prefix: apiKey.prefix,
+      expiresAt: apiKey.expiresAt.toISOString(),
+    });
     expect(JSON.stringify(entry)).not.toContain(secret.slice(12));
     const trail = await org.admin.audit.list({ userId: org.adminId });
     expect(trail.items.some((item) => item.action === 'api_key.created')).toBe(true);
@@ -113,14 +120,56 @@ describe('apiKeys.create', () => {
     });
   });
 
-  it('works with a key too: the new key belongs to the same user', async () => {
-    const { user, viaKey, apiKey } = await userWithKey();
-    const second = await viaKey.apiKeys.create({ name: 'minted by a script' });
-    expect(second.apiKey.userId).toBe(user.id);
-    const [entry] = await auditOf('api_key.created', second.apiKey.id);
-    expect(entry?.actorId).toBe(user.id);
-    await expect(callerWithKey(db, second.secret).auth.me()).resolves.toMatchObject({ id: user.id });
-    expect(second.apiKey.id).not.toBe(apiKey.id);
+  // Finding 5: a key that mints keys outlives its own expiry and revocation through its children.
+  it('is refused with an API key, for every role, and writes nothing: keys come from a signed-in session', async () => {
+    const { user, viaKey } = await userWithKey();
+    const adminKey = callerWithKey(db, (await org.admin.apiKeys.create({ name: 'admin script' })).secret);
+    for (const [caller, userId] of [
+      [viaKey, user.id],
+      [adminKey, org.adminId],
+    ] as const) {
+      const before = await db.selectFrom('apiKeys').select('id').where('userId', '=', userId).execute();
+      const auditBefore = await auditCount();
+      // With or without an expiry, even one sooner than the key's own.
+      for (const input of [
+        { name: 'minted by a script' },
+        { name: 'short', expiresAt: new Date(Date.now() + 60_000) },
+      ]) {
+        await expect(caller.apiKeys.create(input)).rejects.toMatchObject({
+          code: 'FORBIDDEN',
+          message: expect.stringContaining('Not allowed with an API key: create keys while signed in'),
+        });
+      }
+      expect(await db.selectFrom('apiKeys').select('id').where('userId', '=', userId).execute()).toEqual(before);
+      expect(await auditCount()).toBe(auditBefore);
+    }
+  });
+
+  it('gives every key an expiry: the longest allowed when none is asked, a later one refused on expiresAt', async () => {
+    const dayMs = 86_400_000;
+    const session = await sessionOf(db, org.adminId);
+    const caller = createCaller(
+      createContext({ db, sessionToken: session.token, apiKeys: { maxLifetimeMs: 30 * dayMs } }),
+    );
+    const started = Date.now();
+    const { apiKey } = await caller.apiKeys.create({ name: 'no expiry asked' });
+    expect(apiKey.expiresAt.getTime()).toBeGreaterThanOrEqual(started + 30 * dayMs);
+    expect(apiKey.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 30 * dayMs);
+    expect((await keyRow(apiKey.id)).expiresAt).toEqual(apiKey.expiresAt);
+    // The default is 365 days.
+    const yearly = await org.admin.apiKeys.create({ name: 'default maximum' });
+    expect(yearly.apiKey.expiresAt.getTime()).toBeGreaterThanOrEqual(started + 365 * dayMs);
+    expect(yearly.apiKey.expiresAt.getTime()).toBeLessThanOrEqual(Date.now() + 365 * dayMs);
+
+    const inside = new Date(Date.now() + 29 * dayMs);
+    await expect(caller.apiKeys.create({ name: 'inside', expiresAt: inside })).resolves.toMatchObject({
+      apiKey: { expiresAt: inside },
+    });
+    for (const expiresAt of [new Date(Date.now() + 31 * dayMs), new Date(8.64e15)]) {
+      const error = await expectTRPCError(caller.apiKeys.create({ name: 'too long', expiresAt }), 'BAD_REQUEST');
+      expect(error.message).toMatch(/^An API key works at most 30 days: choose \d{4}-\d{2}-\d{2} or earlier\.$/);
+      expect(fieldErrorsOf(error)).toEqual({ expiresAt: [error.message] });
+    }
   });
 });
 
@@ -253,8 +302,11 @@ describe('refused keys', () => {
     expect(listed.items.find((k) => k.id === apiKey.id)?.status).toBe('expired');
   });
 
-  it("a deactivated user's key fails at once, and works again after reactivation", async () => {
-    const { user, viaKey, apiKey } = await userWithKey();
+  it("a deactivated user's keys fail at once and are revoked for good: reactivation does not bring them back", async () => {
+    const { user, viaKey, apiKey, session } = await userWithKey();
+    const { apiKey: second } = await session.apiKeys.create({ name: 'second' });
+    const { apiKey: gone } = await session.apiKeys.create({ name: 'revoked before' });
+    await session.apiKeys.revoke({ id: gone.id });
     await viaKey.apiKeys.list();
     await org.admin.users.deactivate({ id: user.id });
     await expect(viaKey.apiKeys.list()).rejects.toMatchObject({
@@ -264,8 +316,22 @@ describe('refused keys', () => {
     expect((await auditOf('api_key.refused', apiKey.id))[0]?.changes.after).toMatchObject({
       reason: 'user_deactivated',
     });
+    // Each working key revoked, audited in the same transaction as the deactivation.
+    for (const key of [apiKey, second]) {
+      expect((await keyRow(key.id)).revokedAt).not.toBeNull();
+      const [entry] = await auditOf('api_key.revoked', key.id);
+      expect(entry).toMatchObject({ actorId: org.adminId, targetId: user.id });
+      expect(entry?.changes.after).toMatchObject({ reason: 'user_deactivated' });
+    }
+    expect(await auditOf('api_key.revoked', gone.id)).toHaveLength(1);
+
     await org.admin.users.reactivate({ id: user.id });
-    await expect(viaKey.apiKeys.list()).resolves.toHaveProperty('items');
+    await expect(viaKey.apiKeys.list()).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: 'This API key was revoked.',
+    });
+    const listed = await org.admin.apiKeys.list({ userId: user.id, includeRevoked: true });
+    expect(listed.items.map((k) => k.status)).toEqual(['revoked', 'revoked', 'revoked']);
   });
 
   it("a deleted user's key fails; the key stays, ownerless, so its use is still audited", async () => {
@@ -377,6 +443,26 @@ describe('apiKeys.revoke', () => {
     await expect(viaKey.apiKeys.list()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
+  // Finding 9: another user's key answered FORBIDDEN while a missing one was NOT_FOUND.
+  it("answers a plain user the same for another user's key, another organization's and a missing one", async () => {
+    const { session: mallory } = await userWithKey();
+    const { apiKey: theirs, viaKey: theirKey } = await userWithKey();
+    const adminKey = (await org.admin.apiKeys.create({ name: 'admin key' })).apiKey;
+    const other = await createTestOrg(db, 'Elsewhere');
+    const foreign = (await other.admin.apiKeys.create({ name: 'foreign' })).apiKey;
+    const answers = [];
+    for (const id of [theirs.id, adminKey.id, foreign.id, randomUUID()]) {
+      const error = await expectTRPCError(mallory.apiKeys.revoke({ id }), 'NOT_FOUND');
+      answers.push({ code: error.code, message: error.message });
+    }
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(answers[0]).toEqual({ code: 'NOT_FOUND', message: 'No such API key.' });
+    // Nothing happened to the keys.
+    await expect(theirKey.apiKeys.list()).resolves.toHaveProperty('items');
+    expect((await keyRow(adminKey.id)).revokedAt).toBeNull();
+    expect(await auditOf('api_key.revoked', theirs.id)).toEqual([]);
+  });
+
   it('refuses an id that is not a uuid', async () => {
     await expect(org.admin.apiKeys.revoke({ id: 'nope' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
@@ -400,10 +486,20 @@ describe('who may do what', () => {
       listOther: 'UNAUTHORIZED',
       revokeOther: 'UNAUTHORIZED',
     },
-    user: { create: 'ok', listOwn: 'ok', listOther: 'FORBIDDEN', revokeOther: 'FORBIDDEN' },
+    user: { create: 'ok', listOwn: 'ok', listOther: 'FORBIDDEN', revokeOther: 'NOT_FOUND' },
     otherOrgAdmin: { create: 'ok', listOwn: 'ok', listOther: 'NOT_FOUND', revokeOther: 'NOT_FOUND' },
     admin: { create: 'ok', listOwn: 'ok', listOther: 'ok', revokeOther: 'ok' },
   };
+  /** With a key, nobody creates keys (finding 5). */
+  const expectedFor = (via: 'session' | 'apiKey') =>
+    via === 'session'
+      ? expected
+      : Object.fromEntries(
+          Object.entries(expected).map(([role, row]) => [
+            role,
+            { ...row, create: row.create === 'ok' ? 'FORBIDDEN' : row.create },
+          ]),
+        );
 
   async function outcome(run: () => Promise<unknown>): Promise<Outcome> {
     try {
@@ -444,7 +540,104 @@ describe('who may do what', () => {
           revokeOther: await outcome(() => caller.apiKeys.revoke({ id: target.apiKey.id })),
         };
       }
-      expect(seen).toEqual(expected);
+      expect(seen).toEqual(expectedFor(via));
     });
   }
+});
+
+// Finding 5: a key created from a stolen session survived users.setPassword and users.endSessions.
+describe('what ends keys, and what keys cannot do', () => {
+  it('users.endSessions({ revokeApiKeys: true }) revokes every working key too, audited; without it keys stay', async () => {
+    const { user, viaKey, apiKey, session } = await userWithKey();
+    const { apiKey: expired } = await session.apiKeys.create({
+      name: 'expiring',
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    await db
+      .updateTable('apiKeys')
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where('id', '=', expired.id)
+      .execute();
+
+    await expect(org.admin.users.endSessions({ id: user.id })).resolves.toEqual({ ended: 1, apiKeysRevoked: 0 });
+    await expect(viaKey.apiKeys.list()).resolves.toHaveProperty('items');
+
+    await callerAs(db, user.id);
+    await expect(org.admin.users.endSessions({ id: user.id, revokeApiKeys: true })).resolves.toEqual({
+      ended: 1,
+      apiKeysRevoked: 1,
+    });
+    await expect(viaKey.apiKeys.list()).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      message: 'This API key was revoked.',
+    });
+    const [revoked] = await auditOf('api_key.revoked', apiKey.id);
+    expect(revoked).toMatchObject({ actorId: org.adminId, targetId: user.id });
+    expect(revoked?.changes.after).toMatchObject({ reason: 'sessions_ended' });
+    // An expired key stays expired: nothing to revoke, nothing written.
+    expect((await keyRow(expired.id)).revokedAt).toBeNull();
+    const ended = await db
+      .selectFrom('auditLog')
+      .select('changes')
+      .where('action', '=', 'user.sessions_ended')
+      .where('targetId', '=', user.id)
+      .orderBy('createdAt', 'desc')
+      .executeTakeFirstOrThrow();
+    expect(ended.changes.after).toEqual({ ended: 1, apiKeysRevoked: 1 });
+  });
+
+  it('a key minted from a stolen session does not survive the owner ending sessions with revokeApiKeys', async () => {
+    const victim = await org.addUser({ role: 'admin' });
+    const stolen = await callerAs(db, victim.id);
+    const { secret } = await stolen.apiKeys.create({ name: 'attacker' });
+    const attacker = callerWithKey(db, secret);
+    // The attacker's key cannot mint a longer-lived child, nor set the victim's password.
+    await expect(attacker.apiKeys.create({ name: 'child' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(attacker.users.setPassword({ id: victim.id, password: 'attacker chosen' })).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+    });
+    const victimSession = await callerAs(db, victim.id);
+    await victimSession.users.endSessions({ id: victim.id, revokeApiKeys: true });
+    await expect(attacker.auth.me()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    // The victim's own session stays.
+    await expect(victimSession.auth.me()).resolves.toMatchObject({ id: victim.id });
+  });
+
+  it('users.setPassword on oneself is refused with a session and with a key, and changes nothing', async () => {
+    const admin = await org.addUser({ role: 'admin', canSignIn: true });
+    const { token, caller: viaSession } = await sessionOf(db, admin.id);
+    const viaKey = callerWithKey(db, (await viaSession.apiKeys.create({ name: 'admin script' })).secret);
+    const before = await db
+      .selectFrom('users')
+      .select(['passwordHash', 'version'])
+      .where('id', '=', admin.id)
+      .executeTakeFirstOrThrow();
+    const auditBefore = await auditCount();
+    for (const caller of [viaSession, viaKey]) {
+      const error = await expectTRPCError(
+        caller.users.setPassword({ id: admin.id, password: 'my own new password' }),
+        'PRECONDITION_FAILED',
+      );
+      expect(error.message).toContain('use auth.changePassword');
+    }
+    expect(
+      await db
+        .selectFrom('users')
+        .select(['passwordHash', 'version'])
+        .where('id', '=', admin.id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual(before);
+    expect(await auditCount()).toBe(auditBefore);
+    // Still signed in: nothing was ended either.
+    await expect(callerWithToken(db, token).auth.me()).resolves.toMatchObject({ id: admin.id });
+    // And the key cannot change it the other way.
+    await expect(
+      viaKey.auth.changePassword({ currentPassword: testPassword, newPassword: 'my own new password' }),
+    ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // Another user's password is still an administrator's to set.
+    const other = await org.addUser();
+    await expect(viaSession.users.setPassword({ id: other.id, password: 'set for them' })).resolves.toMatchObject({
+      id: other.id,
+    });
+  });
 });

@@ -128,10 +128,11 @@ const cases: Record<string, Case> = {
   'accounts.delete': {
     setup: async (org) => {
       const account = await org.addAccount('Doomed account');
-      await org.addUser({ accountId: account.id });
-      return { id: account.id };
+      const user = await org.addUser({ accountId: account.id, firstName: 'In', lastName: 'Doomed' });
+      return { id: account.id, userId: user.id, email: user.email };
     },
     act: (caller, t) => caller.accounts.delete({ id: t.id ?? '' }),
+    // The account, then every user it removes, each as users.delete records one.
     rows: (org, t) => [
       {
         actorId: org.adminId,
@@ -140,6 +141,15 @@ const cases: Record<string, Case> = {
         targetId: t.id ?? '',
         targetLabel: 'Doomed account',
         before: { name: 'Doomed account', description: '', userCount: 1 },
+        after: null,
+      },
+      {
+        actorId: org.adminId,
+        action: 'user.deleted',
+        targetType: 'user',
+        targetId: t.userId ?? '',
+        targetLabel: t.email ?? '',
+        before: { email: t.email, firstName: 'In', lastName: 'Doomed', role: 'user', active: true, accountId: t.id },
         after: null,
       },
     ],
@@ -347,7 +357,12 @@ const cases: Record<string, Case> = {
         targetId: org.adminId,
         targetLabel: org.adminEmail,
         before: null,
-        after: { apiKeyId: expect.any(String), name: 'Audited key', prefix: expect.any(String), expiresAt: null },
+        after: {
+          apiKeyId: expect.any(String),
+          name: 'Audited key',
+          prefix: expect.any(String),
+          expiresAt: expect.any(String),
+        },
       },
     ],
   },
@@ -465,7 +480,7 @@ describe('audit log', () => {
       const expected = byWhat(kase.rows(org, t));
       const actor = await db
         .selectFrom('users')
-        .select('email')
+        .select(['email', 'firstName', 'lastName'])
         .where('id', '=', expected[0]?.actorId ?? '')
         .executeTakeFirst();
       expect(written).toHaveLength(expected.length);
@@ -479,6 +494,11 @@ describe('audit log', () => {
           targetType: row.targetType,
           targetId: row.targetId,
           targetLabel: row.targetLabel,
+          // Who and whom as they were, kept whatever happens to them later.
+          actorName: actor ? `${actor.firstName} ${actor.lastName}` : null,
+          targetEmail: row.targetType === 'user' ? row.targetLabel : null,
+          targetName: row.targetType === 'user' ? expect.stringMatching(/\S \S/) : null,
+          accountId: row.targetType === 'user' || row.targetType === 'account' ? expect.any(String) : null,
         });
         // Exactly the changed fields: nothing more, nothing less.
         expect(actual?.changes).toEqual({ before: row.before, after: row.after });
@@ -553,14 +573,25 @@ describe('audit.list', () => {
     expect(await actions(target.id)).toEqual([`user.created:${target.email}`]);
   });
 
-  it('keeps rows of a deleted actor, with the actor unset and the email kept', async () => {
+  it('keeps rows of a deleted actor whole: their id, email and name, no longer linked', async () => {
     const db = await testDb();
     const org = await createTestOrg(db);
-    const { user, caller } = await org.addSignedInUser({ role: 'admin' });
+    const { user, caller } = await org.addSignedInUser({ role: 'admin', firstName: 'Lea', lastName: 'Ver' });
     const created = await caller.accounts.create({ name: 'By a leaver' });
     await org.admin.users.delete({ id: user.id });
     const row = (await org.admin.audit.list({})).items.find((i) => i.targetId === created.id);
-    expect(row).toMatchObject({ action: 'account.created', actorId: null, actorEmail: user.email });
+    expect(row).toMatchObject({
+      action: 'account.created',
+      actorId: user.id,
+      actorEmail: user.email,
+      actorName: 'Lea Ver',
+      actorExists: false,
+    });
+    // Their whole history, by the id they had and by the email they had.
+    for (const filter of [{ userId: user.id }, { email: user.email }]) {
+      const actions = (await org.admin.audit.list(filter)).items.map((i) => i.action).sort();
+      expect(actions, JSON.stringify(filter)).toEqual(['account.created', 'user.created', 'user.deleted']);
+    }
   });
 
   it('never shows another organization’s rows', async () => {
@@ -584,6 +615,76 @@ describe('audit.list', () => {
       encodeCursor([new Date().toISOString(), 'not a uuid']),
     ]) {
       await expectTRPCError(org.admin.audit.list({ cursor }), 'BAD_REQUEST');
+    }
+  });
+});
+
+// Finding 8: gaps in the audit log.
+describe('audit gaps', () => {
+  it('deleting an account writes a user.deleted row for each user it removes, found later by id and email', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const account = await org.addAccount('Closing down');
+    const users = [];
+    for (let i = 0; i < 3; i++)
+      users.push(await org.addUser({ accountId: account.id, firstName: `U${i}`, lastName: 'X' }));
+    await org.admin.accounts.delete({ id: account.id });
+    const deleted = await db
+      .selectFrom('auditLog')
+      .select(['targetId', 'targetEmail', 'targetName', 'accountId', 'actorId'])
+      .where('organizationId', '=', org.organizationId)
+      .where('action', '=', 'user.deleted')
+      .execute();
+    expect(deleted.map((row) => row.targetId).sort()).toEqual(users.map((u) => u.id).sort());
+    for (const row of deleted) expect(row).toMatchObject({ accountId: account.id, actorId: org.adminId });
+    for (const user of users) {
+      const byEmail = (await org.admin.audit.list({ email: user.email })).items.map((i) => i.action);
+      expect(byEmail).toEqual(['user.deleted', 'user.created']);
+      const byId = (await org.admin.audit.list({ userId: user.id })).items.map((i) => i.action);
+      expect(byId).toEqual(['user.deleted', 'user.created']);
+    }
+  });
+
+  it('keeps the target as it was when the row was written, after a rename and a deletion', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const user = await org.addUser({ email: uniqueEmail('before'), firstName: 'Old', lastName: 'Name' });
+    await org.admin.users.setRole({ id: user.id, role: 'admin' });
+    const renamedEmail = uniqueEmail('after');
+    await org.admin.users.update({ id: user.id, email: renamedEmail, firstName: 'New' });
+    await org.admin.users.delete({ id: user.id });
+    const rows = (await org.admin.audit.list({ userId: user.id })).items.reverse();
+    expect(rows.map((r) => [r.action, r.targetEmail, r.targetName, r.targetExists])).toEqual([
+      ['user.created', user.email, 'Old Name', false],
+      ['user.role_changed', user.email, 'Old Name', false],
+      ['user.updated', renamedEmail, 'New Name', false],
+      ['user.deleted', renamedEmail, 'New Name', false],
+    ]);
+    // Both emails lead to the history written under them.
+    expect((await org.admin.audit.list({ email: user.email })).items.map((i) => i.action)).toEqual([
+      'user.role_changed',
+      'user.created',
+    ]);
+  });
+
+  it('users.unlock on a user who is not locked changes nothing and writes no row', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const user = await org.addUser();
+    const stateOf = () =>
+      db
+        .selectFrom('users')
+        .select(['failedSignIns', 'lockedUntil', 'version'])
+        .where('id', '=', user.id)
+        .executeTakeFirstOrThrow();
+    // Three failures so far (not locked), then a lock that has already run out.
+    for (const lockedUntil of [null, new Date(Date.now() - 60_000)]) {
+      await db.updateTable('users').set({ failedSignIns: 3, lockedUntil }).where('id', '=', user.id).execute();
+      const before = await stateOf();
+      const rowsBefore = (await auditRowsOf(db, org.organizationId)).length;
+      await expect(org.admin.users.unlock({ id: user.id })).resolves.toMatchObject({ id: user.id, lockedUntil: null });
+      expect(await stateOf()).toEqual(before);
+      expect(await auditRowsOf(db, org.organizationId)).toHaveLength(rowsBefore);
     }
   });
 });

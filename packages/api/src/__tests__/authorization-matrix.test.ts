@@ -93,12 +93,25 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'users.setRole': { input: (w) => ({ id: w.defaultUserId, role: 'admin' }), expect: adminOnIds },
   'users.unlock': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.sessions': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
-  'users.endSessions': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
-  'audit.list': { input: (w) => ({ userId: w.userId }), expect: adminInOwnOrg },
+  'users.endSessions': { input: (w) => ({ id: w.userId, revokeApiKeys: true }), expect: adminOnIds },
+  // Every filter at once; another organization's admin finds nothing of this one (an empty page).
+  'audit.list': {
+    input: (w) => ({
+      userId: w.userId,
+      email: w.signInEmail,
+      query: 'a',
+      action: 'user.created',
+      accountId: w.accountId,
+      from: new Date(Date.now() - 3_600_000),
+      to: new Date(Date.now() + 3_600_000),
+    }),
+    expect: adminInOwnOrg,
+  },
   // Anyone signed in holds keys of their own; only administrators see or end other users' keys.
   'apiKeys.create': { input: () => ({ name: 'Matrix key' }), expect: [U, U, 'ok', 'ok', 'ok'] },
   'apiKeys.list': { input: (w) => ({ userId: w.userId }), expect: [U, U, F, N, 'ok'] },
-  'apiKeys.revoke': { input: (w) => ({ id: w.apiKeyId }), expect: [U, U, F, N, 'ok'] },
+  // Another user's key is NOT_FOUND to a plain user, as a missing one is: nothing to probe.
+  'apiKeys.revoke': { input: (w) => ({ id: w.apiKeyId }), expect: [U, U, N, N, 'ok'] },
 };
 
 type Caller = ReturnType<typeof callerWithToken>;

@@ -198,7 +198,7 @@ describe('users.sessions and users.endSessions', () => {
     const org = await createTestOrg(db);
     const user = await org.addUser({ password: testPassword });
     const tokens = [await signIn(user.email), await signIn(user.email), await signIn(user.email)];
-    expect(await org.admin.users.endSessions({ id: user.id })).toEqual({ ended: 3 });
+    expect(await org.admin.users.endSessions({ id: user.id })).toEqual({ ended: 3, apiKeysRevoked: 0 });
     for (const token of tokens) expect(await isLive(token)).toBe(false);
     expect(await org.admin.users.sessions({ id: user.id })).toEqual([]);
     const audit = await org.admin.audit.list({ userId: user.id });
@@ -212,7 +212,7 @@ describe('users.sessions and users.endSessions', () => {
     const adminHere = await signIn(org.adminEmail);
     const adminElsewhere = await signIn(org.adminEmail);
     const admin = callerWithToken(db, adminHere);
-    expect(await admin.users.endSessions({ id: org.adminId })).toEqual({ ended: 2 });
+    expect(await admin.users.endSessions({ id: org.adminId })).toEqual({ ended: 2, apiKeysRevoked: 0 });
     expect(await isLive(adminElsewhere)).toBe(false);
     expect(await isLive(adminHere)).toBe(true);
   });

@@ -1,5 +1,5 @@
 import type { Db } from '@roster/db';
-import { diff, recordAudit } from '../audit/queries.js';
+import { diff, recordAccountUsersDeleted, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import type { Actor } from '../context.js';
 import { appError, emailTakenAt } from '../errors.js';
@@ -95,6 +95,8 @@ export async function deleteAccount(db: Db, actor: Actor, id: string): Promise<A
     if (account.isDefault) {
       throw appError('DEFAULT_ACCOUNT', 'The default account cannot be deleted: it holds the administrators.');
     }
+    // Each user it removes has a row of their own, as when deleted one by one.
+    await recordAccountUsersDeleted(tx, actor, account.id);
     await tx.deleteFrom('accounts').where('id', '=', account.id).execute();
     await recordAudit(tx, {
       actor,

@@ -25,7 +25,7 @@ export async function countUsableApiKeys(db: Db, userId: string): Promise<number
     .select((eb) => eb.fn.countAll<number>().as('count'))
     .where('userId', '=', userId)
     .where('revokedAt', 'is', null)
-    .where((eb) => eb.or([eb('expiresAt', 'is', null), eb('expiresAt', '>', sql<Date>`now()`)]))
+    .where('expiresAt', '>', sql<Date>`now()`)
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
@@ -74,6 +74,19 @@ export async function revokeApiKeyRow(tx: Transaction<Database>, id: string) {
     .where('id', '=', id)
     .returning(apiKeyColumns)
     .executeTakeFirstOrThrow();
+}
+
+/** Revokes the user's keys that still work (neither revoked nor expired), oldest first. */
+export async function revokeLiveApiKeysOf(tx: Transaction<Database>, userId: string) {
+  const rows = await tx
+    .updateTable('apiKeys')
+    .set({ revokedAt: sql<Date>`date_trunc('milliseconds', now())` })
+    .where('userId', '=', userId)
+    .where('revokedAt', 'is', null)
+    .where('expiresAt', '>', sql<Date>`now()`)
+    .returning(apiKeyColumns)
+    .execute();
+  return rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
 }
 
 /**

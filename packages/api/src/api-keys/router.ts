@@ -13,7 +13,7 @@ export const apiKeysRouter = router({
   create: authedProcedure
     .input(createApiKeySchema)
     .output(z.object({ apiKey: apiKeyOutput, secret: z.string() }))
-    .mutation(({ ctx, input }) => createApiKey(ctx.db, ctx.actor, input)),
+    .mutation(({ ctx, input }) => createApiKey(ctx.db, ctx.actor, input, ctx.apiKeys)),
 
   list: authedProcedure
     .input(

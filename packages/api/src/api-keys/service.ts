@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import type { Db } from '@roster/db';
+import type { Database, Db } from '@roster/db';
+import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
-import type { Actor, Context } from '../context.js';
-import { appError, type ErrorReason } from '../errors.js';
+import type { Actor, ApiKeyConfig, Context } from '../context.js';
+import { appError, type ErrorReason, fieldError } from '../errors.js';
 import type { ApiKeyOutput } from '../shared/outputs.js';
 import { findUserById } from '../users/queries.js';
 import {
@@ -13,6 +14,7 @@ import {
   listApiKeys,
   lockApiKey,
   revokeApiKeyRow,
+  revokeLiveApiKeysOf,
   touchApiKey,
 } from './queries.js';
 
@@ -45,11 +47,11 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('base64url');
 }
 
-type KeyRow = { revokedAt: Date | null; expiresAt: Date | null };
+type KeyRow = { revokedAt: Date | null; expiresAt: Date };
 
 function statusOf(row: KeyRow, now = Date.now()): ApiKeyOutput['status'] {
   if (row.revokedAt) return 'revoked';
-  if (row.expiresAt && row.expiresAt.getTime() <= now) return 'expired';
+  if (row.expiresAt.getTime() <= now) return 'expired';
   return 'active';
 }
 
@@ -60,12 +62,44 @@ const withStatus = <T extends KeyRow>(row: T): T & { status: ApiKeyOutput['statu
 
 const keyLabel = (key: { name: string; prefix: string }) => `${key.name} (${key.prefix})`;
 
-/** A key for the actor, returned with its secret this once. The creation is audited. */
+const dayMs = 86_400_000;
+
+/**
+ * When a new key stops working: the asked expiry, or the longest allowed when
+ * none is asked; beyond the longest allowed is a BAD_REQUEST on `expiresAt`.
+ */
+export function expiryOf(expiresAt: Date | undefined, config: ApiKeyConfig, now = Date.now()): Date {
+  const latest = now + config.maxLifetimeMs;
+  if (!expiresAt) return new Date(latest);
+  if (expiresAt.getTime() > latest) {
+    const days = Math.floor(config.maxLifetimeMs / dayMs);
+    throw fieldError(
+      'INVALID_INPUT',
+      ['expiresAt'],
+      `An API key works at most ${days} ${days === 1 ? 'day' : 'days'}: choose ${new Date(latest).toISOString().slice(0, 10)} or earlier.`,
+    );
+  }
+  return expiresAt;
+}
+
+/**
+ * A key for the actor, returned with its secret this once. The creation is audited.
+ * Only a signed-in session creates keys: a key that could mint keys would outlive
+ * its own revocation and expiry through its children.
+ */
 export async function createApiKey(
   db: Db,
   actor: Actor,
   input: { name: string; expiresAt?: Date | undefined },
+  config: ApiKeyConfig,
 ): Promise<{ apiKey: ApiKeyOutput; secret: string }> {
+  if (actor.via === 'apiKey') {
+    throw appError(
+      'NOT_WITH_API_KEY',
+      'Not allowed with an API key: create keys while signed in (in the console, or with roster api-keys create --email).',
+    );
+  }
+  const expiresAt = expiryOf(input.expiresAt, config);
   const { prefix, key, secretHash } = generateApiKey();
   return db.transaction().execute(async (tx) => {
     // Serializes this user's key creations (and a deactivation), so the limit holds.
@@ -88,7 +122,7 @@ export async function createApiKey(
       name: input.name,
       prefix,
       secretHash,
-      expiresAt: input.expiresAt ?? null,
+      expiresAt,
     });
     await recordAudit(tx, {
       actor,
@@ -96,7 +130,7 @@ export async function createApiKey(
       targetType: 'user',
       targetId: actor.id,
       targetLabel: actor.email,
-      after: { apiKeyId: row.id, name: row.name, prefix: row.prefix, expiresAt: row.expiresAt?.toISOString() ?? null },
+      after: { apiKeyId: row.id, name: row.name, prefix: row.prefix, expiresAt: row.expiresAt.toISOString() },
     });
     return { apiKey: withStatus(row), secret: key };
   });
@@ -129,8 +163,10 @@ export async function revokeApiKey(db: Db, actor: Actor, id: string): Promise<Ap
     const locked = await lockApiKey(tx, actor.organizationId, id);
     if (!locked) throw appError('NOT_FOUND', 'No such API key.');
     const { userEmail, ...key } = locked;
+    // Another user's key is none of a plain user's business: the same answer as a
+    // missing one, so ids cannot be probed for what exists.
     if (key.userId !== actor.id && actor.role !== 'admin') {
-      throw appError('NOT_ALLOWED', 'Not allowed: you can revoke only your own API keys.');
+      throw appError('NOT_FOUND', 'No such API key.');
     }
     if (key.revokedAt) return withStatus(key);
     const revoked = await revokeApiKeyRow(tx, key.id);
@@ -147,6 +183,31 @@ export async function revokeApiKey(db: Db, actor: Actor, id: string): Promise<Ap
   });
 }
 
+/**
+ * Revokes every key of the user that still works, for good, with an
+ * `api_key.revoked` row each saying why; inside the caller's transaction.
+ */
+export async function revokeKeysOf(
+  tx: Transaction<Database>,
+  actor: Actor,
+  user: { id: string; email: string },
+  reason: 'user_deactivated' | 'sessions_ended',
+): Promise<number> {
+  const revoked = await revokeLiveApiKeysOf(tx, user.id);
+  for (const key of revoked) {
+    await recordAudit(tx, {
+      actor,
+      action: 'api_key.revoked',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: user.email,
+      before: { revokedAt: null },
+      after: { apiKeyId: key.id, name: key.name, prefix: key.prefix, revokedAt: key.revokedAt?.toISOString(), reason },
+    });
+  }
+  return revoked.length;
+}
+
 type RefusalReason = 'revoked' | 'expired' | 'user_deactivated' | 'user_deleted';
 
 const refusals: Record<RefusalReason | 'invalid', { reason: ErrorReason; message: string }> = {
@@ -158,13 +219,15 @@ const refusals: Record<RefusalReason | 'invalid', { reason: ErrorReason; message
 };
 
 function refusalReasonOf(
-  row: { revokedAt: Date | null; expiresAt: Date | null; userId: string | null; active: boolean | null },
+  row: { revokedAt: Date | null; expiresAt: Date; userId: string | null; active: boolean | null },
   now: number,
 ): RefusalReason | null {
-  if (row.revokedAt) return 'revoked';
-  if (row.expiresAt && row.expiresAt.getTime() <= now) return 'expired';
+  // The user first: deactivating revokes the keys too, and "the user is
+  // deactivated" tells the script's owner what to ask for.
   if (!row.userId) return 'user_deleted';
   if (!row.active) return 'user_deactivated';
+  if (row.revokedAt) return 'revoked';
+  if (row.expiresAt.getTime() <= now) return 'expired';
   return null;
 }
 

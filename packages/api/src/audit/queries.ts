@@ -1,34 +1,123 @@
 import type { AuditChanges, Database, Db } from '@roster/db';
 import { sql, type Transaction } from 'kysely';
 import type { Actor } from '../context.js';
-import { decodeCursor, toPage } from '../shared/cursor.js';
+import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
+import type { AuditAction } from '../shared/schemas.js';
 
 export type AuditRecord = {
   /** Who acted; id and email are null for a request nobody authenticated (a refused API key). */
   actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null };
-  action: string;
+  action: AuditAction;
   targetType: 'user' | 'account' | 'organization' | 'api_key';
   targetId: string | null;
   targetLabel: string | null;
+  /**
+   * Snapshots of a target user (email, "first last") and of the account the row
+   * is about. Read from the user's row when not given; give them when the row is
+   * gone already (a deletion).
+   */
+  targetEmail?: string | null;
+  targetName?: string | null;
+  accountId?: string | null;
   before?: Record<string, unknown> | null;
   after?: Record<string, unknown> | null;
 };
 
-/** Writes one audit row. Call it with the transaction of the change it records. */
+/** A user's name as the audit log keeps it. */
+export const auditName = (user: { firstName: string; lastName: string }) => `${user.firstName} ${user.lastName}`;
+
+/**
+ * Writes one audit row. Call it with the transaction of the change it records.
+ * The actor's and a target user's email and name are written as they are now,
+ * so the row still says who and whom after either is renamed or deleted.
+ */
 export async function recordAudit(tx: Transaction<Database>, entry: AuditRecord): Promise<void> {
   const changes: AuditChanges = { before: entry.before ?? null, after: entry.after ?? null };
+  const actorId = entry.actor.id;
+  const targetUserId = entry.targetType === 'user' ? entry.targetId : null;
+  // Scalar reads of the target user's row (a primary-key lookup each), or null.
+  const ofTarget = (id: string | null) =>
+    id
+      ? {
+          email: sql<string>`(select email from users where id = ${id})`,
+          name: sql<string>`(select first_name || ' ' || last_name from users where id = ${id})`,
+          accountId: sql<string>`(select account_id from users where id = ${id})`,
+        }
+      : { email: null, name: null, accountId: entry.targetType === 'account' ? entry.targetId : null };
+  const target = ofTarget(targetUserId);
   await tx
     .insertInto('auditLog')
     .values({
       organizationId: entry.actor.organizationId,
-      actorId: entry.actor.id,
+      actorId,
       actorEmail: entry.actor.email,
+      actorName: actorId ? sql<string>`(select first_name || ' ' || last_name from users where id = ${actorId})` : null,
       action: entry.action,
       targetType: entry.targetType,
       targetId: entry.targetId,
       targetLabel: entry.targetLabel,
+      targetEmail: entry.targetEmail !== undefined ? entry.targetEmail : target.email,
+      targetName: entry.targetName !== undefined ? entry.targetName : target.name,
+      accountId: entry.accountId !== undefined ? entry.accountId : target.accountId,
       changes: JSON.stringify(changes),
     })
+    .execute();
+}
+
+/**
+ * A `user.deleted` row for every user of the account, as `users.delete` writes
+ * one: call it in the transaction that deletes the account, before the delete.
+ * One statement, however many users the account holds.
+ */
+export async function recordAccountUsersDeleted(
+  tx: Transaction<Database>,
+  actor: AuditRecord['actor'],
+  accountId: string,
+): Promise<void> {
+  await tx
+    .insertInto('auditLog')
+    .columns([
+      'organizationId',
+      'actorId',
+      'actorEmail',
+      'actorName',
+      'action',
+      'targetType',
+      'targetId',
+      'targetLabel',
+      'targetEmail',
+      'targetName',
+      'accountId',
+      'changes',
+    ])
+    .expression((eb) =>
+      eb
+        .selectFrom('users')
+        .select([
+          sql<string>`${actor.organizationId}::uuid`.as('organizationId'),
+          sql<string | null>`${actor.id}::uuid`.as('actorId'),
+          sql<string | null>`${actor.email}::text`.as('actorEmail'),
+          (actor.id
+            ? sql<string | null>`(select a.first_name || ' ' || a.last_name from users a where a.id = ${actor.id})`
+            : sql<string | null>`null::text`
+          ).as('actorName'),
+          sql<string>`'user.deleted'`.as('action'),
+          sql<string>`'user'`.as('targetType'),
+          'users.id as targetId',
+          'users.email as targetLabel',
+          'users.email as targetEmail',
+          sql<string>`users.first_name || ' ' || users.last_name`.as('targetName'),
+          'users.accountId as accountId',
+          sql<string>`jsonb_build_object(
+            'before', jsonb_build_object(
+              'email', users.email, 'firstName', users.first_name, 'lastName', users.last_name,
+              'role', users.role, 'active', users.active, 'accountId', users.account_id),
+            'after', null)`.as('changes'),
+        ])
+        .where('users.organizationId', '=', actor.organizationId)
+        .where('users.accountId', '=', accountId)
+        .orderBy('users.email'),
+    )
     .execute();
 }
 
@@ -48,28 +137,84 @@ export function diff<T extends Record<string, unknown>, K extends keyof T>(
   return Object.keys(a).length ? { before: b, after: a } : null;
 }
 
-export async function listAudit(
-  db: Db,
-  organizationId: string,
-  input: { userId?: string | undefined; cursor?: string | undefined; limit: number },
-) {
+export type AuditFilter = {
+  /** Rows by or about this user (by id: kept after the user is deleted). */
+  userId?: string | undefined;
+  /** Rows by or about whoever had this email then (exact, lower-cased): a deleted user's history. */
+  email?: string | undefined;
+  /** Part of an email or name of the actor or the target, or of the target's label. */
+  query?: string | undefined;
+  action?: AuditAction | undefined;
+  /** Rows about this account or a user of it at the time. */
+  accountId?: string | undefined;
+  /** From this instant (inclusive) ... */
+  from?: Date | undefined;
+  /** ... to this one (exclusive). */
+  to?: Date | undefined;
+  cursor?: string | undefined;
+  limit: number;
+};
+
+/**
+ * One page of the organization's audit log, newest first, keyset-paged on
+ * (created_at, id). Each filter has an index that ends in that order (0006), so
+ * a page reads about as many rows as it shows; the substring search goes through
+ * the trigram index of the snapshots. Whether the actor and a target user still
+ * exist is read with the page, so the console links only to users it can open.
+ */
+export function auditQuery(db: Db, organizationId: string, input: AuditFilter) {
   const after = decodeCursor(input.cursor, ['timestamp', 'uuid']);
   let query = db
     .selectFrom('auditLog')
-    .select(['id', 'actorId', 'actorEmail', 'action', 'targetType', 'targetId', 'targetLabel', 'changes', 'createdAt'])
-    .where('organizationId', '=', organizationId);
-  if (input.userId) {
-    const userId = input.userId;
-    query = query.where((eb) => eb.or([eb('targetId', '=', userId), eb('actorId', '=', userId)]));
+    .select([
+      'auditLog.id',
+      'auditLog.actorId',
+      'auditLog.actorEmail',
+      'auditLog.actorName',
+      'auditLog.action',
+      'auditLog.targetType',
+      'auditLog.targetId',
+      'auditLog.targetLabel',
+      'auditLog.targetEmail',
+      'auditLog.targetName',
+      'auditLog.accountId',
+      'auditLog.changes',
+      'auditLog.createdAt',
+      sql<boolean>`exists (select 1 from users u where u.id = audit_log.actor_id and u.organization_id = ${organizationId})`.as(
+        'actorExists',
+      ),
+      sql<boolean>`(audit_log.target_type = 'user' and exists (
+        select 1 from users u where u.id = audit_log.target_id and u.organization_id = ${organizationId}))`.as(
+        'targetExists',
+      ),
+    ])
+    .where('auditLog.organizationId', '=', organizationId);
+  const { userId, email, action, accountId, from, to } = input;
+  if (userId) {
+    query = query.where((eb) => eb.or([eb('auditLog.targetId', '=', userId), eb('auditLog.actorId', '=', userId)]));
   }
+  if (email) {
+    query = query.where((eb) => eb.or([eb('auditLog.actorEmail', '=', email), eb('auditLog.targetEmail', '=', email)]));
+  }
+  const text = input.query?.trim().toLowerCase();
+  if (text) query = query.where('auditLog.searchText', 'like', `%${escapeLike(text)}%`);
+  if (action) query = query.where('auditLog.action', '=', action);
+  if (accountId) query = query.where('auditLog.accountId', '=', accountId);
+  if (from) query = query.where('auditLog.createdAt', '>=', from);
+  if (to) query = query.where('auditLog.createdAt', '<', to);
   if (after) {
     const [createdAt, id] = after as [string, string];
-    query = query.where(sql<boolean>`(created_at, id) < (${createdAt}::timestamptz, ${id}::uuid)`);
+    query = query.where(sql<boolean>`(audit_log.created_at, audit_log.id) < (${createdAt}::timestamptz, ${id}::uuid)`);
   }
-  const rows = await query
-    .orderBy('createdAt', 'desc')
-    .orderBy('id', 'desc')
-    .limit(input.limit + 1)
-    .execute();
-  return toPage(rows, input.limit, (row) => [row.createdAt.toISOString(), row.id]);
+  return query
+    .orderBy('auditLog.createdAt', 'desc')
+    .orderBy('auditLog.id', 'desc')
+    .limit(input.limit + 1);
+}
+
+export async function listAudit(db: Db, organizationId: string, input: AuditFilter) {
+  const rows = await auditQuery(db, organizationId, input).execute();
+  // recordAudit writes only actions of the list.
+  const items = rows.map((row) => ({ ...row, action: row.action as AuditAction }));
+  return toPage(items, input.limit, (row) => [row.createdAt.toISOString(), row.id]);
 }

@@ -43,7 +43,8 @@ export const apiKeyOutput = z.object({
   status: z.enum(['active', 'expired', 'revoked']),
   createdAt: z.date(),
   lastUsedAt: z.date().nullable(),
-  expiresAt: z.date().nullable(),
+  /** Every key expires. */
+  expiresAt: z.date(),
   revokedAt: z.date().nullable(),
 });
 export type ApiKeyOutput = z.infer<typeof apiKeyOutput>;

@@ -136,9 +136,37 @@ export const apiKeyNameSchema = z
 
 export const createApiKeySchema = z.object({
   name: apiKeyNameSchema,
-  /** When the key stops working; without it, it works until revoked. */
+  /** When the key stops working; without it, the longest allowed (`API_KEY_MAX_DAYS`, default 365 days). */
   expiresAt: z
     .date({ error: 'The expiry is a date and time' })
     .refine((date) => date.getTime() > Date.now(), 'The expiry must be in the future')
     .optional(),
 });
+
+/**
+ * Every action the audit log records, for filters and the console's labels:
+ * a row's action is always one of these (recordAudit takes only these).
+ */
+export const auditActions = [
+  'organization.created',
+  'account.created',
+  'account.updated',
+  'account.deleted',
+  'user.created',
+  'user.updated',
+  'user.deleted',
+  'user.deactivated',
+  'user.reactivated',
+  'user.role_changed',
+  'user.password_set',
+  'user.password_changed',
+  'user.locked',
+  'user.unlocked',
+  'user.sessions_ended',
+  'api_key.created',
+  'api_key.revoked',
+  'api_key.refused',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+export const auditActionSchema = z.enum(auditActions, { error: 'Not an action the audit log records' });

@@ -116,7 +116,7 @@ export const usersRouter = router({
     .query(({ ctx, input }) => listSessions(ctx.db, ctx.actor, input.id, ctx.sessions)),
 
   endSessions: adminProcedure
-    .input(byId)
-    .output(z.object({ ended: z.number() }))
-    .mutation(({ ctx, input }) => endUserSessions(ctx.db, ctx.actor, input.id)),
+    .input(z.object({ id: idSchema, revokeApiKeys: z.boolean().optional() }))
+    .output(z.object({ ended: z.number(), apiKeysRevoked: z.number() }))
+    .mutation(({ ctx, input }) => endUserSessions(ctx.db, ctx.actor, input)),
 });

@@ -1,6 +1,7 @@
 import type { Db } from '@roster/db';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { revokeKeysOf } from '../api-keys/service.js';
 import { recordAudit } from '../audit/queries.js';
 import type { Actor, SessionConfig } from '../context.js';
 import { appError } from '../errors.js';
@@ -25,24 +26,27 @@ export const sessionOutput = z.object({
 });
 export type SessionOutput = z.infer<typeof sessionOutput>;
 
-/** Lifts a lockout and forgets the failed sign-ins; audited when there was a lock to lift. */
+/**
+ * Lifts a lockout and forgets the failed sign-ins, audited. A user who is not
+ * locked is left exactly as they are (their count of failures included): no
+ * change without an audit row.
+ */
 export async function unlockUser(db: Db, actor: Actor, id: string): Promise<UserOutput> {
   return db.transaction().execute(async (tx) => {
     const found = await lockUser(tx, actor.organizationId, id);
     if (!found) throw notFound();
     const { passwordHash: _, ...user } = found;
+    if (!user.lockedUntil) return user;
     await tx.updateTable('users').set({ failedSignIns: 0, lockedUntil: null }).where('id', '=', user.id).execute();
-    if (user.lockedUntil) {
-      await recordAudit(tx, {
-        actor,
-        action: 'user.unlocked',
-        targetType: 'user',
-        targetId: user.id,
-        targetLabel: user.email,
-        before: { lockedUntil: user.lockedUntil.toISOString() },
-        after: { lockedUntil: null },
-      });
-    }
+    await recordAudit(tx, {
+      actor,
+      action: 'user.unlocked',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: user.email,
+      before: { lockedUntil: user.lockedUntil.toISOString() },
+      after: { lockedUntil: null },
+    });
     return { ...user, lockedUntil: null };
   });
 }
@@ -74,23 +78,29 @@ export async function listSessions(
 
 /**
  * Signs the user out everywhere, at once. An administrator ending their own
- * sessions keeps the one they are using (as a password change does).
+ * sessions keeps the one they are using (as a password change does). With
+ * `revokeApiKeys`, their keys that still work are revoked too, for good.
  */
-export async function endUserSessions(db: Db, actor: Actor, id: string): Promise<{ ended: number }> {
+export async function endUserSessions(
+  db: Db,
+  actor: Actor,
+  input: { id: string; revokeApiKeys?: boolean | undefined },
+): Promise<{ ended: number; apiKeysRevoked: number }> {
   return db.transaction().execute(async (tx) => {
-    const user = await lockUser(tx, actor.organizationId, id);
+    const user = await lockUser(tx, actor.organizationId, input.id);
     if (!user) throw notFound();
     let query = tx.deleteFrom('sessions').where('userId', '=', user.id);
     if (user.id === actor.id && actor.via === 'session') query = query.where('id', '<>', actor.sessionId);
     const ended = Number((await query.executeTakeFirst()).numDeletedRows);
+    const apiKeysRevoked = input.revokeApiKeys ? await revokeKeysOf(tx, actor, user, 'sessions_ended') : 0;
     await recordAudit(tx, {
       actor,
       action: 'user.sessions_ended',
       targetType: 'user',
       targetId: user.id,
       targetLabel: user.email,
-      after: { ended },
+      after: input.revokeApiKeys ? { ended, apiKeysRevoked } : { ended },
     });
-    return { ended };
+    return { ended, apiKeysRevoked };
   });
 }

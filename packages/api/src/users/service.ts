@@ -1,6 +1,7 @@
 import type { Database, Db, Role } from '@roster/db';
 import type { Transaction } from 'kysely';
-import { diff, recordAudit } from '../audit/queries.js';
+import { revokeKeysOf } from '../api-keys/service.js';
+import { auditName, diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/sessions.js';
@@ -165,8 +166,10 @@ export async function setActive(
     if (user.active === input.active) return user;
     if (!input.active) {
       await assertAnotherAdminRemains(tx, actor, user, 'deactivate');
-      // A deactivated user is out at once: their sessions end with this transaction.
+      // A deactivated user is out at once: their sessions end with this transaction,
+      // and their keys are revoked for good (reactivating does not bring them back).
       await endSessions(tx, user.id);
+      await revokeKeysOf(tx, actor, user, 'user_deactivated');
     }
     const updated = await updateUserRow(tx, actor.organizationId, user.id, { active: input.active });
     await recordAudit(tx, {
@@ -195,6 +198,10 @@ export async function deleteUser(db: Db, actor: Actor, id: string): Promise<User
       targetType: 'user',
       targetId: user.id,
       targetLabel: label(user),
+      // The row is gone: its snapshots come from what was read before.
+      targetEmail: user.email,
+      targetName: auditName(user),
+      accountId: user.accountId,
       before: {
         email: user.email,
         firstName: user.firstName,
@@ -236,7 +243,18 @@ export async function setRole(db: Db, actor: Actor, input: { id: string; role: R
   });
 }
 
+/**
+ * Sets another user's password. Never one's own, with a session or a key: that
+ * is auth.changePassword, which asks for the current password (so a stolen
+ * session or key cannot take the account over).
+ */
 export async function setPassword(db: Db, actor: Actor, input: { id: string; password: string }): Promise<UserOutput> {
+  if (actor.id === input.id) {
+    throw appError(
+      'SELF_ACTION',
+      'You cannot set your own password here: use auth.changePassword (Change password on your profile), which asks for your current password.',
+    );
+  }
   assertNotCommonPassword(input.password, ['password']);
   const passwordHash = await hashPassword(input.password);
   return db.transaction().execute(async (tx) => {
