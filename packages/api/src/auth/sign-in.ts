@@ -1,11 +1,13 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
+import type { UserOutput } from '../shared/outputs.js';
 import { verifyPassword } from './passwords.js';
+import { admitSignIn } from './sessions.js';
 
 /** The limits on guessing. Fixed by policy; tests move the clock in the database instead. */
 export const signInPolicy = {
@@ -27,6 +29,10 @@ export const signInPolicy = {
   pendingWaitMs: 5_000,
   /** ... looking again after a pause of this many milliseconds, jittered between the two. */
   pendingPauseMs: [25, 75],
+  /** Sign-ins, successful ones too, with one email address (known or not) ... */
+  maxSignInsPerEmail: 10,
+  /** ... in each window of this long. */
+  emailWindowMs: 60_000,
 } as const;
 
 /**
@@ -243,23 +249,23 @@ export async function releaseAttempt(db: Db, attempt: Attempt | null): Promise<v
 }
 
 /**
- * Runs the check of a reserved attempt. When it throws before settling the
- * attempt (a database error, the server going down; not a wrong password, which
- * settles it first), the attempt was no failed guess: it is given back, as far
- * as the database still lets us, and the original error goes on.
+ * Runs the check of a reserved attempt. The check calls `decided()` once the
+ * outcome is known and it settles the attempt itself (a failure recorded, or
+ * the attempt given back with the session). When it throws before deciding (a
+ * database error, the server going down, a per-email refusal; not a wrong
+ * password), the attempt was no failed guess: it is given back, as far as the
+ * database still lets us, and the original error goes on. If settling itself
+ * fails, the reservation expires as abandoned.
  */
 async function settling<T>(
   db: Kysely<Database>,
   attempt: Attempt | null,
-  check: (settle: (outcome: 'failed' | 'succeeded') => Promise<void>) => Promise<T>,
+  check: (decided: () => void) => Promise<T>,
 ): Promise<T> {
   let settled = false;
   try {
-    return await check(async (outcome) => {
-      // Decided from here on: if settling itself fails, the reservation expires as abandoned.
+    return await check(() => {
       settled = true;
-      if (outcome === 'failed') await recordAttemptFailure(db, attempt);
-      else await releaseAttempt(db, attempt);
     });
   } catch (error) {
     if (!settled) await releaseAttempt(db, attempt).catch(() => {});
@@ -268,45 +274,49 @@ async function settling<T>(
 }
 
 /**
- * What a correct password leads to (the session, for a sign-in). It must give
- * the attempt back (delete its row) in what it writes, so a sign-in commits
- * once; should it fail, `settling` gives the attempt back for it.
+ * What a correct password leads to (the session, for a sign-in). It runs in
+ * the transaction that admitted the sign-in, holding the user's row lock: the
+ * user was not locked out, was active and had this password at that moment,
+ * and no failure can be counted until it commits. The attempt is already given
+ * back in that transaction.
  */
-export type OnSignedIn<T> = (user: { id: string; organizationId: string }, attempt: Attempt | null) => Promise<T>;
+export type OnSignedIn<T> = (tx: Transaction<Database>, user: UserOutput, organizationId: string) => Promise<T>;
 
 /**
  * Counts a failed password of a user; the failure that reaches the limit locks
- * the user out and writes `user.locked` to the audit log, in one transaction.
- * Failures while locked change nothing (they cannot extend the lock).
+ * the user out and writes `user.locked` to the audit log. Failures while locked
+ * change nothing (they cannot extend the lock). Run it in a transaction: the
+ * update takes the user's row lock, the same one a sign-in takes before it
+ * starts a session, so counting and admitting are decided one after the other.
+ * With no user (an unknown email) it runs the same update, which finds no row.
+ * The lock is dated by the clock when the row lock was held (`clock_timestamp()`).
  */
 export async function recordUserFailure(
-  db: Kysely<Database>,
-  user: { id: string; organizationId: string; email: string },
+  tx: Transaction<Database>,
+  user: { id: string; organizationId: string; email: string } | null,
   clientAddress: string | null,
 ): Promise<void> {
   const max = signInPolicy.maxConsecutiveFailures;
-  await db.transaction().execute(async (tx) => {
-    const row = await tx
-      .updateTable('users')
-      .set({
-        failedSignIns: sql<number>`case when failed_sign_ins + 1 >= ${max}::int then 0 else failed_sign_ins + 1 end`,
-        lockedUntil: sql<Date | null>`case when failed_sign_ins + 1 >= ${max}::int
-          then now() + ${signInPolicy.lockoutMs}::int * interval '1 millisecond' else locked_until end`,
-      })
-      .where('id', '=', user.id)
-      .where((eb) => eb.or([eb('lockedUntil', 'is', null), eb('lockedUntil', '<=', sql<Date>`now()`)]))
-      .returning(['lockedUntil', 'failedSignIns'])
-      .executeTakeFirst();
-    // Before the update the user was not locked, so a reset count means this failure locked them.
-    if (!row?.lockedUntil || row.failedSignIns !== 0) return;
-    await recordAudit(tx, {
-      actor: { id: null, email: 'system', organizationId: user.organizationId },
-      action: 'user.locked',
-      targetType: 'user',
-      targetId: user.id,
-      targetLabel: user.email,
-      after: { lockedUntil: row.lockedUntil.toISOString(), failedSignIns: max, clientAddress },
-    });
+  const row = await tx
+    .updateTable('users')
+    .set({
+      failedSignIns: sql<number>`case when failed_sign_ins + 1 >= ${max}::int then 0 else failed_sign_ins + 1 end`,
+      lockedUntil: sql<Date | null>`case when failed_sign_ins + 1 >= ${max}::int
+        then clock_timestamp() + ${signInPolicy.lockoutMs}::int * interval '1 millisecond' else locked_until end`,
+    })
+    .where('id', '=', user ? user.id : sql<string>`null`)
+    .where((eb) => eb.or([eb('lockedUntil', 'is', null), eb('lockedUntil', '<=', sql<Date>`clock_timestamp()`)]))
+    .returning(['lockedUntil', 'failedSignIns'])
+    .executeTakeFirst();
+  // Before the update the user was not locked, so a reset count means this failure locked them.
+  if (!user || !row?.lockedUntil || row.failedSignIns !== 0) return;
+  await recordAudit(tx, {
+    actor: { id: null, email: 'system', organizationId: user.organizationId },
+    action: 'user.locked',
+    targetType: 'user',
+    targetId: user.id,
+    targetLabel: user.email,
+    after: { lockedUntil: row.lockedUntil.toISOString(), failedSignIns: max, clientAddress },
   });
 }
 
@@ -320,16 +330,94 @@ export async function resetUserFailures(db: Db, userId: string): Promise<void> {
     .execute();
 }
 
+/** Why a sign-in failed: for the audit log only, never for the caller. */
+export type SignInFailure = 'wrong_password' | 'locked' | 'deactivated' | 'no_password' | 'unknown_email';
+
+/**
+ * Records a failed sign-in, in one transaction whatever its reason: the
+ * attempt becomes a failure of its address, the user's run of failures grows
+ * (perhaps to a lockout), and `auth.sign_in_failed` is written with the reason.
+ * An unknown email runs the same transaction and the same statements, which
+ * find no user: so a wrong password costs the same time whether the email
+ * exists or not. (An unknown email has no organization whose log could hold it;
+ * it is counted by its address and by the email's limit.)
+ */
+async function recordSignInFailure(
+  db: Kysely<Database>,
+  attempt: Attempt | null,
+  user: { id: string; organizationId: string; email: string } | null,
+  reason: SignInFailure,
+  clientAddress: string | null,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await recordAttemptFailure(tx, attempt);
+    // While locked, failures do not count (the update's condition finds the row locked).
+    await recordUserFailure(tx, user, clientAddress);
+    if (!user) return;
+    await recordAudit(tx, {
+      actor: { id: null, email: null, organizationId: user.organizationId },
+      action: 'auth.sign_in_failed',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: user.email,
+      after: { reason, clientAddress },
+    });
+  });
+}
+
+/** The key an email is limited under: a hash of its lower-case form, so the table holds no addresses. */
+export function emailKey(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url');
+}
+
+/**
+ * Counts a sign-in of an email address, successful or not, and refuses it with
+ * TOO_MANY_REQUESTS beyond `maxSignInsPerEmail` in the current window. The same
+ * statement runs for every address typed, known or not, so the limit tells
+ * nothing about who exists. One upsert: atomic under concurrency.
+ */
+export async function countEmailSignIn(db: Db, email: string): Promise<void> {
+  const window = sql`(${signInPolicy.emailWindowMs}::int * interval '1 millisecond')`;
+  const row = await db
+    .insertInto('signInEmailWindows')
+    .values({ emailKey: emailKey(email), windowStartedAt: sql<Date>`now()`, signIns: 1 })
+    .onConflict((oc) =>
+      oc.column('emailKey').doUpdateSet({
+        windowStartedAt: sql<Date>`case when sign_in_email_windows.window_started_at <= now() - ${window}
+          then now() else sign_in_email_windows.window_started_at end`,
+        signIns: sql<number>`case when sign_in_email_windows.window_started_at <= now() - ${window}
+          then 1 else sign_in_email_windows.sign_ins + 1 end`,
+      }),
+    )
+    .returning([
+      'signIns',
+      sql<number>`greatest(1, ceil(extract(epoch from (window_started_at + ${window} - now()))))::int`.as(
+        'waitSeconds',
+      ),
+    ])
+    .executeTakeFirstOrThrow();
+  if (row.signIns > signInPolicy.maxSignInsPerEmail) {
+    throw tooManyAttempts(row.waitSeconds, 'Too many sign-ins with this email.');
+  }
+}
+
 export type SignInInput = { email: string; password: string };
 
 type SignInContext = { db: Kysely<Database>; clientAddress: string | null };
 
 /**
  * Checks an email and password. Every refusal looks and takes the same: the
- * same UNAUTHORIZED message, and one password verification, against a dummy
- * hash when the email is unknown, the user is deactivated, has no password or
- * is locked out. Throws TOO_MANY_REQUESTS when the client address is over its limit.
- * A correct password goes on to `onSignedIn`, which also ends the user's run of failures.
+ * same UNAUTHORIZED message, one password verification (against a dummy hash
+ * when the email is unknown, the user is deactivated, has no password or is
+ * locked out), and the same failure bookkeeping (`recordSignInFailure`).
+ * Throws TOO_MANY_REQUESTS when the client address or the email is over its limit.
+ *
+ * A correct password is admitted in a transaction that first takes the user's
+ * row lock with a conditional update (not locked out, still active, still this
+ * password), so a lockout committed by parallel wrong guesses is seen here:
+ * failures and sign-ins are decided one after the other. Admitted, it ends the
+ * run of failures, notes the time, gives the attempt back and goes on to
+ * `onSignedIn` in that transaction.
  */
 export async function checkCredentials<T>(
   ctx: SignInContext,
@@ -341,7 +429,8 @@ export async function checkCredentials<T>(
     clientKey(ctx.clientAddress),
     'Too many failed sign-ins from your network.',
   );
-  return settling(ctx.db, attempt, async (settle) => {
+  return settling(ctx.db, attempt, async (decided) => {
+    await countEmailSignIn(ctx.db, input.email);
     const user = await ctx.db
       .selectFrom('users')
       .select([
@@ -357,12 +446,32 @@ export async function checkCredentials<T>(
     const usable = user?.active && !user.locked && user.passwordHash ? user.passwordHash : null;
     const ok = await passwordCheck.verify(usable, input.password);
     if (!user || !usable || !ok) {
-      await settle('failed');
-      if (user && !user.locked) await recordUserFailure(ctx.db, user, ctx.clientAddress);
+      decided();
+      const reason: SignInFailure = !user
+        ? 'unknown_email'
+        : !user.active
+          ? 'deactivated'
+          : user.locked
+            ? 'locked'
+            : !user.passwordHash
+              ? 'no_password'
+              : 'wrong_password';
+      await recordSignInFailure(ctx.db, attempt, user ?? null, reason, ctx.clientAddress);
       throw signInFailed();
     }
-    // Settled by onSignedIn, in the statement that starts the session; if that fails, given back above.
-    return onSignedIn({ id: user.id, organizationId: user.organizationId }, attempt);
+    const admitted = await ctx.db.transaction().execute(async (tx) => {
+      const signedIn = await admitSignIn(tx, { ...user, passwordHash: usable });
+      if (!signedIn) return { refused: true as const };
+      await releaseAttempt(tx, attempt);
+      return { refused: false as const, value: await onSignedIn(tx, signedIn, user.organizationId) };
+    });
+    decided();
+    if (admitted.refused) {
+      // Locked out (or deactivated, or a new password) while the password was checked.
+      await recordSignInFailure(ctx.db, attempt, user, 'locked', ctx.clientAddress);
+      throw signInFailed();
+    }
+    return admitted.value;
   });
 }
 
@@ -381,7 +490,7 @@ export async function checkCurrentPassword(
     clientKey(ctx.clientAddress),
     'Too many wrong passwords from your network.',
   );
-  return settling(ctx.db, attempt, async (settle) => {
+  return settling(ctx.db, attempt, async (decided) => {
     const row = await ctx.db
       .selectFrom('users')
       .select([
@@ -395,12 +504,15 @@ export async function checkCurrentPassword(
       throw tooManyAttempts(row.lockedForSeconds, 'Too many wrong passwords: your sign-in is locked for now.');
     }
     const ok = await passwordCheck.verify(row.passwordHash, password);
+    decided();
     if (!ok) {
-      await settle('failed');
-      await recordUserFailure(ctx.db, user, ctx.clientAddress);
+      await ctx.db.transaction().execute(async (tx) => {
+        await recordAttemptFailure(tx, attempt);
+        await recordUserFailure(tx, user, ctx.clientAddress);
+      });
       return false;
     }
-    await settle('succeeded');
+    await releaseAttempt(ctx.db, attempt);
     await resetUserFailures(ctx.db, user.id);
     return true;
   });
