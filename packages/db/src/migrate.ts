@@ -5,6 +5,7 @@ import * as m0002 from './migrations/0002_api_keys.js';
 import * as m0003 from './migrations/0003_sign_in_defences.js';
 import * as m0004 from './migrations/0004_search_scale.js';
 import * as m0005 from './migrations/0005_sign_in_pending.js';
+import * as m0006 from './migrations/0006_audit_snapshots.js';
 import * as m0008 from './migrations/0008_sign_in_limits.js';
 import type { Database } from './schema.js';
 
@@ -15,6 +16,7 @@ export const migrations = {
   '0003_sign_in_defences': m0003,
   '0004_search_scale': m0004,
   '0005_sign_in_pending': m0005,
+  '0006_audit_snapshots': m0006,
   '0008_sign_in_limits': m0008,
 };
 

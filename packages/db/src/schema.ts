@@ -97,14 +97,24 @@ export type SignInEmailWindowsTable = {
 export type AuditLogTable = {
   id: Generated<string>;
   organizationId: string;
+  /** Kept when the actor is deleted (no reference), so their history can still be found. */
   actorId: string | null;
+  /** The actor's email and name as they were when the row was written. */
   actorEmail: string | null;
+  actorName: ColumnType<string | null, string | null | undefined, string | null>;
   action: string;
   targetType: string;
   targetId: string | null;
   targetLabel: string | null;
+  /** A target user's email and name as they were when the row was written. */
+  targetEmail: ColumnType<string | null, string | null | undefined, string | null>;
+  targetName: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The account the row is about: the target account, or the target user's account then. */
+  accountId: ColumnType<string | null, string | null | undefined, string | null>;
   changes: ColumnType<AuditChanges, string, string>;
   createdAt: Timestamp;
+  /** lower(actor email, actor name, target email, target name, label), kept by Postgres for the trigram index. */
+  searchText: ColumnType<string, never, never>;
 };
 
 /** The before/after values of the fields a mutation changed. */
