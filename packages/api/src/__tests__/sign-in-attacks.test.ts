@@ -82,7 +82,7 @@ describe('the lockout against parallel guesses (finding 2)', () => {
     } finally {
       restore();
     }
-  });
+  }, 180_000);
 });
 
 const median = (values: number[]) => {
@@ -92,39 +92,63 @@ const median = (values: number[]) => {
 };
 
 describe('what the time of a failed sign-in tells (finding 6)', () => {
-  it.runIf(testServerUrl)('takes as long for an unknown email as for a wrong password of a known one (50+ alternating pairs)', async () => {
-    const restore = withoutEmailLimit();
-    try {
-      const db = await testDb();
-      const org = await createTestOrg(db);
-      const user = await org.addUser({ canSignIn: true });
-      const timed = async (email: string) => {
-        const started = performance.now();
-        const result = await Promise.allSettled([signIn(email, 'wrong password guess')]);
-        const took = performance.now() - started;
-        expect(outcome(result[0] as PromiseSettledResult<unknown>)).toBe('UNAUTHORIZED');
-        // Untimed: the known user starts each pair with no failures, so no pair is a locking one.
-        await db.updateTable('users').set({ failedSignIns: 0 }).where('id', '=', user.id).execute();
-        return took;
-      };
-      const known: number[] = [];
-      const unknown: number[] = [];
-      const pairs = 60;
-      for (let i = 0; i < 10 + pairs; i++) {
-        const email = `nobody-${i}-${Math.random().toString(36).slice(2)}@example.test`;
-        // Alternate which goes first, so drift within a pair falls on both sides alike.
-        const [a, b] = i % 2 ? [await timed(user.email), await timed(email)] : [0, 0];
-        const [c, d] = i % 2 ? [0, 0] : [await timed(email), await timed(user.email)];
-        if (i < 10) continue; // warm-up
-        known.push(i % 2 ? a : d);
-        unknown.push(i % 2 ? b : c);
+  /**
+   * A statistical test on a shared machine, so built to fail on a real
+   * difference and not on noise: a warm-up first; known and unknown emails in
+   * alternating pairs (which goes first alternates too), so drift in the load
+   * falls on both alike; medians, which a few stalls do not move. When a batch
+   * of 60 pairs ends outside 10%, another batch is added (up to 3) and the
+   * medians of all pairs are compared again: noise shrinks as pairs are added,
+   * while a real difference (the one this fixes was +7 to +24%) stays.
+   */
+  it.runIf(testServerUrl)(
+    'takes as long for an unknown email as for a wrong password of a known one (medians of 60+ alternating pairs within 10%)',
+    async () => {
+      const restore = withoutEmailLimit();
+      try {
+        const db = await testDb();
+        const org = await createTestOrg(db);
+        const user = await org.addUser({ canSignIn: true });
+        // One unknown email throughout, as an attacker would probe one; the known one likewise.
+        const nobody = `nobody-${user.id}@example.test`;
+        const timed = async (email: string) => {
+          const started = performance.now();
+          const [result] = await Promise.allSettled([signIn(email, 'a wrong password')]);
+          const took = performance.now() - started;
+          expect(outcome(result as PromiseSettledResult<unknown>)).toBe('UNAUTHORIZED');
+          // Untimed: the known user starts each attempt with no failures, so none is a locking one.
+          await db.updateTable('users').set({ failedSignIns: 0 }).where('id', '=', user.id).execute();
+          return took;
+        };
+        const known: number[] = [];
+        const unknown: number[] = [];
+        const pair = async (i: number) => {
+          if (i % 2) {
+            known.push(await timed(user.email));
+            unknown.push(await timed(nobody));
+          } else {
+            unknown.push(await timed(nobody));
+            known.push(await timed(user.email));
+          }
+        };
+        for (let i = 0; i < 10; i++) await pair(i);
+        known.length = 0;
+        unknown.length = 0;
+        let gap = Number.POSITIVE_INFINITY;
+        for (let batch = 1; batch <= 3 && gap > 0.1; batch++) {
+          for (let i = 0; i < 60; i++) await pair(i);
+          const k = median(known);
+          const u = median(unknown);
+          gap = Math.abs(k - u) / Math.min(k, u);
+          console.log(
+            `failed sign-in, medians of ${known.length} pairs: known email ${k.toFixed(1)} ms, unknown ${u.toFixed(1)} ms (${(((k - u) / u) * 100).toFixed(1)}%)`,
+          );
+        }
+        expect(gap).toBeLessThanOrEqual(0.1);
+      } finally {
+        restore();
       }
-      const k = median(known);
-      const u = median(unknown);
-      console.log(`failed sign-in, median of ${pairs}: known ${k.toFixed(1)} ms, unknown ${u.toFixed(1)} ms (${(((k - u) / u) * 100).toFixed(1)}%)`);
-      expect(Math.abs(k - u) / Math.min(k, u)).toBeLessThanOrEqual(0.1);
-    } finally {
-      restore();
-    }
-  });
+    },
+    300_000,
+  );
 });

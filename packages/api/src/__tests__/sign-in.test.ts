@@ -442,7 +442,11 @@ describe('a correct password', () => {
     ).rejects.toBe(refused);
     // Rolled back: no sign-in noted, and the attempt given back after all.
     expect(await attemptRows(address)).toBe(0);
-    const row = await db.selectFrom('users').select('lastLoginAt').where('id', '=', person.id).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('users')
+      .select('lastLoginAt')
+      .where('id', '=', person.id)
+      .executeTakeFirstOrThrow();
     expect(row.lastLoginAt).toBeNull();
   });
 });

@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { recordAudit } from '../audit/queries.js';
 import type { UserOutput } from '../shared/outputs.js';
 import { verifyPassword } from './passwords.js';
 import { admitSignIn } from './sessions.js';
@@ -205,7 +204,7 @@ async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
  * Reserves a place for a sign-in attempt of a client address under its limit
  * before the password is checked, so parallel guesses cannot overshoot it.
  * The reservation is in flight until the check settles it: a wrong password
- * makes it a failure (`recordAttemptFailure`), a right one gives it back
+ * makes it a failure (`recordFailure`), a right one gives it back
  * (`releaseAttempt`); one never settled (its process died) counts as nothing
  * once `signInPolicy.pendingMs` has passed. Null when the address is unknown.
  *
@@ -228,19 +227,6 @@ export async function reserveAttempt(db: Kysely<Database>, key: string | null, w
     if (performance.now() - started + pause > signInPolicy.pendingWaitMs) throw tooManyAtOnce();
     await sleep(pause);
   }
-}
-
-/** A wrong password: the attempt's reservation becomes a failure of its address. */
-export async function recordAttemptFailure(db: Db, attempt: Attempt | null): Promise<void> {
-  if (!attempt) return;
-  const settled = await db
-    .updateTable('signInAttempts')
-    .set({ pendingUntil: null })
-    .where('id', '=', attempt.id)
-    .returning('id')
-    .executeTakeFirst();
-  // A check slower than `pendingMs` finds its reservation cleaned up as abandoned: the failure still counts.
-  if (!settled) await db.insertInto('signInAttempts').values({ clientKey: attempt.clientKey }).execute();
 }
 
 /** A successful attempt is not a failure: it no longer counts against the address. */
@@ -282,44 +268,6 @@ async function settling<T>(
  */
 export type OnSignedIn<T> = (tx: Transaction<Database>, user: UserOutput, organizationId: string) => Promise<T>;
 
-/**
- * Counts a failed password of a user; the failure that reaches the limit locks
- * the user out and writes `user.locked` to the audit log. Failures while locked
- * change nothing (they cannot extend the lock). Run it in a transaction: the
- * update takes the user's row lock, the same one a sign-in takes before it
- * starts a session, so counting and admitting are decided one after the other.
- * With no user (an unknown email) it runs the same update, which finds no row.
- * The lock is dated by the clock when the row lock was held (`clock_timestamp()`).
- */
-export async function recordUserFailure(
-  tx: Transaction<Database>,
-  user: { id: string; organizationId: string; email: string } | null,
-  clientAddress: string | null,
-): Promise<void> {
-  const max = signInPolicy.maxConsecutiveFailures;
-  const row = await tx
-    .updateTable('users')
-    .set({
-      failedSignIns: sql<number>`case when failed_sign_ins + 1 >= ${max}::int then 0 else failed_sign_ins + 1 end`,
-      lockedUntil: sql<Date | null>`case when failed_sign_ins + 1 >= ${max}::int
-        then clock_timestamp() + ${signInPolicy.lockoutMs}::int * interval '1 millisecond' else locked_until end`,
-    })
-    .where('id', '=', user ? user.id : sql<string>`null`)
-    .where((eb) => eb.or([eb('lockedUntil', 'is', null), eb('lockedUntil', '<=', sql<Date>`clock_timestamp()`)]))
-    .returning(['lockedUntil', 'failedSignIns'])
-    .executeTakeFirst();
-  // Before the update the user was not locked, so a reset count means this failure locked them.
-  if (!user || !row?.lockedUntil || row.failedSignIns !== 0) return;
-  await recordAudit(tx, {
-    actor: { id: null, email: 'system', organizationId: user.organizationId },
-    action: 'user.locked',
-    targetType: 'user',
-    targetId: user.id,
-    targetLabel: user.email,
-    after: { lockedUntil: row.lockedUntil.toISOString(), failedSignIns: max, clientAddress },
-  });
-}
-
 /** A correct password ends the run of failures. */
 export async function resetUserFailures(db: Db, userId: string): Promise<void> {
   await db
@@ -334,35 +282,62 @@ export async function resetUserFailures(db: Db, userId: string): Promise<void> {
 export type SignInFailure = 'wrong_password' | 'locked' | 'deactivated' | 'no_password' | 'unknown_email';
 
 /**
- * Records a failed sign-in, in one transaction whatever its reason: the
- * attempt becomes a failure of its address, the user's run of failures grows
- * (perhaps to a lockout), and `auth.sign_in_failed` is written with the reason.
- * An unknown email runs the same transaction and the same statements, which
- * find no user: so a wrong password costs the same time whether the email
- * exists or not. (An unknown email has no organization whose log could hold it;
- * it is counted by its address and by the email's limit.)
+ * Records a wrong password, in one statement whatever the case, so that a
+ * failure costs the same whether the email exists or not (no further round
+ * trip, no transaction of its own for known users only):
+ * - the attempt becomes a failure of its client address;
+ * - the user's run of failures grows; the failure that reaches the limit locks
+ *   the user out (dated by the clock while the row lock is held) and writes
+ *   `user.locked`. Failures while locked change nothing: they cannot extend the
+ *   lock. The update takes the user's row lock, the same one a sign-in takes
+ *   before it starts a session (sessions.ts `admitSignIn`), so counting and
+ *   admitting are decided one after the other;
+ * - with a `reason`, `auth.sign_in_failed` is written, the reason in its
+ *   changes (administrators see it; the caller never does).
+ * An unknown email (no user) runs the very same statement, which finds no user
+ * row to update or to write about. (It has no organization whose log could
+ * hold it; its address's and its email's limits count it.)
  */
-async function recordSignInFailure(
-  db: Kysely<Database>,
-  attempt: Attempt | null,
-  user: { id: string; organizationId: string; email: string } | null,
-  reason: SignInFailure,
-  clientAddress: string | null,
+export async function recordFailure(
+  db: Db,
+  input: { attempt: Attempt | null; userId: string | null; reason: SignInFailure | null; clientAddress: string | null },
 ): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    await recordAttemptFailure(tx, attempt);
-    // While locked, failures do not count (the update's condition finds the row locked).
-    await recordUserFailure(tx, user, clientAddress);
-    if (!user) return;
-    await recordAudit(tx, {
-      actor: { id: null, email: null, organizationId: user.organizationId },
-      action: 'auth.sign_in_failed',
-      targetType: 'user',
-      targetId: user.id,
-      targetLabel: user.email,
-      after: { reason, clientAddress },
-    });
-  });
+  const max = signInPolicy.maxConsecutiveFailures;
+  const { rows } = await sql<{ settled: number }>`
+    with settled as (
+      update sign_in_attempts set pending_until = null where id = ${input.attempt?.id ?? null}::uuid returning id
+    ), counted as (
+      update users set
+        failed_sign_ins = case when failed_sign_ins + 1 >= ${max}::int then 0 else failed_sign_ins + 1 end,
+        locked_until = case when failed_sign_ins + 1 >= ${max}::int
+          then clock_timestamp() + ${signInPolicy.lockoutMs}::int * interval '1 millisecond' else locked_until end
+      where id = ${input.userId}::uuid and (locked_until is null or locked_until <= clock_timestamp())
+      returning id, organization_id, email, first_name, last_name, account_id, failed_sign_ins, locked_until
+    ), failed as (
+      insert into audit_log (organization_id, actor_id, actor_email, action, target_type, target_id, target_label,
+        target_email, target_name, account_id, changes)
+      select organization_id, null, null, 'auth.sign_in_failed', 'user', id, email,
+        email, first_name || ' ' || last_name, account_id,
+        jsonb_build_object('before', null, 'after',
+          jsonb_build_object('reason', ${input.reason}::text, 'clientAddress', ${input.clientAddress}::text))
+      from users where id = ${input.userId}::uuid and ${input.reason}::text is not null
+    ), locked as (
+      -- Before the update the user was not locked, so a reset count means this failure locked them.
+      insert into audit_log (organization_id, actor_id, actor_email, action, target_type, target_id, target_label,
+        target_email, target_name, account_id, changes)
+      select organization_id, null, 'system', 'user.locked', 'user', id, email,
+        email, first_name || ' ' || last_name, account_id,
+        jsonb_build_object('before', null, 'after', jsonb_build_object(
+          'lockedUntil', to_char(locked_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          'failedSignIns', ${max}::int, 'clientAddress', ${input.clientAddress}::text))
+      from counted where failed_sign_ins = 0 and locked_until is not null
+    )
+    select (select count(*) from settled)::int as settled
+  `.execute(db);
+  // A check slower than `pendingMs` finds its reservation cleaned up as abandoned: the failure still counts.
+  if (input.attempt && !rows[0]?.settled) {
+    await db.insertInto('signInAttempts').values({ clientKey: input.attempt.clientKey }).execute();
+  }
 }
 
 /** The key an email is limited under: a hash of its lower-case form, so the table holds no addresses. */
@@ -409,7 +384,7 @@ type SignInContext = { db: Kysely<Database>; clientAddress: string | null };
  * Checks an email and password. Every refusal looks and takes the same: the
  * same UNAUTHORIZED message, one password verification (against a dummy hash
  * when the email is unknown, the user is deactivated, has no password or is
- * locked out), and the same failure bookkeeping (`recordSignInFailure`).
+ * locked out), and the same failure bookkeeping (`recordFailure`).
  * Throws TOO_MANY_REQUESTS when the client address or the email is over its limit.
  *
  * A correct password is admitted in a transaction that first takes the user's
@@ -456,7 +431,7 @@ export async function checkCredentials<T>(
             : !user.passwordHash
               ? 'no_password'
               : 'wrong_password';
-      await recordSignInFailure(ctx.db, attempt, user ?? null, reason, ctx.clientAddress);
+      await recordFailure(ctx.db, { attempt, userId: user?.id ?? null, reason, clientAddress: ctx.clientAddress });
       throw signInFailed();
     }
     const admitted = await ctx.db.transaction().execute(async (tx) => {
@@ -468,7 +443,7 @@ export async function checkCredentials<T>(
     decided();
     if (admitted.refused) {
       // Locked out (or deactivated, or a new password) while the password was checked.
-      await recordSignInFailure(ctx.db, attempt, user, 'locked', ctx.clientAddress);
+      await recordFailure(ctx.db, { attempt, userId: user.id, reason: 'locked', clientAddress: ctx.clientAddress });
       throw signInFailed();
     }
     return admitted.value;
@@ -506,10 +481,7 @@ export async function checkCurrentPassword(
     const ok = await passwordCheck.verify(row.passwordHash, password);
     decided();
     if (!ok) {
-      await ctx.db.transaction().execute(async (tx) => {
-        await recordAttemptFailure(tx, attempt);
-        await recordUserFailure(tx, user, ctx.clientAddress);
-      });
+      await recordFailure(ctx.db, { attempt, userId: user.id, reason: null, clientAddress: ctx.clientAddress });
       return false;
     }
     await releaseAttempt(ctx.db, attempt);
