@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { signInPolicy } from '../auth/sign-in.js';
+import { passwordCheck, signInPolicy } from '../auth/sign-in.js';
 import {
   callerWithToken,
   createTestOrg,
@@ -91,60 +91,80 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
+/**
+ * Times failed sign-ins of a known email (a wrong password) and an unknown one,
+ * in alternating pairs; returns the medians. A statistical measure on a shared
+ * machine, so built to tell a real difference from noise: a warm-up first;
+ * which goes first alternates, so drift in the load falls on both alike;
+ * medians, which a few stalls do not move. When a batch of 60 pairs ends
+ * outside 10%, another batch is added (up to 3) and the medians of all pairs
+ * are compared again: noise shrinks as pairs are added, a real difference stays.
+ */
+async function failureMedians(label: string) {
+  const db = await testDb();
+  const org = await createTestOrg(db);
+  const user = await org.addUser({ canSignIn: true });
+  // One unknown email throughout, as an attacker would probe one; the known one likewise.
+  const nobody = `nobody-${user.id}@example.test`;
+  const timed = async (email: string) => {
+    const started = performance.now();
+    const [result] = await Promise.allSettled([signIn(email, 'a wrong password')]);
+    const took = performance.now() - started;
+    expect(outcome(result as PromiseSettledResult<unknown>)).toBe('UNAUTHORIZED');
+    // Untimed: the known user starts each attempt with no failures, so none is a locking one.
+    await db.updateTable('users').set({ failedSignIns: 0 }).where('id', '=', user.id).execute();
+    return took;
+  };
+  const known: number[] = [];
+  const unknown: number[] = [];
+  const pair = async (i: number) => {
+    if (i % 2) {
+      known.push(await timed(user.email));
+      unknown.push(await timed(nobody));
+    } else {
+      unknown.push(await timed(nobody));
+      known.push(await timed(user.email));
+    }
+  };
+  for (let i = 0; i < 10; i++) await pair(i);
+  known.length = 0;
+  unknown.length = 0;
+  let gap = Number.POSITIVE_INFINITY;
+  for (let batch = 1; batch <= 3 && gap > 0.1; batch++) {
+    for (let i = 0; i < 60; i++) await pair(i);
+    const k = median(known);
+    const u = median(unknown);
+    gap = Math.abs(k - u) / Math.min(k, u);
+    console.log(
+      `${label}, medians of ${known.length} pairs: known email ${k.toFixed(2)} ms, unknown ${u.toFixed(2)} ms (${(((k - u) / u) * 100).toFixed(1)}%)`,
+    );
+  }
+  return gap;
+}
+
 describe('what the time of a failed sign-in tells (finding 6)', () => {
-  /**
-   * A statistical test on a shared machine, so built to fail on a real
-   * difference and not on noise: a warm-up first; known and unknown emails in
-   * alternating pairs (which goes first alternates too), so drift in the load
-   * falls on both alike; medians, which a few stalls do not move. When a batch
-   * of 60 pairs ends outside 10%, another batch is added (up to 3) and the
-   * medians of all pairs are compared again: noise shrinks as pairs are added,
-   * while a real difference (the one this fixes was +7 to +24%) stays.
-   */
   it.runIf(testServerUrl)(
-    'takes as long for an unknown email as for a wrong password of a known one (medians of 60+ alternating pairs within 10%)',
+    'does the same database work for an unknown email as for a wrong password of a known one (password check at a fixed cost; medians within 10%)',
     async () => {
       const restore = withoutEmailLimit();
       try {
-        const db = await testDb();
-        const org = await createTestOrg(db);
-        const user = await org.addUser({ canSignIn: true });
-        // One unknown email throughout, as an attacker would probe one; the known one likewise.
-        const nobody = `nobody-${user.id}@example.test`;
-        const timed = async (email: string) => {
-          const started = performance.now();
-          const [result] = await Promise.allSettled([signIn(email, 'a wrong password')]);
-          const took = performance.now() - started;
-          expect(outcome(result as PromiseSettledResult<unknown>)).toBe('UNAUTHORIZED');
-          // Untimed: the known user starts each attempt with no failures, so none is a locking one.
-          await db.updateTable('users').set({ failedSignIns: 0 }).where('id', '=', user.id).execute();
-          return took;
-        };
-        const known: number[] = [];
-        const unknown: number[] = [];
-        const pair = async (i: number) => {
-          if (i % 2) {
-            known.push(await timed(user.email));
-            unknown.push(await timed(nobody));
-          } else {
-            unknown.push(await timed(nobody));
-            known.push(await timed(user.email));
-          }
-        };
-        for (let i = 0; i < 10; i++) await pair(i);
-        known.length = 0;
-        unknown.length = 0;
-        let gap = Number.POSITIVE_INFINITY;
-        for (let batch = 1; batch <= 3 && gap > 0.1; batch++) {
-          for (let i = 0; i < 60; i++) await pair(i);
-          const k = median(known);
-          const u = median(unknown);
-          gap = Math.abs(k - u) / Math.min(k, u);
-          console.log(
-            `failed sign-in, medians of ${known.length} pairs: known email ${k.toFixed(1)} ms, unknown ${u.toFixed(1)} ms (${(((k - u) / u) * 100).toFixed(1)}%)`,
-          );
-        }
-        expect(gap).toBeLessThanOrEqual(0.1);
+        // The password check is the same for both (tested elsewhere: one argon2 verification each);
+        // at a fixed cost here, what is measured is the bookkeeping around it, where a difference would come from.
+        vi.spyOn(passwordCheck, 'verify').mockResolvedValue(false);
+        expect(await failureMedians('failed sign-in without argon2')).toBeLessThanOrEqual(0.1);
+      } finally {
+        restore();
+      }
+    },
+    300_000,
+  );
+
+  it.runIf(testServerUrl)(
+    'takes as long, end to end, for an unknown email as for a wrong password of a known one (medians within 10%)',
+    async () => {
+      const restore = withoutEmailLimit();
+      try {
+        expect(await failureMedians('failed sign-in')).toBeLessThanOrEqual(0.1);
       } finally {
         restore();
       }
