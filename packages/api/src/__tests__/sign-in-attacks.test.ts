@@ -172,3 +172,43 @@ describe('what the time of a failed sign-in tells (finding 6)', () => {
     300_000,
   );
 });
+
+describe('password hashing that one caller cannot monopolise (finding 7)', () => {
+  it("keeps a sign-in and another administrator's new user from waiting behind an account created with 24 passwords", async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const person = await org.addUser({ canSignIn: true });
+    const { caller: otherAdmin } = await org.addSignedInUser({ role: 'admin' });
+    const started = performance.now();
+    const since = () => performance.now() - started;
+    const bulk = org.admin.accounts
+      .create({
+        name: `Bulk ${person.id.slice(0, 8)}`,
+        users: Array.from({ length: 24 }, (_, i) => ({
+          email: `bulk-${i}-${person.id.slice(0, 8)}@example.test`,
+          firstName: 'Bulk',
+          lastName: `User ${i}`,
+          password: `a long bulk password number ${i}`,
+        })),
+      })
+      .then(since);
+    // Both start once the batch is queued.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const signingIn = signIn(person.email, testPassword).then(since);
+    const creating = otherAdmin.users
+      .create({
+        accountId: org.defaultAccountId,
+        email: `single-${person.id.slice(0, 8)}@example.test`,
+        firstName: 'Single',
+        lastName: 'User',
+        password: 'a long single password',
+      })
+      .then(since);
+    const [bulkMs, signInMs, createMs] = await Promise.all([bulk, signingIn, creating]);
+    console.log(
+      `hashing turns: account with 24 passwords ${bulkMs.toFixed(0)} ms; meanwhile a sign-in ${signInMs.toFixed(0)} ms, another admin's user ${createMs.toFixed(0)} ms`,
+    );
+    expect(signInMs).toBeLessThan(bulkMs / 3);
+    expect(createMs).toBeLessThan(bulkMs / 3);
+  }, 120_000);
+});
