@@ -43,15 +43,42 @@ const none = (reason: string) => ({ none: reason });
 /** Every mutation of the router, with the audit rows it must write. */
 const cases: Record<string, Case> = {
   'auth.login': {
-    setup: async (org) => ({ email: (await org.addUser({ canSignIn: true })).email }),
-    as: async () => callerWithToken(await testDb(), null),
+    setup: async (org) => {
+      const user = await org.addUser({ canSignIn: true });
+      return { id: user.id, email: user.email };
+    },
+    as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
     act: (caller, t) => caller.auth.login({ email: t.email ?? '', password: testPassword }),
-    rows: none('signing in changes no data of the organization (lastLoginAt is on the user)'),
+    rows: (_org, t) => [
+      {
+        actorId: t.id ?? '',
+        action: 'auth.signed_in',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: { clientAddress: '203.0.113.9', endedSessions: 0 },
+      },
+    ],
   },
   'auth.logout': {
     setup: async () => ({}),
+    as: async (org) => {
+      const db = await testDb();
+      return callerWithToken(db, (await sessionOf(db, org.adminId)).token, { clientAddress: '203.0.113.9' });
+    },
     act: (caller) => caller.auth.logout(),
-    rows: none('signing out changes no data of the organization'),
+    rows: (org) => [
+      {
+        actorId: org.adminId,
+        action: 'auth.signed_out',
+        targetType: 'user',
+        targetId: org.adminId,
+        targetLabel: org.adminEmail,
+        before: null,
+        after: { clientAddress: '203.0.113.9' },
+      },
+    ],
   },
   'auth.changePassword': {
     setup: async (org) => {
@@ -553,14 +580,15 @@ describe('audit.list', () => {
     expect(await actions(target.id)).toEqual([`user.created:${target.email}`]);
   });
 
-  it('keeps rows of a deleted actor, with the actor unset and the email kept', async () => {
+  it('keeps rows of a deleted actor, with their id and email', async () => {
     const db = await testDb();
     const org = await createTestOrg(db);
     const { user, caller } = await org.addSignedInUser({ role: 'admin' });
     const created = await caller.accounts.create({ name: 'By a leaver' });
     await org.admin.users.delete({ id: user.id });
     const row = (await org.admin.audit.list({})).items.find((i) => i.targetId === created.id);
-    expect(row).toMatchObject({ action: 'account.created', actorId: null, actorEmail: user.email });
+    // Since 0006 (merged from sec-keys-audit) the actor's id is kept too.
+    expect(row).toMatchObject({ action: 'account.created', actorId: user.id, actorEmail: user.email });
   });
 
   it('never shows another organization’s rows', async () => {
