@@ -38,8 +38,6 @@ type Case = {
   rows: ((org: TestOrg, t: Record<string, string>) => ExpectedRow[]) | { none: string };
 };
 
-const none = (reason: string) => ({ none: reason });
-
 /** Every mutation of the router, with the audit rows it must write. */
 const cases: Record<string, Case> = {
   'auth.login': {
