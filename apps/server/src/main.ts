@@ -1,4 +1,4 @@
-import { bootstrapInstallation, generatePassword } from '@roster/api';
+import { bootstrapInstallation, generatePassword, startSweeper } from '@roster/api';
 import { createDb, migrateToLatest } from '@roster/db';
 import { buildApp } from './app.js';
 import { readEnv } from './env.js';
@@ -33,18 +33,25 @@ if (created) {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+const sessions = {
+  idleTimeoutMs: env.SESSION_IDLE_MINUTES * 60_000,
+  absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
+};
 const app = await buildApp({
   db,
   webRoot: env.WEB_DIST,
-  sessions: {
-    idleTimeoutMs: env.SESSION_IDLE_MINUTES * 60_000,
-    absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
-  },
+  sessions,
   apiKeys: { maxLifetimeMs: env.API_KEY_MAX_DAYS * 86_400_000 },
   cookieSecure: env.COOKIE_SECURE,
   trustProxy: env.TRUST_PROXY === 'true',
   allowedOrigins: env.ALLOWED_ORIGINS,
   logLevel: env.LOG_LEVEL,
+});
+
+// Expired sessions and spent sign-in limits, deleted every few minutes (safe with several servers on one database).
+const sweeper = startSweeper(db, {
+  idleTimeoutMs: sessions.idleTimeoutMs,
+  onError: (error) => app.log.warn({ err: error }, 'sweeping expired sign-in data failed'),
 });
 
 let closing = false;
@@ -61,6 +68,7 @@ async function shutdown(signal: string) {
     // Resolves once procedures of clients that have gone have ended too (app.ts),
     // so the database is not destroyed under them; the timer above bounds the wait.
     await app.close();
+    await sweeper.stop();
     await db.destroy();
   } finally {
     clearTimeout(force);

@@ -1,5 +1,6 @@
 export { generatePassword, hashPassword } from './auth/passwords.js';
 export { retryAfterOf } from './auth/sign-in.js';
+export { type Sweeper, startSweeper, sweepSignInData } from './auth/sweep.js';
 export {
   type ApiKeyConfig,
   type Context,

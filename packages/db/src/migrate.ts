@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004_search_scale.js';
 import * as m0005 from './migrations/0005_sign_in_pending.js';
 import * as m0006 from './migrations/0006_audit_snapshots.js';
 import * as m0007 from './migrations/0007_api_key_expiry.js';
+import * as m0008 from './migrations/0008_sign_in_limits.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
@@ -18,6 +19,7 @@ export const migrations = {
   '0005_sign_in_pending': m0005,
   '0006_audit_snapshots': m0006,
   '0007_api_key_expiry': m0007,
+  '0008_sign_in_limits': m0008,
 };
 
 /**

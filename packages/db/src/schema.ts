@@ -87,6 +87,14 @@ export type SignInAttemptsTable = {
   pendingUntil: ColumnType<Date | null, Date | string | null | undefined, Date | null>;
 };
 
+/** Sign-ins per email address typed (known or not), in fixed windows, for the per-email limit. */
+export type SignInEmailWindowsTable = {
+  /** sha256 of the lower-case address (base64url): the address itself is not kept. */
+  emailKey: string;
+  windowStartedAt: Date;
+  signIns: number;
+};
+
 export type AuditLogTable = {
   id: Generated<string>;
   organizationId: string;
@@ -124,6 +132,7 @@ export type Database = {
   apiKeys: ApiKeysTable;
   auditLog: AuditLogTable;
   signInAttempts: SignInAttemptsTable;
+  signInEmailWindows: SignInEmailWindowsTable;
 };
 
 /** The database, or a transaction of it (a Transaction is a Kysely): what queries run on. */

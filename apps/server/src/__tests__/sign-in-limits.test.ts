@@ -64,6 +64,25 @@ describe('sign-in limits over HTTP, across server instances', () => {
     expect((await login(second, org.adminEmail, testPassword, uniqueRemoteAddress())).statusCode).toBe(200);
   });
 
+  it('limits sign-ins per email, successful ones too, on every instance: 429 with Retry-After, known or not', async () => {
+    const org = await createTestOrg(dbs[0] as Kysely<Database>);
+    for (const [email, password] of [
+      [org.adminEmail, testPassword],
+      [uniqueEmail('nobody'), testPassword],
+    ] as const) {
+      for (let i = 0; i < 10; i++) {
+        const response = await login(i % 2 ? second : first, email, password, uniqueRemoteAddress());
+        expect(response.statusCode).toBe(email === org.adminEmail ? 200 : 401);
+      }
+      const refused = await login(first, email, password, uniqueRemoteAddress());
+      expect(refused.statusCode).toBe(429);
+      const seconds = Number(refused.headers['retry-after']);
+      expect(seconds).toBeGreaterThan(0);
+      expect(seconds).toBeLessThanOrEqual(60);
+      expect(refused.json().error.json.message).toBe('Too many sign-ins with this email. Try again in a minute.');
+    }
+  });
+
   it('locks a user after 5 failures spread over both instances', async () => {
     const org = await createTestOrg(dbs[0] as Kysely<Database>);
     for (let i = 0; i < 5; i++) {

@@ -33,6 +33,9 @@ const actionLabels: Record<AuditAction, string> = {
   'api_key.created': 'Created API key',
   'api_key.revoked': 'Revoked API key',
   'api_key.refused': 'Refused an API key',
+  'auth.signed_in': 'Signed in',
+  'auth.sign_in_failed': 'Failed sign-in',
+  'auth.signed_out': 'Signed out',
 };
 
 // Also the order fields are listed in (the database keeps JSON keys in its own order).

@@ -38,20 +38,45 @@ type Case = {
   rows: ((org: TestOrg, t: Record<string, string>) => ExpectedRow[]) | { none: string };
 };
 
-const none = (reason: string) => ({ none: reason });
-
 /** Every mutation of the router, with the audit rows it must write. */
 const cases: Record<string, Case> = {
   'auth.login': {
-    setup: async (org) => ({ email: (await org.addUser({ canSignIn: true })).email }),
-    as: async () => callerWithToken(await testDb(), null),
+    setup: async (org) => {
+      const user = await org.addUser({ canSignIn: true });
+      return { id: user.id, email: user.email };
+    },
+    as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
     act: (caller, t) => caller.auth.login({ email: t.email ?? '', password: testPassword }),
-    rows: none('signing in changes no data of the organization (lastLoginAt is on the user)'),
+    rows: (_org, t) => [
+      {
+        actorId: t.id ?? '',
+        action: 'auth.signed_in',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: { clientAddress: '203.0.113.9', endedSessions: 0 },
+      },
+    ],
   },
   'auth.logout': {
     setup: async () => ({}),
+    as: async (org) => {
+      const db = await testDb();
+      return callerWithToken(db, (await sessionOf(db, org.adminId)).token, { clientAddress: '203.0.113.9' });
+    },
     act: (caller) => caller.auth.logout(),
-    rows: none('signing out changes no data of the organization'),
+    rows: (org) => [
+      {
+        actorId: org.adminId,
+        action: 'auth.signed_out',
+        targetType: 'user',
+        targetId: org.adminId,
+        targetLabel: org.adminEmail,
+        before: null,
+        after: { clientAddress: '203.0.113.9' },
+      },
+    ],
   },
   'auth.changePassword': {
     setup: async (org) => {

@@ -241,7 +241,12 @@ describe('sessions end', () => {
     await signIn(db, user.email, { password: 'brand new password' });
 
     const audit = (await auditRowsOf(db, org.organizationId)).slice(auditBefore);
-    expect(audit).toMatchObject([{ action: 'user.password_changed', actorId: user.id, targetId: user.id }]);
+    expect(audit).toMatchObject([
+      { action: 'user.password_changed', actorId: user.id, targetId: user.id },
+      // The old password, refused; the new one, signed in.
+      { action: 'auth.sign_in_failed', actorId: null, targetId: user.id },
+      { action: 'auth.signed_in', actorId: user.id, targetId: user.id },
+    ]);
     expect(JSON.stringify(audit)).not.toContain('brand new password');
   });
 

@@ -238,7 +238,7 @@ const anyInput = fc.oneof(
  * A fingerprint of everything of the two organizations a call could change,
  * minus the bookkeeping a read does (sessions' last-seen time), in one query.
  * For sign-in procedures, whose failures are recorded by design, the failure
- * counters and lockouts are left out.
+ * counters and lockouts are left out (and the audit rows of failed sign-ins and lockouts).
  */
 async function snapshot(withSignInState: boolean): Promise<Record<string, string>> {
   const signInState = withSignInState ? sql`, u.failed_sign_ins, u.locked_until` : sql``;
@@ -249,7 +249,8 @@ async function snapshot(withSignInState: boolean): Promise<Record<string, string
          from users u where u.organization_id = o.id),
       (select string_agg(row(a.id, a.name, a.description, a.user_count, a.updated_at)::text, ',' order by a.id)
          from accounts a where a.organization_id = o.id),
-      (select count(*) from audit_log l where l.organization_id = o.id and l.action <> 'user.locked'),
+      (select count(*) from audit_log l where l.organization_id = o.id
+         and l.action not in ('user.locked', 'auth.sign_in_failed')),
       (select string_agg(s.id::text, ',' order by s.id)
          from sessions s join users u on u.id = s.user_id where u.organization_id = o.id)
     )) as fingerprint

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HashThread, hashThreadNice } from '../auth/hash-pool.js';
-import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { HashScheduler, HashThread, hashThreadNice } from '../auth/hash-pool.js';
+import { hashPassword, maxConcurrentHashes, verifyPassword } from '../auth/passwords.js';
 
 /** The nice value of each thread of this process, from /proc (Linux). */
 function threadNiceValues(): number[] {
@@ -65,5 +65,40 @@ describe('password hashing threads', () => {
     } finally {
       await thread.stop();
     }
+  });
+});
+
+describe('fair turns on the hashing threads (finding 7)', () => {
+  it('lets a password check through ahead of a bulk of hashing from one caller', async () => {
+    const stored = await hashPassword('a password to check 8');
+    const done: string[] = [];
+    const bulk = Array.from({ length: 12 }, (_, i) =>
+      hashPassword(`bulk password ${i} 9`, 'one-caller').then(() => done.push(`hash ${i}`)),
+    );
+    const check = verifyPassword(stored, 'a password to check 8').then((ok) => done.push(`check ${ok}`));
+    await Promise.all([...bulk, check]);
+    // At most the hashes already running when it came finish before it.
+    expect(done.indexOf('check true')).toBeLessThanOrEqual(maxConcurrentHashes);
+  });
+
+  it("lets another caller's hash in next, ahead of the rest of one caller's batch", async () => {
+    const done: string[] = [];
+    const batch = Array.from({ length: 12 }, (_, i) =>
+      hashPassword(`batch password ${i} 10`, 'big-batch').then(() => done.push(`batch ${i}`)),
+    );
+    const single = hashPassword('a single password 11', 'someone-else').then(() => done.push('single'));
+    await Promise.all([...batch, single]);
+    expect(done.indexOf('single')).toBeLessThanOrEqual(maxConcurrentHashes);
+  });
+
+  it('still hashes while checks keep coming (one hash after every few checks)', async () => {
+    const stored = await hashPassword('checked again and again 12');
+    const done: string[] = [];
+    const hashing = hashPassword('waiting to be hashed 13', 'patient').then(() => done.push('hash'));
+    const checks = Array.from({ length: 12 }, (_, i) =>
+      verifyPassword(stored, 'checked again and again 12').then(() => done.push(`check ${i}`)),
+    );
+    await Promise.all([hashing, ...checks]);
+    expect(done.indexOf('hash')).toBeLessThanOrEqual(HashScheduler.checksPerHash + maxConcurrentHashes);
   });
 });

@@ -92,8 +92,9 @@ describe('lockout after consecutive failed sign-ins', () => {
     const unlockedList = await org.admin.users.search({ locked: false });
     expect(unlockedList.items.map((u) => u.id)).not.toContain(user.id);
     const audit = await org.admin.audit.list({ userId: user.id });
-    expect(audit.items.filter((a) => a.action === 'user.locked')).toHaveLength(1);
-    expect(audit.items[0]?.actorEmail).toBe('system');
+    const locks = audit.items.filter((a) => a.action === 'user.locked');
+    expect(locks).toHaveLength(1);
+    expect(locks[0]?.actorEmail).toBe('system');
   });
 
   it('does not extend a lock with failures made while locked', async () => {
@@ -396,7 +397,7 @@ describe('per client address limit', () => {
 });
 
 describe('a correct password', () => {
-  it('signs in with one write: the session, the attempt given back, the failures ended', async () => {
+  it('signs in in one transaction: the session, the attempt given back, the failures ended', async () => {
     const db = await testDb();
     const org = await createTestOrg(db);
     const person = await org.addUser({ canSignIn: true });
@@ -423,11 +424,29 @@ describe('a correct password', () => {
     const address = uniqueClientAddress();
     const refused = new Error('the session could not start');
     await expect(
-      checkCredentials({ db, clientAddress: address }, { email: person.email, password: testPassword }, async () => {
-        expect(await attemptRows(address)).toBe(1);
-        throw refused;
-      }),
+      checkCredentials(
+        { db, clientAddress: address },
+        { email: person.email, password: testPassword },
+        async (tx, user) => {
+          // In the sign-in's transaction the attempt is already given back, and the user admitted.
+          const attempts = await tx
+            .selectFrom('signInAttempts')
+            .select('id')
+            .where('clientKey', '=', clientKey(address) ?? '')
+            .execute();
+          expect(attempts).toHaveLength(0);
+          expect(user.lastLoginAt).toBeInstanceOf(Date);
+          throw refused;
+        },
+      ),
     ).rejects.toBe(refused);
+    // Rolled back: no sign-in noted, and the attempt given back after all.
     expect(await attemptRows(address)).toBe(0);
+    const row = await db
+      .selectFrom('users')
+      .select('lastLoginAt')
+      .where('id', '=', person.id)
+      .executeTakeFirstOrThrow();
+    expect(row.lastLoginAt).toBeNull();
   });
 });

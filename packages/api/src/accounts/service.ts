@@ -20,7 +20,8 @@ export async function createAccount(db: Db, actor: Actor, input: CreateAccountIn
   input.users.forEach((user, index) => {
     assertNotCommonPassword(user.password, ['users', index, 'password']);
   });
-  const hashes = await Promise.all(input.users.map((user) => hashOptional(user.password)));
+  // One caller for the whole batch: it takes turns with others rather than holding every hashing thread.
+  const hashes = await Promise.all(input.users.map((user) => hashOptional(user.password, actor.id)));
   return db.transaction().execute(async (tx) => {
     const account = await tx
       .insertInto('accounts')

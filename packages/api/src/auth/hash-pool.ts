@@ -92,3 +92,107 @@ export class HashThread {
     return worker;
   }
 }
+
+/**
+ * Which work waits for a hashing thread: `check` is a password check (a
+ * sign-in, a current password), which someone is waiting on now; `hash` is the
+ * hashing of a new password, which may come in bulk (an account created with a
+ * hundred users).
+ */
+export type HashLane = 'check' | 'hash';
+
+/**
+ * Hands the hashing threads out fairly, so no caller can monopolise them:
+ * checks go first, as sign-ins must not wait behind bulk hashing; hashes take
+ * turns per caller, the one served least recently first, so a batch of a
+ * hundred from one request lets another caller's single hash in next. So that
+ * a flood of checks cannot starve hashing either, while hashes wait one is
+ * served after every `checksPerHash` checks.
+ */
+export class HashScheduler<T> {
+  static readonly checksPerHash = 4;
+  readonly #idle: T[];
+  readonly #checks: Array<(thread: T) => void> = [];
+  readonly #hashes = new Map<string, Array<(thread: T) => void>>();
+  /** When each caller with hashes waiting or running was last served (a tick), for the turns. */
+  readonly #served = new Map<string, number>();
+  #tick = 0;
+  #checksInARow = 0;
+
+  constructor(threads: T[]) {
+    this.#idle = [...threads];
+  }
+
+  /** Resolves with a thread for one job; give it back with `release`. */
+  acquire(lane: HashLane, caller: string): Promise<T> {
+    const thread = this.#idle.pop();
+    if (thread !== undefined && this.#checks.length === 0 && this.#hashes.size === 0) {
+      this.#note(lane, caller);
+      return Promise.resolve(thread);
+    }
+    if (thread !== undefined) this.#idle.push(thread);
+    return new Promise<T>((resolve) => {
+      if (lane === 'check') this.#checks.push(resolve);
+      else {
+        const queue = this.#hashes.get(caller) ?? [];
+        queue.push(resolve);
+        this.#hashes.set(caller, queue);
+      }
+      this.#dispatch();
+    });
+  }
+
+  /** The thread passes straight to the next in line, or waits idle. */
+  release(thread: T): void {
+    this.#idle.push(thread);
+    this.#dispatch();
+  }
+
+  #note(lane: HashLane, caller: string) {
+    if (lane === 'check') {
+      this.#checksInARow++;
+      return;
+    }
+    this.#checksInARow = 0;
+    this.#served.set(caller, ++this.#tick);
+  }
+
+  #dispatch() {
+    for (;;) {
+      const thread = this.#idle.pop();
+      if (thread === undefined) return;
+      const next = this.#next();
+      if (!next) {
+        this.#idle.push(thread);
+        return;
+      }
+      next(thread);
+    }
+  }
+
+  #next(): ((thread: T) => void) | undefined {
+    const hashesWait = this.#hashes.size > 0;
+    if (this.#checks.length > 0 && !(hashesWait && this.#checksInARow >= HashScheduler.checksPerHash)) {
+      this.#note('check', 'check');
+      return this.#checks.shift();
+    }
+    if (!hashesWait) return undefined;
+    // The caller served least recently (never served first).
+    let caller: string | undefined;
+    for (const candidate of this.#hashes.keys()) {
+      if (caller === undefined || (this.#served.get(candidate) ?? 0) < (this.#served.get(caller) ?? 0)) {
+        caller = candidate;
+      }
+    }
+    const queue = caller === undefined ? undefined : this.#hashes.get(caller);
+    if (caller === undefined || !queue) return undefined;
+    const next = queue.shift();
+    if (queue.length === 0) this.#hashes.delete(caller);
+    this.#note('hash', caller);
+    // Forget callers with nothing waiting, so the map stays as small as the queue.
+    if (this.#served.size > 1_000) {
+      for (const known of this.#served.keys()) if (!this.#hashes.has(known)) this.#served.delete(known);
+    }
+    return next;
+  }
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Algorithm } from '@node-rs/argon2';
-import { HashThread } from './hash-pool.js';
+import { type HashLane, HashScheduler, HashThread } from './hash-pool.js';
 
 // OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane.
 const options = {
@@ -19,27 +19,34 @@ const options = {
  */
 export const maxConcurrentHashes = Math.max(1, availableParallelism() - 1);
 
-const idle: HashThread[] = Array.from({ length: maxConcurrentHashes }, () => new HashThread());
-const waiting: Array<(thread: HashThread) => void> = [];
+const scheduler = new HashScheduler(Array.from({ length: maxConcurrentHashes }, () => new HashThread()));
 
-async function onThread<T>(task: (thread: HashThread) => Promise<T>): Promise<T> {
-  const thread = idle.pop() ?? (await new Promise<HashThread>((resolve) => waiting.push(resolve)));
+async function onThread<T>(lane: HashLane, caller: string, task: (thread: HashThread) => Promise<T>): Promise<T> {
+  const thread = await scheduler.acquire(lane, caller);
   try {
     return await task(thread);
   } finally {
-    // The thread passes straight to the next in line, or waits idle.
-    const next = waiting.shift();
-    if (next) next(thread);
-    else idle.push(thread);
+    scheduler.release(thread);
   }
 }
 
-export async function hashPassword(password: string): Promise<string> {
-  return String(await onThread((thread) => thread.run({ op: 'hash', password, options })));
+let anonymousCallers = 0;
+
+/**
+ * Hashes a new password. Hashing waits behind password checks, and takes turns
+ * per `caller` (hash-pool.ts `HashScheduler`): give the hashes of one request
+ * the same caller (e.g. the acting user's id) so a batch of them cannot hold
+ * the threads from anyone else. Without one, the hash is a caller of its own.
+ */
+export async function hashPassword(password: string, caller?: string): Promise<string> {
+  const who = caller ?? `anonymous:${++anonymousCallers}`;
+  return String(await onThread('hash', who, (thread) => thread.run({ op: 'hash', password, options })));
 }
 
 async function verifyHash(storedHash: string, password: string): Promise<boolean> {
-  return (await onThread((thread) => thread.run({ op: 'verify', hash: storedHash, password }))) === true;
+  return (
+    (await onThread('check', 'check', (thread) => thread.run({ op: 'verify', hash: storedHash, password }))) === true
+  );
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -51,7 +58,7 @@ let dummyHash: Promise<string> | undefined;
  */
 export async function verifyPassword(storedHash: string | null | undefined, password: string): Promise<boolean> {
   if (!storedHash) {
-    dummyHash ??= hashPassword(randomBytes(32).toString('base64url'));
+    dummyHash ??= hashPassword(randomBytes(32).toString('base64url'), 'dummy');
     await verifyHash(await dummyHash, password).catch(() => false);
     return false;
   }

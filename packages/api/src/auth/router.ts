@@ -8,7 +8,7 @@ import { findUserById } from '../users/queries.js';
 import { assertNotCommonPassword } from './common-passwords.js';
 import { hashPassword } from './passwords.js';
 import { authenticate, endSessionByToken, endSessions, startSession } from './sessions.js';
-import { checkCredentials, checkCurrentPassword, signInFailed } from './sign-in.js';
+import { checkCredentials, checkCurrentPassword } from './sign-in.js';
 
 /**
  * Sessions are the console's. A request carrying an API key never starts, ends
@@ -23,26 +23,54 @@ export const authRouter = router({
     .mutation(async ({ ctx, input }) => {
       if (ctx.bearerToken !== null) throw notWithApiKey('a key already says who you are; sign in from the console.');
       // Rate limits, lockout and constant-time failure live in sign-in.ts.
-      const { token, expiresAt, user } = await checkCredentials(ctx, input, async (found, attempt) => {
+      const { token, expiresAt, user } = await checkCredentials(ctx, input, async (tx, found, organizationId) => {
         // A new token at every sign-in; the one the browser held before is ended.
-        if (ctx.sessionToken) await endSessionByToken(ctx.db, ctx.sessionToken);
-        return startSession(ctx.db, {
+        if (ctx.sessionToken) await endSessionByToken(tx, ctx.sessionToken);
+        const session = await startSession(tx, {
           userId: found.id,
-          organizationId: found.organizationId,
-          attemptId: attempt?.id ?? null,
           clientAddress: ctx.clientAddress,
           userAgent: ctx.userAgent,
           absoluteTimeoutMs: ctx.sessions.absoluteTimeoutMs,
+          idleTimeoutMs: ctx.sessions.idleTimeoutMs,
         });
+        await recordAudit(tx, {
+          actor: { id: found.id, email: found.email, organizationId },
+          action: 'auth.signed_in',
+          targetType: 'user',
+          targetId: found.id,
+          targetLabel: found.email,
+          after: { clientAddress: ctx.clientAddress, endedSessions: session.endedSessions },
+        });
+        return { ...session, user: found };
       });
-      if (!user) throw signInFailed();
       ctx.cookies.set(token, expiresAt);
       return { user };
     }),
 
   logout: publicProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
     if (ctx.bearerToken !== null) throw notWithApiKey('there is no session to end; revoke the key to stop it.');
-    if (ctx.sessionToken) await endSessionByToken(ctx.db, ctx.sessionToken);
+    const token = ctx.sessionToken;
+    if (token) {
+      await ctx.db.transaction().execute(async (tx) => {
+        const ended = await endSessionByToken(tx, token);
+        const user =
+          ended &&
+          (await tx
+            .selectFrom('users')
+            .select(['id', 'organizationId', 'email'])
+            .where('id', '=', ended.userId)
+            .executeTakeFirst());
+        if (!user) return;
+        await recordAudit(tx, {
+          actor: { id: user.id, email: user.email, organizationId: user.organizationId },
+          action: 'auth.signed_out',
+          targetType: 'user',
+          targetId: user.id,
+          targetLabel: user.email,
+          after: { clientAddress: ctx.clientAddress },
+        });
+      });
+    }
     ctx.cookies.clear();
     return { ok: true as const };
   }),

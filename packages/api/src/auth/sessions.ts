@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type Db, preparedQuery } from '@roster/db';
-import { sql } from 'kysely';
+import { type Database, type Db, preparedQuery } from '@roster/db';
+import { sql, type Transaction } from 'kysely';
 import { authenticateApiKey } from '../api-keys/service.js';
 import type { Actor, Context } from '../context.js';
 import { userColumns } from '../users/queries.js';
@@ -30,44 +30,91 @@ export async function createSession(
   return { token, expiresAt };
 }
 
+/** Live sessions a user may hold; a sign-in beyond it ends the oldest. */
+export const maxSessionsPerUser = 20;
+
 /**
- * Signs a user in, in one statement: a new session, the sign-in attempt given
- * back (`attemptId`, see sign-in.ts), the run of failed sign-ins ended and the
- * time of this sign-in noted. Returns the token, once, for the cookie, and the
- * user as the API shows them; no user when they vanished meanwhile.
+ * The first step of a sign-in with a correct password, in the sign-in's
+ * transaction: one conditional update that takes the user's row lock and
+ * admits the sign-in only if, at that moment, the user is active, not locked
+ * out and still has the password that was checked. A failure counted in
+ * parallel takes the same row lock (sign-in.ts `recordUserFailure`), so the two
+ * are decided one after the other, never both on a stale read. Admitted, the
+ * run of failures ends and the time of this sign-in is noted; returns the user
+ * as the API shows them, or undefined when not admitted.
+ */
+export async function admitSignIn(
+  tx: Transaction<Database>,
+  user: { id: string; organizationId: string; passwordHash: string },
+) {
+  return tx
+    .updateTable('users')
+    .set({ lastLoginAt: sql<Date>`clock_timestamp()`, failedSignIns: 0 })
+    .where('users.organizationId', '=', user.organizationId)
+    .where('users.id', '=', user.id)
+    .where('users.active', '=', true)
+    .where('users.passwordHash', '=', user.passwordHash)
+    .where((eb) => eb.or([eb('lockedUntil', 'is', null), eb('lockedUntil', '<=', sql<Date>`clock_timestamp()`)]))
+    .returning(userColumns)
+    .executeTakeFirst();
+}
+
+/**
+ * Starts a session of an admitted sign-in (`admitSignIn`), in its transaction,
+ * under the user's row lock: sign-ins of one user run here one at a time. The
+ * user's expired sessions end, and so do the oldest live ones beyond
+ * `maxSessionsPerUser - 1`, so with the new one the user holds at most the cap.
+ * Returns the token, once, for the cookie, and how many sessions it ended.
  */
 export async function startSession(
-  db: Db,
+  tx: Transaction<Database>,
   input: {
     userId: string;
-    organizationId: string;
-    attemptId: string | null;
     clientAddress: string | null;
     userAgent: string | null;
     absoluteTimeoutMs: number;
+    idleTimeoutMs: number;
   },
 ) {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(Date.now() + input.absoluteTimeoutMs);
-  const user = await db
-    // No attempt (an unknown client address): `id = null` deletes nothing.
-    .with('released', (qb) => qb.deleteFrom('signInAttempts').where('id', '=', input.attemptId ?? sql<string>`null`))
-    .with('started', (qb) =>
-      qb.insertInto('sessions').values({
-        tokenHash: hashToken(token),
-        userId: input.userId,
-        expiresAt,
-        clientAddress: input.clientAddress,
-        userAgent: input.userAgent,
-      }),
+  const idle = sql`(${input.idleTimeoutMs}::bigint * interval '1 millisecond')`;
+  // A statement of its own, after the row lock: it sees every session committed before.
+  const ended = await tx
+    .deleteFrom('sessions')
+    .where('userId', '=', input.userId)
+    .where((eb) =>
+      eb.or([
+        eb('expiresAt', '<=', sql<Date>`now()`),
+        eb('lastSeenAt', '<=', sql<Date>`now() - ${idle}`),
+        eb(
+          'id',
+          'in',
+          eb
+            .selectFrom('sessions')
+            .select('id')
+            .where('userId', '=', input.userId)
+            .orderBy('createdAt', 'desc')
+            .orderBy('id', 'desc')
+            .offset(maxSessionsPerUser - 1),
+        ),
+      ]),
     )
-    .updateTable('users')
-    .set({ lastLoginAt: sql<Date>`now()`, failedSignIns: 0 })
-    .where('users.organizationId', '=', input.organizationId)
-    .where('users.id', '=', input.userId)
-    .returning(userColumns)
     .executeTakeFirst();
-  return { token, expiresAt, user };
+  await tx
+    .insertInto('sessions')
+    .values({
+      tokenHash: hashToken(token),
+      userId: input.userId,
+      // The moment under the row lock, not the transaction's start: sessions of one user are ordered by it.
+      createdAt: sql<Date>`clock_timestamp()`,
+      lastSeenAt: sql<Date>`clock_timestamp()`,
+      expiresAt,
+      clientAddress: input.clientAddress,
+      userAgent: input.userAgent,
+    })
+    .execute();
+  return { token, expiresAt, endedSessions: Number(ended.numDeletedRows) };
 }
 
 /** Ends every session of a user, but one (the caller's own, when it changes its password). */
@@ -78,8 +125,9 @@ export async function endSessions(db: Db, userId: string, exceptSessionId?: stri
   return Number(result.numDeletedRows);
 }
 
-export async function endSessionByToken(db: Db, token: string): Promise<void> {
-  await db.deleteFrom('sessions').where('tokenHash', '=', hashToken(token)).execute();
+/** Ends the session of a token; returns whose it was (for the audit log), or undefined when there was none. */
+export async function endSessionByToken(db: Db, token: string) {
+  return db.deleteFrom('sessions').where('tokenHash', '=', hashToken(token)).returning('userId').executeTakeFirst();
 }
 
 // Refreshing last_seen_at on every request would make every read a write. It

@@ -1,12 +1,13 @@
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Db } from '@roster/db';
 import { TRPCError } from '@trpc/server';
-import { type Kysely, sql } from 'kysely';
-import { recordAudit } from '../audit/queries.js';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { appError } from '../errors.js';
+import type { UserOutput } from '../shared/outputs.js';
 import { verifyPassword } from './passwords.js';
+import { admitSignIn } from './sessions.js';
 
 /** The limits on guessing. Fixed by policy; tests move the clock in the database instead. */
 export const signInPolicy = {
@@ -28,6 +29,10 @@ export const signInPolicy = {
   pendingWaitMs: 5_000,
   /** ... looking again after a pause of this many milliseconds, jittered between the two. */
   pendingPauseMs: [25, 75],
+  /** Sign-ins, successful ones too, with one email address (known or not) ... */
+  maxSignInsPerEmail: 10,
+  /** ... in each window of this long. */
+  emailWindowMs: 60_000,
 } as const;
 
 /**
@@ -195,7 +200,7 @@ async function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
  * Reserves a place for a sign-in attempt of a client address under its limit
  * before the password is checked, so parallel guesses cannot overshoot it.
  * The reservation is in flight until the check settles it: a wrong password
- * makes it a failure (`recordAttemptFailure`), a right one gives it back
+ * makes it a failure (`recordFailure`), a right one gives it back
  * (`releaseAttempt`); one never settled (its process died) counts as nothing
  * once `signInPolicy.pendingMs` has passed. Null when the address is unknown.
  *
@@ -220,42 +225,29 @@ export async function reserveAttempt(db: Kysely<Database>, key: string | null, w
   }
 }
 
-/** A wrong password: the attempt's reservation becomes a failure of its address. */
-export async function recordAttemptFailure(db: Db, attempt: Attempt | null): Promise<void> {
-  if (!attempt) return;
-  const settled = await db
-    .updateTable('signInAttempts')
-    .set({ pendingUntil: null })
-    .where('id', '=', attempt.id)
-    .returning('id')
-    .executeTakeFirst();
-  // A check slower than `pendingMs` finds its reservation cleaned up as abandoned: the failure still counts.
-  if (!settled) await db.insertInto('signInAttempts').values({ clientKey: attempt.clientKey }).execute();
-}
-
 /** A successful attempt is not a failure: it no longer counts against the address. */
 export async function releaseAttempt(db: Db, attempt: Attempt | null): Promise<void> {
   if (attempt) await db.deleteFrom('signInAttempts').where('id', '=', attempt.id).execute();
 }
 
 /**
- * Runs the check of a reserved attempt. When it throws before settling the
- * attempt (a database error, the server going down; not a wrong password, which
- * settles it first), the attempt was no failed guess: it is given back, as far
- * as the database still lets us, and the original error goes on.
+ * Runs the check of a reserved attempt. The check calls `decided()` once the
+ * outcome is known and it settles the attempt itself (a failure recorded, or
+ * the attempt given back with the session). When it throws before deciding (a
+ * database error, the server going down, a per-email refusal; not a wrong
+ * password), the attempt was no failed guess: it is given back, as far as the
+ * database still lets us, and the original error goes on. If settling itself
+ * fails, the reservation expires as abandoned.
  */
 async function settling<T>(
   db: Kysely<Database>,
   attempt: Attempt | null,
-  check: (settle: (outcome: 'failed' | 'succeeded') => Promise<void>) => Promise<T>,
+  check: (decided: () => void) => Promise<T>,
 ): Promise<T> {
   let settled = false;
   try {
-    return await check(async (outcome) => {
-      // Decided from here on: if settling itself fails, the reservation expires as abandoned.
+    return await check(() => {
       settled = true;
-      if (outcome === 'failed') await recordAttemptFailure(db, attempt);
-      else await releaseAttempt(db, attempt);
     });
   } catch (error) {
     if (!settled) await releaseAttempt(db, attempt).catch(() => {});
@@ -264,47 +256,13 @@ async function settling<T>(
 }
 
 /**
- * What a correct password leads to (the session, for a sign-in). It must give
- * the attempt back (delete its row) in what it writes, so a sign-in commits
- * once; should it fail, `settling` gives the attempt back for it.
+ * What a correct password leads to (the session, for a sign-in). It runs in
+ * the transaction that admitted the sign-in, holding the user's row lock: the
+ * user was not locked out, was active and had this password at that moment,
+ * and no failure can be counted until it commits. The attempt is already given
+ * back in that transaction.
  */
-export type OnSignedIn<T> = (user: { id: string; organizationId: string }, attempt: Attempt | null) => Promise<T>;
-
-/**
- * Counts a failed password of a user; the failure that reaches the limit locks
- * the user out and writes `user.locked` to the audit log, in one transaction.
- * Failures while locked change nothing (they cannot extend the lock).
- */
-export async function recordUserFailure(
-  db: Kysely<Database>,
-  user: { id: string; organizationId: string; email: string },
-  clientAddress: string | null,
-): Promise<void> {
-  const max = signInPolicy.maxConsecutiveFailures;
-  await db.transaction().execute(async (tx) => {
-    const row = await tx
-      .updateTable('users')
-      .set({
-        failedSignIns: sql<number>`case when failed_sign_ins + 1 >= ${max}::int then 0 else failed_sign_ins + 1 end`,
-        lockedUntil: sql<Date | null>`case when failed_sign_ins + 1 >= ${max}::int
-          then now() + ${signInPolicy.lockoutMs}::int * interval '1 millisecond' else locked_until end`,
-      })
-      .where('id', '=', user.id)
-      .where((eb) => eb.or([eb('lockedUntil', 'is', null), eb('lockedUntil', '<=', sql<Date>`now()`)]))
-      .returning(['lockedUntil', 'failedSignIns'])
-      .executeTakeFirst();
-    // Before the update the user was not locked, so a reset count means this failure locked them.
-    if (!row?.lockedUntil || row.failedSignIns !== 0) return;
-    await recordAudit(tx, {
-      actor: { id: null, email: 'system', organizationId: user.organizationId },
-      action: 'user.locked',
-      targetType: 'user',
-      targetId: user.id,
-      targetLabel: user.email,
-      after: { lockedUntil: row.lockedUntil.toISOString(), failedSignIns: max, clientAddress },
-    });
-  });
-}
+export type OnSignedIn<T> = (tx: Transaction<Database>, user: UserOutput, organizationId: string) => Promise<T>;
 
 /** A correct password ends the run of failures. */
 export async function resetUserFailures(db: Db, userId: string): Promise<void> {
@@ -316,16 +274,121 @@ export async function resetUserFailures(db: Db, userId: string): Promise<void> {
     .execute();
 }
 
+/** Why a sign-in failed: for the audit log only, never for the caller. */
+export type SignInFailure = 'wrong_password' | 'locked' | 'deactivated' | 'no_password' | 'unknown_email';
+
+/**
+ * Records a wrong password, in one statement whatever the case, so that a
+ * failure costs the same whether the email exists or not (no further round
+ * trip, no transaction of its own for known users only):
+ * - the attempt becomes a failure of its client address;
+ * - the user's run of failures grows; the failure that reaches the limit locks
+ *   the user out (dated by the clock while the row lock is held) and writes
+ *   `user.locked`. Failures while locked change nothing: they cannot extend the
+ *   lock. The update takes the user's row lock, the same one a sign-in takes
+ *   before it starts a session (sessions.ts `admitSignIn`), so counting and
+ *   admitting are decided one after the other;
+ * - with a `reason`, `auth.sign_in_failed` is written, the reason in its
+ *   changes (administrators see it; the caller never does).
+ * An unknown email (no user) runs the very same statement, which finds no user
+ * row to update or to write about. (It has no organization whose log could
+ * hold it; its address's and its email's limits count it.)
+ */
+export async function recordFailure(
+  db: Db,
+  input: { attempt: Attempt | null; userId: string | null; reason: SignInFailure | null; clientAddress: string | null },
+): Promise<void> {
+  const max = signInPolicy.maxConsecutiveFailures;
+  const { rows } = await sql<{ settled: number }>`
+    with settled as (
+      update sign_in_attempts set pending_until = null where id = ${input.attempt?.id ?? null}::uuid returning id
+    ), counted as (
+      update users set
+        failed_sign_ins = case when failed_sign_ins + 1 >= ${max}::int then 0 else failed_sign_ins + 1 end,
+        locked_until = case when failed_sign_ins + 1 >= ${max}::int
+          then clock_timestamp() + ${signInPolicy.lockoutMs}::int * interval '1 millisecond' else locked_until end
+      where id = ${input.userId}::uuid and (locked_until is null or locked_until <= clock_timestamp())
+      returning id, organization_id, email, first_name, last_name, account_id, failed_sign_ins, locked_until
+    ), failed as (
+      insert into audit_log (organization_id, actor_id, actor_email, action, target_type, target_id, target_label,
+        target_email, target_name, account_id, changes)
+      select organization_id, null, null, 'auth.sign_in_failed', 'user', id, email,
+        email, first_name || ' ' || last_name, account_id,
+        jsonb_build_object('before', null, 'after',
+          jsonb_build_object('reason', ${input.reason}::text, 'clientAddress', ${input.clientAddress}::text))
+      from users where id = ${input.userId}::uuid and ${input.reason}::text is not null
+    ), locked as (
+      -- Before the update the user was not locked, so a reset count means this failure locked them.
+      insert into audit_log (organization_id, actor_id, actor_email, action, target_type, target_id, target_label,
+        target_email, target_name, account_id, changes)
+      select organization_id, null, 'system', 'user.locked', 'user', id, email,
+        email, first_name || ' ' || last_name, account_id,
+        jsonb_build_object('before', null, 'after', jsonb_build_object(
+          'lockedUntil', to_char(locked_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          'failedSignIns', ${max}::int, 'clientAddress', ${input.clientAddress}::text))
+      from counted where failed_sign_ins = 0 and locked_until is not null
+    )
+    select (select count(*) from settled)::int as settled
+  `.execute(db);
+  // A check slower than `pendingMs` finds its reservation cleaned up as abandoned: the failure still counts.
+  if (input.attempt && !rows[0]?.settled) {
+    await db.insertInto('signInAttempts').values({ clientKey: input.attempt.clientKey }).execute();
+  }
+}
+
+/** The key an email is limited under: a hash of its lower-case form, so the table holds no addresses. */
+export function emailKey(email: string): string {
+  return createHash('sha256').update(email.trim().toLowerCase()).digest('base64url');
+}
+
+/**
+ * Counts a sign-in of an email address, successful or not, and refuses it with
+ * TOO_MANY_REQUESTS beyond `maxSignInsPerEmail` in the current window. The same
+ * statement runs for every address typed, known or not, so the limit tells
+ * nothing about who exists. One upsert: atomic under concurrency.
+ */
+export async function countEmailSignIn(db: Db, email: string): Promise<void> {
+  const window = sql`(${signInPolicy.emailWindowMs}::int * interval '1 millisecond')`;
+  const row = await db
+    .insertInto('signInEmailWindows')
+    .values({ emailKey: emailKey(email), windowStartedAt: sql<Date>`now()`, signIns: 1 })
+    .onConflict((oc) =>
+      oc.column('emailKey').doUpdateSet({
+        windowStartedAt: sql<Date>`case when sign_in_email_windows.window_started_at <= now() - ${window}
+          then now() else sign_in_email_windows.window_started_at end`,
+        signIns: sql<number>`case when sign_in_email_windows.window_started_at <= now() - ${window}
+          then 1 else sign_in_email_windows.sign_ins + 1 end`,
+      }),
+    )
+    .returning([
+      'signIns',
+      sql<number>`greatest(1, ceil(extract(epoch from (window_started_at + ${window} - now()))))::int`.as(
+        'waitSeconds',
+      ),
+    ])
+    .executeTakeFirstOrThrow();
+  if (row.signIns > signInPolicy.maxSignInsPerEmail) {
+    throw tooManyAttempts(row.waitSeconds, 'Too many sign-ins with this email.');
+  }
+}
+
 export type SignInInput = { email: string; password: string };
 
 type SignInContext = { db: Kysely<Database>; clientAddress: string | null };
 
 /**
  * Checks an email and password. Every refusal looks and takes the same: the
- * same UNAUTHORIZED message, and one password verification, against a dummy
- * hash when the email is unknown, the user is deactivated, has no password or
- * is locked out. Throws TOO_MANY_REQUESTS when the client address is over its limit.
- * A correct password goes on to `onSignedIn`, which also ends the user's run of failures.
+ * same UNAUTHORIZED message, one password verification (against a dummy hash
+ * when the email is unknown, the user is deactivated, has no password or is
+ * locked out), and the same failure bookkeeping (`recordFailure`).
+ * Throws TOO_MANY_REQUESTS when the client address or the email is over its limit.
+ *
+ * A correct password is admitted in a transaction that first takes the user's
+ * row lock with a conditional update (not locked out, still active, still this
+ * password), so a lockout committed by parallel wrong guesses is seen here:
+ * failures and sign-ins are decided one after the other. Admitted, it ends the
+ * run of failures, notes the time, gives the attempt back and goes on to
+ * `onSignedIn` in that transaction.
  */
 export async function checkCredentials<T>(
   ctx: SignInContext,
@@ -337,7 +400,8 @@ export async function checkCredentials<T>(
     clientKey(ctx.clientAddress),
     'Too many failed sign-ins from your network.',
   );
-  return settling(ctx.db, attempt, async (settle) => {
+  return settling(ctx.db, attempt, async (decided) => {
+    await countEmailSignIn(ctx.db, input.email);
     const user = await ctx.db
       .selectFrom('users')
       .select([
@@ -353,12 +417,32 @@ export async function checkCredentials<T>(
     const usable = user?.active && !user.locked && user.passwordHash ? user.passwordHash : null;
     const ok = await passwordCheck.verify(usable, input.password);
     if (!user || !usable || !ok) {
-      await settle('failed');
-      if (user && !user.locked) await recordUserFailure(ctx.db, user, ctx.clientAddress);
+      decided();
+      const reason: SignInFailure = !user
+        ? 'unknown_email'
+        : !user.active
+          ? 'deactivated'
+          : user.locked
+            ? 'locked'
+            : !user.passwordHash
+              ? 'no_password'
+              : 'wrong_password';
+      await recordFailure(ctx.db, { attempt, userId: user?.id ?? null, reason, clientAddress: ctx.clientAddress });
       throw signInFailed();
     }
-    // Settled by onSignedIn, in the statement that starts the session; if that fails, given back above.
-    return onSignedIn({ id: user.id, organizationId: user.organizationId }, attempt);
+    const admitted = await ctx.db.transaction().execute(async (tx) => {
+      const signedIn = await admitSignIn(tx, { ...user, passwordHash: usable });
+      if (!signedIn) return { refused: true as const };
+      await releaseAttempt(tx, attempt);
+      return { refused: false as const, value: await onSignedIn(tx, signedIn, user.organizationId) };
+    });
+    decided();
+    if (admitted.refused) {
+      // Locked out (or deactivated, or a new password) while the password was checked.
+      await recordFailure(ctx.db, { attempt, userId: user.id, reason: 'locked', clientAddress: ctx.clientAddress });
+      throw signInFailed();
+    }
+    return admitted.value;
   });
 }
 
@@ -377,7 +461,7 @@ export async function checkCurrentPassword(
     clientKey(ctx.clientAddress),
     'Too many wrong passwords from your network.',
   );
-  return settling(ctx.db, attempt, async (settle) => {
+  return settling(ctx.db, attempt, async (decided) => {
     const row = await ctx.db
       .selectFrom('users')
       .select([
@@ -391,12 +475,12 @@ export async function checkCurrentPassword(
       throw tooManyAttempts(row.lockedForSeconds, 'Too many wrong passwords: your sign-in is locked for now.');
     }
     const ok = await passwordCheck.verify(row.passwordHash, password);
+    decided();
     if (!ok) {
-      await settle('failed');
-      await recordUserFailure(ctx.db, user, ctx.clientAddress);
+      await recordFailure(ctx.db, { attempt, userId: user.id, reason: null, clientAddress: ctx.clientAddress });
       return false;
     }
-    await settle('succeeded');
+    await releaseAttempt(ctx.db, attempt);
     await resetUserFailures(ctx.db, user.id);
     return true;
   });

@@ -166,6 +166,9 @@ export const auditActions = [
   'api_key.created',
   'api_key.revoked',
   'api_key.refused',
+  'auth.signed_in',
+  'auth.sign_in_failed',
+  'auth.signed_out',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -71,9 +71,9 @@ export type CreateUserInput = {
   role?: Role | undefined;
 };
 
-/** Hashes an optional password (on the thread pool). */
-export const hashOptional = (password: string | undefined) =>
-  password ? hashPassword(password) : Promise.resolve(null);
+/** Hashes an optional password (on the thread pool, taking turns with other callers by `caller`). */
+export const hashOptional = (password: string | undefined, caller?: string) =>
+  password ? hashPassword(password, caller) : Promise.resolve(null);
 
 /** Inserts one user with its audit row; runs inside the caller's transaction. */
 export async function createUserIn(

@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrations } from '../migrate.js';
-import { dropFreshDbs, freshDb } from '../test/fresh-db.js';
+import { freshDb } from '../test/fresh-db.js';
 
-afterAll(dropFreshDbs);
 
 describe('0007_api_key_expiry', () => {
   it('gives keys without an expiry one 365 days from now, keeps the others, and requires one from then on', async () => {

@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrations } from '../migrate.js';
-import { dropFreshDbs, freshDb } from '../test/fresh-db.js';
+import { freshDb } from '../test/fresh-db.js';
 
-afterAll(dropFreshDbs);
 
 // 0006 keeps who and what as they were; rows written before it are backfilled.
 describe('0006_audit_snapshots', () => {
