@@ -41,7 +41,9 @@ const app = await buildApp({
     absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
   },
   cookieSecure: env.COOKIE_SECURE,
-  trustProxy: env.TRUST_PROXY === 'true',
+  trustProxy: env.TRUST_PROXY,
+  ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+  allowedHosts: env.ALLOWED_HOSTS,
   allowedOrigins: env.ALLOWED_ORIGINS,
   logLevel: env.LOG_LEVEL,
 });
