@@ -139,7 +139,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxBatchSize: options.maxBatchSize ?? 20,
     handler: options.trpcHandler ?? 'lean',
     guards: {
-      trustedOrigins: [...(options.allowedOrigins ?? []), ...(publicOrigin ? [publicOrigin] : [])],
+      origins: { publicOrigin, trusted: options.allowedOrigins ?? [] },
       maxJsonDepth: options.maxJsonDepth ?? 64,
       // Before a session is checked, a request may cost little: the full limit only for calls that
       // need a session and carry a cookie or key (checked when the procedure runs, before its input is read).

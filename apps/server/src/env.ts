@@ -75,10 +75,12 @@ const schema = z.object({
     .url()
     .optional()
     .refine(
-      (url) => url === undefined || (/^https?:$/.test(new URL(url).protocol) && new URL(url).pathname === '/'),
+      (url) =>
+        url === undefined ||
+        (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol) && new URL(url).pathname === '/'),
       'The address people open, scheme and host (and port), such as https://roster.example.com',
     )
-    .transform((url) => (url === undefined ? undefined : new URL(url).origin)),
+    .transform((url) => (url === undefined || !URL.canParse(url) ? undefined : new URL(url).origin)),
   ALLOWED_HOSTS: z
     .string()
     .default('')

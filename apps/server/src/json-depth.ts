@@ -6,28 +6,51 @@ const closeBracket = 0x5d;
 const closeBrace = 0x7d;
 
 /**
- * Whether a JSON text nests arrays and objects deeper than `maxDepth`, found by
- * one pass over its characters that counts brackets outside strings: linear,
- * without allocating, and it stops at the first level too deep. JSON.parse (and
+ * Counts how deep a JSON text nests arrays and objects, fed in pieces as they
+ * arrive: one pass over the bytes that counts brackets outside strings, linear,
+ * without allocating, and it says "too deep" at the first level past the limit,
+ * so a body can be refused before the rest of it is even read. JSON.parse (and
  * superjson after it) spend far more on deep nesting than on the same bytes
- * flat, so this runs before them. Invalid JSON is not this function's business:
- * it only needs to never under-count for text that JSON.parse would accept.
+ * flat, so this runs before them. Invalid JSON is not its business: it only
+ * must never under-count text that JSON.parse accepts. Works on UTF-8 bytes:
+ * every byte of a multi-byte character is >= 0x80, never a bracket or quote.
  */
-export function nestsDeeperThan(text: string, maxDepth: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === backslash) i++;
-      else if (c === quote) inString = false;
-    } else if (c === quote) {
-      inString = true;
-    } else if (c === openBracket || c === openBrace) {
-      if (++depth > maxDepth) return true;
-    } else if (c === closeBracket || c === closeBrace) {
-      depth--;
+export class JsonDepthScanner {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+
+  constructor(private readonly maxDepth: number) {}
+
+  /** Feeds the next bytes; true once the text has gone deeper than the limit. */
+  push(bytes: Uint8Array): boolean {
+    let { depth, inString, escaped } = this;
+    const max = this.maxDepth;
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i];
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === backslash) escaped = true;
+        else if (c === quote) inString = false;
+      } else if (c === quote) {
+        inString = true;
+      } else if (c === openBracket || c === openBrace) {
+        if (++depth > max) {
+          this.depth = depth;
+          return true;
+        }
+      } else if (c === closeBracket || c === closeBrace) {
+        depth--;
+      }
     }
+    this.depth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    return false;
   }
-  return false;
+}
+
+/** Whether a whole JSON text nests arrays and objects deeper than `maxDepth`. */
+export function nestsDeeperThan(text: string, maxDepth: number): boolean {
+  return new JsonDepthScanner(maxDepth).push(Buffer.from(text, 'utf8'));
 }

@@ -89,10 +89,21 @@ function ownOrigin(request: FastifyRequest): string | null {
   }
 }
 
-function trustedOrigin(origin: string, request: FastifyRequest, trusted: readonly string[]): boolean {
+export type OriginPolicy = {
+  /** PUBLIC_URL's origin: under its host name, the only origin that is the server's own. */
+  publicOrigin: string | null;
+  /** Origins trusted besides the server's own, e.g. the Vite dev server that proxies /trpc. */
+  trusted: readonly string[];
+};
+
+function trustedOrigin(origin: string, request: FastifyRequest, policy: OriginPolicy): boolean {
   try {
     const normalized = new URL(origin).origin;
-    return normalized === ownOrigin(request) || trusted.includes(normalized);
+    if (normalized === policy.publicOrigin || policy.trusted.includes(normalized)) return true;
+    // Under PUBLIC_URL's name the scheme is PUBLIC_URL's: behind TLS termination the server sees
+    // plain http, which must not make http://<public name> (a downgraded page) pass for its own.
+    const publicName = policy.publicOrigin ? new URL(policy.publicOrigin).hostname : null;
+    return request.hostname.toLowerCase() !== publicName && normalized === ownOrigin(request);
   } catch {
     // "null" (sandboxed frames, file: pages) and anything unparsable is not us.
     return false;
@@ -109,12 +120,13 @@ export function mediaTypeOf(contentType: string | undefined): string {
  *
  * Only `application/json`: a cross-site HTML form can send text/plain,
  * urlencoded or multipart bodies without a preflight, never JSON. And the
- * Origin, when a browser sends one, must be this server's own (or trusted);
+ * Origin, when a browser sends one, must be this server's own (PUBLIC_URL's, or
+ * its scheme, host and port as requested) or trusted;
  * a request without Origin comes from a non-browser client (curl, the CLI, API
  * keys), which holds no administrator's cookie by accident. Sec-Fetch-Site
  * covers the odd browser request that omits Origin.
  */
-export function browserCallRefusal(request: FastifyRequest, trustedOrigins: readonly string[]): Refusal | null {
+export function browserCallRefusal(request: FastifyRequest, origins: OriginPolicy): Refusal | null {
   if (mediaTypeOf(request.headers['content-type']) !== 'application/json') {
     return {
       statusCode: 415,
@@ -123,7 +135,7 @@ export function browserCallRefusal(request: FastifyRequest, trustedOrigins: read
     };
   }
   const origin = request.headers.origin;
-  if (origin !== undefined && !trustedOrigin(origin, request, trustedOrigins)) {
+  if (origin !== undefined && !trustedOrigin(origin, request, origins)) {
     return {
       statusCode: 403,
       error: 'Forbidden',

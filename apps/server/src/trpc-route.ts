@@ -25,12 +25,12 @@ import {
   transformTRPCResponse,
 } from '@trpc/server/unstable-core-do-not-import';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { nestsDeeperThan } from './json-depth.js';
-import { browserCallRefusal, type Refusal, refuse } from './request-guards.js';
+import { JsonDepthScanner, nestsDeeperThan } from './json-depth.js';
+import { browserCallRefusal, type OriginPolicy, type Refusal, refuse } from './request-guards.js';
 
 export type TrpcGuards = {
-  /** Browser origins trusted for calls besides the server's own. */
-  trustedOrigins: readonly string[];
+  /** Browser origins whose calls are accepted. */
+  origins: OriginPolicy;
   /**
    * The most bytes this request's body may have, from the procedure paths it
    * names (decided before any of the body is read).
@@ -121,7 +121,7 @@ export function registerTrpcRoute<TRouter extends AnyTRPCRouter, TContext>(
       });
     }
     if (request.method === 'POST') {
-      const refusal = browserCallRefusal(request, guards.trustedOrigins);
+      const refusal = browserCallRefusal(request, guards.origins);
       if (refusal) return refuse(reply, refusal);
       return;
     }
@@ -141,8 +141,9 @@ export function registerTrpcRoute<TRouter extends AnyTRPCRouter, TContext>(
    * The one body reader of the route (JSON only: no other media type gets
    * here). The limit depends on the procedures called (bodyLimitFor), so it is
    * enforced here rather than by Fastify's fixed route limit: at once from
-   * Content-Length, else while reading. Too deep nesting is refused before any
-   * JSON.parse; the text is parsed per call, so a bad body is that call's PARSE_ERROR.
+   * Content-Length, else while reading. Too deep nesting is refused while
+   * reading, before any JSON.parse; the text is parsed per call, so a bad body
+   * is that call's PARSE_ERROR.
    */
   function readJsonBody(
     request: FastifyRequest,
@@ -164,6 +165,7 @@ export function registerTrpcRoute<TRouter extends AnyTRPCRouter, TContext>(
       return;
     }
     const chunks: Buffer[] = [];
+    const depth = new JsonDepthScanner(guards.maxJsonDepth);
     let received = 0;
     const stop = () => {
       payload.removeListener('data', onData);
@@ -176,6 +178,12 @@ export function registerTrpcRoute<TRouter extends AnyTRPCRouter, TContext>(
       if (received > limit) {
         stop();
         done(tooLarge());
+        return;
+      }
+      // Scanned as it arrives: a body too deep is refused at its 65th bracket, not after a megabyte.
+      if (depth.push(bytes)) {
+        stop();
+        done(httpError(tooDeep(guards.maxJsonDepth)));
         return;
       }
       chunks.push(bytes);
@@ -196,12 +204,7 @@ export function registerTrpcRoute<TRouter extends AnyTRPCRouter, TContext>(
         );
         return;
       }
-      const text = Buffer.concat(chunks, received).toString('utf8');
-      if (nestsDeeperThan(text, guards.maxJsonDepth)) {
-        done(httpError(tooDeep(guards.maxJsonDepth)));
-        return;
-      }
-      done(null, text);
+      done(null, Buffer.concat(chunks, received).toString('utf8'));
     }
     payload.on('data', onData);
     payload.on('end', onEnd);
