@@ -27,11 +27,30 @@ export type AppOptions = {
   /** API keys' longest lifetime (API_KEY_MAX_DAYS); the default when not given. */
   apiKeys?: ApiKeyConfig;
   cookieSecure: 'auto' | 'true' | 'false';
-  trustProxy?: boolean;
+  /**
+   * Which proxies' X-Forwarded-* headers to believe: a number of hops (1 behind
+   * one proxy) or the proxies' addresses and CIDR ranges. The client address is
+   * then the right-most one not trusted. False: no proxy, the socket's address.
+   */
+  trustProxy?: false | number | readonly string[];
+  /**
+   * The address people open, e.g. https://roster.example.com: its host name is
+   * answered to and its origin is trusted for API calls. Unset: localhost only.
+   */
+  publicUrl?: string;
+  /** Host names answered to besides PUBLIC_URL's and the localhost names (which always are). */
+  allowedHosts?: readonly string[];
   logLevel?: string;
   /** Calls in one batched request, at most. */
   maxBatchSize?: number;
   bodyLimitBytes?: number;
+  /**
+   * Body limit (bytes) of a call that needs no session (sign-in and the other
+   * public procedures) or that carries neither a session cookie nor a key (default 16 KiB).
+   */
+  publicBodyLimitBytes?: number;
+  /** Deepest nesting of arrays and objects in an API call's input (default 64). */
+  maxJsonDepth?: number;
   /** Longest request URL, path and query (default 8 KiB); longer is 414. */
   maxUrlLength?: number;
   /** Time a client has to send a whole request (default 30 s). */
@@ -47,21 +66,45 @@ export type AppOptions = {
 
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
+/**
+ * The procedures anyone may call without a session. A call naming one of them,
+ * or any path that is not a procedure, gets the small body limit. The test
+ * `public procedures are the ones that answer without a session` keeps this
+ * list equal to the router's.
+ */
+export const publicProcedurePaths: ReadonlySet<string> = new Set(['auth.login', 'auth.logout', 'auth.me']);
+
+const requiresSession = (path: string) =>
+  Object.hasOwn(appRouter._def.procedures, path) && !publicProcedurePaths.has(path);
+
 /** Secure cookies everywhere but plain-http localhost, unless configured otherwise. */
 function secureCookieFor(request: FastifyRequest, setting: AppOptions['cookieSecure']): boolean {
   if (setting !== 'auto') return setting === 'true';
   return request.protocol === 'https' || !localHosts.has(request.hostname);
 }
 
+/** Fastify's form of AppOptions.trustProxy: hops as a function (as Fastify does for a number), addresses as a list. */
+function trustProxyOf(
+  setting: false | number | readonly string[],
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (setting === false || setting === 0) return false;
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return setting.length ? [...setting] : false;
+}
+
 /** Builds the HTTP host: tRPC at /trpc, the SPA at /, health probes. Listening is the caller's choice. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
+  const publicBodyLimit = Math.min(options.publicBodyLimitBytes ?? 16 * 1024, bodyLimit);
+  const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : null;
+  const hostNames = [...(options.allowedHosts ?? []), ...(publicOrigin ? [new URL(publicOrigin).hostname] : [])];
   const app = Fastify({
     logger: {
       level: options.logLevel ?? 'info',
       redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
     },
-    trustProxy: options.trustProxy ?? false,
-    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    trustProxy: trustProxyOf(options.trustProxy ?? false),
+    bodyLimit: bodyLimit,
     routerOptions: { maxParamLength: 2000 },
     // A slow or stuck client cannot hold a socket forever.
     requestTimeout: options.requestTimeoutMs ?? 30_000,
@@ -78,7 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerRequestGuards(app, {
     maxUrlLength: options.maxUrlLength ?? 8192,
-    allowedOrigins: options.allowedOrigins ?? [],
+    hosts: { names: new Set(hostNames.map((name) => name.toLowerCase())) },
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -104,6 +147,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     router: appRouter,
     maxBatchSize: options.maxBatchSize ?? 20,
     handler: options.trpcHandler ?? 'lean',
+    guards: {
+      origins: { publicOrigin, trusted: options.allowedOrigins ?? [] },
+      maxJsonDepth: options.maxJsonDepth ?? 64,
+      // Before a session is checked, a request may cost little: the full limit only for calls that
+      // need a session and carry a cookie or key (checked when the procedure runs, before its input is read).
+      bodyLimitFor: (request, paths) =>
+        (request.cookies[sessionCookieName] !== undefined || request.headers.authorization !== undefined) &&
+        paths.length > 0 &&
+        paths.every(requiresSession)
+          ? bodyLimit
+          : publicBodyLimit,
+    },
     createContext: (req, res) =>
       createContext({
         db: options.db,

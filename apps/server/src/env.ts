@@ -1,7 +1,62 @@
+import { isIP } from 'node:net';
 import { defaultDataDir, repoRoot } from '@roster/db';
 import { z } from 'zod';
+import { hostNameOf } from './request-guards.js';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const commaList = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+/** proxy-addr's names for address ranges, which Fastify's trustProxy accepts in a list. */
+const proxyRangeNames = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address, an address/prefix (CIDR) or address/netmask, or one of proxy-addr's range names. */
+function isProxyAddress(entry: string): boolean {
+  if (proxyRangeNames.has(entry)) return true;
+  const [address = '', range, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
+}
+
+/**
+ * TRUST_PROXY: `false` (or unset, or 0) for no proxy; a number of proxy hops
+ * in front of the server; or the proxies' addresses/CIDRs, comma-separated.
+ * `true` is refused: it would believe every address a client writes into
+ * X-Forwarded-For, which is how the per-address sign-in limit was escaped.
+ */
+const trustProxySetting = z
+  .string()
+  .default('false')
+  .transform((value, context): false | number | string[] => {
+    const setting = value.trim().toLowerCase();
+    if (setting === 'false' || setting === '0') return false;
+    if (setting === 'true') {
+      context.addIssue({
+        code: 'custom',
+        message:
+          'true would believe any address a client writes into X-Forwarded-For. Behind one reverse proxy set TRUST_PROXY=1 (or the number of proxies in front of the server), or list the proxies’ addresses, e.g. TRUST_PROXY=10.0.0.5 or 10.0.0.0/8.',
+      });
+      return z.NEVER;
+    }
+    if (/^\d+$/.test(setting)) return Number(setting);
+    const entries = commaList(setting);
+    const bad = entries.filter((entry) => !isProxyAddress(entry));
+    if (entries.length === 0 || bad.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        message: `${bad.join(', ') || 'an empty list'}: give false, a number of proxy hops (1 behind one proxy), or comma-separated proxy addresses or CIDR ranges such as 10.0.0.5, 10.0.0.0/8, loopback.`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -16,18 +71,31 @@ const schema = z.object({
   SESSION_ABSOLUTE_HOURS: positiveInt(12),
   API_KEY_MAX_DAYS: positiveInt(365),
   COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
-  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  TRUST_PROXY: trustProxySetting,
+  PUBLIC_URL: z
+    .url()
+    .optional()
+    .refine(
+      (url) =>
+        url === undefined ||
+        (URL.canParse(url) && /^https?:$/.test(new URL(url).protocol) && new URL(url).pathname === '/'),
+      'The address people open, scheme and host (and port), such as https://roster.example.com',
+    )
+    .transform((url) => (url === undefined || !URL.canParse(url) ? undefined : new URL(url).origin)),
+  ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((list) => commaList(list).map((host) => host.toLowerCase()))
+    .refine(
+      (hosts) => hosts.every((host) => hostNameOf(host) === host),
+      'Comma-separated host names such as roster.internal or 10.0.0.7 (no scheme, port or path)',
+    ),
   DB_POOL_SIZE: positiveInt(10),
   STATEMENT_TIMEOUT_MS: positiveInt(10_000),
   ALLOWED_ORIGINS: z
     .string()
     .default('')
-    .transform((list) =>
-      list
-        .split(',')
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine(
       (origins) => origins.every((origin) => URL.canParse(origin) && new URL(origin).origin === origin),
       'Comma-separated origins such as http://localhost:5173 (scheme, host and port only)',

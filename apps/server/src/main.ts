@@ -43,7 +43,9 @@ const app = await buildApp({
   sessions,
   apiKeys: { maxLifetimeMs: env.API_KEY_MAX_DAYS * 86_400_000 },
   cookieSecure: env.COOKIE_SECURE,
-  trustProxy: env.TRUST_PROXY === 'true',
+  trustProxy: env.TRUST_PROXY,
+  ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+  allowedHosts: env.ALLOWED_HOSTS,
   allowedOrigins: env.ALLOWED_ORIGINS,
   logLevel: env.LOG_LEVEL,
 });

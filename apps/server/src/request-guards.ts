@@ -1,25 +1,83 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+export type HostPolicy = {
+  /**
+   * Host names (no port) the server answers to besides the localhost names,
+   * lower case: PUBLIC_URL's and ALLOWED_HOSTS'. Empty: localhost only.
+   */
+  names: ReadonlySet<string>;
+};
+
 export type RequestGuardOptions = {
   /** Longest request target (path and query) accepted; longer is 414. */
   maxUrlLength: number;
-  /** Origins trusted besides the server's own, e.g. the Vite dev server that proxies /trpc. */
-  allowedOrigins: readonly string[];
+  hosts: HostPolicy;
 };
 
 /** HSTS for a year, sent only on responses that went out over HTTPS (browsers ignore it on http). */
 const hstsValue = 'max-age=31536000; includeSubDomains';
 
-const trpcPrefix = '/trpc';
+/** Names a browser only sends for pages it loaded from this machine: never a rebinding attacker's. */
+export const localHostNames: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-function isTrpc(url: string): boolean {
-  return url === trpcPrefix || url.startsWith(`${trpcPrefix}/`) || url.startsWith(`${trpcPrefix}?`);
+/** Routes a load balancer or orchestrator probes by whatever address it knows the server by. */
+const hostExemptRoutes = new Set(['/healthz', '/readyz']);
+
+export type Refusal = { statusCode: number; error: string; message: string };
+
+/** Answers with a refusal, which no cache keeps. */
+export function refuse(reply: FastifyReply, refusal: Refusal) {
+  return reply
+    .code(refusal.statusCode)
+    .header('cache-control', 'no-store')
+    .type('application/json; charset=utf-8')
+    .send(refusal);
 }
 
-type Refusal = { statusCode: number; error: string; message: string };
+/** `name` or `name:port`, where name is a DNS name or an IPv4 or bracketed IPv6 address; lower case. */
+const hostPattern = /^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/;
 
-function refuse(reply: FastifyReply, refusal: Refusal) {
-  return reply.code(refusal.statusCode).type('application/json; charset=utf-8').send(refusal);
+/** The host name of a Host value without its port, or null when it is not a plain host[:port]. */
+export function hostNameOf(host: string): string | null {
+  return hostPattern.exec(host.toLowerCase())?.[1] ?? null;
+}
+
+/**
+ * The authority of an absolute-form request target (`POST http://host/path`),
+ * which a server must use instead of the Host header; undefined for the usual
+ * origin-form (`/path`), null when unparsable.
+ */
+function absoluteTargetHost(url: string): string | null | undefined {
+  if (url.startsWith('/') || url === '*') return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return null;
+  }
+}
+
+function hostAllowed(host: string | null | undefined, policy: HostPolicy): boolean {
+  const name = host ? hostNameOf(host) : null;
+  return name !== null && (localHostNames.has(name) || policy.names.has(name));
+}
+
+/**
+ * Why this Host is refused, or null. A DNS-rebinding page (evil.example
+ * resolving to this server) sends `Host: evil.example` and its own origin, which
+ * would otherwise pass for "this server's own". Behind a trusted proxy the host
+ * is the one the proxy forwards (X-Forwarded-Host), which is what the browser asked for.
+ */
+function hostRefusal(request: FastifyRequest, policy: HostPolicy): Refusal | null {
+  const target = absoluteTargetHost(request.url);
+  if (hostAllowed(request.host, policy) && (target === undefined || hostAllowed(target, policy))) return null;
+  return {
+    statusCode: 421,
+    error: 'Misdirected Request',
+    message:
+      policy.names.size > 0
+        ? 'This server does not answer to that host name. Use the address in its PUBLIC_URL.'
+        : 'This server answers to localhost only. Set PUBLIC_URL (or ALLOWED_HOSTS) to serve it under another name.',
+  };
 }
 
 /** This server's origin as the browser names it: scheme, host and port (behind a trusted proxy, the proxy's). */
@@ -31,15 +89,30 @@ function ownOrigin(request: FastifyRequest): string | null {
   }
 }
 
-function trustedOrigin(origin: string, request: FastifyRequest, allowed: readonly string[]): boolean {
-  const own = ownOrigin(request);
+export type OriginPolicy = {
+  /** PUBLIC_URL's origin: under its host name, the only origin that is the server's own. */
+  publicOrigin: string | null;
+  /** Origins trusted besides the server's own, e.g. the Vite dev server that proxies /trpc. */
+  trusted: readonly string[];
+};
+
+function trustedOrigin(origin: string, request: FastifyRequest, policy: OriginPolicy): boolean {
   try {
     const normalized = new URL(origin).origin;
-    return normalized === own || allowed.includes(normalized);
+    if (normalized === policy.publicOrigin || policy.trusted.includes(normalized)) return true;
+    // Under PUBLIC_URL's name the scheme is PUBLIC_URL's: behind TLS termination the server sees
+    // plain http, which must not make http://<public name> (a downgraded page) pass for its own.
+    const publicName = policy.publicOrigin ? new URL(policy.publicOrigin).hostname : null;
+    return request.hostname.toLowerCase() !== publicName && normalized === ownOrigin(request);
   } catch {
     // "null" (sandboxed frames, file: pages) and anything unparsable is not us.
     return false;
   }
+}
+
+/** The media type of a Content-Type value, lower case, without parameters. */
+export function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
 /**
@@ -47,14 +120,14 @@ function trustedOrigin(origin: string, request: FastifyRequest, allowed: readonl
  *
  * Only `application/json`: a cross-site HTML form can send text/plain,
  * urlencoded or multipart bodies without a preflight, never JSON. And the
- * Origin, when a browser sends one, must be this server's own; a request
- * without Origin comes from a non-browser client (curl, the CLI, API keys),
- * which holds no administrator's cookie by accident. Sec-Fetch-Site covers the
- * odd browser request that omits Origin.
+ * Origin, when a browser sends one, must be this server's own (PUBLIC_URL's, or
+ * its scheme, host and port as requested) or trusted;
+ * a request without Origin comes from a non-browser client (curl, the CLI, API
+ * keys), which holds no administrator's cookie by accident. Sec-Fetch-Site
+ * covers the odd browser request that omits Origin.
  */
-function refusalOf(request: FastifyRequest, allowedOrigins: readonly string[]): Refusal | null {
-  const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (mediaType !== 'application/json') {
+export function browserCallRefusal(request: FastifyRequest, origins: OriginPolicy): Refusal | null {
+  if (mediaTypeOf(request.headers['content-type']) !== 'application/json') {
     return {
       statusCode: 415,
       error: 'Unsupported Media Type',
@@ -62,7 +135,7 @@ function refusalOf(request: FastifyRequest, allowedOrigins: readonly string[]): 
     };
   }
   const origin = request.headers.origin;
-  if (origin !== undefined && !trustedOrigin(origin, request, allowedOrigins)) {
+  if (origin !== undefined && !trustedOrigin(origin, request, origins)) {
     return {
       statusCode: 403,
       error: 'Forbidden',
@@ -77,10 +150,11 @@ function refusalOf(request: FastifyRequest, allowedOrigins: readonly string[]): 
 }
 
 /**
- * The checks every request passes before any body is read or any procedure
- * runs: URL length, and for state-changing tRPC calls (POST) the media type and
- * origin. Also stamps the response headers that depend on the request: HSTS
- * over HTTPS only, and no caching of API answers (they carry personal data).
+ * The checks every request passes before anything else: URL length, and the
+ * Host (except on the health probes). Also stamps HSTS over HTTPS. The checks
+ * of API calls (media type, origin, method, sizes, caching) are on the tRPC
+ * route itself (trpc-route.ts), so they hold whatever spelling of the path
+ * reached it.
  */
 export function registerRequestGuards(app: FastifyInstance, options: RequestGuardOptions): void {
   app.addHook('onRequest', async (request, reply) => {
@@ -92,10 +166,9 @@ export function registerRequestGuards(app: FastifyInstance, options: RequestGuar
         message: `The request address is longer than ${options.maxUrlLength} characters.`,
       });
     }
-    if (!isTrpc(request.url)) return;
-    reply.header('cache-control', 'no-store');
-    if (request.method === 'POST') {
-      const refusal = refusalOf(request, options.allowedOrigins);
+    // The route that runs, not the spelling of the URL, decides the exemption.
+    if (!hostExemptRoutes.has(request.routeOptions.url ?? '')) {
+      const refusal = hostRefusal(request, options.hosts);
       if (refusal) return refuse(reply, refusal);
     }
   });

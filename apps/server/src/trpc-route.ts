@@ -4,7 +4,12 @@
 // request into a web `Request`, an AbortController and a web `Response`, and
 // streams that back in chunks: at a thousand small reads a second that was
 // most of the server's CPU (see bench/README.md). Anything else (jsonl
-// streaming, HEAD, other methods) goes to tRPC's adapter, unchanged.
+// streaming) goes to tRPC's adapter, unchanged.
+//
+// Both go through the same guards, which are on this route itself: its
+// onRequest hook and its body parser run for whatever spelling of the URL the
+// router matched (`/%74rpc/...`, `http://host/trpc/...`), so no request reaches
+// a procedure without passing them.
 //
 // The wire format is tRPC 11's, and `trpc-route.test.ts` holds it to that: it
 // sends the same requests here and to tRPC's adapter and compares the answers.
@@ -20,6 +25,20 @@ import {
   transformTRPCResponse,
 } from '@trpc/server/unstable-core-do-not-import';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { JsonDepthScanner, nestsDeeperThan } from './json-depth.js';
+import { browserCallRefusal, type OriginPolicy, type Refusal, refuse } from './request-guards.js';
+
+export type TrpcGuards = {
+  /** Browser origins whose calls are accepted. */
+  origins: OriginPolicy;
+  /**
+   * The most bytes this request's body may have, from the procedure paths it
+   * names (decided before any of the body is read).
+   */
+  bodyLimitFor(request: FastifyRequest, paths: readonly string[]): number;
+  /** Deepest nesting of arrays and objects accepted in a body or `input=` (refused before parsing). */
+  maxJsonDepth: number;
+};
 
 export type TrpcRouteOptions<TRouter extends AnyTRPCRouter, TContext> = {
   router: TRouter;
@@ -31,6 +50,7 @@ export type TrpcRouteOptions<TRouter extends AnyTRPCRouter, TContext> = {
   onError?(error: TRPCError, path: string, request: FastifyRequest): void;
   /** `stock` sends every request through tRPC's adapter (the comparison tests use it). */
   handler?: 'lean' | 'stock';
+  guards: TrpcGuards;
 };
 
 type Call = { path: string; procedure: AnyProcedure | null; input: () => unknown };
@@ -48,6 +68,26 @@ function decodedPath(raw: string): string {
   }
 }
 
+/** The procedure paths a request names, for deciding its limits before reading it; unusable ones name none. */
+function namedPaths(request: FastifyRequest): string[] {
+  try {
+    // Split whether or not the query says batch: a path with a comma names no procedure anyway.
+    return decodedPath((request.params as { path: string }).path).split(',');
+  } catch {
+    return [];
+  }
+}
+
+function httpError(refusal: Refusal): Error & { statusCode: number } {
+  return Object.assign(new Error(refusal.message), { statusCode: refusal.statusCode });
+}
+
+const tooDeep = (maxDepth: number): Refusal => ({
+  statusCode: 400,
+  error: 'Bad Request',
+  message: `The call's input nests arrays or objects deeper than ${maxDepth} levels.`,
+});
+
 /** Whether the client asked for tRPC's streamed (jsonl) answer, which only tRPC's adapter writes. */
 function wantsStream(request: FastifyRequest): boolean {
   const accept = request.headers['trpc-accept'];
@@ -64,18 +104,122 @@ export function registerTrpcRoute<TRouter extends AnyTRPCRouter, TContext>(
   const config = router._def._config;
   const transformer = config.transformer.input;
 
-  app.register(async (scope) => {
-    // Bodies reach us as text: JSON.parse happens per call, so a bad body is that call's PARSE_ERROR.
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  const { guards } = options;
 
-    scope.all(`${prefix}/:path`, async (request, reply) => {
+  /**
+   * Runs after routing, before any body is read: on the route that runs,
+   * whatever the spelling of its URL. No caching of API answers (they carry
+   * personal data), GET and POST only, and for POST the browser checks.
+   */
+  async function guard(request: FastifyRequest, reply: FastifyReply) {
+    reply.header('cache-control', 'no-store');
+    if (request.method !== 'GET' && request.method !== 'POST') {
+      return refuse(reply.header('allow', 'GET, POST'), {
+        statusCode: 405,
+        error: 'Method Not Allowed',
+        message: `Call the API with GET (queries) or POST (mutations), not ${request.method}.`,
+      });
+    }
+    if (request.method === 'POST') {
+      const refusal = browserCallRefusal(request, guards.origins);
+      if (refusal) return refuse(reply, refusal);
+      return;
+    }
+    // GET: the input is in the query. Both Fastify's reading of it (lean) and tRPC's (stock) are checked.
+    const query = request.query as Record<string, string | string[] | undefined>;
+    const search = request.url.indexOf('?');
+    const inputs = [
+      ...[query.input ?? []].flat(),
+      ...(search === -1 ? [] : new URLSearchParams(request.url.slice(search + 1)).getAll('input')),
+    ];
+    if (inputs.some((input) => nestsDeeperThan(input, guards.maxJsonDepth))) {
+      return refuse(reply, tooDeep(guards.maxJsonDepth));
+    }
+  }
+
+  /**
+   * The one body reader of the route (JSON only: no other media type gets
+   * here). The limit depends on the procedures called (bodyLimitFor), so it is
+   * enforced here rather than by Fastify's fixed route limit: at once from
+   * Content-Length, else while reading. Too deep nesting is refused while
+   * reading, before any JSON.parse; the text is parsed per call, so a bad body
+   * is that call's PARSE_ERROR.
+   */
+  function readJsonBody(
+    request: FastifyRequest,
+    payload: NodeJS.ReadableStream,
+    done: (error: Error | null, body?: string) => void,
+  ) {
+    const limit = guards.bodyLimitFor(request, namedPaths(request));
+    const tooLarge = () =>
+      httpError({
+        statusCode: 413,
+        error: 'Payload Too Large',
+        message: `The request body is larger than ${limit} bytes, the most this call accepts${
+          limit < 1024 * 1024 ? ' (calls without a session, such as sign-in, accept less)' : ''
+        }.`,
+      });
+    const declared = Number(request.headers['content-length']);
+    if (declared > limit) {
+      done(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    const depth = new JsonDepthScanner(guards.maxJsonDepth);
+    let received = 0;
+    const stop = () => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', onError);
+    };
+    function onData(chunk: Buffer | string) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      received += bytes.length;
+      if (received > limit) {
+        stop();
+        done(tooLarge());
+        return;
+      }
+      // Scanned as it arrives: a body too deep is refused at its 65th bracket, not after a megabyte.
+      if (depth.push(bytes)) {
+        stop();
+        done(httpError(tooDeep(guards.maxJsonDepth)));
+        return;
+      }
+      chunks.push(bytes);
+    }
+    function onError(error: Error) {
+      stop();
+      done(Object.assign(error, { statusCode: 400 }));
+    }
+    function onEnd() {
+      stop();
+      if (!Number.isNaN(declared) && received !== declared) {
+        done(
+          httpError({
+            statusCode: 400,
+            error: 'Bad Request',
+            message: 'The body is not as long as its Content-Length.',
+          }),
+        );
+        return;
+      }
+      done(null, Buffer.concat(chunks, received).toString('utf8'));
+    }
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onError);
+    payload.resume();
+  }
+
+  app.register(async (scope) => {
+    // JSON is the only body this route reads: no text/plain, form or multipart parser exists here.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', readJsonBody);
+
+    scope.all(`${prefix}/:path`, { onRequest: guard }, async (request, reply) => {
       const path = (request.params as { path: string }).path;
-      if (
-        options.handler === 'stock' ||
-        (request.method !== 'GET' && request.method !== 'POST') ||
-        wantsStream(request)
-      ) {
+      if (options.handler === 'stock' || wantsStream(request)) {
         await fastifyRequestHandler({
           router,
           req: request,

@@ -14,7 +14,8 @@ const sessions = { idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 };
 beforeAll(async () => {
   const db = await testDb();
   org = await createTestOrg(db);
-  app = await buildTestApp(db, { sessions });
+  // roster.example.com: a name other than localhost this server answers to.
+  app = await buildTestApp(db, { sessions, allowedHosts: ['roster.example.com'] });
 });
 
 afterAll(async () => {

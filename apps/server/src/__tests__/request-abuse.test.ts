@@ -117,7 +117,7 @@ describe('forged cross-site requests', () => {
   });
 
   it('compares origins behind a trusted HTTPS proxy by the forwarded scheme and host', async () => {
-    const proxied = await buildTestApp(await testDb(), { trustProxy: true });
+    const proxied = await buildTestApp(await testDb(), { trustProxy: 1, allowedHosts: ['roster.example.com'] });
     try {
       const headers = {
         cookie,
@@ -427,7 +427,7 @@ describe('security headers', () => {
   });
 
   it('sends HSTS only over HTTPS', async () => {
-    const proxied = await buildTestApp(await testDb(), { trustProxy: true });
+    const proxied = await buildTestApp(await testDb(), { trustProxy: 1 });
     try {
       const https = await proxied.inject({ url: '/healthz', headers: { 'x-forwarded-proto': 'https' } });
       expect(https.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');

@@ -23,7 +23,7 @@ describe('shutting down', () => {
     const db = await testDb();
     const org = await createTestOrg(db);
     // Behind a trusted proxy, so the sign-in counts under an address of its own.
-    const app = await buildTestApp(db, { trustProxy: true });
+    const app = await buildTestApp(db, { trustProxy: 1 });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
