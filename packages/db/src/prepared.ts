@@ -30,13 +30,15 @@ const placeholder = (i: number) => ` \u0000Roster.Argument.${i}\u0000 `;
  *
  * On a Postgres server the statement is also prepared once per connection
  * (see statementNameOf); `onServer: false` opts out, for a query whose best
- * plan depends on its values.
+ * plan depends on its values. `arity` is the number of arguments when `build`
+ * takes them as a rest parameter (its `length` then does not say).
  */
 export function preparedQuery<Args extends string[], Row>(
   build: (db: Kysely<Database>, ...args: Args) => Compilable<Row>,
-  options: { onServer?: boolean } = { onServer: true },
+  options: { onServer?: boolean; arity?: number } = { onServer: true },
 ): (db: Kysely<Database>, ...args: Args) => Promise<Row[]> {
-  const arity = build.length - 1;
+  const onServer = options.onServer ?? true;
+  const arity = options.arity ?? build.length - 1;
   let compiled: { query: CompiledQuery<Row>; slots: Array<number | undefined> } | undefined;
   const compile = (db: Kysely<Database>) => {
     const placeholders = Array.from({ length: arity }, (_, i) => placeholder(i));
@@ -50,7 +52,7 @@ export function preparedQuery<Args extends string[], Row>(
         throw new Error(`preparedQuery: argument ${i + 1} must be used exactly once, as a value`);
       }
     }
-    if (options.onServer && !statementNames.has(query.sql)) {
+    if (onServer && !statementNames.has(query.sql)) {
       statementNames.set(query.sql, `roster_prepared_${statementNames.size + 1}`);
     }
     return { query, slots };
