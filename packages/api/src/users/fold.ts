@@ -23,9 +23,13 @@ export const foldExpansions: Readonly<Record<string, string>> = {
   ẞ: 'ss',
 };
 
+// As in SQL: translate() first, then the expansions (so ǣ, which translate() makes æ, becomes ae).
 const folded = new Map<string, string>();
-for (let i = 0; i < foldFrom.length; i++) folded.set(foldFrom.charAt(i), foldTo.charAt(i));
 for (const [letter, spelled] of Object.entries(foldExpansions)) folded.set(letter, spelled);
+for (let i = 0; i < foldFrom.length; i++) {
+  const to = foldTo.charAt(i);
+  folded.set(foldFrom.charAt(i), foldExpansions[to] ?? to);
+}
 
 /** Folds text as roster_search_fold does: case and accents no longer matter. */
 export function foldSearchText(text: string): string {
