@@ -1,6 +1,6 @@
 import { appRouter, createCallerFactory, createContext } from '@roster/api';
-import * as rosterDb from '@roster/db';
 import type { Database } from '@roster/db';
+import * as rosterDb from '@roster/db';
 import { CamelCasePlugin, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { FloorStatement } from './floor-server.js';
