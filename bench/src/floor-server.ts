@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import pg from 'pg';
 
-export type FloorStatement = { sql: string; parameters: unknown[] };
+/** A statement and its values; with a name, sent as a named prepared statement (as Roster sends it). */
+export type FloorStatement = { sql: string; parameters: unknown[]; name?: string };
 export type FloorConfig = {
   databaseUrl: string;
   poolSize: number;
@@ -41,7 +42,13 @@ const server = createServer(async (request, response) => {
   try {
     let rows: unknown[] = [];
     for (const statement of statements) {
-      rows = (await pool.query(statement.sql, statement.parameters)).rows;
+      rows = (
+        await pool.query(
+          statement.name
+            ? { name: statement.name, text: statement.sql, values: statement.parameters }
+            : { text: statement.sql, values: statement.parameters },
+        )
+      ).rows;
     }
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify(rows));

@@ -7,9 +7,14 @@ export type Inputs = {
   /** The account with the large share, for the list and filter scenarios. */
   bigAccountId: string;
   bigAccountUsers: number;
-  /** A selective 3-5 letter substring of a last name, and how many users it matches. */
+  /** A selective 4-letter substring of a last name, and how many users it matches. */
   substring: string;
   substringMatches: number;
+  /** A 4-letter piece of the commonest surname (not its start), matching many users, and how many. */
+  commonSubstring: string;
+  commonSubstringMatches: number;
+  /** A typo of a common surname (two letters swapped) that no user matches. */
+  noneSubstring: string;
   /** The start of an email address, and how many addresses start so. */
   emailPrefix: string;
   emailPrefixMatches: number;
@@ -68,6 +73,29 @@ export async function chooseInputs(url: string, users: number): Promise<Inputs> 
     }
     if (!substring) throw new Error('Found no selective substring in the seeded data');
 
+    // The commonest surname in the data, and a piece of it from its second letter: many users match it
+    // (about 3% at a million), and it is not a prefix of anything that the name prefix indexes could serve.
+    const { last_name: commonest } = await one<{ last_name: string }>(
+      `select last_name from users where organization_id = $1 group by last_name order by count(*) desc limit 1`,
+      [organizationId],
+    );
+    const commonSubstring = commonest.slice(1, 5).toLowerCase();
+    const commonSubstringMatches = await matches(`%${commonSubstring}%`);
+
+    // A search for someone who is not there: a common surname with two inner letters swapped, as typed in a hurry.
+    let noneSubstring = '';
+    typo: for (const name of lastNames.filter((n) => /^[A-Za-z]{6,}$/.test(n)).slice(0, 50)) {
+      for (let at = 1; at + 2 < name.length; at++) {
+        const lower = name.toLowerCase();
+        const candidate = lower.slice(0, at) + lower[at + 1] + lower[at] + lower.slice(at + 2);
+        if (candidate !== lower && (await matches(`%${candidate}%`)) === 0) {
+          noneSubstring = candidate;
+          break typo;
+        }
+      }
+    }
+    if (!noneSubstring) throw new Error('Found no typo that matches no one');
+
     // An address of the form first.last@domain, cut inside the last name.
     const { email: prefixSource } = await one<{ email: string }>(
       `select email from users where organization_id = $1 and email ~ '^[a-z]+\\.[a-z]{6,}@'
@@ -105,6 +133,9 @@ export async function chooseInputs(url: string, users: number): Promise<Inputs> 
       bigAccountUsers: big.user_count,
       substring,
       substringMatches,
+      commonSubstring,
+      commonSubstringMatches,
+      noneSubstring,
       emailPrefix,
       emailPrefixMatches: Number(prefixCount),
       email,

@@ -13,7 +13,7 @@ import type { FloorConfig } from './floor-server.js';
 import { chooseInputs } from './inputs.js';
 import { drive, type Load, measureInTurns, type ScenarioResult } from './load.js';
 import { type Child, nodeScript, repoRoot, resultsDir, runNode, sampleMemory, startNode } from './processes.js';
-import { evaluateTargets, names, renderResults, renderTargets } from './report.js';
+import { evaluateTargets, floorPairs, names, renderResults, renderTargets } from './report.js';
 import { buildLoads, checkFloor, signIn, verify } from './scenarios.js';
 import { adminEmail, adminPassword, type SeedResult, seed } from './seed.js';
 
@@ -59,7 +59,9 @@ async function main() {
     const users = seedResult ? options.users : await countUsers(url);
     const inputs = await chooseInputs(url, users);
     say(
-      `Inputs: substring "${inputs.substring}" (${inputs.substringMatches} matches), email prefix "${inputs.emailPrefix}" ` +
+      `Inputs: substring "${inputs.substring}" (${inputs.substringMatches} matches), common substring ` +
+        `"${inputs.commonSubstring}" (${inputs.commonSubstringMatches}), none "${inputs.noneSubstring}", ` +
+        `email prefix "${inputs.emailPrefix}" ` +
         `(${inputs.emailPrefixMatches}), deep page ${inputs.deepRows.toLocaleString('en')} rows into an account of ` +
         `${inputs.bigAccountUsers.toLocaleString('en')}.`,
     );
@@ -100,6 +102,12 @@ async function main() {
       routes: {
         '/users.get': await captureSql(url, token, (caller) => caller.users.get({ email: inputs.email })),
         '/users.search': await captureSql(url, token, (caller) => caller.users.search({ query: inputs.substring })),
+        '/users.search.common': await captureSql(url, token, (caller) =>
+          caller.users.search({ query: inputs.commonSubstring }),
+        ),
+        '/users.search.none': await captureSql(url, token, (caller) =>
+          caller.users.search({ query: inputs.noneSubstring }),
+        ),
       },
     };
     const configPath = join(resultsDir, 'floor-config.json');
@@ -137,6 +145,14 @@ async function main() {
     // Scenarios that are compared with each other run in turns (see measureInTurns).
     const groups = [
       [roster(names.substring), { load: floorLoad(names.floorSubstring, '/users.search'), pid: floorServer.pid }],
+      [
+        roster(names.commonSubstring),
+        { load: floorLoad(names.floorCommonSubstring, '/users.search.common'), pid: floorServer.pid },
+      ],
+      [
+        roster(names.noneSubstring),
+        { load: floorLoad(names.floorNoneSubstring, '/users.search.none'), pid: floorServer.pid },
+      ],
       [roster(names.emailPrefix)],
       [roster(names.accountActive)],
       [roster(names.get), { load: floorLoad(names.floorGet, '/users.get'), pid: floorServer.pid }],
@@ -175,10 +191,7 @@ async function main() {
       const y = floor.find((s) => s.name === b);
       return x && y ? Math.round((1000 * x.reqPerSec) / y.reqPerSec) / 1000 : null;
     };
-    const floorRatios = {
-      [names.get]: ratio(names.get, names.floorGet),
-      [names.substring]: ratio(names.substring, names.floorSubstring),
-    };
+    const floorRatios = Object.fromEntries(floorPairs.map(([name, floorName]) => [name, ratio(name, floorName)]));
 
     say('');
     say(
@@ -207,6 +220,9 @@ async function main() {
       inputs: {
         substring: inputs.substring,
         substringMatches: inputs.substringMatches,
+        commonSubstring: inputs.commonSubstring,
+        commonSubstringMatches: inputs.commonSubstringMatches,
+        noneSubstring: inputs.noneSubstring,
         emailPrefix: inputs.emailPrefix,
         emailPrefixMatches: inputs.emailPrefixMatches,
         deepRows: inputs.deepRows,

@@ -44,6 +44,8 @@ export function buildLoads(base: string, headers: Record<string, string>, inputs
   const getLoad = get(names.get, 'users.get', { email: inputs.email });
   const plain: Load[] = [
     get(names.substring, 'users.search', { query: inputs.substring }),
+    get(names.commonSubstring, 'users.search', { query: inputs.commonSubstring }),
+    get(names.noneSubstring, 'users.search', { query: inputs.noneSubstring }),
     get(names.emailPrefix, 'users.search', { query: inputs.emailPrefix }),
     get(names.accountActive, 'users.search', { accountId: inputs.bigAccountId, active: true }),
     getLoad,
@@ -76,6 +78,12 @@ export async function verify(cookie: string, inputs: Inputs, loads: ReturnType<t
   const url = (name: string) => byName.get(name) ?? '';
   const nonEmpty = (page: Page) => (page.items.length > 0 ? null : 'no users found');
   await check<Page>(url(names.substring), cookie, names.substring, nonEmpty);
+  await check<Page>(url(names.commonSubstring), cookie, names.commonSubstring, (page) =>
+    page.items.length === 25 && page.nextCursor ? null : 'expected a full page and more',
+  );
+  await check<Page>(url(names.noneSubstring), cookie, names.noneSubstring, (page) =>
+    page.items.length === 0 ? null : 'expected no users',
+  );
   await check<Page>(url(names.emailPrefix), cookie, names.emailPrefix, (page) =>
     page.items.every((u) => u.email.startsWith(inputs.emailPrefix)) && page.items.length > 0
       ? null
@@ -112,4 +120,8 @@ export async function checkFloor(floorBase: string, inputs: Inputs) {
   if (rows[0]?.email !== inputs.email) throw new Error('The floor’s users.get did not find the user');
   const found = (await (await fetch(`${floorBase}/users.search`)).json()) as unknown[];
   if (found.length === 0) throw new Error('The floor’s search found nothing');
+  const common = (await (await fetch(`${floorBase}/users.search.common`)).json()) as unknown[];
+  if (common.length !== 26) throw new Error('The floor’s common search did not find a page and more');
+  const none = (await (await fetch(`${floorBase}/users.search.none`)).json()) as unknown[];
+  if (none.length !== 0) throw new Error('The floor’s search for no one found someone');
 }

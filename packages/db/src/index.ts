@@ -1,5 +1,5 @@
 export { type CreateDbOptions, createDb, type DbHandle } from './connect.js';
 export { migrateToLatest, migrations } from './migrate.js';
 export { defaultDataDir, repoRoot } from './paths.js';
-export { preparedQuery } from './prepared.js';
+export { preparedQuery, statementNameOf } from './prepared.js';
 export * from './schema.js';

@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005_sign_in_pending.js';
 import * as m0006 from './migrations/0006_audit_snapshots.js';
 import * as m0007 from './migrations/0007_api_key_expiry.js';
 import * as m0008 from './migrations/0008_sign_in_limits.js';
+import * as m0009 from './migrations/0009_search_fold.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
@@ -20,6 +21,7 @@ export const migrations = {
   '0006_audit_snapshots': m0006,
   '0007_api_key_expiry': m0007,
   '0008_sign_in_limits': m0008,
+  '0009_search_fold': m0009,
 };
 
 /**

@@ -3,9 +3,11 @@ import type { Database } from './schema.js';
 
 /**
  * SQL texts that go to a Postgres server as named prepared statements: each
- * connection parses and plans them once, not at every call. Only preparedQuery's
- * fixed-shape lookups by a unique key are named, where the server's generic plan
- * is the right plan for every value (a search over skewed data would not be).
+ * connection parses them once, not at every call, and plans them once when the
+ * server's generic plan is as cheap as a plan for the values (the lookups by a
+ * unique key). Only preparedQuery's fixed-shape statements are named: the
+ * lookups, and the substring search, whose every step is a materialized CTE
+ * behind a one-time filter, so that any plan Postgres makes for it has its shape.
  */
 const statementNames = new Map<string, string>();
 
@@ -30,13 +32,15 @@ const placeholder = (i: number) => ` \u0000Roster.Argument.${i}\u0000 `;
  *
  * On a Postgres server the statement is also prepared once per connection
  * (see statementNameOf); `onServer: false` opts out, for a query whose best
- * plan depends on its values.
+ * plan depends on its values. `arity` is the number of arguments when `build`
+ * takes them as a rest parameter (its `length` then does not say).
  */
 export function preparedQuery<Args extends string[], Row>(
   build: (db: Kysely<Database>, ...args: Args) => Compilable<Row>,
-  options: { onServer?: boolean } = { onServer: true },
+  options: { onServer?: boolean; arity?: number } = { onServer: true },
 ): (db: Kysely<Database>, ...args: Args) => Promise<Row[]> {
-  const arity = build.length - 1;
+  const onServer = options.onServer ?? true;
+  const arity = options.arity ?? build.length - 1;
   let compiled: { query: CompiledQuery<Row>; slots: Array<number | undefined> } | undefined;
   const compile = (db: Kysely<Database>) => {
     const placeholders = Array.from({ length: arity }, (_, i) => placeholder(i));
@@ -50,7 +54,7 @@ export function preparedQuery<Args extends string[], Row>(
         throw new Error(`preparedQuery: argument ${i + 1} must be used exactly once, as a value`);
       }
     }
-    if (options.onServer && !statementNames.has(query.sql)) {
+    if (onServer && !statementNames.has(query.sql)) {
       statementNames.set(query.sql, `roster_prepared_${statementNames.size + 1}`);
     }
     return { query, slots };

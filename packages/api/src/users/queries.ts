@@ -1,6 +1,8 @@
 import { type Database, type Db, type NewUser, preparedQuery, type Role, type UserUpdate } from '@roster/db';
-import { type Expression, type ExpressionBuilder, type SqlBool, sql, type Transaction } from 'kysely';
+import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
+import { foldSearchText } from './fold.js';
+import { likelyCommon } from './search-stats.js';
 
 /** The only columns a user is ever read with: the password hash is not among them. */
 export const userColumns = [
@@ -117,49 +119,44 @@ export function looksLikeEmailStart(text: string): boolean {
   return at === -1 && /[._+0-9]/.test(text);
 }
 
-/** How a (trimmed, lower-cased) search text is matched; each way has its index. */
+/** How a (trimmed) search text is matched; each way has its index. */
 export type SearchPath = 'none' | 'short' | 'emailPrefix' | 'substring';
 
 export function searchPathOf(text: string | undefined): SearchPath {
   if (!text) return 'none';
-  if (text.length < 3) return 'short';
+  if ([...text].length < 3) return 'short';
   return looksLikeEmailStart(text) ? 'emailPrefix' : 'substring';
 }
 
 type Match = (eb: ExpressionBuilder<Database, 'users'>) => Expression<SqlBool>;
 
 /**
- * The condition for a search text. `indexed` is written so that an index can
- * find the matching rows (btree prefixes, trigrams); `scan` means the same but
- * no index can serve it, so that Postgres checks it on rows read in email order.
+ * The condition for a one- or two-letter search (`folded` by foldSearchText):
+ * the start of the first name, the last name (both folded) or the email.
+ * `indexed` is written so that btree prefix indexes find the rows; `scan` means
+ * the same but no index can serve it, so that Postgres checks it on rows read
+ * in email order.
  */
-export function matchOf(path: SearchPath, text: string, how: 'indexed' | 'scan'): Match | null {
-  const prefix = `${escapeLike(text)}%`;
-  switch (path) {
-    case 'none':
-      return null;
-    case 'emailPrefix':
-      // The email column is collated "C", so its btree serves LIKE 'prefix%' as a range.
-      return (eb) => eb('users.email', 'like', prefix);
-    case 'short':
-      return how === 'indexed'
-        ? (eb) =>
-            eb.or([
-              eb('users.email', 'like', prefix),
-              eb(sql<string>`lower(first_name)`, 'like', prefix),
-              eb(sql<string>`lower(last_name)`, 'like', prefix),
-            ])
-        : (eb) =>
-            eb.or([
-              eb(sql<string>`left(email, ${text.length})`, '=', text),
-              eb(sql<string>`left(lower(first_name), ${text.length})`, '=', text),
-              eb(sql<string>`left(lower(last_name), ${text.length})`, '=', text),
-            ]);
-    case 'substring':
-      return how === 'indexed'
-        ? (eb) => eb('users.searchText', 'like', `%${escapeLike(text)}%`)
-        : (eb) => eb(sql<number>`strpos(search_text, ${text})`, '>', 0);
-  }
+export function shortMatchOf(folded: string, how: 'indexed' | 'scan'): Match {
+  const prefix = `${escapeLike(folded)}%`;
+  return how === 'indexed'
+    ? (eb) =>
+        eb.or([
+          eb('users.email', 'like', prefix),
+          eb(sql<string>`roster_search_fold(first_name)`, 'like', prefix),
+          eb(sql<string>`roster_search_fold(last_name)`, 'like', prefix),
+        ])
+    : (eb) =>
+        eb.or([
+          eb(sql<string>`left(email, ${folded.length})`, '=', folded),
+          eb(sql<string>`left(roster_search_fold(first_name), ${folded.length})`, '=', folded),
+          eb(sql<string>`left(roster_search_fold(last_name), ${folded.length})`, '=', folded),
+        ]);
+}
+
+/** The start of an email address: the email column is collated "C", so its btree serves LIKE 'prefix%' as a range. */
+export function emailPrefixMatchOf(lowered: string): Match {
+  return (eb) => eb('users.email', 'like', `${escapeLike(lowered)}%`);
 }
 
 function filteredUsers(db: Db, organizationId: string, filter: UserFilter, match: Match | null) {
@@ -197,10 +194,16 @@ export function orderedUsersQuery(db: Db, organizationId: string, filter: UserFi
 export const candidateCap = 5_000;
 
 /**
+ * The sizes the search works with: `candidateCap` and `headRows` unless a
+ * test makes them small, to reach every step of a search with a few users.
+ */
+export const searchLimits = { candidateCap, headRows: 10_000 };
+
+/**
  * The matching rows found through an index (at most `candidateCap + 1` of them,
  * in no order), then the page sorted from them, with the number of candidates.
  * Only the candidates' ids and emails are collected and sorted; the page's
- * rows are then read whole by id (a third less work at a thousand candidates).
+ * rows are then read whole by id.
  */
 export function candidateUsersQuery(db: Db, organizationId: string, filter: UserFilter, match: Match) {
   return db
@@ -209,54 +212,266 @@ export function candidateUsersQuery(db: Db, organizationId: string, filter: User
       () =>
         filteredUsers(db, organizationId, filter, match)
           .select(['users.id', 'users.email'])
-          .limit(candidateCap + 1),
+          .limit(searchLimits.candidateCap + 1),
     )
     .with('page', (qb) =>
       qb
         .selectFrom('candidates')
-        .select([
-          'candidates.id',
-          'candidates.email',
-          sql<number>`cast(count(*) over () as integer)`.as('candidateCount'),
-        ])
+        .select(['candidates.id', 'candidates.email'])
         .orderBy('candidates.email')
         .limit(filter.limit + 1),
     )
     .selectFrom('page')
     .innerJoin('users', 'users.id', 'page.id')
-    .select([...userColumns, 'page.candidateCount'])
+    .select([...userColumns, sql<number>`(select count(*) from candidates)::int`.as('candidateCount')])
     .orderBy('page.email');
+}
+
+/** How a substring search starts: with the head of the email order (common text) or the trigram index (the rest). */
+export type SubstringRoute = 'common' | 'rare';
+
+/**
+ * What a substring search's SQL depends on, besides its values: each shape is
+ * compiled once and sent as a named prepared statement (see preparedQuery), so
+ * a connection parses and plans it once. Its plan does not depend on the
+ * values: every step is a materialized CTE behind a one-time filter, and the
+ * plan tests check the generic plan.
+ */
+type SubstringShape = {
+  route: SubstringRoute;
+  candidateCap: number;
+  headRows: number;
+  account: boolean;
+  cursor: boolean;
+  active: boolean | undefined;
+  role: Role | undefined;
+  locked: boolean | undefined;
+  limit: number;
+};
+
+/** The values of a substring search; each is passed once for every place the SQL uses it. */
+type SubstringValues = { organizationId: string; accountId: string; after: string; folded: string; pattern: string };
+
+function substringShapeOf(filter: UserFilter, route: SubstringRoute): SubstringShape {
+  return {
+    route,
+    candidateCap: searchLimits.candidateCap,
+    headRows: searchLimits.headRows,
+    account: Boolean(filter.accountId),
+    cursor: decodeCursor(filter.cursor, ['text']) !== undefined,
+    active: filter.active,
+    role: filter.role,
+    locked: filter.locked,
+    limit: filter.limit,
+  };
+}
+
+/** Users of the organization that pass the shape's filters (`take` hands out each value for one use). */
+function scopedUsers(db: Db, shape: SubstringShape, take: (key: keyof SubstringValues) => string) {
+  let query = db.selectFrom('users').where('users.organizationId', '=', take('organizationId'));
+  if (shape.account) query = query.where('users.accountId', '=', take('accountId'));
+  if (shape.active !== undefined) query = query.where('users.active', '=', shape.active);
+  if (shape.role) query = query.where('users.role', '=', shape.role);
+  if (shape.locked !== undefined) {
+    query = query.where(
+      shape.locked
+        ? sql<boolean>`users.locked_until > now()`
+        : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`,
+    );
+  }
+  if (shape.cursor) query = query.where('users.email', '>', take('after'));
+  return query;
+}
+
+/**
+ * The page of a search for `folded` (foldSearchText'd, three letters or more)
+ * anywhere in search_text, in one statement. Of the ways below, each runs only
+ * when the one before it could not answer (a one-time filter on a materialized
+ * CTE, so Postgres skips the scan):
+ * 1. head (route 'common' only): up to `searchLimits.headRows` (10,000) users from the cursor on, read
+ *    in email order from users_org_email_search alone (an index-only scan) and
+ *    checked with strpos until a page is found. It answers when it finds a full
+ *    page, or (without filters but the cursor) when there are fewer than that many users to read.
+ * 2. candidates: the matches found through the trigram index, at most
+ *    `candidateCap + 1` of them (ids and emails only); when there are no more
+ *    than `candidateCap`, the page is sorted from them.
+ * 3. ordered: otherwise the text is common, so reading users in email order
+ *    (from the same covering btree) finds a page in a few thousand rows.
+ * Then the page's users are read whole by id. The route only decides what is
+ * tried first: the page is the same either way.
+ *
+ * `take(key)` is called once for every place a value goes (see preparedQuery).
+ */
+function buildSubstringQuery(db: Db, shape: SubstringShape, take: (key: keyof SubstringValues) => string) {
+  // Sizes are written into the SQL, not sent as values: the generic plan then knows a page is small.
+  const pageSize = sql.lit(shape.limit + 1);
+  const cap = sql.lit(shape.candidateCap);
+  const cap1 = sql.lit(shape.candidateCap + 1);
+  const head1 = sql.lit(shape.headRows);
+  const users = () => scopedUsers(db, shape, take);
+  const ordered = () =>
+    users()
+      .select(['users.id', 'users.email'])
+      .where(sql<SqlBool>`strpos(users.search_text, ${take('folded')}) > 0`)
+      .orderBy('users.email')
+      .limit(pageSize);
+  const candidates = (gate: boolean) => {
+    // The pattern is a value of its own: planned for any value, LIKE is then estimated to match 0.5% of users,
+    // so the generic plan reads the trigram index (an expression of the text would be guessed far commoner).
+    const query = users()
+      .select(['users.id', 'users.email'])
+      .where(sql<SqlBool>`users.search_text like ${take('pattern')}`);
+    return (gate ? query.where(sql<SqlBool>`not (select yes from head_answers)`) : query).limit(cap1);
+  };
+  let page: RawBuilder<{ id: string; email: string }>;
+  if (shape.route === 'rare') {
+    page = sql`(
+      with candidates as materialized (${candidates(false)}),
+      few_candidates as materialized (select (select count(*) from candidates) <= ${cap} as yes)
+      select id, email from (select id, email from candidates order by email limit ${pageSize}) as sorted
+        where (select yes from few_candidates)
+      union all
+      select id, email from (${ordered()}) as ordered where not (select yes from few_candidates)
+    )`;
+  } else {
+    // The first headRows users from the cursor on, in email order (an index-only scan, stopped as soon as a
+    // page of them match). Without other filters than the cursor, also whether there are fewer users than that
+    // (counted from the same index, only when they did not fill a page): then the head has seen them all.
+    const head = users().select(['users.id', 'users.email', 'users.searchText']).orderBy('users.email').limit(head1);
+    const headFolded = take('folded');
+    const countable = !shape.account && shape.active === undefined && !shape.role && shape.locked === undefined;
+    const sawAll = countable
+      ? sql`or (select count(*) from (${users().select(sql<number>`1`.as('one')).orderBy('users.email').limit(head1)}) as head) < ${head1}`
+      : sql``;
+    page = sql`(
+      with head_hits as materialized (
+        select id, email from (${head}) as head
+        where strpos(search_text, ${headFolded}) > 0 order by email limit ${pageSize}
+      ),
+      head_answers as materialized (
+        select (select count(*) from head_hits) = ${pageSize} ${sawAll} as yes
+      ),
+      candidates as materialized (${candidates(true)}),
+      few_candidates as materialized (select (select count(*) from candidates) <= ${cap} as yes)
+      select id, email from head_hits where (select yes from head_answers)
+      union all
+      select id, email from (select id, email from candidates order by email limit ${pageSize}) as sorted
+        where not (select yes from head_answers) and (select yes from few_candidates)
+      union all
+      select id, email from (${ordered()}) as ordered
+        where not (select yes from head_answers) and not (select yes from few_candidates)
+    )`;
+  }
+  return db
+    .with('page', () => page)
+    .selectFrom('page')
+    .innerJoin('users', 'users.id', 'page.id')
+    .select(userColumns)
+    .orderBy('page.email');
+}
+
+type UserRow = Awaited<ReturnType<typeof findUserById>> & {};
+
+/** For each shape: the prepared query, and which value goes to each of its arguments. */
+const substringQueries = new Map<
+  string,
+  { run: (db: Db, ...args: string[]) => Promise<UserRow[]>; keys: Array<keyof SubstringValues> }
+>();
+
+function substringQueryOf(db: Db, shape: SubstringShape) {
+  const id = JSON.stringify(shape);
+  let entry = substringQueries.get(id);
+  if (!entry) {
+    // Which value each argument is, in the order build takes them.
+    const keys: Array<keyof SubstringValues> = [];
+    // Building (not running) the query once tells which value each argument is.
+    buildSubstringQuery(db, shape, (key) => {
+      keys.push(key);
+      return '';
+    });
+    const run = preparedQuery(
+      (db, ...args: string[]) => {
+        let next = 0;
+        return buildSubstringQuery(db, shape, () => args[next++] as string);
+      },
+      { arity: keys.length },
+    ) as (db: Db, ...args: string[]) => Promise<UserRow[]>;
+    entry = { run, keys };
+    substringQueries.set(id, entry);
+  }
+  return entry;
+}
+
+/** The substring search's page of users (see buildSubstringQuery). */
+export async function substringUsers(
+  db: Db,
+  organizationId: string,
+  filter: UserFilter,
+  folded: string,
+  route: SubstringRoute,
+): Promise<UserRow[]> {
+  const values: SubstringValues = {
+    organizationId,
+    accountId: filter.accountId ?? '',
+    after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
+    folded,
+    pattern: `%${escapeLike(folded)}%`,
+  };
+  const { run, keys } = substringQueryOf(db, substringShapeOf(filter, route));
+  return run(db, ...keys.map((key) => values[key]));
+}
+
+/** The substring search's SQL with its values in place, for EXPLAIN in tests. */
+export function substringUsersQuery(
+  db: Db,
+  organizationId: string,
+  filter: UserFilter,
+  folded: string,
+  route: SubstringRoute,
+) {
+  const values: SubstringValues = {
+    organizationId,
+    accountId: filter.accountId ?? '',
+    after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
+    folded,
+    pattern: `%${escapeLike(folded)}%`,
+  };
+  return buildSubstringQuery(db, substringShapeOf(filter, route), (key) => values[key]);
 }
 
 /**
  * One page of users of an organization, ordered by email (unique, so the keyset
  * cursor is exact and stable under concurrent inserts). No search reads more
- * than a few thousand rows, whatever the organization's size:
- * - no text: an email btree ((organization, email) or (account, email)), read in
+ * than a few thousand rows, whatever the organization's size. Search text is
+ * folded (foldSearchText: case and accents do not matter) and matched:
+ * - none: an email btree ((organization, email) or (account, email)), read in
  *   order from the cursor, so a page a million rows deep costs what the first does;
  * - text that looks like the start of an email address: the addresses that start
  *   with it, a range of the email btree; when there are none, as other text;
- * - other text (by prefix when one or two characters, else anywhere in
- *   "first last email"): the matches are found through the btree prefix or
- *   trigram indexes and sorted, unless there are more than `candidateCap`: then
- *   they are common enough that reading users in email order finds a page in a
- *   few thousand rows. This does not depend on the planner guessing how many
- *   rows a pattern matches.
+ * - one or two letters: the start of the first name, last name or email, found
+ *   through btree prefix indexes and sorted, unless there are more than
+ *   `candidateCap`: then reading users in email order finds a page in a few
+ *   thousand rows;
+ * - other text: anywhere in "first last email", see substringUsersQuery.
  */
 export async function searchUsers(db: Db, organizationId: string, filter: UserFilter) {
   const pageOf = <T extends { email: string }>(rows: T[]) => toPage(rows, filter.limit, (row) => [row.email]);
-  const text = filter.query?.trim().toLowerCase() ?? '';
-  let path = searchPathOf(text);
-  if (path === 'none' || path === 'emailPrefix') {
-    const page = pageOf(await orderedUsersQuery(db, organizationId, filter, matchOf(path, text, 'indexed')).execute());
-    if (path === 'none' || page.items.length > 0) return page;
-    path = 'substring';
+  const typed = filter.query?.trim() ?? '';
+  const folded = foldSearchText(typed);
+  const path = searchPathOf(folded);
+  if (path === 'none') return pageOf(await orderedUsersQuery(db, organizationId, filter, null).execute());
+  if (path === 'emailPrefix') {
+    const match = emailPrefixMatchOf(typed.toLowerCase());
+    const page = pageOf(await orderedUsersQuery(db, organizationId, filter, match).execute());
+    if (page.items.length > 0) return page;
   }
-  const match = matchOf(path, text, 'indexed');
-  if (!match) throw new Error(`No match for search path ${path}`);
-  const rows = await candidateUsersQuery(db, organizationId, filter, match).execute();
-  if ((rows[0]?.candidateCount ?? 0) <= candidateCap) {
-    return pageOf(rows.map(({ candidateCount: _, ...user }) => user));
+  if (path === 'short') {
+    const rows = await candidateUsersQuery(db, organizationId, filter, shortMatchOf(folded, 'indexed')).execute();
+    if ((rows[0]?.candidateCount ?? 0) <= searchLimits.candidateCap) {
+      return pageOf(rows.map(({ candidateCount: _, ...user }) => user));
+    }
+    return pageOf(await orderedUsersQuery(db, organizationId, filter, shortMatchOf(folded, 'scan')).execute());
   }
-  return pageOf(await orderedUsersQuery(db, organizationId, filter, matchOf(path, text, 'scan')).execute());
+  const route = (await likelyCommon(db, folded)) ? 'common' : 'rare';
+  return pageOf(await substringUsers(db, organizationId, filter, folded, route));
 }
