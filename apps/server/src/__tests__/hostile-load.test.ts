@@ -26,15 +26,16 @@ afterAll(async () => {
 });
 
 /**
- * The hostile clients, in a thread of their own: attackers are other machines,
- * so their work must not be counted as the server's (it would share the test's
- * event loop otherwise). Each sends its requests one after another, each on a
- * connection of its own, and reports the statuses (0: closed before an answer).
+ * A hostile client, in a thread of its own: attackers are other machines, so
+ * their work must not be counted as the server's (it would share the test's
+ * event loop otherwise). Told a number, it sends that many requests one after
+ * another, each on a connection of its own, and reports the statuses (0: closed
+ * before an answer). A server that takes seconds over each is given 2.5 s a round.
  */
 const hostileClient = `
 const { request } = require('node:http');
 const { workerData, parentPort } = require('node:worker_threads');
-const { port, path, headers, depth, count } = workerData;
+const { port, path, headers, depth } = workerData;
 const body = Buffer.from('{"json":{"email":"a@example.com","password":' + '['.repeat(depth) + ']'.repeat(depth) + '}}');
 function post() {
   return new Promise((resolve) => {
@@ -51,29 +52,27 @@ function post() {
     outgoing.end(body);
   });
 }
-(async () => {
+parentPort.on('message', async (count) => {
   const statuses = [];
-  // A fixed number of requests; a server that takes seconds over each is stopped at 6 s (it has failed already).
-  const stopAt = Date.now() + 6000;
+  const stopAt = Date.now() + 2500;
   for (let i = 0; i < count && Date.now() < stopAt; i++) statuses.push(await post());
   parentPort.postMessage({ statuses, bytes: body.length });
-})();
+});
 `;
 
-function runHostileClient(data: {
-  path: string;
-  headers: Record<string, string>;
-  depth: number;
-  count: number;
-}): Promise<{ statuses: number[]; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(hostileClient, { eval: true, workerData: { port, ...data } });
-    worker.once('message', (message: { statuses: number[]; bytes: number }) => {
-      resolve(message);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
+type HostileClient = { send(count: number): Promise<{ statuses: number[]; bytes: number }>; stop(): Promise<number> };
+
+function hostileClientOf(data: { path: string; headers: Record<string, string>; depth: number }): HostileClient {
+  const worker = new Worker(hostileClient, { eval: true, workerData: { port, ...data } });
+  return {
+    send: (count) =>
+      new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage(count);
+      }),
+    stop: () => worker.terminate(),
+  };
 }
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -90,20 +89,20 @@ function probe(): Promise<number> {
   });
 }
 
-/** Probes /healthz one after another, 2 ms apart (as a health checker polls), until `done()`; sorted latencies. */
+/** Probes /healthz one after another, 2 ms apart (as a health checker polls), until `done()`. */
 async function probeUntil(done: () => boolean): Promise<number[]> {
   const latencies: number[] = [];
   while (!done()) {
     latencies.push(await probe());
     await pause(2);
   }
-  return latencies.sort((a, b) => a - b);
+  return latencies;
 }
 
-/** 60 probes without hostile load: the delay the shared machine itself adds at the moment. */
+/** 40 probes without hostile load: the delay the shared machine itself adds at the moment. */
 function quietProbes(): Promise<number[]> {
   let count = 0;
-  return probeUntil(() => count++ >= 60);
+  return probeUntil(() => count++ >= 40);
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -123,28 +122,49 @@ describe('hostile bodies before authentication', () => {
     ];
 
     for (let i = 0; i < 5; i++) await probe(); // warm the keep-alive connection and the route
-    const quietBefore = await quietProbes();
-    let hostileDone = false;
-    const probing = probeUntil(() => hostileDone);
-    const started = performance.now();
-    const loopBefore = performance.eventLoopUtilization();
-    const results = await Promise.all(
-      clients.map((client) => runHostileClient({ ...client, depth, count: requestsPerClient })),
-    ).finally(() => {
-      hostileDone = true;
-    });
-    const hostileSeconds = (performance.now() - started) / 1000;
+    // Rounds of quiet probing and probing under attack, so the shared machine's own bursts of delay
+    // fall on both alike: 4 rounds of 40 quiet probes, then 10 hostile requests per client.
+    const attackers = clients.map((client) => hostileClientOf({ ...client, depth }));
+    const quiet: number[] = [];
+    const sorted: number[] = [];
+    const results = clients.map(() => ({ statuses: [] as number[], bytes: 0 }));
+    let hostileMs = 0;
+    let busyMs = 0;
+    try {
+      for (let round = 0; round < 4; round++) {
+        quiet.push(...(await quietProbes()));
+        let hostileDone = false;
+        const probing = probeUntil(() => hostileDone);
+        const started = performance.now();
+        const loopBefore = performance.eventLoopUtilization();
+        const sent = await Promise.all(attackers.map((attacker) => attacker.send(requestsPerClient / 4))).finally(
+          () => {
+            hostileDone = true;
+          },
+        );
+        hostileMs += performance.now() - started;
+        busyMs += performance.eventLoopUtilization(loopBefore).active;
+        sorted.push(...(await probing));
+        sent.forEach((result, i) => {
+          results[i]?.statuses.push(...result.statuses);
+          if (results[i]) results[i].bytes = result.bytes;
+        });
+      }
+    } finally {
+      await Promise.all(attackers.map((attacker) => attacker.stop()));
+    }
+    quiet.sort((a, b) => a - b);
+    sorted.sort((a, b) => a - b);
+    const hostileSeconds = hostileMs / 1000;
     // How busy the server's thread was (it also runs the probes): the server's own cost, apart from the machine's load.
-    const loopBusy = performance.eventLoopUtilization(loopBefore).utilization;
-    const sorted = await probing;
-    const quietAfter = await quietProbes();
+    const loopBusy = busyMs / hostileMs;
     const statuses = results.map((result) => result.statuses);
     const bytes = results[0]?.bytes ?? 0;
     expect(bytes).toBeGreaterThan(999_000);
 
-    // The machine is shared (2 cores, several test runs at once): its own delay, measured just
-    // before and after, is allowed on top of the 50 ms. On a quiet machine that is about 1 ms.
-    const quietP95 = Math.max(percentile(quietBefore, 0.95), percentile(quietAfter, 0.95));
+    // The machine is shared (2 cores, several test runs at once): its own delay, measured in the
+    // quiet rounds, is allowed on top of the 50 ms. On a quiet machine that is about 1 ms.
+    const quietP95 = percentile(quiet, 0.95);
     const p50 = percentile(sorted, 0.5);
     const p95 = percentile(sorted, 0.95);
     console.info(
@@ -161,5 +181,5 @@ describe('hostile bodies before authentication', () => {
     expect(p95).toBeLessThan(50 + quietP95);
     // And no probe waited as long as one hostile body used to cost (0.65 s to 0.93 s of CPU each).
     expect(sorted.at(-1)).toBeLessThan(500);
-  });
+  }, 60_000);
 });
