@@ -399,7 +399,9 @@ function substringQueryOf(db: Db, shape: SubstringShape) {
       },
       // Prepared on the server only for the page sizes people choose, so that a client trying every limit
       // cannot make each connection keep hundreds of statements; other limits are planned at every call.
-      { arity: keys.length, onServer: preparedPageSizes.includes(shape.limit) },
+      // Nor with an account: accounts differ in size by orders of magnitude, and a plan made for any account
+      // (read the account's users, check each) would read all of a big one.
+      { arity: keys.length, onServer: preparedPageSizes.includes(shape.limit) && !shape.account },
     ) as (db: Db, ...args: string[]) => Promise<UserRow[]>;
     entry = { run, keys };
     substringQueries.set(id, entry);
