@@ -85,14 +85,16 @@ beforeAll(async () => {
   const small = await org.addAccount(`Small ${randomUUID().slice(0, 8)}`);
   bigAccountId = big.id;
 
-  // Set-based, in one statement: 90% in one account, names from short lists.
-  await sql`
+  // Set-based, in statements of 10,000 rows (each well inside the statement timeout on a busy machine):
+  // 90% in one account, names from short lists.
+  for (let from = 1; from <= seeded; from += 10_000) {
+    await sql`
     insert into users (organization_id, account_id, email, first_name, last_name, active)
     select ${org.organizationId}::uuid,
            case when i % 10 = 0 then ${small.id}::uuid else ${big.id}::uuid end,
            lower(f.name) || '.' || lower(l.name) || i || '@' || ${domain},
            f.name, l.name, i % 13 <> 0
-    from generate_series(1, ${seeded}) as g(i)
+    from generate_series(${from}::int, ${Math.min(seeded, from + 9_999)}::int) as g(i)
     cross join lateral (select (array['Ada', 'Bruno', 'Chloé', 'Dmitri', 'Emma', 'Farid', 'Grace', 'Hiro',
                                       'Ines', 'Jonas', 'Kwame', 'Lena', 'Mateo', 'Noor', 'Olga', 'Priya'])[1 + i % 16]
                         as name) f
@@ -101,6 +103,7 @@ beforeAll(async () => {
                                                 'Tanaka', 'Silva', 'Johansson', 'Haddad', 'Novak'])[1 + (i / 16) % 12]
                                end as name) l
   `.execute(db);
+  }
   // Vacuumed as autovacuum would, so index-only scans need not visit the table.
   await sql`vacuum (analyze) users`.execute(db);
 }, 300_000);
@@ -150,7 +153,8 @@ describe(`query plans with ${seeded.toLocaleString('en')} users`, () => {
 
   it('keeps the substring search’s plan when prepared and planned for any value (a generic plan)', async () => {
     for (const route of ['common', 'rare'] as const) {
-      for (const filter of [{}, { accountId: bigAccountId, active: true }, { cursor: encodeCursor(['m']) }]) {
+      // (Searches in an account are not prepared: see substringQueryOf.)
+      for (const filter of [{}, { active: true }, { role: 'user' as const, cursor: encodeCursor(['m']) }]) {
         const plan = await genericPlanOf(substring('llfeat', route, filter));
         expect(plan).toContain('users_search_text_trgm');
         expect(plan).toMatch(/users_(org|account)_email/);

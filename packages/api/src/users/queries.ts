@@ -372,6 +372,9 @@ function buildSubstringQuery(db: Db, shape: SubstringShape, take: (key: keyof Su
 
 type UserRow = Awaited<ReturnType<typeof findUserById>> & {};
 
+/** Page sizes whose substring searches are prepared statements on the server (the console offers these). */
+const preparedPageSizes = [25, 50, 100];
+
 /** For each shape: the prepared query, and which value goes to each of its arguments. */
 const substringQueries = new Map<
   string,
@@ -394,7 +397,11 @@ function substringQueryOf(db: Db, shape: SubstringShape) {
         let next = 0;
         return buildSubstringQuery(db, shape, () => args[next++] as string);
       },
-      { arity: keys.length },
+      // Prepared on the server only for the page sizes people choose, so that a client trying every limit
+      // cannot make each connection keep hundreds of statements; other limits are planned at every call.
+      // Nor with an account: accounts differ in size by orders of magnitude, and a plan made for any account
+      // (read the account's users, check each) would read all of a big one.
+      { arity: keys.length, onServer: preparedPageSizes.includes(shape.limit) && !shape.account },
     ) as (db: Db, ...args: string[]) => Promise<UserRow[]>;
     entry = { run, keys };
     substringQueries.set(id, entry);
