@@ -43,8 +43,8 @@ describe('the administrator walkthrough', () => {
     await page.goto('/');
     await page.waitForURL(/\/login\?next=/);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await visible(page.getByText('Enter an email address', { exact: true }));
-    await visible(page.getByText('Enter your password', { exact: true }));
+    await visible(page.getByText('Enter an email address.', { exact: true }));
+    await visible(page.getByText('Enter your password.', { exact: true }));
 
     await page.getByLabel('Email', { exact: true }).fill(admin().email);
     await page.getByLabel('Password', { exact: true }).fill('not the password');

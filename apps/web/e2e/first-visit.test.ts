@@ -57,7 +57,9 @@ describe('the first visit', () => {
     const { context, page } = await newPage(browser);
     await page.goto('/login');
     await visible(page.getByRole('button', { name: 'Sign in' }));
-    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type)).toBe('email');
+    await expect
+      .poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type))
+      .toBe('email');
     await context.close();
   });
 });
