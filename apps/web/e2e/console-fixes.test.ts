@@ -215,7 +215,8 @@ describe('the console, as a new administrator found it (issue 18)', () => {
     await signIn(page, admin().email, admin().password);
     await page.goto(`/users?q=${word}`);
     const rows = page.locator('tbody tr');
-    await expect.poll(() => rows.count()).toBe(25);
+    await visible(rows.first());
+    await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(25);
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
     const scriptSeconds = async () => {
@@ -231,7 +232,14 @@ describe('the console, as a new administrator found it (issue 18)', () => {
       return (await scriptSeconds()) - start;
     };
     const atStart = await click();
-    while ((await rows.count()) < 1000) await click();
+    const start = Date.now();
+    while ((await rows.count()) < 1000) {
+      const seconds = await click();
+      if ((await rows.count()) % 250 === 0) {
+        console.log(`${await rows.count()} rows: ${Math.round(seconds * 1000)} ms of script for the last click`);
+      }
+    }
+    console.log(`Reached 1000 rows in ${Math.round((Date.now() - start) / 1000)} s`);
     const atThousand: number[] = [];
     for (let i = 0; i < 3; i++) atThousand.push(await click());
     const median = atThousand.sort((a, b) => a - b)[1] ?? 0;
@@ -240,7 +248,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
     );
     expect(median).toBeLessThanOrEqual(Math.max(atStart * 2, atStart + 0.06));
     await context.close();
-  });
+  }, 600_000);
 
   it('offers only the actions that work on your own row, and says why the rest are not there', async () => {
     const { context, page } = await newPage(browser);
@@ -403,8 +411,16 @@ describe('the console, as a new administrator found it (issue 18)', () => {
       const account = await must<Account>(adminRequest, 'mutation', 'accounts.create', {
         name: `Emails ${tag} ${width}`,
         users: [
-          { email: `christopher.columbus.${tag}@example-navigation.com`, firstName: 'Chris', lastName: 'Columbus' },
-          { email: `ferdinand.magellan.${tag}@circumnavigation.example.org`, firstName: 'Ferdinand', lastName: 'M' },
+          {
+            email: `christopher.columbus.${tag}.${width}@example-navigation.com`,
+            firstName: 'Chris',
+            lastName: 'Columbus',
+          },
+          {
+            email: `ferdinand.magellan.${tag}.${width}@circumnavigation.example.org`,
+            firstName: 'Ferdinand',
+            lastName: 'M',
+          },
         ],
       });
       const { context, page } = await newPage(browser, width);

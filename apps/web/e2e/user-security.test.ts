@@ -192,10 +192,10 @@ describe('API keys, sign-in locks and sessions', () => {
     await visible(row.getByText('Revoked'));
     expect(await meWithKey(secret)).toBe(401);
 
-    // Deleting the user from their own page goes back to the list.
+    // Deleting the user from their own page goes back to the search it was opened from.
     await page.getByRole('button', { name: `Delete ${owner.email}` }).click();
     await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
-    await page.waitForURL(/\/users$/);
+    await page.waitForURL((url) => url.pathname === '/users' && url.searchParams.get('q') === owner.email);
     await visible(page.getByRole('status', { name: 'Notifications' }).getByText(`(${owner.email}) deleted.`));
     await context.close();
   });

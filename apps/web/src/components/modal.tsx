@@ -46,6 +46,13 @@ export function Modal({
     if (!value) setAsking(false);
   }, []);
   const keepEditing = useRef<HTMLButtonElement>(null);
+  // Without a trigger (a dialog opened from a row's button or a menu), focus returns to
+  // whatever had it when the dialog opened: Radix would only return it to a trigger.
+  const opener = useRef<HTMLElement | null>(null);
+  if (open && opener.current === null && !trigger && typeof document !== 'undefined') {
+    opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  }
+  if (!open) opener.current = null;
   useEffect(() => {
     if (asking) keepEditing.current?.focus();
   }, [asking]);
@@ -69,7 +76,13 @@ export function Modal({
           className={`dialog dialog-${size}`}
           role={role}
           onOpenAutoFocus={onOpenAutoFocus}
-          onCloseAutoFocus={onCloseAutoFocus}
+          onCloseAutoFocus={(event) => {
+            onCloseAutoFocus?.(event);
+            const back = opener.current;
+            if (event.defaultPrevented || trigger || !back?.isConnected) return;
+            event.preventDefault();
+            back.focus();
+          }}
           onEscapeKeyDown={askFirst}
           onPointerDownOutside={askFirst}
           {...(description ? {} : { 'aria-describedby': undefined })}
