@@ -331,6 +331,9 @@ describe('the administrator walkthrough', () => {
     await page.getByRole('button', { name: 'Delete account' }).click();
     const confirm = await visible(page.getByRole('alertdialog', { name: `Delete account “Bigger Team ${tag}”?` }));
     expect(await confirm.textContent()).toContain('its 30 users will be removed. This cannot be undone.');
+    // An account with users is deleted only once its name is typed.
+    expect(await confirm.getByRole('button', { name: 'Delete account' }).isDisabled()).toBe(true);
+    await confirm.getByLabel(/Type the account's name/).fill(`Bigger Team ${tag}`);
     await confirm.getByRole('button', { name: 'Delete account' }).click();
     await page.waitForURL('**/security/accounts');
     await visible(toast(`Account “Bigger Team ${tag}” deleted, with 30 users.`));

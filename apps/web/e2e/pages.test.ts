@@ -129,7 +129,8 @@ describe('every page, at 1280 and 390 pixels', () => {
       await visible(page.getByRole('heading', { name: 'Page not found' }));
       await check(page, 'not-found');
       await context.close();
-    });
+      // axe runs twice per page at 1280 px (light and dark): slow on two shared cores.
+    }, 360_000);
 
     it(`shows a plain user's page well at ${width} px`, async () => {
       const { context, page } = await newPage(browser, width);
