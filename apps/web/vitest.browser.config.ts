@@ -1,4 +1,16 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/** Files that fill the shared server with data (a thousand users) run after the others. */
+const runLast = ['show-more-timing.test.ts'];
+
+class DataHeavyLast extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const last = (file: TestSpecification) => runLast.some((name) => file.moduleId.endsWith(name));
+    return [...sorted.filter((file) => !last(file)), ...sorted.filter(last)];
+  }
+}
 
 // The browser suite: one server, one browser at a time, files one after another
 // (the machine has two cores; Chromium and the server share them).
@@ -11,5 +23,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    sequence: { sequencer: DataHeavyLast },
   },
 });

@@ -43,8 +43,8 @@ describe('the administrator walkthrough', () => {
     await page.goto('/');
     await page.waitForURL(/\/login\?next=/);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await visible(page.getByText('Enter an email address', { exact: true }));
-    await visible(page.getByText('Enter your password', { exact: true }));
+    await visible(page.getByText('Enter an email address.', { exact: true }));
+    await visible(page.getByText('Enter your password.', { exact: true }));
 
     await page.getByLabel('Email', { exact: true }).fill(admin().email);
     await page.getByLabel('Password', { exact: true }).fill('not the password');
@@ -122,18 +122,18 @@ describe('the administrator walkthrough', () => {
     const dialog = await visible(page.getByRole('dialog', { name: `Edit ${ada.first} ${ada.last}` }));
     expect(await dialog.getByLabel('First name').inputValue()).toBe(ada.first);
     await dialog.getByLabel('Last name').fill('King');
-    await dialog.getByRole('button', { name: 'Update' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await gone(dialog);
     await visible(toast(`Ada King (${ada.email}) updated.`));
     await visible(row(ada.email).getByText('Ada King'));
     ada.last = 'King';
   });
 
-  it('deactivates and reactivates with Active and Update', async () => {
+  it('deactivates and reactivates with Active and Save', async () => {
     await page.getByRole('button', { name: `Edit ${ada.email}` }).click();
     let dialog = await visible(page.getByRole('dialog', { name: 'Edit Ada King' }));
     await dialog.getByRole('checkbox', { name: 'Active' }).uncheck();
-    await dialog.getByRole('button', { name: 'Update' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await gone(dialog);
     await visible(toast(`Ada King (${ada.email}) deactivated.`));
     await visible(row(ada.email).getByText('Inactive', { exact: true }));
@@ -142,13 +142,13 @@ describe('the administrator walkthrough', () => {
     dialog = await visible(page.getByRole('dialog', { name: 'Edit Ada King' }));
     expect(await dialog.getByRole('checkbox', { name: 'Active' }).isChecked()).toBe(false);
     await dialog.getByRole('checkbox', { name: 'Active' }).check();
-    await dialog.getByRole('button', { name: 'Update' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await gone(dialog);
     await visible(toast(`Ada King (${ada.email}) reactivated.`));
     await visible(row(ada.email).getByText('Active', { exact: true }));
   });
 
-  it('explains a change made by someone else meanwhile, and reloads', async () => {
+  it('explains a change made by someone else meanwhile, and discards the typing on request', async () => {
     await page.getByRole('button', { name: `Edit ${grace.email}` }).click();
     // Named by the user: once reloaded, the title follows the new name.
     const dialog = await visible(page.getByRole('dialog', { name: /^Edit (Amazing )?Grace Hopper$/ }));
@@ -159,12 +159,12 @@ describe('the administrator walkthrough', () => {
     await must(context.request, 'mutation', 'users.update', { id: current.id, firstName: 'Amazing Grace' });
 
     await dialog.getByLabel('Last name').fill('Hopper-Murray');
-    await dialog.getByRole('button', { name: 'Update' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await visible(dialog.getByRole('alert').getByText(/changed by someone else meanwhile/));
-    await dialog.getByRole('button', { name: 'Reload' }).click();
+    await dialog.getByRole('button', { name: 'Discard my changes' }).click();
     await gone(dialog.getByRole('alert'));
     expect(await dialog.getByLabel('First name').inputValue()).toBe('Amazing Grace');
-    await dialog.getByRole('button', { name: 'Update' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await gone(dialog);
     await visible(row(grace.email).getByText('Amazing Grace Hopper'));
     grace.first = 'Amazing Grace';
@@ -218,16 +218,13 @@ describe('the administrator walkthrough', () => {
     ada.first = 'Augusta Ada';
   });
 
-  it('explains a refused role change in plain words', async () => {
+  it('explains in plain words why demoting yourself is not offered', async () => {
     await page.goto('/security/administrators');
     const me = await visible(row(admin().email));
     await me.getByRole('button', { name: `More actions for ${admin().email}` }).click();
-    await page.getByRole('menuitem', { name: 'Make user' }).click();
-    const dialog = await visible(page.getByRole('alertdialog', { name: /a user\?$/ }));
-    await dialog.getByRole('button', { name: 'Make user' }).click();
-    await visible(dialog.getByRole('alert').getByText('You cannot demote yourself; ask another administrator.'));
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
-    await gone(dialog);
+    const item = await visible(page.getByRole('menuitem', { name: /^Make user \(you cannot demote yourself/ }));
+    expect(await item.getAttribute('aria-disabled')).toBe('true');
+    await page.keyboard.press('Escape');
     expect(await focusedOn(page, `More actions for ${admin().email}`)).toBe(`More actions for ${admin().email}`);
   });
 
@@ -366,7 +363,7 @@ describe('the administrator walkthrough', () => {
       users: many,
     });
     await page.goto(`/accounts/${big.id}`);
-    await visible(page.getByText('Showing the first 25 users'));
+    await visible(page.getByText('Showing 25 of 30 users'));
     expect(
       await page
         .getByRole('row')
@@ -395,6 +392,9 @@ describe('the administrator walkthrough', () => {
     await page.getByRole('button', { name: 'Delete account' }).click();
     const confirm = await visible(page.getByRole('alertdialog', { name: `Delete account “Bigger Team ${tag}”?` }));
     expect(await confirm.textContent()).toContain('its 30 users will be removed. This cannot be undone.');
+    // An account with users is deleted only once its name is typed.
+    expect(await confirm.getByRole('button', { name: 'Delete account' }).isDisabled()).toBe(true);
+    await confirm.getByLabel(/Type the account's name/).fill(`Bigger Team ${tag}`);
     await confirm.getByRole('button', { name: 'Delete account' }).click();
     await page.waitForURL('**/security/accounts');
     await visible(toast(`Account “Bigger Team ${tag}” deleted, with 30 users.`));

@@ -7,7 +7,8 @@ type Account = { id: string; isDefault: boolean };
 /**
  * Every page at a laptop's and a phone's width: nothing overflows sideways and
  * a screenshot is kept for people to look at; axe (slow on two cores, and blind
- * to width) checks each page once, at 1280 px, and finds nothing serious.
+ * to width) checks each page at 1280 px, in the light and the dark colour scheme,
+ * and finds nothing serious.
  */
 describe('every page, at 1280 and 390 pixels', () => {
   let browser: Browser;
@@ -43,7 +44,14 @@ describe('every page, at 1280 and 390 pixels', () => {
 
   async function check(page: Page, name: string, floating = false) {
     const width = page.viewportSize()?.width ?? 0;
-    if (width >= 1280) await expectAccessible(page, name);
+    if (width >= 1280) {
+      // In both colour schemes: dark mode follows the system setting and keeps the same contrast.
+      await expectAccessible(page, name);
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await expectAccessible(page, `${name} (dark)`);
+      await screenshot(page, `${name}-dark`, !floating);
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow, `${name} scrolls sideways at ${width} px`).toBeLessThanOrEqual(0);
     await screenshot(page, name, !floating);
@@ -121,7 +129,8 @@ describe('every page, at 1280 and 390 pixels', () => {
       await visible(page.getByRole('heading', { name: 'Page not found' }));
       await check(page, 'not-found');
       await context.close();
-    });
+      // axe runs twice per page at 1280 px (light and dark): slow on two shared cores.
+    }, 360_000);
 
     it(`shows a plain user's page well at ${width} px`, async () => {
       const { context, page } = await newPage(browser, width);

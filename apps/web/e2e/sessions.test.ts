@@ -136,7 +136,7 @@ describe('sessions and permissions', () => {
     await must(adminRequest, 'mutation', 'users.setPassword', { id: other.id, password: newPassword });
 
     await dialog.getByLabel('Last name').fill('Moved');
-    await dialog.getByRole('button', { name: 'Update' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(/\/login\?/);
     await visible(page.getByText('Your session has ended. Sign in again to continue where you were.'));
     expect(new URL(page.url()).searchParams.get('next')).toBe(`/accounts/${team.id}?q=mo`);

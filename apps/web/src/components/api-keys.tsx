@@ -5,11 +5,12 @@ import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { applyFieldErrors, errorMessage, fieldErrorsOf } from '../lib/errors';
 import { formatDate, formatDateTime } from '../lib/format';
+import { usePageSize } from '../lib/page-size';
 import { type ApiKey, trpc } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
 import { type Columns, columnsFor, DataTable } from './data-table';
 import { Field, FormError } from './field';
-import { DialogClose, FormDialogActions, Modal } from './modal';
+import { DialogClose, FormDialogActions, Modal, useDirtyDialog } from './modal';
 import { PagedList } from './paged-list';
 import { useToast } from './toast';
 
@@ -27,15 +28,20 @@ const statusBadge: Record<ApiKey['status'], { label: string; className: string }
  */
 export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerLabel?: string }) {
   const own = userId === undefined;
+  const pageSize = usePageSize();
   const keys = trpc.apiKeys.list.useInfiniteQuery(
-    { userId, includeRevoked: true, limit: 25 },
-    { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    { userId, includeRevoked: true, limit: pageSize },
+    { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
   const columns = useMemo(() => {
     const list: Columns<ApiKey> = [
       column.accessor('name', {
         header: 'Name',
-        cell: ({ getValue }) => <span className="strong">{getValue()}</span>,
+        cell: ({ getValue }) => (
+          <span className="strong clamp" title={getValue()}>
+            {getValue()}
+          </span>
+        ),
       }),
       column.accessor('prefix', {
         header: 'Key',
@@ -89,6 +95,7 @@ export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerL
         query={keys}
         loading="Loading API keys…"
         noun={['key', 'keys']}
+        pageSize={pageSize}
         empty={{
           title: own ? 'You have no API keys.' : 'No API keys.',
           hint: own ? 'Create one for each script that needs to call Roster.' : undefined,
@@ -148,8 +155,8 @@ const createSchema = z.object({
   name: apiKeyNameSchema,
   expires: z
     .string()
-    .refine((value) => value === '' || !Number.isNaN(endOfDay(value).getTime()), 'Enter a date, or leave it empty')
-    .refine((value) => value === '' || endOfDay(value).getTime() > Date.now(), 'The expiry must be in the future'),
+    .refine((value) => value === '' || !Number.isNaN(endOfDay(value).getTime()), 'Enter a date, or leave it empty.')
+    .refine((value) => value === '' || endOfDay(value).getTime() > Date.now(), 'The expiry must be in the future.'),
 });
 
 function CreateApiKey() {
@@ -182,7 +189,8 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: { name: string; sec
   const create = trpc.apiKeys.create.useMutation();
   const [problem, setProblem] = useState<string | null>(null);
   const form = useForm({ resolver: zodResolver(createSchema), defaultValues: { name: '', expires: '' } });
-  const { errors, isSubmitting } = form.formState;
+  const { errors, isSubmitting, isDirty } = form.formState;
+  useDirtyDialog(isDirty);
   const submit = form.handleSubmit(async ({ name, expires }) => {
     setProblem(null);
     try {

@@ -19,7 +19,9 @@ export function ConfirmDialog({
   onConfirm,
   trigger,
   onCloseAutoFocus,
-  options,
+  extra,
+  confirmDisabled = false,
+  cancelLabel = 'Cancel',
 }: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
@@ -32,8 +34,10 @@ export function ConfirmDialog({
   onConfirm: () => void;
   trigger?: ReactNode;
   onCloseAutoFocus?: (event: Event) => void;
-  /** Choices that go with the confirmation (a checkbox), under the description. */
-  options?: ReactNode;
+  /** More than words: e.g. a field to type a name into before confirming. */
+  extra?: ReactNode;
+  confirmDisabled?: boolean;
+  cancelLabel?: string;
 }) {
   const cancelRef = useRef<HTMLButtonElement>(null);
   return (
@@ -51,19 +55,19 @@ export function ConfirmDialog({
         cancelRef.current?.focus();
       }}
     >
-      {options}
+      {extra}
       <FormError>{error ? errorMessage(error) : null}</FormError>
       <div className="dialog-actions">
         <DialogClose asChild>
           <button type="button" className="btn" ref={cancelRef}>
-            Cancel
+            {cancelLabel}
           </button>
         </DialogClose>
         <button
           type="button"
           className={danger ? 'btn btn-danger' : 'btn btn-primary'}
           onClick={onConfirm}
-          disabled={pending}
+          disabled={pending || confirmDisabled}
         >
           {pending ? 'Working…' : confirmLabel}
         </button>

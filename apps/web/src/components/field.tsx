@@ -1,5 +1,11 @@
 import { type ReactNode, useId } from 'react';
 
+/** Messages are sentences: they end with a period (or another final mark) wherever they come from. */
+export function sentence(message: string): string {
+  const text = message.trim();
+  return text === '' || /[.!?…:]$/.test(text) ? text : `${text}.`;
+}
+
 export type ControlProps = {
   id: string;
   'aria-invalid': boolean;
@@ -38,7 +44,7 @@ export function Field({
       )}
       {error && (
         <p className="field-error" id={errorId}>
-          {error}
+          {sentence(error)}
         </p>
       )}
     </div>

@@ -1,4 +1,5 @@
 import { type ReactNode, useMemo } from 'react';
+import type { PageSize } from '../lib/page-size';
 import { MoreRows } from './data-table';
 import { EmptyState, ErrorState, Spinner } from './states';
 
@@ -22,13 +23,15 @@ function usePagedItems<T>(query: PagedQuery<T>): T[] {
 /**
  * A server-paged list in its four states: loading, failed (with Try again),
  * empty (with what to do about it), or its table, whose footer counts the rows
- * and offers Show more while there are more pages.
+ * (of the total, when it is known cheaply) and offers Show more while there are more pages.
  */
 export function PagedList<T>({
   query,
   loading,
   noun,
   empty,
+  total,
+  pageSize,
   children,
 }: {
   query: PagedQuery<T>;
@@ -37,6 +40,10 @@ export function PagedList<T>({
   /** Singular and plural, for the footer: ['user', 'users']. */
   noun: [string, string];
   empty: { title: string; hint?: ReactNode };
+  /** How many rows there are in all, when known without counting (an account's userCount). */
+  total?: number | undefined;
+  /** The rows a page brings (the `limit` the query was given, from usePageSize); with it, the footer lets people change it. */
+  pageSize?: PageSize;
   /** The table of the rows, with the footer to put under it. */
   children: (items: T[], footer: ReactNode) => ReactNode;
 }) {
@@ -48,10 +55,12 @@ export function PagedList<T>({
     items,
     <MoreRows
       shown={items.length}
+      total={total}
       noun={noun}
       hasMore={query.hasNextPage}
       loading={query.isFetchingNextPage}
       onMore={() => void query.fetchNextPage()}
+      pageSize={pageSize}
     />,
   );
 }

@@ -1,17 +1,18 @@
 import * as Menu from '@radix-ui/react-dropdown-menu';
 import { useNavigate } from '@tanstack/react-router';
-import { useRef, useState } from 'react';
+import { type RefObject, useRef, useState } from 'react';
 import { errorMessage } from '../lib/errors';
 import { fullName } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
 import { trpc, type User } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
+import { Email } from './email';
 import { useMe } from './me';
 import { Modal } from './modal';
 import { useToast } from './toast';
 import { EditUserForm, SetPasswordForm } from './user-forms';
 
-type MenuDialog = 'password' | 'role' | null;
+type Open = 'edit' | 'delete' | 'password' | 'role' | null;
 
 /** Lifts a sign-in lock, and says so in a toast (or why it could not). */
 export function useUnlock(user: User) {
@@ -26,10 +27,18 @@ export function useUnlock(user: User) {
   });
 }
 
+/** Where focus goes once a row is deleted: the next row, else the one before, else the page. */
+function focusAfterRemoving(row: Element | null | undefined): HTMLElement | null {
+  const neighbour = row?.nextElementSibling ?? row?.previousElementSibling;
+  return neighbour?.querySelector<HTMLElement>('a, button') ?? document.getElementById('main');
+}
+
 /**
  * A user row's actions: Edit and Delete as buttons, the rarer ones (Set
  * password, role, activity) in a menu. Every accessible name carries the email,
- * so "Edit ada@example.com" is unambiguous in a list.
+ * so "Edit ada@example.com" is unambiguous in a list. On your own row, what the
+ * server would refuse (deleting or demoting yourself) is not offered; the menu
+ * says why. Dialogs are created only when opened: a long list stays light.
  */
 export function UserActions({
   user,
@@ -43,88 +52,30 @@ export function UserActions({
 }) {
   const me = useMe();
   const isSelf = me.id === user.id;
-  const [editing, setEditing] = useState(false);
-  const [deleting, setDeleting] = useState(false);
-  const [menuDialog, setMenuDialog] = useState<MenuDialog>(null);
+  const [open, setOpen] = useState<Open>(null);
   const moreButton = useRef<HTMLButtonElement>(null);
+  const actions = useRef<HTMLDivElement>(null);
   const navigate = useNavigate();
-  const toast = useToast();
-  const refresh = useRefreshAdminData();
-  const name = fullName(user);
-
-  const remove = trpc.users.delete.useMutation({
-    onSuccess: async () => {
-      setDeleting(false);
-      toast.show(`${name} (${user.email}) deleted.`);
-      onDeleted?.();
-      await refresh();
-    },
-  });
-  const nextRole = user.role === 'admin' ? 'user' : 'admin';
-  const setRole = trpc.users.setRole.useMutation({
-    onSuccess: async (updated) => {
-      setMenuDialog(null);
-      toast.show(
-        updated.role === 'admin'
-          ? `${user.email} is now an administrator.`
-          : `${user.email} is no longer an administrator.`,
-      );
-      await refresh();
-    },
-  });
   const unlock = useUnlock(user);
+  const nextRole = user.role === 'admin' ? 'user' : 'admin';
   const canBeAdmin = user.accountId === defaultAccountId;
-  // Dialogs opened from the menu give focus back to the menu's button.
-  const backToMore = (event: Event) => {
-    event.preventDefault();
-    moreButton.current?.focus();
-  };
+  const close = () => setOpen(null);
 
   return (
-    <div className="row-actions">
-      <Modal
-        open={editing}
-        onOpenChange={setEditing}
-        title={`Edit ${name}`}
-        description={user.email}
-        trigger={
-          <button type="button" className="btn btn-small" aria-label={`Edit ${user.email}`}>
-            Edit
-          </button>
-        }
-      >
-        {editing && <EditUserForm user={user} isSelf={isSelf} onDone={() => setEditing(false)} />}
-      </Modal>
-
-      <ConfirmDialog
-        open={deleting}
-        onOpenChange={(open) => {
-          setDeleting(open);
-          if (!open) remove.reset();
-        }}
-        title={`Delete ${name}?`}
-        confirmLabel="Delete"
-        danger
-        pending={remove.isPending}
-        error={remove.error}
-        onConfirm={() => remove.mutate({ id: user.id })}
-        trigger={
-          <button type="button" className="btn btn-small btn-danger-quiet" aria-label={`Delete ${user.email}`}>
-            Delete
-          </button>
-        }
-      >
-        <span className="confirm-text">
-          <strong>
-            {name} ({user.email})
-          </strong>{' '}
-          will be removed from Roster. Deletion cannot be undone.
-        </span>
-        <span className="confirm-text">
-          If they may need access again later, deactivate them instead: open Edit, clear Active and press Update (that
-          revokes their API keys for good).
-        </span>
-      </ConfirmDialog>
+    <div className="row-actions" ref={actions}>
+      <button type="button" className="btn btn-small" aria-label={`Edit ${user.email}`} onClick={() => setOpen('edit')}>
+        Edit
+      </button>
+      {!isSelf && (
+        <button
+          type="button"
+          className="btn btn-small btn-danger-quiet"
+          aria-label={`Delete ${user.email}`}
+          onClick={() => setOpen('delete')}
+        >
+          Delete
+        </button>
+      )}
 
       <Menu.Root modal={false}>
         <Menu.Trigger asChild>
@@ -154,17 +105,32 @@ export function UserActions({
                 Unlock sign-in
               </Menu.Item>
             )}
-            <Menu.Item className="menu-item" onSelect={() => setMenuDialog('password')}>
+            <Menu.Item className="menu-item" onSelect={() => setOpen('password')}>
               Set password
             </Menu.Item>
-            {(nextRole === 'user' || canBeAdmin) && (
-              <Menu.Item className="menu-item" onSelect={() => setMenuDialog('role')}>
-                {nextRole === 'admin' ? 'Make administrator' : 'Make user'}
-              </Menu.Item>
-            )}
-            {nextRole === 'admin' && !canBeAdmin && (
+            {nextRole === 'admin' &&
+              (canBeAdmin ? (
+                <Menu.Item className="menu-item" onSelect={() => setOpen('role')}>
+                  Make administrator
+                </Menu.Item>
+              ) : (
+                <Menu.Item className="menu-item" disabled>
+                  Make administrator (only users of the default account can be)
+                </Menu.Item>
+              ))}
+            {nextRole === 'user' &&
+              (isSelf ? (
+                <Menu.Item className="menu-item" disabled>
+                  Make user (you cannot demote yourself; ask another administrator)
+                </Menu.Item>
+              ) : (
+                <Menu.Item className="menu-item" onSelect={() => setOpen('role')}>
+                  Make user
+                </Menu.Item>
+              ))}
+            {isSelf && (
               <Menu.Item className="menu-item" disabled>
-                Make administrator (only users of the default account can be)
+                Delete (you cannot delete yourself; ask another administrator)
               </Menu.Item>
             )}
             <Menu.Separator className="menu-separator" />
@@ -178,33 +144,152 @@ export function UserActions({
         </Menu.Portal>
       </Menu.Root>
 
-      <Modal
-        open={menuDialog === 'password'}
-        onOpenChange={(open) => setMenuDialog(open ? 'password' : null)}
-        title={`Set a password for ${name}`}
-        description={user.email}
-        onCloseAutoFocus={backToMore}
-      >
-        {menuDialog === 'password' && <SetPasswordForm user={user} onDone={() => setMenuDialog(null)} />}
-      </Modal>
-
-      <ConfirmDialog
-        open={menuDialog === 'role'}
-        onOpenChange={(open) => {
-          setMenuDialog(open ? 'role' : null);
-          if (!open) setRole.reset();
-        }}
-        title={nextRole === 'admin' ? `Make ${name} an administrator?` : `Make ${name} a user?`}
-        confirmLabel={nextRole === 'admin' ? 'Make administrator' : 'Make user'}
-        pending={setRole.isPending}
-        error={setRole.error}
-        onConfirm={() => setRole.mutate({ id: user.id, role: nextRole })}
-        onCloseAutoFocus={backToMore}
-      >
-        {nextRole === 'admin'
-          ? `${user.email} will manage every account and user of the organization.`
-          : `${user.email} will no longer manage accounts and users. An organization always keeps at least one active administrator.`}
-      </ConfirmDialog>
+      {open === 'edit' && <EditDialog user={user} isSelf={isSelf} onClose={close} />}
+      {open === 'delete' && (
+        <DeleteDialog user={user} onClose={close} onDeleted={onDeleted} row={() => actions.current?.closest('tr')} />
+      )}
+      {open === 'password' && <PasswordDialog user={user} onClose={close} back={moreButton} />}
+      {open === 'role' && <RoleDialog user={user} nextRole={nextRole} onClose={close} back={moreButton} />}
     </div>
+  );
+}
+
+/** Dialogs opened from the menu give focus back to the menu's button. */
+const focusOn = (target: RefObject<HTMLElement | null>) => (event: Event) => {
+  event.preventDefault();
+  target.current?.focus();
+};
+
+function EditDialog({ user, isSelf, onClose }: { user: User; isSelf: boolean; onClose: () => void }) {
+  const name = fullName(user);
+  return (
+    <Modal
+      open
+      onOpenChange={(next) => !next && onClose()}
+      title={`Edit ${name}`}
+      description={<Email value={user.email} />}
+    >
+      <EditUserForm user={user} isSelf={isSelf} onDone={onClose} />
+    </Modal>
+  );
+}
+
+function DeleteDialog({
+  user,
+  onClose,
+  onDeleted,
+  row,
+}: {
+  user: User;
+  onClose: () => void;
+  onDeleted: (() => void) | undefined;
+  row: () => Element | null | undefined;
+}) {
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  const name = fullName(user);
+  const next = useRef<HTMLElement | null>(null);
+  const remove = trpc.users.delete.useMutation({
+    onSuccess: async () => {
+      // Chosen before the row goes: focus moves on to its neighbour, not to the page's top.
+      next.current = onDeleted ? null : focusAfterRemoving(row());
+      onClose();
+      toast.show(`${name} (${user.email}) deleted.`);
+      onDeleted?.();
+      await refresh();
+    },
+  });
+  return (
+    <ConfirmDialog
+      open
+      onOpenChange={(open) => !open && onClose()}
+      title={`Delete ${name}?`}
+      confirmLabel="Delete"
+      danger
+      pending={remove.isPending}
+      error={remove.error}
+      onConfirm={() => remove.mutate({ id: user.id })}
+      onCloseAutoFocus={(event) => {
+        if (!next.current) return;
+        event.preventDefault();
+        next.current.focus();
+      }}
+    >
+      <span className="confirm-text">
+        <strong className="long-text">
+          {name} (<Email value={user.email} />)
+        </strong>{' '}
+        will be removed from Roster. Deletion cannot be undone.
+      </span>
+      <span className="confirm-text">
+        If they may need access again later, deactivate them instead: open Edit, clear Active and press Save (that
+        revokes their API keys for good).
+      </span>
+    </ConfirmDialog>
+  );
+}
+
+function PasswordDialog({
+  user,
+  onClose,
+  back,
+}: {
+  user: User;
+  onClose: () => void;
+  back: RefObject<HTMLButtonElement | null>;
+}) {
+  return (
+    <Modal
+      open
+      onOpenChange={(next) => !next && onClose()}
+      title={`Set a password for ${fullName(user)}`}
+      description={<Email value={user.email} />}
+      onCloseAutoFocus={focusOn(back)}
+    >
+      <SetPasswordForm user={user} onDone={onClose} />
+    </Modal>
+  );
+}
+
+function RoleDialog({
+  user,
+  nextRole,
+  onClose,
+  back,
+}: {
+  user: User;
+  nextRole: 'admin' | 'user';
+  onClose: () => void;
+  back: RefObject<HTMLButtonElement | null>;
+}) {
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  const name = fullName(user);
+  const setRole = trpc.users.setRole.useMutation({
+    onSuccess: async (updated) => {
+      onClose();
+      toast.show(
+        updated.role === 'admin'
+          ? `${user.email} is now an administrator.`
+          : `${user.email} is no longer an administrator.`,
+      );
+      await refresh();
+    },
+  });
+  return (
+    <ConfirmDialog
+      open
+      onOpenChange={(open) => !open && onClose()}
+      title={nextRole === 'admin' ? `Make ${name} an administrator?` : `Make ${name} a user?`}
+      confirmLabel={nextRole === 'admin' ? 'Make administrator' : 'Make user'}
+      pending={setRole.isPending}
+      error={setRole.error}
+      onConfirm={() => setRole.mutate({ id: user.id, role: nextRole })}
+      onCloseAutoFocus={focusOn(back)}
+    >
+      {nextRole === 'admin'
+        ? `${user.email} will manage every account and user of the organization.`
+        : `${user.email} will no longer manage accounts and users. An organization always keeps at least one active administrator.`}
+    </ConfirmDialog>
   );
 }

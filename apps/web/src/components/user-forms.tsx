@@ -1,6 +1,6 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { createUserSchema, emailSchema, firstNameSchema, lastNameSchema, passwordSchema } from '@roster/api/schemas';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { type UseFormRegisterReturn, useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { applyFieldErrors, errorCode, errorMessage, isDuplicateEmail, isStaleVersion } from '../lib/errors';
@@ -8,7 +8,7 @@ import { fullName } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
 import { trpc, type User } from '../trpc';
 import { Field, FormError } from './field';
-import { FormDialogActions } from './modal';
+import { FormDialogActions, useDirtyDialog } from './modal';
 import { useToast } from './toast';
 
 type PersonField = 'firstName' | 'lastName' | 'email';
@@ -47,66 +47,91 @@ const editSchema = z.object({
   email: emailSchema,
   active: z.boolean(),
 });
+type EditValues = z.infer<typeof editSchema>;
+const editFields = [
+  ['firstName', 'First name'],
+  ['lastName', 'Last name'],
+  ['email', 'Email'],
+  ['active', 'Active'],
+] as const;
+const valuesOf = (user: User): EditValues => ({
+  firstName: user.firstName,
+  lastName: user.lastName,
+  email: user.email,
+  active: user.active,
+});
+const shown = (value: string | boolean) => (typeof value === 'boolean' ? (value ? 'yes' : 'no') : value);
+
+/** Someone else saved the user while the form was open: what they changed, and the user as it is now. */
+type Conflict = { fresh: User; changes: Array<{ label: string; from: string; to: string }> };
 
 /**
  * Edits names, email and Active in one form. Names and email go through
  * `users.update` with the version the form was opened with; a changed Active
  * then goes through deactivate or reactivate with the version that returned.
+ * Only what changed is sent, and the toast says what that was. When someone
+ * else saved the user meanwhile, the form keeps what was typed, shows what they
+ * changed, and offers to apply the typing on top of their version or to discard it.
  */
 export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boolean; onDone: () => void }) {
   const toast = useToast();
   const refresh = useRefreshAdminData();
   const utils = trpc.useUtils();
-  const [base, setBase] = useState(user);
-  const [problem, setProblem] = useState<{ message: string; stale: boolean } | null>(null);
+  // The version the form's values are based on (what "changed" is measured against).
+  const base = useRef(user);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [conflict, setConflict] = useState<Conflict | null>(null);
   const update = trpc.users.update.useMutation();
   const deactivate = trpc.users.deactivate.useMutation();
   const reactivate = trpc.users.reactivate.useMutation();
-  const form = useForm({
-    resolver: zodResolver(editSchema),
-    defaultValues: { firstName: user.firstName, lastName: user.lastName, email: user.email, active: user.active },
-  });
-  const { errors, isSubmitting } = form.formState;
+  const form = useForm({ resolver: zodResolver(editSchema), defaultValues: valuesOf(user) });
+  const { errors, isSubmitting, isDirty } = form.formState;
+  useDirtyDialog(isDirty);
 
-  const reload = async () => {
-    try {
-      const fresh = await utils.users.get.fetch({ id: user.id }, { staleTime: 0 });
-      setBase(fresh);
-      form.reset({ firstName: fresh.firstName, lastName: fresh.lastName, email: fresh.email, active: fresh.active });
-      setProblem(null);
-      void refresh();
-    } catch (error) {
-      setProblem({ message: errorMessage(error), stale: false });
-    }
-  };
-
-  const submit = form.handleSubmit(async (values) => {
+  const save = async (values: EditValues) => {
     setProblem(null);
+    setConflict(null);
+    const from = base.current;
+    const detailsChanged =
+      values.firstName !== from.firstName || values.lastName !== from.lastName || values.email !== from.email;
+    const activeChanged = values.active !== from.active;
+    if (!detailsChanged && !activeChanged) {
+      toast.show(`No changes: ${fullName(from)} (${from.email}) is as it was.`);
+      onDone();
+      return;
+    }
     let step: 'update' | 'active' = 'update';
     try {
-      const updated = await update.mutateAsync({
-        id: user.id,
-        firstName: values.firstName,
-        lastName: values.lastName,
-        email: values.email,
-        version: base.version,
-      });
-      setBase(updated);
-      let final = updated;
-      if (values.active !== updated.active) {
+      let current = from;
+      if (detailsChanged) {
+        current = await update.mutateAsync({
+          id: user.id,
+          firstName: values.firstName,
+          lastName: values.lastName,
+          email: values.email,
+          version: current.version,
+        });
+        base.current = current;
+      }
+      if (activeChanged) {
         step = 'active';
         const toggle = values.active ? reactivate : deactivate;
-        final = await toggle.mutateAsync({ id: user.id, version: updated.version });
-        setBase(final);
+        current = await toggle.mutateAsync({ id: user.id, version: current.version });
+        base.current = current;
       }
       await refresh();
-      const what = final.active !== user.active ? (final.active ? 'reactivated' : 'deactivated') : 'updated';
-      toast.show(`${fullName(final)} (${final.email}) ${what}.`);
+      const what = [
+        detailsChanged ? 'updated' : null,
+        activeChanged ? (current.active ? 'reactivated' : 'deactivated') : null,
+      ]
+        .filter(Boolean)
+        .join(' and ');
+      toast.show(`${fullName(current)} (${current.email}) ${what}.`);
       onDone();
     } catch (error) {
       if (step === 'active') void refresh();
       if (isStaleVersion(error)) {
-        setProblem({ message: errorMessage(error), stale: true });
+        await showConflict(errorMessage(error));
       } else if (applyFieldErrors(error, form.setError, ['firstName', 'lastName', 'email'])) {
         // Shown beside the fields the server named (a taken email, too).
       } else if (isDuplicateEmail(error)) {
@@ -114,20 +139,78 @@ export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boo
       } else if (step === 'active' && errorCode(error) === 'PRECONDITION_FAILED') {
         form.setError('active', { type: 'server', message: errorMessage(error) });
       } else {
-        setProblem({ message: errorMessage(error), stale: false });
+        setProblem(errorMessage(error));
       }
     }
-  });
+  };
+
+  const showConflict = async (message: string) => {
+    try {
+      const fresh = await utils.users.get.fetch({ id: user.id }, { staleTime: 0 });
+      const before = valuesOf(base.current);
+      const after = valuesOf(fresh);
+      const changes = editFields
+        .filter(([field]) => before[field] !== after[field])
+        .map(([field, label]) => ({ label, from: shown(before[field]), to: shown(after[field]) }));
+      setConflict({ fresh, changes });
+      setProblem(message);
+      void refresh();
+    } catch (error) {
+      setProblem(errorMessage(error));
+    }
+  };
+
+  /** The person's changes (what differs from the version they started from), saved on top of the server's. */
+  const applyOnTop = async (fresh: User) => {
+    const started = valuesOf(base.current);
+    const mine = form.getValues();
+    const merged = valuesOf(fresh);
+    for (const [field] of editFields) {
+      if (mine[field] !== started[field]) Object.assign(merged, { [field]: mine[field] });
+    }
+    base.current = fresh;
+    form.reset(merged);
+    await save(merged);
+  };
+
+  const discard = (fresh: User) => {
+    base.current = fresh;
+    form.reset(valuesOf(fresh));
+    setConflict(null);
+    setProblem(null);
+  };
 
   return (
-    <form noValidate onSubmit={submit} className="form">
+    <form noValidate onSubmit={form.handleSubmit(save)} className="form">
       {problem && (
         <FormError>
-          <p>{problem.message}</p>
-          {problem.stale && (
-            <button type="button" className="btn btn-small" onClick={() => void reload()}>
-              Reload
-            </button>
+          <p>{problem}</p>
+          {conflict && (
+            <>
+              {conflict.changes.length > 0 && (
+                <ul className="changes">
+                  {conflict.changes.map((change) => (
+                    <li key={change.label} className="long-text">
+                      <span className="change-field">{change.label}:</span> {change.from} → {change.to}
+                    </li>
+                  ))}
+                </ul>
+              )}
+              <p>Your changes are still in the form.</p>
+              <div className="alert-actions">
+                <button
+                  type="button"
+                  className="btn btn-small"
+                  disabled={isSubmitting}
+                  onClick={() => void applyOnTop(conflict.fresh)}
+                >
+                  Apply my changes on top
+                </button>
+                <button type="button" className="btn btn-small" onClick={() => discard(conflict.fresh)}>
+                  Discard my changes
+                </button>
+              </div>
+            </>
           )}
         </FormError>
       )}
@@ -144,7 +227,7 @@ export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boo
       >
         {(props) => <input {...props} {...form.register('active')} type="checkbox" disabled={isSelf} />}
       </Field>
-      <FormDialogActions submitLabel="Update" busyLabel="Updating…" busy={isSubmitting} />
+      <FormDialogActions submitLabel="Save" busyLabel="Saving…" busy={isSubmitting} />
     </form>
   );
 }
@@ -157,7 +240,8 @@ export function SetPasswordForm({ user, onDone }: { user: User; onDone: () => vo
   const refresh = useRefreshAdminData();
   const setPassword = trpc.users.setPassword.useMutation();
   const form = useForm({ resolver: zodResolver(setPasswordSchema), defaultValues: { password: '' } });
-  const { errors } = form.formState;
+  const { errors, isDirty } = form.formState;
+  useDirtyDialog(isDirty);
   const submit = form.handleSubmit(async ({ password }) => {
     try {
       await setPassword.mutateAsync({ id: user.id, password });
@@ -203,7 +287,8 @@ export function AddUserForm({
     resolver: zodResolver(addUserSchema),
     defaultValues: { firstName: '', lastName: '', email: '', password: undefined, role: 'user' },
   });
-  const { errors } = form.formState;
+  const { errors, isDirty } = form.formState;
+  useDirtyDialog(isDirty);
   const [problem, setProblem] = useState<string | null>(null);
   const submit = form.handleSubmit(async (values) => {
     setProblem(null);

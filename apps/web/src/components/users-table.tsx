@@ -1,12 +1,43 @@
 import { Link } from '@tanstack/react-router';
-import { type ReactNode, useMemo } from 'react';
+import { type ReactNode, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { formatDateTime, fullName, roleLabel } from '../lib/format';
 import type { User } from '../trpc';
 import { type Columns, columnsFor, DataTable } from './data-table';
-import { LockBadge } from './lock-badge';
+import { Email } from './email';
 import { UserActions } from './user-actions';
+import { UserBadges } from './user-badges';
 
 const column = columnsFor<User>();
+
+/**
+ * Account names for the Account column, kept outside React's props: a name
+ * arriving re-renders the cells that show it, not every row of the table.
+ */
+function createNameStore() {
+  let names = new Map<string, string>();
+  const listeners = new Set<() => void>();
+  return {
+    set(next: Map<string, string>) {
+      names = next;
+      for (const listener of listeners) listener();
+    },
+    subscribe(listener: () => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    get: (id: string) => names.get(id),
+  };
+}
+type NameStore = ReturnType<typeof createNameStore>;
+
+function AccountLink({ store, accountId }: { store: NameStore; accountId: string }) {
+  const name = useSyncExternalStore(store.subscribe, () => store.get(accountId));
+  return (
+    <Link to="/accounts/$accountId" params={{ accountId }} className="clamp" title={name}>
+      {name ?? 'Open account'}
+    </Link>
+  );
+}
 
 /** Users with their actions; with `accountNames`, also the account each belongs to. */
 export function UsersTable({
@@ -23,6 +54,12 @@ export function UsersTable({
   accountNames?: Map<string, string>;
   footer?: ReactNode;
 }) {
+  const [store] = useState(createNameStore);
+  useEffect(() => {
+    if (accountNames) store.set(accountNames);
+  }, [accountNames, store]);
+  const withAccounts = accountNames !== undefined;
+
   const columns = useMemo(() => {
     const list: Columns<User> = [
       column.accessor((user) => fullName(user), {
@@ -32,8 +69,9 @@ export function UsersTable({
           <Link
             to="/users/$userId"
             params={{ userId: row.original.id }}
-            className="strong-link"
+            className="strong-link clamp"
             aria-label={`${getValue()} (${row.original.email})`}
+            title={getValue()}
           >
             {getValue()}
           </Link>
@@ -41,20 +79,14 @@ export function UsersTable({
       }),
       column.accessor('email', {
         header: 'Email',
-        cell: ({ getValue }) => <span className="email">{getValue()}</span>,
+        cell: ({ getValue }) => <Email value={getValue()} className="clamp" />,
       }),
     ];
-    if (accountNames) {
+    if (withAccounts) {
       list.push(
         column.accessor('accountId', {
           header: 'Account',
-          cell: ({ getValue }) => {
-            return (
-              <Link to="/accounts/$accountId" params={{ accountId: getValue() }}>
-                {accountNames.get(getValue()) ?? 'Open account'}
-              </Link>
-            );
-          },
+          cell: ({ getValue }) => <AccountLink store={store} accountId={getValue()} />,
         }),
       );
     }
@@ -67,16 +99,7 @@ export function UsersTable({
       }),
       column.accessor('active', {
         header: 'Active',
-        cell: ({ getValue, row }) => (
-          <span className="name-cell">
-            {getValue() ? (
-              <span className="badge badge-green">Active</span>
-            ) : (
-              <span className="badge badge-gray">Inactive</span>
-            )}
-            {row.original.lockedUntil && <LockBadge until={row.original.lockedUntil} />}
-          </span>
-        ),
+        cell: ({ row }) => <UserBadges user={row.original} />,
       }),
       column.accessor('lastLoginAt', {
         header: 'Last sign-in',
@@ -92,7 +115,7 @@ export function UsersTable({
       }),
     );
     return list;
-  }, [accountNames, defaultAccountId]);
+  }, [withAccounts, store, defaultAccountId]);
 
   return <DataTable caption={caption} columns={columns} data={users} footer={footer} />;
 }

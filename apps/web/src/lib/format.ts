@@ -1,9 +1,11 @@
-const dateTime = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short' });
-const timeOnly = new Intl.DateTimeFormat('en', { timeStyle: 'short', hourCycle: 'h23' });
-const dateOnly = new Intl.DateTimeFormat('en', { dateStyle: 'medium' });
+// Dates and times in the browser's own locale, one format for each: a time reads
+// the same in a lock badge, a table and the audit log.
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 
 export const formatDateTime = (date: Date) => dateTime.format(date);
-/** "14:05", or with the date too when it is not today. */
+/** The time alone ("14:05" or "2:05 PM", as the browser's locale writes it), with the date too when not today. */
 export function formatLockTime(date: Date, now = new Date()): string {
   return date.toDateString() === now.toDateString() ? timeOnly.format(date) : dateTime.format(date);
 }

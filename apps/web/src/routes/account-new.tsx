@@ -1,8 +1,9 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { createAccountSchema } from '@roster/api/schemas';
-import { Link, useNavigate } from '@tanstack/react-router';
-import { useState } from 'react';
+import { Link, useBlocker, useNavigate } from '@tanstack/react-router';
+import { useRef, useState } from 'react';
 import { useFieldArray, useForm } from 'react-hook-form';
+import { ConfirmDialog } from '../components/confirm-dialog';
 import { Field, FormError } from '../components/field';
 import { useToast } from '../components/toast';
 import { emptyAsUndefined } from '../components/user-forms';
@@ -27,12 +28,23 @@ export function NewAccountPage() {
     defaultValues: { name: '', description: '', users: [blankUser] },
   });
   const users = useFieldArray({ control: form.control, name: 'users' });
-  const { errors, isSubmitting } = form.formState;
+  const { errors, isSubmitting, isDirty } = form.formState;
+  const created = useRef(false);
+
+  // A half-filled form is not lost without asking: leaving the page (a link, the back button)
+  // asks first, and closing or reloading the tab gets the browser's own warning. An ended
+  // session still goes to sign-in: there is nothing to save then.
+  const blocker = useBlocker({
+    shouldBlockFn: ({ next }) => isDirty && !created.current && next.pathname !== '/login',
+    enableBeforeUnload: () => isDirty && !created.current,
+    withResolver: true,
+  });
 
   const submit = form.handleSubmit(async (values) => {
     setProblem(null);
     try {
       const account = await create.mutateAsync(values);
+      created.current = true;
       await refresh();
       toast.show(`Account “${account.name}” created with ${plural(account.userCount, 'user')}.`);
       await navigate({ to: '/accounts/$accountId', params: { accountId: account.id } });
@@ -63,6 +75,21 @@ export function NewAccountPage() {
           <p className="muted">An account and its users are created together; add more users later on its page.</p>
         </div>
       </div>
+      <ConfirmDialog
+        open={blocker.status === 'blocked'}
+        onOpenChange={(open) => {
+          if (!open) blocker.reset?.();
+        }}
+        title="Leave this page?"
+        confirmLabel="Leave and lose it"
+        danger
+        pending={false}
+        error={null}
+        onConfirm={() => blocker.proceed?.()}
+        cancelLabel="Stay on this page"
+      >
+        The account you started is not created yet: what you typed on this page will be lost.
+      </ConfirmDialog>
       <form noValidate onSubmit={submit} className="form card">
         <FormError>{problem}</FormError>
         <Field label="Name" error={errors.name?.message}>

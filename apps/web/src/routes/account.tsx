@@ -1,13 +1,13 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { accountDescriptionSchema, accountNameSchema } from '@roster/api/schemas';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { Field, FormError } from '../components/field';
 import { useMe } from '../components/me';
-import { FormDialogActions, Modal } from '../components/modal';
+import { FormDialogActions, Modal, useDirtyDialog } from '../components/modal';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
@@ -16,6 +16,7 @@ import { AddUserForm } from '../components/user-forms';
 import { UsersTable } from '../components/users-table';
 import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
+import { usePageSize } from '../lib/page-size';
 import { useRefreshAdminData } from '../lib/refresh';
 import { useTitle } from '../lib/title';
 import { type Account, trpc } from '../trpc';
@@ -66,6 +67,10 @@ function Breadcrumb() {
 function AccountDetails({ account }: { account: Account }) {
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
+  const [typedName, setTypedName] = useState('');
+  const typedId = useId();
+  // An account with users is only deleted once its name is typed: it takes every user with it.
+  const mustType = account.userCount > 0;
   const toast = useToast();
   const navigate = useNavigate();
   const refresh = useRefreshAdminData();
@@ -81,9 +86,10 @@ function AccountDetails({ account }: { account: Account }) {
     <div className="page-header">
       <div className="page-header-text">
         <h1>
-          {account.name} {account.isDefault && <span className="badge badge-blue">Default</span>}
+          <span className="long-text">{account.name}</span>{' '}
+          {account.isDefault && <span className="badge badge-blue">Default</span>}
         </h1>
-        <p className="muted">{account.description || 'No description.'}</p>
+        <p className="muted long-text">{account.description || 'No description.'}</p>
         <dl className="facts">
           <div>
             <dt>Users</dt>
@@ -120,11 +126,29 @@ function AccountDetails({ account }: { account: Account }) {
             open={deleting}
             onOpenChange={(open) => {
               setDeleting(open);
+              setTypedName('');
               if (!open) remove.reset();
             }}
             title={`Delete account “${account.name}”?`}
             confirmLabel="Delete account"
             danger
+            confirmDisabled={mustType && typedName.trim() !== account.name}
+            extra={
+              mustType && (
+                <div className="field">
+                  <label htmlFor={typedId} className="long-text">
+                    Type the account's name, “{account.name}”, to confirm
+                  </label>
+                  <input
+                    id={typedId}
+                    value={typedName}
+                    onChange={(event) => setTypedName(event.target.value)}
+                    autoComplete="off"
+                    spellCheck={false}
+                  />
+                </div>
+              )
+            }
             pending={remove.isPending}
             error={remove.error}
             onConfirm={() => remove.mutate({ id: account.id })}
@@ -153,13 +177,14 @@ function EditAccountForm({ account, onDone }: { account: Account; onDone: () => 
     resolver: zodResolver(editAccountSchema),
     defaultValues: { name: account.name, description: account.description },
   });
-  const { errors } = form.formState;
+  const { errors, isDirty } = form.formState;
+  useDirtyDialog(isDirty);
   const submit = form.handleSubmit(async (values) => {
     setProblem(null);
     try {
       const updated = await update.mutateAsync({ id: account.id, ...values });
       await refresh();
-      toast.show(`Account “${updated.name}” saved.`);
+      toast.show(`Account “${updated.name}” updated.`);
       onDone();
     } catch (error) {
       if (errorReason(error) === 'ACCOUNT_NAME_TAKEN') {
@@ -178,7 +203,7 @@ function EditAccountForm({ account, onDone }: { account: Account; onDone: () => 
       <Field label="Description" error={errors.description?.message}>
         {(props) => <textarea {...props} {...form.register('description')} rows={3} />}
       </Field>
-      <FormDialogActions submitLabel="Save" busy={form.formState.isSubmitting} />
+      <FormDialogActions submitLabel="Save" busyLabel="Saving…" busy={form.formState.isSubmitting} />
     </form>
   );
 }
@@ -188,8 +213,9 @@ function AccountUsers({ account }: { account: Account }) {
   const navigate = useNavigate();
   const me = useMe();
   const [adding, setAdding] = useState(false);
+  const pageSize = usePageSize();
   const users = trpc.users.search.useInfiniteQuery(
-    { accountId: account.id, query: q, limit: 25 },
+    { accountId: account.id, query: q, limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
 
@@ -224,6 +250,9 @@ function AccountUsers({ account }: { account: Account }) {
         query={users}
         loading="Loading users…"
         noun={['user', 'users']}
+        pageSize={pageSize}
+        // The account keeps its user count: the total is known without counting (not for a search).
+        total={q ? undefined : account.userCount}
         empty={{
           title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
           hint: q ? 'Try another name or email, or clear the search.' : 'Add a user with the Add user button.',

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { ApiKeysSection } from '../components/api-keys';
+import { Email } from '../components/email';
 import { Field, FormError } from '../components/field';
 import { useMe } from '../components/me';
 import { useToast } from '../components/toast';
@@ -63,13 +64,15 @@ function ProfilePanel() {
   return (
     <div className="profile-grid">
       <section className="card" aria-labelledby="profile-heading">
-        <h2 id="profile-heading" className="card-title">
+        <h2 id="profile-heading" className="card-title long-text">
           {fullName(me)}
         </h2>
         <dl className="details">
           <div>
             <dt>Email</dt>
-            <dd>{me.email}</dd>
+            <dd>
+              <Email value={me.email} />
+            </dd>
           </div>
           <div>
             <dt>Role</dt>
@@ -94,7 +97,7 @@ const changeSchema = changePasswordSchema
   .extend({ confirmPassword: z.string() })
   .refine((values) => values.newPassword === values.confirmPassword, {
     path: ['confirmPassword'],
-    message: 'The two new passwords differ',
+    message: 'The two new passwords differ.',
   });
 
 function ChangePassword() {

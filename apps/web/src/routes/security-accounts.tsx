@@ -3,6 +3,7 @@ import { columnsFor, DataTable } from '../components/data-table';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
 import { formatDate } from '../lib/format';
+import { usePageSize } from '../lib/page-size';
 import { type Account, trpc } from '../trpc';
 
 const route = getRouteApi('/app/admin/security/accounts');
@@ -13,7 +14,12 @@ const columns = [
     header: 'Name',
     cell: ({ row }) => (
       <span className="name-cell">
-        <Link to="/accounts/$accountId" params={{ accountId: row.original.id }} className="strong-link">
+        <Link
+          to="/accounts/$accountId"
+          params={{ accountId: row.original.id }}
+          className="strong-link clamp"
+          title={row.original.name}
+        >
           {row.original.name}
         </Link>
         {row.original.isDefault && <span className="badge badge-blue">Default</span>}
@@ -22,7 +28,14 @@ const columns = [
   }),
   column.accessor('description', {
     header: 'Description',
-    cell: ({ getValue }) => getValue() || <span className="muted">—</span>,
+    cell: ({ getValue }) =>
+      getValue() ? (
+        <span className="clamp" title={getValue()}>
+          {getValue()}
+        </span>
+      ) : (
+        <span className="muted">—</span>
+      ),
   }),
   column.accessor('userCount', { header: 'Users', cell: ({ getValue }) => getValue() }),
   column.accessor('createdAt', { header: 'Created', cell: ({ getValue }) => formatDate(getValue()) }),
@@ -32,8 +45,9 @@ const columns = [
 export function AccountsTab() {
   const { q } = route.useSearch();
   const navigate = useNavigate();
+  const pageSize = usePageSize();
   const accounts = trpc.accounts.list.useInfiniteQuery(
-    { query: q, limit: 25 },
+    { query: q, limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
 
@@ -56,6 +70,7 @@ export function AccountsTab() {
         query={accounts}
         loading="Loading accounts…"
         noun={['account', 'accounts']}
+        pageSize={pageSize}
         empty={{
           title: q ? `No account matches “${q}”.` : 'There are no accounts yet.',
           hint: q ? 'Try another name, or clear the search.' : 'Add an account to start adding users.',

@@ -1,14 +1,16 @@
 import { useMe } from '../components/me';
 import { PagedList } from '../components/paged-list';
 import { UsersTable } from '../components/users-table';
+import { usePageSize } from '../lib/page-size';
 import { trpc } from '../trpc';
 
 /** Security Settings > Administrators: who can manage the organization, and changing that. */
 export function AdministratorsTab() {
   const me = useMe();
+  const pageSize = usePageSize();
   const admins = trpc.users.search.useInfiniteQuery(
-    { role: 'admin', limit: 25 },
-    { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    { role: 'admin', limit: pageSize },
+    { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
   return (
     <section aria-labelledby="admins-heading">
@@ -25,6 +27,7 @@ export function AdministratorsTab() {
         query={admins}
         loading="Loading administrators…"
         noun={['administrator', 'administrators']}
+        pageSize={pageSize}
         empty={{ title: 'No administrators found.' }}
       >
         {(items, footer) => (

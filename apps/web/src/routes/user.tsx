@@ -1,13 +1,14 @@
-import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
+import { getRouteApi, Link, useCanGoBack, useNavigate, useRouter } from '@tanstack/react-router';
 import { useId, useMemo, useState } from 'react';
 import { ApiKeysSection } from '../components/api-keys';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { type Columns, columnsFor, DataTable } from '../components/data-table';
-import { LockBadge } from '../components/lock-badge';
+import { Email } from '../components/email';
 import { useMe } from '../components/me';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { UserActions, useUnlock } from '../components/user-actions';
+import { UserBadges } from '../components/user-badges';
 import { errorCode } from '../lib/errors';
 import { formatDate, formatDateTime, fullName, plural, roleLabel } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
@@ -61,28 +62,30 @@ function Breadcrumb() {
 function UserDetails({ user }: { user: User }) {
   const me = useMe();
   const navigate = useNavigate();
+  const router = useRouter();
+  const canGoBack = useCanGoBack();
   const account = trpc.accounts.get.useQuery({ id: user.accountId }, { retry: false });
+  // Once deleted, back to where the person came from (their search, with its filters), else to all users.
+  const leave = () => (canGoBack ? router.history.back() : void navigate({ to: '/users' }));
   return (
     <div className="page-header">
       <div className="page-header-text">
         <h1>
-          {fullName(user)} {user.id === me.id && <span className="badge badge-blue">You</span>}
+          <span className="long-text">{fullName(user)}</span>{' '}
+          {user.id === me.id && <span className="badge badge-blue">You</span>}
         </h1>
-        <p className="muted email">{user.email}</p>
+        <p className="muted">
+          <Email value={user.email} />
+        </p>
         <p className="name-cell">
           <span className={user.role === 'admin' ? 'badge badge-purple' : 'badge'}>{roleLabel(user.role)}</span>
-          {user.active ? (
-            <span className="badge badge-green">Active</span>
-          ) : (
-            <span className="badge badge-gray">Inactive</span>
-          )}
-          {user.lockedUntil && <LockBadge until={user.lockedUntil} />}
+          <UserBadges user={user} />
         </p>
         <dl className="facts">
           <div>
             <dt>Account</dt>
             <dd>
-              <Link to="/accounts/$accountId" params={{ accountId: user.accountId }}>
+              <Link to="/accounts/$accountId" params={{ accountId: user.accountId }} className="long-text">
                 {account.data?.name ?? 'Open account'}
               </Link>
             </dd>
@@ -98,7 +101,7 @@ function UserDetails({ user }: { user: User }) {
         </dl>
       </div>
       <div className="page-actions">
-        <UserActions user={user} defaultAccountId={me.accountId} onDeleted={() => void navigate({ to: '/users' })} />
+        <UserActions user={user} defaultAccountId={me.accountId} onDeleted={leave} />
       </div>
     </div>
   );
@@ -191,7 +194,7 @@ function Sessions({ user }: { user: User }) {
             pending={end.isPending}
             error={end.error}
             onConfirm={() => end.mutate({ id: user.id, revokeApiKeys: revokeKeys })}
-            options={
+            extra={
               <div className="field field-checkbox">
                 <input
                   id={revokeKeysId}

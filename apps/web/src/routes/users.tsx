@@ -6,6 +6,7 @@ import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
 import { UsersTable } from '../components/users-table';
 import { useAccountNames } from '../lib/account-names';
+import { usePageSize } from '../lib/page-size';
 import type { UsersSearch } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { trpc } from '../trpc';
@@ -24,6 +25,7 @@ export function UsersPage() {
     [navigate],
   );
 
+  const pageSize = usePageSize();
   const accountId = search.account && /^[0-9a-f-]{36}$/i.test(search.account) ? search.account : undefined;
   const users = trpc.users.search.useInfiniteQuery(
     {
@@ -32,7 +34,7 @@ export function UsersPage() {
       role: search.role,
       accountId,
       locked: search.locked ? true : undefined,
-      limit: 25,
+      limit: pageSize,
     },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
@@ -104,6 +106,7 @@ export function UsersPage() {
         query={users}
         loading="Loading users…"
         noun={['user', 'users']}
+        pageSize={pageSize}
         empty={{
           title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
           hint: filtered ? 'Change the search or the filters.' : 'Users are added on an account’s page.',

@@ -117,7 +117,9 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
 type Caller = ReturnType<typeof callerWithToken>;
 
 const userKeys =
-  'accountId active createdAt email firstName id lastLoginAt lastName lockedUntil role updatedAt version'.split(' ');
+  'accountId active createdAt email firstName hasPassword id lastLoginAt lastName lockedUntil role updatedAt version'.split(
+    ' ',
+  );
 const accountKeys = 'createdAt description id isDefault name updatedAt userCount'.split(' ');
 
 /**

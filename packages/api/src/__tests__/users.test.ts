@@ -17,6 +17,7 @@ const userKeys = [
   'createdAt',
   'email',
   'firstName',
+  'hasPassword',
   'id',
   'lastLoginAt',
   'lastName',
@@ -153,6 +154,44 @@ describe('users.get', () => {
     expect(Object.keys(byId).sort()).toEqual(userKeys);
     await expectTRPCError(org.admin.users.get({ id: '00000000-0000-4000-8000-000000000000' }), 'NOT_FOUND');
     await expectTRPCError(org.admin.users.get({ email: uniqueEmail('missing') }), 'NOT_FOUND');
+  });
+});
+
+describe('hasPassword', () => {
+  it('says whether the user can sign in with a password, everywhere a user is returned, never the hash', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const account = await org.addAccount();
+    const without = await org.admin.users.create({
+      accountId: account.id,
+      email: uniqueEmail('nopass'),
+      firstName: 'No',
+      lastName: 'Password',
+    });
+    const withOne = await org.admin.users.create({
+      accountId: account.id,
+      email: uniqueEmail('haspass'),
+      firstName: 'Has',
+      lastName: 'Password',
+      password: 'a long enough password',
+    });
+    expect([without.hasPassword, withOne.hasPassword]).toEqual([false, true]);
+    expect((await org.admin.users.get({ id: without.id })).hasPassword).toBe(false);
+    const listed = await org.admin.users.list({ accountId: account.id });
+    expect(Object.fromEntries(listed.items.map((u) => [u.id, u.hasPassword]))).toEqual({
+      [without.id]: false,
+      [withOne.id]: true,
+    });
+    const found = await org.admin.users.search({ accountId: account.id });
+    expect(found.items.find((u) => u.id === without.id)?.hasPassword).toBe(false);
+    const updated = await org.admin.users.update({ id: without.id, lastName: 'Still None' });
+    expect(updated.hasPassword).toBe(false);
+    const set = await org.admin.users.setPassword({ id: without.id, password: 'now it has a password' });
+    expect(set.hasPassword).toBe(true);
+    expect((await org.admin.users.get({ id: without.id })).hasPassword).toBe(true);
+    for (const user of [without, withOne, set]) {
+      expect(JSON.stringify(user)).not.toMatch(/argon2|passwordHash/);
+    }
   });
 });
 

@@ -175,6 +175,26 @@ describe('input bounds: BAD_REQUEST with a message per field', () => {
     await expectTRPCError(org.admin.audit.list({ cursor: page.nextCursor ?? '' }), 'BAD_REQUEST');
   });
 
+  it('cursors: null is the first page on every list, as an absent cursor is', async () => {
+    const org = await orgForReads();
+    await org.addUser();
+    await org.addUser();
+    const lists = [
+      () => [org.admin.accounts.list({ cursor: null }), org.admin.accounts.list({})],
+      () => [
+        org.admin.users.list({ accountId: org.defaultAccountId, cursor: null }),
+        org.admin.users.list({ accountId: org.defaultAccountId }),
+      ],
+      () => [org.admin.users.search({ cursor: null, limit: 2 }), org.admin.users.search({ limit: 2 })],
+      () => [org.admin.audit.list({ cursor: null }), org.admin.audit.list({})],
+      () => [org.admin.apiKeys.list({ cursor: null }), org.admin.apiKeys.list({})],
+    ];
+    for (const list of lists) {
+      const [withNull, without] = await Promise.all(list());
+      expect(withNull).toEqual(without);
+    }
+  });
+
   it('ids, roles, queries and versions are checked before anything runs', async () => {
     const org = await orgForReads();
     for (const call of [

@@ -15,6 +15,8 @@ export const userOutput = z.object({
   version: z.number(),
   /** Set while the user is locked out after repeated failed sign-ins. */
   lockedUntil: z.date().nullable(),
+  /** False for a user created without a password: they cannot sign in until one is set. */
+  hasPassword: z.boolean(),
 });
 export type UserOutput = z.infer<typeof userOutput>;
 

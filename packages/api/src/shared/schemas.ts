@@ -58,7 +58,13 @@ export const limitSchema = z
   .max(100, 'Limit is at most 100')
   .default(25);
 
-export const cursorSchema = z.string().max(1000, 'Not a valid cursor').optional();
+/** A page's `nextCursor`; absent or null is the first page (a client may pass back the null it was given). */
+export const cursorSchema = z
+  .string()
+  .max(1000, 'Not a valid cursor')
+  .nullable()
+  .transform((cursor) => cursor ?? undefined)
+  .optional();
 
 export const searchQuerySchema = z
   .string()

@@ -19,6 +19,8 @@ export const userColumns = [
   'users.version',
   // Only a lock still in force: a past date would read as "locked" to a hasty eye.
   sql<Date | null>`case when users.locked_until > now() then users.locked_until end`.as('lockedUntil'),
+  // Whether there is a password at all (a user created without one cannot sign in); never the hash itself.
+  sql<boolean>`users.password_hash is not null`.as('hasPassword'),
 ] as const;
 
 // The reads behind users.get: compiled once (see preparedQuery).

@@ -269,6 +269,6 @@ export async function setPassword(db: Db, actor: Actor, input: { id: string; pas
       targetId: user.id,
       targetLabel: label(user),
     });
-    return user;
+    return { ...user, hasPassword: true };
   });
 }

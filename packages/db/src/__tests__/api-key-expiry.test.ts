@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { migrations } from '../migrate.js';
 import { freshDb } from '../test/fresh-db.js';
 
-
 describe('0007_api_key_expiry', () => {
   it('gives keys without an expiry one 365 days from now, keeps the others, and requires one from then on', async () => {
     const { db } = await freshDb();

@@ -4,7 +4,6 @@ import { describe, expect, it } from 'vitest';
 import { migrations } from '../migrate.js';
 import { freshDb } from '../test/fresh-db.js';
 
-
 // 0006 keeps who and what as they were; rows written before it are backfilled.
 describe('0006_audit_snapshots', () => {
   it('backfills snapshots, finds deleted actors again, and keeps actor ids from then on', async () => {
