@@ -5,6 +5,7 @@ import * as m0002 from './migrations/0002_api_keys.js';
 import * as m0003 from './migrations/0003_sign_in_defences.js';
 import * as m0004 from './migrations/0004_search_scale.js';
 import * as m0005 from './migrations/0005_sign_in_pending.js';
+import * as m0010 from './migrations/0010_scim.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
@@ -14,6 +15,7 @@ export const migrations = {
   '0003_sign_in_defences': m0003,
   '0004_search_scale': m0004,
   '0005_sign_in_pending': m0005,
+  '0010_scim': m0010,
 };
 
 /**

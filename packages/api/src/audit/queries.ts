@@ -5,7 +5,7 @@ import { decodeCursor, toPage } from '../shared/cursor.js';
 
 export type AuditRecord = {
   /** Who acted; id and email are null for a request nobody authenticated (a refused API key). */
-  actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null };
+  actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null; via?: Actor['via'] };
   action: string;
   targetType: 'user' | 'account' | 'organization' | 'api_key';
   targetId: string | null;
@@ -21,7 +21,8 @@ export async function recordAudit(tx: Transaction<Database>, entry: AuditRecord)
     .insertInto('auditLog')
     .values({
       organizationId: entry.actor.organizationId,
-      actorId: entry.actor.id,
+      // A SCIM connection acts as no user: the row names it by its label (actorEmail) alone.
+      actorId: 'via' in entry.actor && entry.actor.via === 'scim' ? null : entry.actor.id,
       actorEmail: entry.actor.email,
       action: entry.action,
       targetType: entry.targetType,
