@@ -48,7 +48,8 @@ function parseJson(_request: FastifyRequest, body: string, done: (error: Error |
 
 export function registerScimRoute(app: FastifyInstance, options: ScimRouteOptions): void {
   app.register(async (scope) => {
-    scope.removeContentTypeParser('application/json');
+    // Only JSON bodies: anything else (text/plain, forms) is 415.
+    scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, parseJson);
 
     scope.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
