@@ -77,6 +77,13 @@ describe('SCIM authentication', () => {
     }
     const stored = await db.selectFrom('users').select('scimConnectionId').where('id', '=', user.id).executeTakeFirst();
     expect(stored?.scimConnectionId).toBe(connection.id);
+    // The console shows it in the user's details.
+    expect(await org.admin.scim.connections.ofUser({ userId: user.id })).toMatchObject({
+      id: connection.id,
+      name: 'Test IdP',
+      status: 'revoked',
+    });
+    expect(await org.admin.scim.connections.ofUser({ userId: org.adminId })).toBeNull();
   });
 });
 

@@ -83,3 +83,20 @@ export async function findConnectionByTokenHash(db: Db, tokenHash: string) {
 export async function touchConnection(db: Db, id: string): Promise<void> {
   await db.updateTable('scimConnections').set({ lastUsedAt: sql<Date>`now()` }).where('id', '=', id).execute();
 }
+
+/** The connection that last created or changed a user of the organization (undefined: no such user). */
+export async function connectionOfUser(db: Db, organizationId: string, userId: string) {
+  return db
+    .selectFrom('users')
+    .leftJoin('scimConnections', 'scimConnections.id', 'users.scimConnectionId')
+    .select([
+      'users.id as userId',
+      'scimConnections.id',
+      'scimConnections.name',
+      'scimConnections.prefix',
+      'scimConnections.revokedAt',
+    ])
+    .where('users.organizationId', '=', organizationId)
+    .where('users.id', '=', userId)
+    .executeTakeFirst();
+}

@@ -6,6 +6,7 @@ import type { Actor } from '../context.js';
 import { appError } from '../errors.js';
 import { assertAccountInOrganization } from '../users/service.js';
 import {
+  connectionOfUser,
   findConnectionByTokenHash,
   insertConnection,
   listConnections,
@@ -120,5 +121,18 @@ export async function authenticateConnection(db: Db, token: string): Promise<Sci
     role: 'user',
     via: 'scim',
     connectionId: row.id,
+  };
+}
+
+/** Which connection last created or changed the user, if any: the console shows it in the user's details. */
+export async function connectionOfUserFor(db: Db, actor: Actor, userId: string) {
+  const row = await connectionOfUser(db, actor.organizationId, userId);
+  if (!row) throw appError('NOT_FOUND', 'No such user.');
+  if (!row.id || !row.name || !row.prefix) return null;
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    status: row.revokedAt ? ('revoked' as const) : ('active' as const),
   };
 }

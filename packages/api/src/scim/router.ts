@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { accountNameSchema, idSchema } from '../shared/schemas.js';
 import { adminProcedure, router } from '../trpc.js';
-import { createConnection, listConnectionsOf, revokeConnection } from './connections-service.js';
+import { connectionOfUserFor, createConnection, listConnectionsOf, revokeConnection } from './connections-service.js';
 
 /** A SCIM connection as administrators see it: never its token, nor the token's hash. */
 export const scimConnectionOutput = z.object({
@@ -37,5 +37,15 @@ export const scimRouter = router({
       .input(z.object({ id: idSchema }))
       .output(scimConnectionOutput)
       .mutation(({ ctx, input }) => revokeConnection(ctx.db, ctx.actor, input.id)),
+
+    /** The connection that last created or changed a user (null: none did). */
+    ofUser: adminProcedure
+      .input(z.object({ userId: idSchema }))
+      .output(
+        z
+          .object({ id: z.string(), name: z.string(), prefix: z.string(), status: z.enum(['active', 'revoked']) })
+          .nullable(),
+      )
+      .query(({ ctx, input }) => connectionOfUserFor(ctx.db, ctx.actor, input.userId)),
   }),
 });
