@@ -304,3 +304,23 @@ describe('SCIM discovery and HTTP', () => {
     expect([400, 404]).toContain(noOps.status);
   });
 });
+
+describe('SCIM limits', () => {
+  it('answers 429 with Retry-After beyond 32 requests of one connection at once, and serves the others', async () => {
+    const { scim } = await connectionTo(app, org);
+    const other = await connectionTo(app, org);
+    const responses = await Promise.all(
+      Array.from({ length: 60 }, () => scim('GET', filterUrl('userName sw "a" or name.familyName co "x"'))),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+    // All 60 are sent at once, and each holds its place while it waits for the database.
+    const limited = responses.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(32);
+    expect(limited[0]?.json).toMatchObject({ schemas: [errorSchema], status: '429' });
+    expect(limited[0]?.headers['retry-after']).toBe('1');
+    expect((await other.scim('GET', '/Users')).status).toBe(200);
+    expect((await scim('GET', '/Users')).status).toBe(200);
+  });
+});

@@ -31,7 +31,12 @@ const withEtag = (status: number, user: ScimUser, query: ScimRequest['query']): 
   json(status, project(user, query), { etag: user.meta.version, location: user.meta.location });
 
 export function scimErrorResponse(error: ScimError): ScimResponse {
-  const headers: Record<string, string> = error.status === 401 ? { 'www-authenticate': 'Bearer realm="SCIM"' } : {};
+  const headers: Record<string, string> =
+    error.status === 401
+      ? { 'www-authenticate': 'Bearer realm="SCIM"' }
+      : error.status === 429
+        ? { 'retry-after': '1' }
+        : {};
   return json(error.status, error.toJSON(), headers);
 }
 
@@ -48,8 +53,30 @@ async function actorOf(db: Db, authorization: string | undefined): Promise<ScimA
 
 const methodNotAllowed = (method: string, path: string) => new ScimError(405, `${method} is not supported on ${path}.`);
 
+/** Requests one connection may have running at once; more are 429 (a runaway sync cannot take every database connection). */
+export const maxConcurrentPerConnection = 32;
+const running = new Map<string, number>();
+
 async function route(db: Db, request: ScimRequest): Promise<ScimResponse> {
   const actor = await actorOf(db, request.authorization);
+  const now = running.get(actor.connectionId) ?? 0;
+  if (now >= maxConcurrentPerConnection) {
+    throw new ScimError(
+      429,
+      `This connection already has ${maxConcurrentPerConnection} requests running; retry when they have finished.`,
+    );
+  }
+  running.set(actor.connectionId, now + 1);
+  try {
+    return await routeAs(db, actor, request);
+  } finally {
+    const left = (running.get(actor.connectionId) ?? 1) - 1;
+    if (left > 0) running.set(actor.connectionId, left);
+    else running.delete(actor.connectionId);
+  }
+}
+
+async function routeAs(db: Db, actor: ScimActor, request: ScimRequest): Promise<ScimResponse> {
   const { method, baseUrl } = request;
   let segments: string[];
   try {
