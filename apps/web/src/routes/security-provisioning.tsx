@@ -163,14 +163,19 @@ function AddConnectionForm({ onCreated }: { onCreated: (created: { name: string;
     { query: query || undefined, limit: 20 },
     { placeholderData: (previous) => previous },
   );
-  const account = accounts.data?.items.find((a) => a.name.toLowerCase() === accountText.trim().toLowerCase());
+  const exact = (items: { id: string; name: string }[] | undefined) =>
+    items?.find((a) => a.name.toLowerCase() === accountText.trim().toLowerCase());
 
   const submit = async (event: React.FormEvent) => {
     event.preventDefault();
     setProblem(null);
     if (!name.trim()) return setProblem('Enter a name, such as “Okta”.');
-    if (!account) return setProblem('Choose an account from the list.');
     try {
+      // The list may not have caught up with the typing yet: ask for the name itself.
+      const account =
+        exact(accounts.data?.items) ??
+        exact((await utils.accounts.list.fetch({ query: accountText.trim() || undefined, limit: 20 })).items);
+      if (!account) return setProblem('Choose an account from the list.');
       const result = await create.mutateAsync({ accountId: account.id, name: name.trim() });
       onCreated({ name: result.connection.name, token: result.token });
       toast.show(`Connection “${result.connection.name}” added.`);
