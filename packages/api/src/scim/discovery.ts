@@ -1,4 +1,3 @@
-import { maxFilterTerms } from './filter.js';
 import { userSchema } from './resource.js';
 import { defaultPageSize, maxPageSize } from './users-service.js';
 
@@ -15,7 +14,6 @@ const listOf = (resources: unknown[]) => ({
 export function serviceProviderConfig(baseUrl: string) {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-    documentationUri: 'https://github.com/roster/roster#provisioning-with-scim',
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: maxPageSize },
@@ -40,7 +38,6 @@ export function serviceProviderConfig(baseUrl: string) {
       },
     ],
     meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },
-    'urn:roster:limits': { maxFilterTerms },
   };
 }
 
