@@ -31,10 +31,10 @@ describe('Security Settings > Provisioning', () => {
   beforeAll(async () => {
     browser = await launchBrowser();
     ({ context, page } = await newPage(browser));
-    request = context.request;
-    await must(request, 'mutation', 'auth.login', admin());
-    account = await must<Account>(request, 'mutation', 'accounts.create', { name: `Provisioned ${tag}`, users: [] });
     await signIn(page, admin().email, admin().password);
+    // The page's session serves the setup calls too.
+    request = context.request;
+    account = await must<Account>(request, 'mutation', 'accounts.create', { name: `Provisioned ${tag}`, users: [] });
   });
 
   afterAll(async () => {
@@ -58,8 +58,8 @@ describe('Security Settings > Provisioning', () => {
 
     const shown = await visible(page.getByRole('dialog', { name: 'Set up your identity provider' }));
     await visible(shown.getByText('You will not see this token again.'));
-    expect(await shown.getByLabel('SCIM base URL').inputValue()).toBe(`${baseURL()}/scim/v2`);
-    const token = await shown.getByLabel('Token').inputValue();
+    expect(await shown.getByRole('textbox', { name: 'SCIM base URL' }).inputValue()).toBe(`${baseURL()}/scim/v2`);
+    const token = await shown.getByRole('textbox', { name: 'Token' }).inputValue();
     expect(token).toMatch(/^rsc_/);
     await shown.getByRole('button', { name: 'Copy Token' }).click();
     await visible(shown.getByText('Copied to the clipboard.'));
