@@ -4,7 +4,7 @@ import type { Database } from '@roster/db';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp } from './helpers.js';
-import { connectionTo, errorSchema, patchOp, type ScimClient, scimClient, userSchema } from './scim-helpers.js';
+import { connectionTo, errorSchema, patchOp, type ScimClient, userSchema } from './scim-helpers.js';
 
 let app: Awaited<ReturnType<typeof buildTestApp>>;
 let org: TestOrg;
