@@ -1,4 +1,4 @@
-import type { Database, Db } from '@roster/db';
+import { type Database, type Db, preparedQuery } from '@roster/db';
 import { type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
 
 /** The columns SCIM reads a user with (never the password hash). */
@@ -24,8 +24,18 @@ const scoped = (db: Db, scope: Scope) =>
     .where('users.organizationId', '=', scope.organizationId)
     .where('users.accountId', '=', scope.accountId);
 
+// GET /Users/{id}, the read every sync repeats: compiled once (see preparedQuery).
+const scimUserById = preparedQuery((db, organizationId: string, accountId: string, id: string) =>
+  db
+    .selectFrom('users')
+    .select(scimUserColumns)
+    .where('users.organizationId', '=', organizationId)
+    .where('users.accountId', '=', accountId)
+    .where('users.id', '=', id),
+);
+
 export async function findScimUser(db: Db, scope: Scope, id: string) {
-  return scoped(db, scope).select(scimUserColumns).where('users.id', '=', id).executeTakeFirst();
+  return (await scimUserById(db, scope.organizationId, scope.accountId, id))[0];
 }
 
 export async function lockScimUser(tx: Transaction<Database>, scope: Scope, id: string) {
