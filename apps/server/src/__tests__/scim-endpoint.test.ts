@@ -78,12 +78,12 @@ describe('SCIM authentication', () => {
     const stored = await db.selectFrom('users').select('scimConnectionId').where('id', '=', user.id).executeTakeFirst();
     expect(stored?.scimConnectionId).toBe(connection.id);
     // The console shows it in the user's details.
-    expect(await org.admin.scim.connections.ofUser({ userId: user.id })).toMatchObject({
+    expect(await org.admin.scim.connections.get({ userId: user.id })).toMatchObject({
       id: connection.id,
       name: 'Test IdP',
       status: 'revoked',
     });
-    expect(await org.admin.scim.connections.ofUser({ userId: org.adminId })).toBeNull();
+    expect(await org.admin.scim.connections.get({ userId: org.adminId })).toBeNull();
   });
 });
 
@@ -222,6 +222,9 @@ describe('SCIM lists', () => {
     expect(await ids('externalId eq "ext-ada"')).toEqual([]);
     expect(await ids('externalId pr')).toEqual([ada.id]);
     expect(await ids('not (externalId pr)')).toEqual([bob.id]);
+    // A comparison with an absent attribute is false, so its negation is true (not SQL's unknown).
+    expect(await ids('not (externalId eq "EXT-ada")')).toEqual([bob.id]);
+    expect(await ids('not (externalId sw "EXT" or active eq true)')).toEqual([bob.id]);
     expect(await ids(`id eq "${bob.id}"`)).toEqual([bob.id]);
     expect(await ids('id eq "not-a-uuid"')).toEqual([]);
     expect(await ids('active eq false')).toEqual([bob.id]);

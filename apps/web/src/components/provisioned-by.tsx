@@ -3,7 +3,7 @@ import { trpc } from '../trpc';
 
 /** "Provisioned by": the SCIM connection that last created or changed the user, when one did. */
 export function ProvisionedBy({ userId }: { userId: string }) {
-  const connection = trpc.scim.connections.ofUser.useQuery({ userId });
+  const connection = trpc.scim.connections.get.useQuery({ userId });
   if (!connection.data) return null;
   return (
     <div>

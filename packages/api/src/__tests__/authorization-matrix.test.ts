@@ -111,7 +111,7 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'scim.connections.list': { input: () => ({}), expect: adminInOwnOrg },
   'scim.connections.revoke': { input: (w) => ({ id: w.scimConnectionId }), expect: adminOnIds },
   // The plain user was created in the console, by no connection: null.
-  'scim.connections.ofUser': { input: (w) => ({ userId: w.userId }), expect: [U, U, F, N, 'null'] },
+  'scim.connections.get': { input: (w) => ({ userId: w.userId }), expect: [U, U, F, N, 'null'] },
 };
 
 type Caller = ReturnType<typeof callerWithToken>;

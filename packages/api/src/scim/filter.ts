@@ -157,7 +157,12 @@ function comparison(op: CompareOp, path: string, value: Value): Condition {
         const column = attribute === email ? attribute.column : sql`lower(${attribute.column})`;
         return compareValues(op, column, value.toLowerCase());
       }
-      return compareValues(op, attribute.column, value);
+      const compared = compareValues(op, attribute.column, value);
+      // A comparison with an absent (null) attribute is false, never SQL's unknown: else
+      // `not (externalId eq "x")` would leave out the users without one. `ne` is never unknown.
+      return attribute.nullable && op !== 'ne'
+        ? sql<SqlBool>`(${attribute.column} is not null and ${compared})`
+        : compared;
     }
   }
 }

@@ -39,7 +39,7 @@ export const scimRouter = router({
       .mutation(({ ctx, input }) => revokeConnection(ctx.db, ctx.actor, input.id)),
 
     /** The connection that last created or changed a user (null: none did). */
-    ofUser: adminProcedure
+    get: adminProcedure
       .input(z.object({ userId: idSchema }))
       .output(
         z
