@@ -97,10 +97,11 @@ export async function listUsers(db: Db, actor: ScimActor, query: ListQuery, base
     } catch {
       throw badRequest('invalidCursor', 'The cursor is not valid; start again with an empty "cursor".');
     }
-    const [rows, total] = await Promise.all([
-      count === 0 ? [] : pageOfScimUsers(db, scope, { where, offset: 0, afterEmail: after, limit: count + 1 }),
-      countScimUsers(db, scope, where),
-    ]);
+    const rows =
+      count === 0 ? [] : await pageOfScimUsers(db, scope, { where, offset: 0, afterEmail: after, limit: count + 1 });
+    // A first page that holds every match is its own count: a lookup needs no second query.
+    const total =
+      after === null && count > 0 && rows.length <= count ? rows.length : await countScimUsers(db, scope, where);
     const page = rows.slice(0, count);
     const last = page.at(-1);
     return {
@@ -112,10 +113,15 @@ export async function listUsers(db: Db, actor: ScimActor, query: ListQuery, base
     };
   }
   const startIndex = Math.max(startIndexParam ?? 1, 1);
-  const [rows, total] = await Promise.all([
-    count === 0 ? [] : pageOfScimUsers(db, scope, { where, offset: startIndex - 1, afterEmail: null, limit: count }),
-    countScimUsers(db, scope, where),
-  ]);
+  const rows =
+    count === 0
+      ? []
+      : await pageOfScimUsers(db, scope, { where, offset: startIndex - 1, afterEmail: null, limit: count });
+  // A page that is not full ends the list, so it gives the count (a lookup by userName runs one query).
+  const total =
+    (rows.length > 0 && rows.length < count) || (startIndex === 1 && count > 0 && rows.length === 0)
+      ? startIndex - 1 + rows.length
+      : await countScimUsers(db, scope, where);
   return {
     schemas: [listSchema],
     totalResults: total,
