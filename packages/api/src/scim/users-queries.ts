@@ -91,3 +91,29 @@ export async function setScimColumns(
     .where('id', '=', id)
     .execute();
 }
+
+// The lookups identity providers make before every change (`userName eq`, `externalId eq`):
+// compiled once, like GET by id. Each finds at most one user.
+const scimUserByEmail = preparedQuery((db, organizationId: string, accountId: string, email: string) =>
+  db
+    .selectFrom('users')
+    .select(scimUserColumns)
+    .where('users.organizationId', '=', organizationId)
+    .where('users.accountId', '=', accountId)
+    .where('users.email', '=', email),
+);
+
+const scimUserByExternalId = preparedQuery((db, organizationId: string, accountId: string, externalId: string) =>
+  db
+    .selectFrom('users')
+    .select(scimUserColumns)
+    .where('users.organizationId', '=', organizationId)
+    .where('users.accountId', '=', accountId)
+    .where('users.externalId', '=', externalId),
+);
+
+export function lookUpScimUser(db: Db, scope: Scope, by: 'userName' | 'externalId', value: string) {
+  return by === 'userName'
+    ? scimUserByEmail(db, scope.organizationId, scope.accountId, value.toLowerCase())
+    : scimUserByExternalId(db, scope.organizationId, scope.accountId, value);
+}

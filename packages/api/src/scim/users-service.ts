@@ -12,6 +12,7 @@ import {
   countScimUsers,
   findScimUser,
   lockScimUser,
+  lookUpScimUser,
   pageOfScimUsers,
   type Scope,
   setScimColumns,
@@ -81,9 +82,35 @@ function integerParam(value: string | undefined, name: string): number | undefin
   return Number(value);
 }
 
+/** `userName eq "…"` or `externalId eq "…"` alone: the lookup, and its value. */
+function simpleLookup(filter: string | undefined): { by: 'userName' | 'externalId'; value: string } | null {
+  const match = /^\s*(userName|externalId)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$/i.exec(filter ?? '');
+  if (!match?.[1] || !match[2]) return null;
+  try {
+    const value: unknown = JSON.parse(match[2]);
+    if (typeof value !== 'string' || value.includes('\u0000')) return null;
+    return { by: match[1].toLowerCase() === 'username' ? 'userName' : 'externalId', value };
+  } catch {
+    return null;
+  }
+}
+
 /** GET /Users: filtered, paged by startIndex/count or by cursor (RFC 9865). */
 export async function listUsers(db: Db, actor: ScimActor, query: ListQuery, baseUrl: string) {
   const scope = scopeOf(actor);
+  const lookup = simpleLookup(query.filter);
+  const firstPage = (query.startIndex ?? '1').trim() === '1' && query.cursor === undefined;
+  if (lookup && firstPage && (integerParam(query.count, 'count') ?? 1) >= 1) {
+    // The lookup every sync makes before a change: one prepared statement, at most one user.
+    const rows = await lookUpScimUser(db, scope, lookup.by, lookup.value);
+    return {
+      schemas: [listSchema],
+      totalResults: rows.length,
+      startIndex: 1,
+      itemsPerPage: rows.length,
+      Resources: rows.map((row) => toScimUser(row, baseUrl)),
+    };
+  }
   const where = query.filter === undefined || query.filter.trim() === '' ? null : filterToSql(query.filter);
   const count = Math.min(Math.max(integerParam(query.count, 'count') ?? defaultPageSize, 0), maxPageSize);
   const startIndexParam = integerParam(query.startIndex, 'startIndex');
