@@ -15,6 +15,7 @@ import { drive, type Load, measureInTurns, type ScenarioResult } from './load.js
 import { type Child, nodeScript, repoRoot, resultsDir, runNode, sampleMemory, startNode } from './processes.js';
 import { evaluateTargets, floorPairs, names, renderResults, renderTargets } from './report.js';
 import { buildLoads, checkFloor, signIn, verify } from './scenarios.js';
+import { buildScimLoads, scimNames, scimTargets, setUpScim, verifyScim, walkWithCursors } from './scim-scenarios.js';
 import { adminEmail, adminPassword, type SeedResult, seed } from './seed.js';
 
 const parsed = parseOptions(process.argv.slice(2), databaseUrlFromEnv);
@@ -184,8 +185,19 @@ async function main() {
       record(burst, rssMb);
     }
 
+    if (Object.values(scimNames).some(selected)) {
+      const scim = await setUpScim(base, cookie, url, inputs);
+      const scimLoads = buildScimLoads(base, scim, options.connections);
+      await verifyScim(scimLoads, scim);
+      for (const load of scimLoads.filter((l) => selected(l.name))) {
+        const [result] = await measureInTurns([{ load, pid: server.pid }], timing);
+        if (result) record(result, memory.window());
+      }
+      if (selected(scimNames.walk)) record(await walkWithCursors(base, scim, 120), memory.window());
+    }
+
     const serverRssMb = Math.round(memory.stop() * 10) / 10;
-    const targets = evaluateTargets(scenarios, floor, serverRssMb);
+    const targets = [...evaluateTargets(scenarios, floor, serverRssMb), ...scimTargets(scenarios)];
     const ratio = (a: string, b: string) => {
       const x = scenarios.find((s) => s.name === a);
       const y = floor.find((s) => s.name === b);

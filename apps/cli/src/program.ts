@@ -3,6 +3,7 @@ import { registerAccounts } from './commands/accounts.js';
 import { registerApiKeys } from './commands/api-keys.js';
 import { registerAudit } from './commands/audit.js';
 import { registerOperator } from './commands/operator.js';
+import { registerScim } from './commands/scim.js';
 import { registerUsers } from './commands/users.js';
 import { defaultUrl } from './env.js';
 import { exitCodes, explain } from './errors.js';
@@ -43,6 +44,7 @@ export function buildProgram(runtime: Runtime): Command {
   registerUsers(program, runtime);
   registerAudit(program, runtime);
   registerApiKeys(program, runtime);
+  registerScim(program, runtime);
   registerOperator(program, runtime);
   return program;
 }

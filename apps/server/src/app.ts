@@ -14,6 +14,7 @@ import type { Database } from '@roster/db';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import { registerRequestGuards } from './request-guards.js';
+import { registerScimRoute } from './scim-route.js';
 import { helmetOptions, securityHeadersOf } from './security-headers.js';
 import { registerTrpcRoute } from './trpc-route.js';
 
@@ -201,6 +202,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       }
     },
   });
+
+  registerScimRoute(app, { db: options.db, inflight });
 
   const hasWeb = existsSync(join(options.webRoot, 'index.html'));
   if (hasWeb) {

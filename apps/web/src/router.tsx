@@ -63,6 +63,12 @@ const securityAdminsRoute = createRoute({
   component: lazyRouteComponent(() => import('./routes/security-admins'), 'AdministratorsTab'),
 });
 
+const securityProvisioningRoute = createRoute({
+  getParentRoute: () => securityRoute,
+  path: '/provisioning',
+  component: lazyRouteComponent(() => import('./routes/security-provisioning'), 'ProvisioningTab'),
+});
+
 const accountNewRoute = createRoute({
   getParentRoute: () => adminRoute,
   path: '/accounts/new',
@@ -108,7 +114,12 @@ const routeTree = rootRoute.addChildren([
     indexRoute,
     profileRoute,
     adminRoute.addChildren([
-      securityRoute.addChildren([securityIndexRoute, securityAccountsRoute, securityAdminsRoute]),
+      securityRoute.addChildren([
+        securityIndexRoute,
+        securityAccountsRoute,
+        securityAdminsRoute,
+        securityProvisioningRoute,
+      ]),
       accountNewRoute,
       accountRoute,
       usersRoute,

@@ -69,6 +69,11 @@ export type Actor = {
   | { via: 'session'; sessionId: string }
   /** A script's request with `Authorization: Bearer <key>`: never a session. */
   | { via: 'apiKey'; apiKeyId: string }
+  /**
+   * An identity provider's SCIM request: `id` is the connection's (never a user's),
+   * `email` its label for the audit log, which records no user as the actor.
+   */
+  | { via: 'scim'; connectionId: string }
 );
 
 const noCookies: SessionCookies = { set() {}, clear() {} };

@@ -9,6 +9,7 @@ import * as m0006 from './migrations/0006_audit_snapshots.js';
 import * as m0007 from './migrations/0007_api_key_expiry.js';
 import * as m0008 from './migrations/0008_sign_in_limits.js';
 import * as m0009 from './migrations/0009_search_fold.js';
+import * as m0010 from './migrations/0010_scim.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
@@ -22,6 +23,7 @@ export const migrations = {
   '0007_api_key_expiry': m0007,
   '0008_sign_in_limits': m0008,
   '0009_search_fold': m0009,
+  '0010_scim': m0010,
 };
 
 /**

@@ -44,6 +44,25 @@ export type UsersTable = {
   lockedUntil: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** lower(first_name || ' ' || last_name || ' ' || email), kept by Postgres for the trigram index. */
   searchText: ColumnType<string, never, never>;
+  /** The identity provider's id for the user (SCIM `externalId`), unique within the account. */
+  externalId: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The SCIM connection that last created or changed the user. */
+  scimConnectionId: ColumnType<string | null, string | null | undefined, string | null>;
+};
+
+export type ScimConnectionsTable = {
+  id: Generated<string>;
+  organizationId: string;
+  accountId: string;
+  name: string;
+  /** `rsc_` and 8 characters, shown to tell tokens apart; not part of the secret. */
+  prefix: string;
+  /** sha256 of the whole token (base64url); the token itself is never stored. */
+  tokenHash: string;
+  createdBy: string | null;
+  createdAt: Timestamp;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
 };
 
 export type SessionsTable = {
@@ -133,6 +152,7 @@ export type Database = {
   auditLog: AuditLogTable;
   signInAttempts: SignInAttemptsTable;
   signInEmailWindows: SignInEmailWindowsTable;
+  scimConnections: ScimConnectionsTable;
 };
 
 /** The database, or a transaction of it (a Transaction is a Kysely): what queries run on. */
@@ -150,3 +170,4 @@ export type ApiKey = Selectable<ApiKeysTable>;
 export type NewApiKey = Insertable<ApiKeysTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
 export type NewAuditEntry = Insertable<AuditLogTable>;
+export type ScimConnection = Selectable<ScimConnectionsTable>;

@@ -36,6 +36,8 @@ const actionLabels: Record<AuditAction, string> = {
   'auth.signed_in': 'Signed in',
   'auth.sign_in_failed': 'Failed sign-in',
   'auth.signed_out': 'Signed out',
+  'scim_connection.created': 'Added provisioning connection',
+  'scim_connection.revoked': 'Revoked provisioning connection',
 };
 
 // Also the order fields are listed in (the database keeps JSON keys in its own order).

@@ -5,6 +5,7 @@ import { useTitle } from '../lib/title';
 const tabs = [
   { value: 'accounts', label: 'Accounts', to: '/security/accounts' },
   { value: 'administrators', label: 'Administrators', to: '/security/administrators' },
+  { value: 'provisioning', label: 'Provisioning', to: '/security/provisioning' },
 ] as const;
 
 /** Security Settings: each tab has its own URL, so the back button and links reach it. */

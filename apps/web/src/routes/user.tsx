@@ -5,6 +5,7 @@ import { ConfirmDialog } from '../components/confirm-dialog';
 import { type Columns, columnsFor, DataTable } from '../components/data-table';
 import { Email } from '../components/email';
 import { useMe } from '../components/me';
+import { ProvisionedBy } from '../components/provisioned-by';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { UserActions, useUnlock } from '../components/user-actions';
@@ -98,6 +99,7 @@ function UserDetails({ user }: { user: User }) {
             <dt>Member since</dt>
             <dd>{formatDate(user.createdAt)}</dd>
           </div>
+          <ProvisionedBy userId={user.id} />
         </dl>
       </div>
       <div className="page-actions">

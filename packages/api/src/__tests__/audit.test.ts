@@ -406,6 +406,49 @@ const cases: Record<string, Case> = {
       },
     ],
   },
+  // A SCIM connection belongs to its account: the account is the target.
+  'scim.connections.create': {
+    setup: async (org) => {
+      const account = await org.addAccount('Provisioned');
+      return { provisionedId: account.id };
+    },
+    act: (caller, t) => caller.scim.connections.create({ accountId: t.provisionedId ?? '', name: 'Okta' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'scim_connection.created',
+        targetType: 'account',
+        targetId: t.provisionedId ?? '',
+        targetLabel: 'Provisioned',
+        before: null,
+        after: { scimConnectionId: expect.any(String), name: 'Okta', prefix: expect.any(String) },
+      },
+    ],
+  },
+  'scim.connections.revoke': {
+    setup: async (org) => {
+      const account = await org.addAccount('Provisioned');
+      const { connection } = await org.admin.scim.connections.create({ accountId: account.id, name: 'Doomed' });
+      return { connectionId: connection.id, provisionedId: account.id };
+    },
+    act: (caller, t) => caller.scim.connections.revoke({ id: t.connectionId ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'scim_connection.revoked',
+        targetType: 'account',
+        targetId: t.provisionedId ?? '',
+        targetLabel: 'Provisioned',
+        before: { revokedAt: null },
+        after: {
+          scimConnectionId: t.connectionId,
+          name: 'Doomed',
+          prefix: expect.any(String),
+          revokedAt: expect.any(String),
+        },
+      },
+    ],
+  },
 };
 
 const mutations = Object.entries(appRouter._def.procedures)
@@ -455,8 +498,14 @@ async function snapshotOf(org: TestOrg) {
     .where('organizationId', '=', org.organizationId)
     .orderBy('id')
     .execute();
+  const scimConnections = await db
+    .selectFrom('scimConnections')
+    .selectAll()
+    .where('organizationId', '=', org.organizationId)
+    .orderBy('id')
+    .execute();
   const audit = await auditRowsOf(db, org.organizationId);
-  return { accounts, users, sessions, apiKeys, audit };
+  return { accounts, users, sessions, apiKeys, scimConnections, audit };
 }
 
 /** Makes every audit insert of this organization fail, at the database, for the duration of `run`. */

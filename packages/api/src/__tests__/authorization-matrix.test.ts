@@ -1,4 +1,4 @@
-import type { inferRouterInputs, TRPCError } from '@trpc/server';
+import { type inferRouterInputs, TRPCError } from '@trpc/server';
 import { describe, expect, it } from 'vitest';
 import { type AppRouter, appRouter } from '../root.js';
 import {
@@ -36,17 +36,25 @@ type World = {
   signInEmail: string;
   /** An API key of the plain user `userId`. */
   apiKeyId: string;
+  /** A SCIM connection to the account `accountId`. */
+  scimConnectionId: string;
 };
 
 type Inputs = inferRouterInputs<AppRouter>;
-type ProcedurePath = {
-  [R in keyof Inputs]: { [P in keyof Inputs[R]]: `${R & string}.${P & string}` }[keyof Inputs[R]];
-}[keyof Inputs];
-type InputOf<Path> = Path extends `${infer R extends keyof Inputs}.${infer P}`
-  ? P extends keyof Inputs[R]
-    ? Inputs[R][P]
-    : never
-  : never;
+type ScimInputs = Inputs['scim']['connections'];
+type ProcedurePath =
+  | {
+      [R in Exclude<keyof Inputs, 'scim'>]: { [P in keyof Inputs[R]]: `${R & string}.${P & string}` }[keyof Inputs[R]];
+    }[Exclude<keyof Inputs, 'scim'>]
+  // The one nested router: scim.connections.*
+  | { [P in keyof ScimInputs]: `scim.connections.${P & string}` }[keyof ScimInputs];
+type InputOf<Path> = Path extends `scim.connections.${infer P extends keyof ScimInputs}`
+  ? ScimInputs[P]
+  : Path extends `${infer R extends keyof Inputs}.${infer P}`
+    ? P extends keyof Inputs[R]
+      ? Inputs[R][P]
+      : never
+    : never;
 type Row<P> = { input: (w: World) => InputOf<P>; expect: Outcomes };
 
 const U = 'UNAUTHORIZED';
@@ -112,6 +120,11 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'apiKeys.list': { input: (w) => ({ userId: w.userId }), expect: [U, U, F, N, 'ok'] },
   // Another user's key is NOT_FOUND to a plain user, as a missing one is: nothing to probe.
   'apiKeys.revoke': { input: (w) => ({ id: w.apiKeyId }), expect: [U, U, N, N, 'ok'] },
+  'scim.connections.create': { input: (w) => ({ accountId: w.accountId, name: 'Okta' }), expect: adminOnIds },
+  'scim.connections.list': { input: () => ({}), expect: adminInOwnOrg },
+  'scim.connections.revoke': { input: (w) => ({ id: w.scimConnectionId }), expect: adminOnIds },
+  // The plain user was created in the console, by no connection: null.
+  'scim.connections.get': { input: (w) => ({ userId: w.userId }), expect: [U, U, F, N, 'null'] },
 };
 
 type Caller = ReturnType<typeof callerWithToken>;
@@ -153,8 +166,9 @@ async function outcomeOf(call: Promise<unknown>): Promise<{ outcome: Outcome; va
     const value = await call;
     return { outcome: value === null ? 'null' : 'ok', value };
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.name === 'TRPCError') {
-      return { outcome: (error as TRPCError).code };
+    // AppError (the catalog's errors) is a TRPCError named 'AppError': test the class, not the name.
+    if (error instanceof TRPCError) {
+      return { outcome: error.code };
     }
     throw error;
   }
@@ -175,6 +189,7 @@ async function buildWorld() {
   await org.admin.users.deactivate({ id: inactive.id });
   const plain = await org.addUser({ canSignIn: true });
   const { apiKey } = await (await callerAs(db, user.id)).apiKeys.create({ name: 'Script' });
+  const { connection } = await org.admin.scim.connections.create({ accountId: account.id, name: 'Identity provider' });
 
   const world: World = {
     org,
@@ -184,6 +199,7 @@ async function buildWorld() {
     inactiveUserId: inactive.id,
     signInEmail: signInUser.email,
     apiKeyId: apiKey.id,
+    scimConnectionId: connection.id,
   };
   const callers: Record<(typeof personas)[number], Caller> = {
     anonymous: callerWithToken(db, null),

@@ -6,7 +6,7 @@ import type { AuditAction } from '../shared/schemas.js';
 
 export type AuditRecord = {
   /** Who acted; id and email are null for a request nobody authenticated (a refused API key). */
-  actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null };
+  actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null; via?: Actor['via'] };
   action: AuditAction;
   targetType: 'user' | 'account' | 'organization' | 'api_key';
   targetId: string | null;
@@ -33,7 +33,8 @@ export const auditName = (user: { firstName: string; lastName: string }) => `${u
  */
 export async function recordAudit(tx: Transaction<Database>, entry: AuditRecord): Promise<void> {
   const changes: AuditChanges = { before: entry.before ?? null, after: entry.after ?? null };
-  const actorId = entry.actor.id;
+  // A SCIM connection acts as no user: the row names it by its label (actorEmail) alone.
+  const actorId = entry.actor.via === 'scim' ? null : entry.actor.id;
   const targetUserId = entry.targetType === 'user' ? entry.targetId : null;
   // Scalar reads of the target user's row (a primary-key lookup each), or null.
   const ofTarget = (id: string | null) =>

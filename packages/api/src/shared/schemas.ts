@@ -175,6 +175,8 @@ export const auditActions = [
   'auth.signed_in',
   'auth.sign_in_failed',
   'auth.signed_out',
+  'scim_connection.created',
+  'scim_connection.revoked',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -1,0 +1,138 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Db } from '@roster/db';
+import { hashApiKey } from '../api-keys/service.js';
+import { recordAudit } from '../audit/queries.js';
+import type { Actor } from '../context.js';
+import { appError } from '../errors.js';
+import { assertAccountInOrganization } from '../users/service.js';
+import {
+  connectionOfUser,
+  findConnectionByTokenHash,
+  insertConnection,
+  listConnections,
+  lockConnection,
+  revokeConnectionRow,
+  touchConnection,
+} from './connections-queries.js';
+
+const prefixAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** `rsc_` + 8-character prefix + `_` + 256 random bits in base64url. */
+const tokenPattern = /^rsc_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$/;
+// Writing last_used_at at every request would make every read a write.
+const touchEveryMs = 60_000;
+
+/**
+ * A new connection token: like an API key, 256 random bits hashed with sha256
+ * (no slow hash needed for a random secret), so a lookup is one indexed equality.
+ */
+export function generateScimToken(): { prefix: string; token: string; tokenHash: string } {
+  let suffix = '';
+  for (let i = 0; i < 8; i += 1) suffix += prefixAlphabet[randomInt(prefixAlphabet.length)];
+  const prefix = `rsc_${suffix}`;
+  const token = `${prefix}_${randomBytes(32).toString('base64url')}`;
+  return { prefix, token, tokenHash: hashApiKey(token) };
+}
+
+type ConnectionRow = { revokedAt: Date | null };
+const withStatus = <T extends ConnectionRow>(row: T) => ({
+  ...row,
+  status: row.revokedAt ? ('revoked' as const) : ('active' as const),
+});
+
+const label = (c: { name: string; prefix: string }) => `${c.name} (${c.prefix})`;
+
+/** A connection to one account of the organization; the token is returned this once. Audited. */
+export async function createConnection(db: Db, actor: Actor, input: { accountId: string; name: string }) {
+  const { prefix, token, tokenHash } = generateScimToken();
+  return db.transaction().execute(async (tx) => {
+    await assertAccountInOrganization(tx, actor, input.accountId);
+    const row = await insertConnection(tx, {
+      organizationId: actor.organizationId,
+      accountId: input.accountId,
+      name: input.name,
+      prefix,
+      tokenHash,
+      createdBy: actor.id,
+    });
+    const account = await tx
+      .selectFrom('accounts')
+      .select('name')
+      .where('id', '=', input.accountId)
+      .executeTakeFirstOrThrow();
+    await recordAudit(tx, {
+      actor,
+      action: 'scim_connection.created',
+      targetType: 'account',
+      targetId: input.accountId,
+      targetLabel: account.name,
+      after: { scimConnectionId: row.id, name: row.name, prefix: row.prefix },
+    });
+    return { connection: withStatus({ ...row, accountName: account.name }), token };
+  });
+}
+
+export async function listConnectionsOf(db: Db, actor: Actor) {
+  return (await listConnections(db, actor.organizationId)).map(withStatus);
+}
+
+/** Ends a connection at once: its next request is 401. Audited; idempotent. */
+export async function revokeConnection(db: Db, actor: Actor, id: string) {
+  return db.transaction().execute(async (tx) => {
+    const row = await lockConnection(tx, actor.organizationId, id);
+    if (!row) throw appError('NOT_FOUND', 'No such SCIM connection.');
+    if (row.revokedAt) return withStatus(row);
+    const revoked = await revokeConnectionRow(tx, row.id);
+    await recordAudit(tx, {
+      actor,
+      action: 'scim_connection.revoked',
+      targetType: 'account',
+      targetId: row.accountId,
+      targetLabel: row.accountName,
+      before: { revokedAt: null },
+      after: {
+        scimConnectionId: row.id,
+        name: row.name,
+        prefix: row.prefix,
+        revokedAt: revoked.revokedAt?.toISOString(),
+      },
+    });
+    return withStatus({ ...revoked, accountName: row.accountName });
+  });
+}
+
+/** What a SCIM request acts as: the connection, scoped to its organization and account. */
+export type ScimActor = Actor & { via: 'scim'; connectionId: string };
+
+/**
+ * The connection behind a bearer token, checked at every request; null for a
+ * token that is not one, or revoked. The actor it returns is no user: services
+ * audit it by its label, `SCIM: <name> (<prefix>)`.
+ */
+export async function authenticateConnection(db: Db, token: string): Promise<ScimActor | null> {
+  if (!tokenPattern.test(token)) return null;
+  const row = await findConnectionByTokenHash(db, hashApiKey(token));
+  if (!row || row.revokedAt) return null;
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > touchEveryMs) await touchConnection(db, row.id);
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    accountId: row.accountId,
+    email: `SCIM: ${label(row)}`,
+    role: 'user',
+    via: 'scim',
+    connectionId: row.id,
+  };
+}
+
+/** Which connection last created or changed the user, if any: the console shows it in the user's details. */
+export async function connectionOfUserFor(db: Db, actor: Actor, userId: string) {
+  const row = await connectionOfUser(db, actor.organizationId, userId);
+  if (!row) throw appError('NOT_FOUND', 'No such user.');
+  if (!row.id || !row.name || !row.prefix) return null;
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    status: row.revokedAt ? ('revoked' as const) : ('active' as const),
+  };
+}
