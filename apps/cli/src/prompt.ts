@@ -103,3 +103,30 @@ export async function readSecret(
   }
   return secret;
 }
+
+/**
+ * Secrets in turn: asked at a terminal (each as readSecret does), or one line
+ * each from a piped standard input, in the order asked.
+ */
+export async function readSecrets(
+  asks: { what: string; repeat?: boolean }[],
+  input: Input,
+  output: Output,
+): Promise<string[]> {
+  if (input.isTTY) {
+    const secrets: string[] = [];
+    for (const ask of asks) secrets.push(await readSecret(ask.what, input, output, { repeat: ask.repeat }));
+    return secrets;
+  }
+  const lines = (await readAll(input)).split(/\r?\n/);
+  if (lines.length > asks.length) {
+    throw new UsageError(`Standard input has ${lines.length} lines; pipe exactly ${asks.length}, one for each secret.`);
+  }
+  return asks.map((ask, index) => {
+    const secret = lines[index];
+    if (!secret) {
+      throw new UsageError(`No ${ask.what} on standard input: pipe one line for each, e.g. printf '%s\\n%s' ...`);
+    }
+    return secret;
+  });
+}

@@ -3,7 +3,7 @@ import { CookieJar, createClient, type RosterClient } from './client.js';
 import type { CliEnv } from './env.js';
 import { UsageError } from './errors.js';
 import { type Column, table, toJson } from './output.js';
-import { Cancelled, confirm, type Input, type Output, readSecret } from './prompt.js';
+import { Cancelled, confirm, type Input, type Output, readSecret, readSecrets } from './prompt.js';
 
 /** Options every command takes (given before or after the command's name). */
 export type GlobalOptions = { url?: string; apiKey?: string; json?: boolean };
@@ -62,6 +62,11 @@ export class Runtime {
 
   readSecret(what: string, options: { repeat?: boolean } = {}): Promise<string> {
     return readSecret(what, this.io.stdin, this.io.stderr, options);
+  }
+
+  /** Several secrets: asked one after the other at a terminal, else one line each from the pipe. */
+  readSecrets(asks: { what: string; repeat?: boolean }[]): Promise<string[]> {
+    return readSecrets(asks, this.io.stdin, this.io.stderr);
   }
 }
 

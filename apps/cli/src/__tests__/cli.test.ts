@@ -222,9 +222,12 @@ describe('roster users', () => {
     expect(stillRefused.stderr).toContain('error: This API key was revoked.');
   });
 
-  it('sets a password read from stdin, never from an argument', async () => {
+  it('sets a password read from stdin, never from an argument, signed in: never with a key', async () => {
     const user = await org.addUser({ password: testPassword });
-    const set = await roster(['users', 'set-password', user.email], { input: 'a brand new password\n' });
+    const setPassword = (input: string, extra: string[] = []) =>
+      roster(['users', 'set-password', user.email, '--email', org.adminEmail, ...extra], { key: null, input });
+    const set = await setPassword(`${testPassword}\na brand new password\n`);
+    expect(set.stderr).toBe('');
     expect(set.code).toBe(0);
     expect(set.stdout).toContain(`Set the password of ${user.email}`);
     const signIn = (password: string) =>
@@ -236,10 +239,30 @@ describe('roster users', () => {
     expect((await signIn('a brand new password')).status).toBe(200);
     expect((await signIn(testPassword)).status).toBe(401);
 
-    const empty = await roster(['users', 'set-password', user.email], { input: '' });
+    // The sign-in was only the way to the change: no session of the administrator is left.
+    const adminSessions = await sessionsOf(org.adminId);
+    await setPassword(`${testPassword}\nyet another password\n`);
+    expect(await sessionsOf(org.adminId)).toBe(adminSessions);
+
+    const noEmail = await roster(['users', 'set-password', user.email], { input: 'x\ny\n' });
+    expect(noEmail.code).toBe(2);
+    expect(noEmail.stderr).toContain("required option '--email <email>'");
+    const empty = await setPassword('');
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('on standard input');
-    const asArgument = await roster(['users', 'set-password', user.email, 'hunter22-password']);
+    const oneLine = await setPassword(`${testPassword}\n`);
+    expect(oneLine.code).toBe(2);
+    const wrong = await setPassword('not my password\nwhatever password\n');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('The email or password is incorrect.');
+    const asArgument = await roster([
+      'users',
+      'set-password',
+      user.email,
+      'hunter22-password',
+      '--email',
+      org.adminEmail,
+    ]);
     expect(asArgument.code).toBe(2);
     expect(asArgument.stderr).toContain('too many arguments');
   });

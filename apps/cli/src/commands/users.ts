@@ -169,16 +169,32 @@ export function registerUsers(program: Command, runtime: Runtime): void {
     .command('set-password')
     .description("set a user's password, read from standard input; ends their sessions")
     .argument(...userArgument)
+    .requiredOption('--email <email>', 'sign in with this email and your password: an API key sets no password')
     .addHelpText(
       'after',
-      '\nThe password is never an argument. At a terminal it is asked twice, unseen; else piped in:\n  printf \'%s\' "$NEW_PASSWORD" | roster users set-password ada@example.com',
+      [
+        '',
+        'Passwords are never arguments, and an API key cannot set one (a stolen key must not take over',
+        'anyone): you sign in for this command. At a terminal your password and then the new one (twice)',
+        'are asked, unseen; else both are piped in, yours on the first line:',
+        '  printf \'%s\\n%s\' "$MY_PASSWORD" "$NEW_PASSWORD" | roster users set-password ada@example.com --email you@example.com',
+      ].join('\n'),
     )
-    .action(async (ref: string, _options: unknown, command: Command) => {
-      const client = runtime.client(command);
-      const user = await findUser(client, ref);
-      const password = await runtime.readSecret(`new password for ${user.email}`, { repeat: true });
-      const updated = await client.users.setPassword.mutate({ id: user.id, password });
-      runtime.print(command, updated, (u) => `Set the password of ${u.email}; their sessions ended.`);
+    .action(async (ref: string, options: { email: string }, command: Command) => {
+      const [own = '', password = ''] = await runtime.readSecrets([
+        { what: `password for ${options.email}` },
+        { what: `new password for ${ref}`, repeat: true },
+      ]);
+      const client = runtime.sessionClient(command);
+      await client.auth.login.mutate({ email: options.email, password: own });
+      try {
+        const user = await findUser(client, ref);
+        const updated = await client.users.setPassword.mutate({ id: user.id, password });
+        runtime.print(command, updated, (u) => `Set the password of ${u.email}; their sessions ended.`);
+      } finally {
+        // The session was only the way to the change: end it at once.
+        await client.auth.logout.mutate().catch(() => undefined);
+      }
     });
 
   users

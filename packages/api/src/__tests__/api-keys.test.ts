@@ -603,6 +603,36 @@ describe('what ends keys, and what keys cannot do', () => {
     await expect(victimSession.auth.me()).resolves.toMatchObject({ id: victim.id });
   });
 
+  it('an API key sets no password at all, another user’s included, and changes nothing', async () => {
+    const admin = await org.addUser({ role: 'admin', canSignIn: true });
+    const { caller: viaSession } = await sessionOf(db, admin.id);
+    const viaKey = callerWithKey(db, (await viaSession.apiKeys.create({ name: 'admin script' })).secret);
+    const other = await org.addUser({ canSignIn: true });
+    const before = await db
+      .selectFrom('users')
+      .select(['passwordHash', 'version'])
+      .where('id', '=', other.id)
+      .executeTakeFirstOrThrow();
+    const auditBefore = await auditCount();
+    const error = await expectTRPCError(
+      viaKey.users.setPassword({ id: other.id, password: 'taken over' }),
+      'FORBIDDEN',
+    );
+    expect(error.message).toContain('Not allowed with an API key');
+    expect(
+      await db
+        .selectFrom('users')
+        .select(['passwordHash', 'version'])
+        .where('id', '=', other.id)
+        .executeTakeFirstOrThrow(),
+    ).toEqual(before);
+    expect(await auditCount()).toBe(auditBefore);
+    // The same administrator, signed in, may.
+    await expect(viaSession.users.setPassword({ id: other.id, password: 'set for them' })).resolves.toMatchObject({
+      id: other.id,
+    });
+  });
+
   it('users.setPassword on oneself is refused with a session and with a key, and changes nothing', async () => {
     const admin = await org.addUser({ role: 'admin', canSignIn: true });
     const { token, caller: viaSession } = await sessionOf(db, admin.id);

@@ -255,6 +255,13 @@ export async function setPassword(db: Db, actor: Actor, input: { id: string; pas
       'You cannot set your own password here: use auth.changePassword (Change password on your profile), which asks for your current password.',
     );
   }
+  // A key is for scripts: a stolen one must not take over anyone's sign-in.
+  if (actor.via === 'apiKey') {
+    throw appError(
+      'NOT_WITH_API_KEY',
+      'Not allowed with an API key: set passwords while signed in (in the console, or with roster users set-password --email YOUR_EMAIL).',
+    );
+  }
   assertNotCommonPassword(input.password, ['password']);
   const passwordHash = await hashPassword(input.password);
   return db.transaction().execute(async (tx) => {
