@@ -223,7 +223,8 @@ describe('foreign keys', () => {
     expect(await countWhere('sessions', 'user_id', member)).toBe(0);
   });
 
-  it('deleting a user deletes its sessions and keeps its audit rows, with the actor unset', async () => {
+  // Since 0006 the actor's id stays too, so a deleted administrator's history is still found by id.
+  it('deleting a user deletes its sessions and keeps its audit rows whole, actor id included', async () => {
     const a = await org();
     const actor = await user({ orgId: a.orgId, accountId: a.defaultId, role: 'admin' });
     await sql`insert into sessions (token_hash, user_id, expires_at) values (${randomUUID()}, ${actor}, now() + interval '1 hour')`.execute(
@@ -236,7 +237,7 @@ describe('foreign keys', () => {
     expect(await countWhere('sessions', 'user_id', actor)).toBe(0);
     const { rows: audit } = await sql<{ actorId: string | null; actorEmail: string }>`
       select actor_id, actor_email from audit_log where id = ${rows[0]?.id}`.execute(db);
-    expect(audit).toEqual([{ actorId: null, actorEmail: 'who@example.test' }]);
+    expect(audit).toEqual([{ actorId: actor, actorEmail: 'who@example.test' }]);
   });
 
   it('a session needs a user', async () => {
