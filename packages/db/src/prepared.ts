@@ -3,11 +3,9 @@ import type { Database } from './schema.js';
 
 /**
  * SQL texts that go to a Postgres server as named prepared statements: each
- * connection parses them once, not at every call, and plans them once when the
- * server's generic plan is as cheap as a plan for the values (the lookups by a
- * unique key). Only preparedQuery's fixed-shape statements are named: the
- * lookups, and the substring search, whose every step is a materialized CTE
- * behind a one-time filter, so that any plan Postgres makes for it has its shape.
+ * connection parses and plans them once, not at every call. Only preparedQuery's
+ * fixed-shape lookups by a unique key are named, where the server's generic plan
+ * is the right plan for every value (a search over skewed data would not be).
  */
 const statementNames = new Map<string, string>();
 

@@ -234,10 +234,7 @@ export type SubstringRoute = 'common' | 'rare';
 
 /**
  * What a substring search's SQL depends on, besides its values: each shape is
- * compiled once and sent as a named prepared statement (see preparedQuery), so
- * a connection parses and plans it once. Its plan does not depend on the
- * values: every step is a materialized CTE behind a one-time filter, and the
- * plan tests check the generic plan.
+ * built and compiled by Kysely once (see preparedQuery), then only filled in.
  */
 type SubstringShape = {
   route: SubstringRoute;
@@ -374,9 +371,6 @@ function buildSubstringQuery(db: Db, shape: SubstringShape, take: (key: keyof Su
 
 type UserRow = Awaited<ReturnType<typeof findUserById>> & {};
 
-/** Page sizes whose substring searches are prepared statements on the server (the console offers these). */
-const preparedPageSizes = [25, 50, 100];
-
 /** For each shape: the prepared query, and which value goes to each of its arguments. */
 const substringQueries = new Map<
   string,
@@ -399,11 +393,10 @@ function substringQueryOf(db: Db, shape: SubstringShape) {
         let next = 0;
         return buildSubstringQuery(db, shape, () => args[next++] as string);
       },
-      // Prepared on the server only for the page sizes people choose, so that a client trying every limit
-      // cannot make each connection keep hundreds of statements; other limits are planned at every call.
-      // Nor with an account: accounts differ in size by orders of magnitude, and a plan made for any account
-      // (read the account's users, check each) would read all of a big one.
-      { arity: keys.length, onServer: preparedPageSizes.includes(shape.limit) && !shape.account },
+      // Compiled once, but not a prepared statement on the server: planned for any value, Postgres guesses an
+      // organization's size from how many there are, and in a database of many small ones would read a big
+      // organization's users one by one rather than through the trigram index. Planned with its values, never.
+      { arity: keys.length, onServer: false },
     ) as (db: Db, ...args: string[]) => Promise<UserRow[]>;
     entry = { run, keys };
     substringQueries.set(id, entry);

@@ -23,7 +23,8 @@ describe('migrations', () => {
     expect(rows[0]?.n).toBe(0);
     expect(await migrateToLatest(db)).toEqual(all);
     await db.destroy();
-  });
+    // Every migration down and up on PGlite: well over a minute on a busy 2-core machine.
+  }, 180_000);
 
   it('roll back the sign-in defences (and what came after them) and apply them again', async () => {
     const { db } = await freshDb();
@@ -40,7 +41,7 @@ describe('migrations', () => {
     expect(rows[0]?.n).toBe(0);
     expect(await migrateToLatest(db)).toEqual(undone);
     await db.destroy();
-  });
+  }, 180_000);
 
   it.runIf(serverUrl)('are safe when two servers start at the same moment', async () => {
     const first = await freshDb();
