@@ -110,6 +110,7 @@ describe('HTTP host', () => {
     expect(error.message).toContain('Enter a valid email address');
     expect(error.data).toEqual({
       code: 'BAD_REQUEST',
+      reason: 'INVALID_INPUT',
       httpStatus: 400,
       path: 'auth.login',
       fieldErrors: { email: ['Enter a valid email address, like name@example.com'] },
