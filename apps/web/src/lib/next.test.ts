@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { safeNext } from './next';
-import { parseLoginSearch, parseUsersSearch } from './search';
+import { parseLoginSearch, parseUsersSearch, shortSearchHint } from './search';
 
 describe('safeNext', () => {
   it('keeps a path on this site, with its query', () => {
@@ -28,5 +28,16 @@ describe('search params', () => {
     });
     expect(parseUsersSearch({ locked: 'locked' }).locked).toBe('locked');
     expect(parseUsersSearch({ locked: 'yes' }).locked).toBeUndefined();
+  });
+});
+
+describe('shortSearchHint', () => {
+  it('explains one- and two-letter searches, and nothing else', () => {
+    expect(shortSearchHint('z')).toContain('start of a first name, last name or email');
+    expect(shortSearchHint(' zo ')).toContain('three or more');
+    expect(shortSearchHint('Zë')).not.toBeNull();
+    expect(shortSearchHint('zoe')).toBeNull();
+    expect(shortSearchHint('')).toBeNull();
+    expect(shortSearchHint(undefined)).toBeNull();
   });
 });

@@ -52,3 +52,15 @@ export const parseAuditSearch = (search: Record<string, unknown>): AuditSearch =
   from: day(search.from),
   to: day(search.to),
 });
+
+/**
+ * Why a search of one or two letters may find less than people expect: the
+ * server matches such short text only at the start of a first name, last name
+ * or email (inside words it would match most of the organization).
+ */
+export function shortSearchHint(query: string | undefined): string | null {
+  const length = [...(query ?? '').trim()].length;
+  return length > 0 && length <= 2
+    ? 'One or two letters match only the start of a first name, last name or email; type three or more to search inside names and emails.'
+    : null;
+}

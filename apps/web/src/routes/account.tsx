@@ -18,6 +18,7 @@ import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/e
 import { formatDate, plural } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
 import { useRefreshAdminData } from '../lib/refresh';
+import { shortSearchHint } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { type Account, trpc } from '../trpc';
 
@@ -255,7 +256,9 @@ function AccountUsers({ account }: { account: Account }) {
         total={q ? undefined : account.userCount}
         empty={{
           title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
-          hint: q ? 'Try another name or email, or clear the search.' : 'Add a user with the Add user button.',
+          hint: q
+            ? (shortSearchHint(q) ?? 'Try another name or email, or clear the search.')
+            : 'Add a user with the Add user button.',
         }}
       >
         {(items, footer) => (

@@ -7,7 +7,7 @@ import { SearchBox } from '../components/search-box';
 import { UsersTable } from '../components/users-table';
 import { useAccountNames } from '../lib/account-names';
 import { usePageSize } from '../lib/page-size';
-import type { UsersSearch } from '../lib/search';
+import { shortSearchHint, type UsersSearch } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { trpc } from '../trpc';
 
@@ -109,7 +109,9 @@ export function UsersPage() {
         pageSize={pageSize}
         empty={{
           title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
-          hint: filtered ? 'Change the search or the filters.' : 'Users are added on an account’s page.',
+          hint: filtered
+            ? (shortSearchHint(search.q) ?? 'Change the search or the filters.')
+            : 'Users are added on an account’s page.',
         }}
       >
         {(items, footer) => (
