@@ -69,6 +69,7 @@ const schema = z.object({
   ROSTER_ADMIN_PASSWORD: z.string().min(8).max(256).optional(),
   SESSION_IDLE_MINUTES: positiveInt(30),
   SESSION_ABSOLUTE_HOURS: positiveInt(12),
+  SIGN_IN_EMAIL_LIMIT: positiveInt(10),
   API_KEY_MAX_DAYS: positiveInt(365),
   COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
   TRUST_PROXY: trustProxySetting,

@@ -36,6 +36,7 @@ if (created) {
 const sessions = {
   idleTimeoutMs: env.SESSION_IDLE_MINUTES * 60_000,
   absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
+  maxSignInsPerEmail: env.SIGN_IN_EMAIL_LIMIT,
 };
 const app = await buildApp({
   db,

@@ -7,6 +7,8 @@ export type SessionConfig = {
   idleTimeoutMs: number;
   /** A session ends this long after sign-in, however busy. */
   absoluteTimeoutMs: number;
+  /** Sign-ins one email may make a minute, successful ones too (default `signInPolicy.maxSignInsPerEmail`). */
+  maxSignInsPerEmail?: number;
 };
 
 export const defaultSessionConfig: SessionConfig = {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { maxSessionsPerUser } from '../auth/sessions.js';
 import { clientKey, emailKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
 import { startSweeper, sweepSignInData } from '../auth/sweep.js';
+import { defaultSessionConfig } from '../context.js';
 import {
   auditRowsOf,
   callerWithToken,
@@ -257,6 +258,18 @@ describe('sign-ins per email, successful ones too (finding 7)', () => {
     // A minute later, in again.
     await endEmailWindow(user.email);
     expect((await signIn(user.email, testPassword)).user.id).toBe(user.id);
+  });
+
+  it('takes its per-email limit from the configuration (SIGN_IN_EMAIL_LIMIT)', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const user = await org.addUser({ canSignIn: true });
+    const sessions = { ...defaultSessionConfig, maxSignInsPerEmail: 2 };
+    const login = () =>
+      callerWithToken(db, null, { sessions }).auth.login({ email: user.email, password: testPassword });
+    await login();
+    await login();
+    expect((await failure(login())).code).toBe('TOO_MANY_REQUESTS');
   });
 
   it('answers an unknown email exactly the same way, so the limit tells nothing about who exists', async () => {

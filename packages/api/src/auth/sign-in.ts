@@ -347,7 +347,11 @@ export function emailKey(email: string): string {
  * statement runs for every address typed, known or not, so the limit tells
  * nothing about who exists. One upsert: atomic under concurrency.
  */
-export async function countEmailSignIn(db: Db, email: string): Promise<void> {
+export async function countEmailSignIn(
+  db: Db,
+  email: string,
+  limit: number = signInPolicy.maxSignInsPerEmail,
+): Promise<void> {
   const window = sql`(${signInPolicy.emailWindowMs}::int * interval '1 millisecond')`;
   const row = await db
     .insertInto('signInEmailWindows')
@@ -367,14 +371,18 @@ export async function countEmailSignIn(db: Db, email: string): Promise<void> {
       ),
     ])
     .executeTakeFirstOrThrow();
-  if (row.signIns > signInPolicy.maxSignInsPerEmail) {
+  if (row.signIns > limit) {
     throw tooManyAttempts(row.waitSeconds, 'Too many sign-ins with this email.');
   }
 }
 
 export type SignInInput = { email: string; password: string };
 
-type SignInContext = { db: Kysely<Database>; clientAddress: string | null };
+type SignInContext = {
+  db: Kysely<Database>;
+  clientAddress: string | null;
+  sessions?: { maxSignInsPerEmail?: number | undefined };
+};
 
 /**
  * Checks an email and password. Every refusal looks and takes the same: the
@@ -401,7 +409,7 @@ export async function checkCredentials<T>(
     'Too many failed sign-ins from your network.',
   );
   return settling(ctx.db, attempt, async (decided) => {
-    await countEmailSignIn(ctx.db, input.email);
+    await countEmailSignIn(ctx.db, input.email, ctx.sessions?.maxSignInsPerEmail);
     const user = await ctx.db
       .selectFrom('users')
       .select([
