@@ -1,4 +1,5 @@
 import { createDb, type DbHandle } from '../connect.js';
+import { migrateToLatest } from '../migrate.js';
 import { createTestDatabase } from '../server-databases.js';
 import { pgliteTemplate } from './pglite-template.js';
 
@@ -19,5 +20,7 @@ export async function freshDb(): Promise<DbHandle & { url: string | undefined }>
 /** A fresh database with every migration applied: on PGlite, started from the cached template. */
 export async function freshMigratedDb(): Promise<DbHandle & { url: string | undefined }> {
   if (!serverUrl) return { ...createDb({ loadDataDir: await pgliteTemplate() }), url: undefined };
-  return freshDb();
+  const fresh = await freshDb();
+  await migrateToLatest(fresh.db);
+  return fresh;
 }
