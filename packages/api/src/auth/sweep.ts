@@ -1,5 +1,5 @@
 import type { Db } from '@roster/db';
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { signInPolicy } from './sign-in.js';
 
 /** How often a server sweeps; each run deletes in bounded batches. */
@@ -16,19 +16,32 @@ export type SweepOptions = {
 
 export type SweepResult = { sessions: number; signInAttempts: number; emailWindows: number };
 
-/** Deletes by batches of `batchSize` while batches come back full, `maxBatches` at most. */
-async function inBatches(batch: () => Promise<number>, batchSize: number, maxBatches: number): Promise<number> {
+/**
+ * Deletes the rows of `table` (keyed by `key`) that `expired` selects, by
+ * batches of `batchSize` while batches come back full, `maxBatches` at most.
+ * Each batch picks its rows with `for update skip locked`.
+ */
+async function sweepTable(
+  db: Db,
+  table: string,
+  key: string,
+  expired: RawBuilder<unknown>,
+  batchSize: number,
+  maxBatches: number,
+): Promise<number> {
   let total = 0;
   for (let i = 0; i < maxBatches; i++) {
-    const deleted = await batch();
-    total += deleted;
-    if (deleted < batchSize) break;
+    const { rows } = await sql`
+      delete from ${sql.table(table)} where ${sql.ref(key)} in (
+        select ${sql.ref(key)} from ${sql.table(table)} where ${expired}
+        limit ${batchSize}::int for update skip locked
+      ) returning 1
+    `.execute(db);
+    total += rows.length;
+    if (rows.length < batchSize) break;
   }
   return total;
 }
-
-/** Rows a `delete ... returning 1` removed. */
-const deleted = (result: { rows: unknown[] }) => result.rows.length;
 
 /**
  * Deletes what sign-in leaves behind once it no longer counts: sessions past
@@ -43,47 +56,22 @@ export async function sweepSignInData(db: Db, options: SweepOptions): Promise<Sw
   const batchSize = options.batchSize ?? 500;
   const maxBatches = options.maxBatches ?? 20;
   const ms = (value: number) => sql`(${value}::bigint * interval '1 millisecond')`;
-  const sessions = await inBatches(
-    async () =>
-      deleted(
-        await sql`
-          delete from sessions where id in (
-            select id from sessions
-            where expires_at <= now() or last_seen_at <= now() - ${ms(options.idleTimeoutMs)}
-            limit ${batchSize}::int for update skip locked
-          ) returning 1
-        `.execute(db),
-      ),
-    batchSize,
-    maxBatches,
+  const sweep = (table: string, key: string, expired: RawBuilder<unknown>) =>
+    sweepTable(db, table, key, expired, batchSize, maxBatches);
+  const sessions = await sweep(
+    'sessions',
+    'id',
+    sql`expires_at <= now() or last_seen_at <= now() - ${ms(options.idleTimeoutMs)}`,
   );
-  const signInAttempts = await inBatches(
-    async () =>
-      deleted(
-        await sql`
-          delete from sign_in_attempts where id in (
-            select id from sign_in_attempts
-            where attempted_at <= now() - ${ms(signInPolicy.addressWindowMs)} or pending_until <= now()
-            limit ${batchSize}::int for update skip locked
-          ) returning 1
-        `.execute(db),
-      ),
-    batchSize,
-    maxBatches,
+  const signInAttempts = await sweep(
+    'sign_in_attempts',
+    'id',
+    sql`attempted_at <= now() - ${ms(signInPolicy.addressWindowMs)} or pending_until <= now()`,
   );
-  const emailWindows = await inBatches(
-    async () =>
-      deleted(
-        await sql`
-          delete from sign_in_email_windows where email_key in (
-            select email_key from sign_in_email_windows
-            where window_started_at <= now() - ${ms(signInPolicy.emailWindowMs)}
-            limit ${batchSize}::int for update skip locked
-          ) returning 1
-        `.execute(db),
-      ),
-    batchSize,
-    maxBatches,
+  const emailWindows = await sweep(
+    'sign_in_email_windows',
+    'email_key',
+    sql`window_started_at <= now() - ${ms(signInPolicy.emailWindowMs)}`,
   );
   return { sessions, signInAttempts, emailWindows };
 }
