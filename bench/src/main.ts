@@ -82,6 +82,8 @@ async function main() {
         LOG_LEVEL: options.logLevel,
         ROSTER_ADMIN_EMAIL: adminEmail,
         ROSTER_ADMIN_PASSWORD: adminPassword,
+        // The SCIM scenarios measure the endpoint, not its per-connection limit.
+        SCIM_RATE_LIMIT: '0',
       },
       logFile: join(resultsDir, 'server.log'),
       readyUrl: `${base}/readyz`,

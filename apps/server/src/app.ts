@@ -63,6 +63,8 @@ export type AppOptions = {
    * adapter for every request. Tests compare the two; production uses lean.
    */
   trpcHandler?: 'lean' | 'stock';
+  /** Requests a second one SCIM connection may send (SCIM_RATE_LIMIT; 0: unlimited; default 100). */
+  scimRequestsPerSecond?: number;
 };
 
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -203,7 +205,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
 
-  registerScimRoute(app, { db: options.db, inflight });
+  registerScimRoute(app, {
+    db: options.db,
+    inflight,
+    ...(options.scimRequestsPerSecond === undefined ? {} : { requestsPerSecond: options.scimRequestsPerSecond }),
+  });
 
   const hasWeb = existsSync(join(options.webRoot, 'index.html'));
   if (hasWeb) {

@@ -71,6 +71,7 @@ const schema = z.object({
   SESSION_ABSOLUTE_HOURS: positiveInt(12),
   SIGN_IN_EMAIL_LIMIT: positiveInt(10),
   API_KEY_MAX_DAYS: positiveInt(365),
+  SCIM_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(100),
   COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
   TRUST_PROXY: trustProxySetting,
   PUBLIC_URL: z

@@ -48,6 +48,7 @@ const app = await buildApp({
   ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
   allowedHosts: env.ALLOWED_HOSTS,
   allowedOrigins: env.ALLOWED_ORIGINS,
+  scimRequestsPerSecond: env.SCIM_RATE_LIMIT,
   logLevel: env.LOG_LEVEL,
 });
 

@@ -1,4 +1,11 @@
-import { handleScimRequest, type InflightTracker, ScimError, type ScimResponse, scimErrorResponse } from '@roster/api';
+import {
+  ConnectionRateLimiter,
+  handleScimRequest,
+  type InflightTracker,
+  ScimError,
+  type ScimResponse,
+  scimErrorResponse,
+} from '@roster/api';
 import type { Database } from '@roster/db';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -15,7 +22,12 @@ export type ScimRouteOptions = {
   inflight?: InflightTracker;
   /** Largest request body (default 256 KiB: a user is well under 2 KiB). */
   bodyLimitBytes?: number;
+  /** Requests a second one connection may send (SCIM_RATE_LIMIT), with bursts of twice that; 0: unlimited. */
+  requestsPerSecond?: number;
 };
+
+/** The default for SCIM_RATE_LIMIT: well above what Okta or Entra ID send in a full sync, well below what a runaway loop does. */
+export const defaultScimRequestsPerSecond = 100;
 
 const scimType = 'application/scim+json; charset=utf-8';
 
@@ -47,6 +59,9 @@ function parseJson(_request: FastifyRequest, body: string, done: (error: Error |
 }
 
 export function registerScimRoute(app: FastifyInstance, options: ScimRouteOptions): void {
+  const perSecond = options.requestsPerSecond ?? defaultScimRequestsPerSecond;
+  const scimOptions =
+    perSecond > 0 ? { rateLimiter: new ConnectionRateLimiter({ perSecond, burst: 2 * perSecond }) } : {};
   app.register(async (scope) => {
     // Only JSON bodies: anything else (text/plain, forms) is 415.
     scope.removeAllContentTypeParsers();
@@ -88,6 +103,7 @@ export function registerScimRoute(app: FastifyInstance, options: ScimRouteOption
           baseUrl: `${request.protocol}://${request.host}${scimPrefix}`,
         },
         (error) => request.log.error({ err: error }, 'SCIM request failed'),
+        scimOptions,
       );
       return send(reply, await (options.inflight ? options.inflight.track(work) : work));
     };

@@ -15,6 +15,13 @@ export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, r
 export { createInflightTracker, type InflightTracker } from './inflight.js';
 export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';
 export { type AppRouter, appRouter } from './root.js';
-export { handleScimRequest, type ScimRequest, type ScimResponse, scimErrorResponse } from './scim/http.js';
+export {
+  handleScimRequest,
+  type ScimOptions,
+  type ScimRequest,
+  type ScimResponse,
+  scimErrorResponse,
+} from './scim/http.js';
+export { ConnectionRateLimiter, type ScimRateLimit } from './scim/rate-limit.js';
 export { ScimError } from './scim/scim-error.js';
 export { createCallerFactory } from './trpc.js';

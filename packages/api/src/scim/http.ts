@@ -1,6 +1,7 @@
 import type { Db } from '@roster/db';
 import { authenticateConnection, type ScimActor } from './connections-service.js';
 import { resourceType, resourceTypes, schemaById, schemas, serviceProviderConfig } from './discovery.js';
+import type { ConnectionRateLimiter } from './rate-limit.js';
 import { etagOf, project, type ScimUser } from './resource.js';
 import { ScimError, toScimError } from './scim-error.js';
 import { createScimUser, deleteScimUser, getUser, listUsers, patchScimUser, replaceScimUser } from './users-service.js';
@@ -35,7 +36,7 @@ export function scimErrorResponse(error: ScimError): ScimResponse {
     error.status === 401
       ? { 'www-authenticate': 'Bearer realm="SCIM"' }
       : error.status === 429
-        ? { 'retry-after': '1' }
+        ? { 'retry-after': String(error.retryAfterSeconds ?? 1) }
         : {};
   return json(error.status, error.toJSON(), headers);
 }
@@ -57,8 +58,24 @@ const methodNotAllowed = (method: string, path: string) => new ScimError(405, `$
 export const maxConcurrentPerConnection = 32;
 const running = new Map<string, number>();
 
-async function route(db: Db, request: ScimRequest): Promise<ScimResponse> {
+/** How the host limits SCIM traffic; the server builds it from its settings. */
+export type ScimOptions = {
+  /** Requests a second per connection (SCIM_RATE_LIMIT); none: unlimited. */
+  rateLimiter?: ConnectionRateLimiter;
+};
+
+async function route(db: Db, request: ScimRequest, options: ScimOptions): Promise<ScimResponse> {
   const actor = await actorOf(db, request.authorization);
+  const wait = options.rateLimiter?.take(actor.connectionId) ?? 0;
+  if (wait > 0) {
+    const { perSecond } = options.rateLimiter?.limit ?? { perSecond: 0 };
+    throw new ScimError(
+      429,
+      `This connection sends more than ${perSecond} requests a second; retry after ${wait} s.`,
+      undefined,
+      wait,
+    );
+  }
   const now = running.get(actor.connectionId) ?? 0;
   if (now >= maxConcurrentPerConnection) {
     throw new ScimError(
@@ -149,9 +166,10 @@ export async function handleScimRequest(
   db: Db,
   request: ScimRequest,
   onUnexpected: (error: unknown) => void,
+  options: ScimOptions = {},
 ): Promise<ScimResponse> {
   try {
-    return await route(db, request);
+    return await route(db, request, options);
   } catch (error) {
     const scimError = toScimError(error);
     if (scimError) return scimErrorResponse(scimError);

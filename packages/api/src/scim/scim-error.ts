@@ -24,6 +24,8 @@ export class ScimError extends Error {
     readonly status: number,
     readonly detail: string,
     readonly scimType?: ScimType,
+    /** With a 429 or 503: the seconds after which the client may retry (the Retry-After header). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(detail);
     this.name = 'ScimError';
