@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServerDatabase, testDatabasePrefix, withClient } from '@roster/db/server-databases';
 import type { TestProject } from 'vitest/node';
 
 export const adminEmail = 'admin@roster.test';
@@ -59,8 +61,11 @@ export default async function setup(project: TestProject) {
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-e2e-'));
   const port = await freePort();
-  // The browser tests always use the embedded database, whatever DATABASE_URL says.
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  // The run's database: a fresh one of its own on the PostgreSQL server when DATABASE_URL
+  // names one (dropped at the end), otherwise a fresh embedded one in dataDir.
+  const { DATABASE_URL: serverUrl, ...inherited } = process.env;
+  const databaseName = `${testDatabasePrefix}e2e_${randomUUID().slice(0, 8)}`;
+  const databaseUrl = serverUrl ? await createServerDatabase(serverUrl, databaseName, 'roster browser tests') : undefined;
   let log = '';
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: serverDir,
@@ -69,6 +74,7 @@ export default async function setup(project: TestProject) {
       HOST: '127.0.0.1',
       PORT: String(port),
       DATA_DIR: join(dataDir, 'db'),
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       WEB_DIST: webDist,
       ROSTER_ORG_NAME: 'Browser Test Org',
       ROSTER_ADMIN_EMAIL: adminEmail,
@@ -88,12 +94,7 @@ export default async function setup(project: TestProject) {
   });
 
   const baseURL = `http://127.0.0.1:${port}`;
-  await waitUntilReady(baseURL, server, () => log);
-  project.provide('baseURL', baseURL);
-  project.provide('adminEmail', adminEmail);
-  project.provide('adminPassword', adminPassword);
-
-  return async () => {
+  const stop = async () => {
     if (server.exitCode === null) {
       const exited = new Promise((resolve) => server.once('exit', resolve));
       server.kill('SIGTERM');
@@ -102,5 +103,19 @@ export default async function setup(project: TestProject) {
       clearTimeout(timer);
     }
     rmSync(dataDir, { recursive: true, force: true });
+    if (serverUrl) {
+      await withClient(serverUrl, (client) => client.query(`drop database if exists "${databaseName}" with (force)`));
+    }
   };
+  try {
+    await waitUntilReady(baseURL, server, () => log);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  project.provide('baseURL', baseURL);
+  project.provide('adminEmail', adminEmail);
+  project.provide('adminPassword', adminPassword);
+
+  return stop;
 }
