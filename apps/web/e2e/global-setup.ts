@@ -65,7 +65,9 @@ export default async function setup(project: TestProject) {
   // names one (dropped at the end), otherwise a fresh embedded one in dataDir.
   const { DATABASE_URL: serverUrl, ...inherited } = process.env;
   const databaseName = `${testDatabasePrefix}e2e_${randomUUID().slice(0, 8)}`;
-  const databaseUrl = serverUrl ? await createServerDatabase(serverUrl, databaseName, 'roster browser tests') : undefined;
+  const databaseUrl = serverUrl
+    ? await createServerDatabase(serverUrl, databaseName, 'roster browser tests')
+    : undefined;
   let log = '';
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: serverDir,

@@ -15,7 +15,9 @@ if (process.env.ROSTER_SKIP_BROWSER === '1') {
     console.error('ROSTER_SKIP_BROWSER=1 and ROSTER_REQUIRE_BROWSER=1 contradict each other; set one.');
     process.exit(1);
   }
-  console.warn('\n  Browser tests were NOT run in this pass: ROSTER_SKIP_BROWSER=1 (CI runs them in its PostgreSQL pass).\n');
+  console.warn(
+    '\n  Browser tests were NOT run in this pass: ROSTER_SKIP_BROWSER=1 (CI runs them in its PostgreSQL pass).\n',
+  );
   process.exit(0);
 }
 
