@@ -7,13 +7,17 @@ import {
   appRouter,
   createContext,
   createInflightTracker,
+  reasonOf,
   retryAfterOf,
   type SessionConfig,
 } from '@roster/api';
 import type { Database } from '@roster/db';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type Kysely, sql } from 'kysely';
+import pinoPretty from 'pino-pretty';
+import { createMetrics, hasMetricsToken, type Metrics } from './metrics.js';
 import { registerRequestGuards } from './request-guards.js';
+import { noteActor, registerRequestLog, requestIdOf } from './request-log.js';
 import { registerScimRoute } from './scim-route.js';
 import { helmetOptions, securityHeadersOf } from './security-headers.js';
 import { registerTrpcRoute } from './trpc-route.js';
@@ -65,6 +69,14 @@ export type AppOptions = {
   trpcHandler?: 'lean' | 'stock';
   /** Requests a second one SCIM connection may send (SCIM_RATE_LIMIT; 0: unlimited; default 100). */
   scimRequestsPerSecond?: number;
+  /** The metrics this app reports to (main.ts also serves them on METRICS_PORT); by default its own. */
+  metrics?: Metrics;
+  /** METRICS_TOKEN: `/metrics` on this port for `Authorization: Bearer <token>`; unset, no `/metrics` here. */
+  metricsToken?: string;
+  /** `pretty`: readable lines for a terminal (pnpm start in one); `json` (default): a JSON object a line. */
+  logFormat?: 'json' | 'pretty';
+  /** Where log lines go (tests read them); standard output by default. */
+  logStream?: NodeJS.WritableStream;
 };
 
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -105,7 +117,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: {
       level: options.logLevel ?? 'info',
       redact: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'],
+      ...(options.logFormat === 'pretty'
+        ? {
+            stream: pinoPretty({
+              translateTime: 'SYS:HH:MM:ss.l',
+              ignore: 'pid,hostname',
+              singleLine: true,
+              destination: options.logStream ?? 1,
+            }),
+          }
+        : options.logStream
+          ? { stream: options.logStream }
+          : {}),
     },
+    // One line per finished request is written by request-log.ts, not Fastify's two.
+    disableRequestLogging: true,
+    genReqId: requestIdOf,
     trustProxy: trustProxyOf(options.trustProxy ?? false),
     bodyLimit: bodyLimit,
     routerOptions: { maxParamLength: 2000 },
@@ -122,12 +149,31 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
+  const metrics =
+    options.metrics ??
+    createMetrics({ db: options.db, pool: () => ({ total: 0, idle: 0, waiting: 0 }), version: 'dev' });
+  if (!options.metrics) app.addHook('onClose', async () => metrics.close());
+  registerRequestLog(app, metrics, new Set(Object.keys(appRouter._def.procedures)));
+
   registerRequestGuards(app, {
     maxUrlLength: options.maxUrlLength ?? 8192,
     hosts: { names: new Set(hostNames.map((name) => name.toLowerCase())) },
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  const metricsToken = options.metricsToken;
+  if (metricsToken) {
+    app.get('/metrics', async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      if (!hasMetricsToken(request.headers.authorization, metricsToken)) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .send({ error: 'Unauthorized', message: 'Send Authorization: Bearer <METRICS_TOKEN>.' });
+      }
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
   app.get('/readyz', async (_request, reply) => {
     try {
       await Promise.race([
@@ -173,6 +219,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         sessions: options.sessions,
         apiKeys: options.apiKeys,
         inflight,
+        onActor: (actor) => noteActor(req, actor),
         cookies: {
           set(token, expiresAt) {
             res.setCookie(sessionCookieName, token, {
@@ -199,6 +246,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return waits.length ? { 'retry-after': String(Math.max(...waits)) } : {};
     },
     onError(error, path, req) {
+      const reason = reasonOf(error);
+      if (reason === 'TIMEOUT') metrics.statementTimeout();
+      if (path === 'auth.login') metrics.signIn(reason);
       if (error.code === 'INTERNAL_SERVER_ERROR') {
         req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
       }

@@ -103,6 +103,10 @@ const schema = z.object({
       'Comma-separated origins such as http://localhost:5173 (scheme, host and port only)',
     ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(24, 'At least 24 characters (e.g. openssl rand -hex 24)').max(512).optional(),
 });
 
 export type Env = z.infer<typeof schema>;

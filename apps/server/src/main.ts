@@ -1,16 +1,20 @@
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import { bootstrapInstallation, generatePassword, startSweeper } from '@roster/api';
 import { createDb, migrateToLatest } from '@roster/db';
 import { buildApp } from './app.js';
 import { readEnv } from './env.js';
+import { createMetrics, serveMetrics } from './metrics.js';
 
 const env = readEnv();
-const { db, location } = createDb({
+const handle = createDb({
   url: env.DATABASE_URL,
   dataDir: env.DATA_DIR,
   poolSize: env.DB_POOL_SIZE,
   statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
 });
 
+const { db } = handle;
 await migrateToLatest(db);
 
 const adminPassword = env.ROSTER_ADMIN_PASSWORD ?? generatePassword();
@@ -38,8 +42,13 @@ const sessions = {
   absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
   maxSignInsPerEmail: env.SIGN_IN_EMAIL_LIMIT,
 };
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+const metrics = createMetrics({ db, pool: handle.pool, version });
 const app = await buildApp({
   db,
+  metrics,
+  ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
+  logFormat: env.LOG_FORMAT === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : env.LOG_FORMAT,
   webRoot: env.WEB_DIST,
   sessions,
   apiKeys: { maxLifetimeMs: env.API_KEY_MAX_DAYS * 86_400_000 },
@@ -58,6 +67,7 @@ const sweeper = startSweeper(db, {
   onError: (error) => app.log.warn({ err: error }, 'sweeping expired sign-in data failed'),
 });
 
+let metricsServer: Server | null = null;
 let closing = false;
 async function shutdown(signal: string) {
   if (closing) return;
@@ -72,6 +82,7 @@ async function shutdown(signal: string) {
     // Resolves once procedures of clients that have gone have ended too (app.ts),
     // so the database is not destroyed under them; the timer above bounds the wait.
     await app.close();
+    metricsServer?.close();
     await sweeper.stop();
     await db.destroy();
   } finally {
@@ -84,4 +95,7 @@ process.once('SIGINT', () => void shutdown('SIGINT'));
 
 // The address bound, not the one asked for: PORT=0 picks a free port.
 const address = await app.listen({ host: env.HOST, port: env.PORT });
-app.log.info(`Roster is serving on ${address} (database: ${location})`);
+app.log.info(`Roster is serving on ${address} (database: ${handle.location})`);
+// Metrics on a port of their own, loopback unless METRICS_HOST says otherwise; none without METRICS_PORT.
+metricsServer = env.METRICS_PORT ? await serveMetrics(metrics, env.METRICS_HOST, env.METRICS_PORT) : null;
+if (metricsServer) app.log.info(`Metrics at http://${env.METRICS_HOST}:${env.METRICS_PORT}/metrics`);

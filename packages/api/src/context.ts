@@ -45,6 +45,8 @@ export type CreateContextOptions = {
   apiKeys?: ApiKeyConfig;
   /** The host's count of running procedures, so it can wait for them before closing the database. */
   inflight?: InflightTracker;
+  /** Told who the caller turned out to be, once authenticated (the host's request log). */
+  onActor?: (actor: Actor) => void;
 };
 
 export type Context = {
@@ -58,6 +60,7 @@ export type Context = {
   sessions: SessionConfig;
   apiKeys: ApiKeyConfig;
   inflight: InflightTracker | null;
+  onActor: ((actor: Actor) => void) | null;
 };
 
 /** The signed-in user as procedures see it after authentication, and how they proved it. */
@@ -103,5 +106,6 @@ export function createContext(options: CreateContextOptions): Context {
     sessions: options.sessions ?? defaultSessionConfig,
     apiKeys: options.apiKeys ?? defaultApiKeyConfig,
     inflight: options.inflight ?? null,
+    onActor: options.onActor ?? null,
   };
 }

@@ -1,7 +1,14 @@
-export { generatePassword, hashPassword } from './auth/passwords.js';
+export {
+  generatePassword,
+  type HashingObserver,
+  hashingQueueLength,
+  hashPassword,
+  observeHashing,
+} from './auth/passwords.js';
 export { retryAfterOf } from './auth/sign-in.js';
 export { type Sweeper, startSweeper, sweepSignInData } from './auth/sweep.js';
 export {
+  type Actor,
   type ApiKeyConfig,
   type Context,
   type CreateContextOptions,
@@ -13,6 +20,7 @@ export {
 } from './context.js';
 export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';
 export { createInflightTracker, type InflightTracker } from './inflight.js';
+export { liveSessionCount } from './metrics/queries.js';
 export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';
 export { type AppRouter, appRouter } from './root.js';
 export {

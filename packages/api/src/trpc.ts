@@ -71,6 +71,7 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!actor) {
     throw appError('UNAUTHENTICATED', 'Sign in to continue.');
   }
+  ctx.onActor?.(actor);
   return next({ ctx: { ...ctx, actor } });
 });
 

@@ -27,7 +27,11 @@ export type DbHandle = {
   kind: 'postgres' | 'pglite';
   /** A human description of where the data lives (never includes a password). */
   location: string;
+  /** Connections now: open, idle, and callers waiting for one (embedded: its one connection). */
+  pool(): PoolUse;
 };
+
+export type PoolUse = { total: number; idle: number; waiting: number };
 
 // int8 (count(*)) as a JS number: our counts stay far below 2^53.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
@@ -81,6 +85,7 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
       db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins }),
       kind: 'postgres',
       location: `postgres://${url.host}${url.pathname}`,
+      pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     };
   }
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
@@ -89,11 +94,10 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
     await instance.exec(`SET statement_timeout = ${Math.trunc(statementTimeoutMs)}`);
     return instance;
   };
+  const dialect = new SerializedDialect(new PGliteDialect({ pglite }));
   return {
-    db: new Kysely<Database>({
-      dialect: new SerializedDialect(new PGliteDialect({ pglite })),
-      plugins,
-    }),
+    db: new Kysely<Database>({ dialect, plugins }),
+    pool: () => ({ total: 1, idle: dialect.use.held ? 0 : 1, waiting: dialect.use.waiting }),
     kind: 'pglite',
     location: options.dataDir ? `embedded (${options.dataDir})` : 'embedded (in memory)',
   };

@@ -6,8 +6,13 @@ import type { DatabaseConnection, Dialect, Driver, Kysely, QueryCompiler, Transa
  * request while another request's transaction is open would run inside that
  * foreign transaction.
  */
+/** The one connection's use: callers waiting for it, and whether one holds it. */
+export type SerializedUse = { waiting: number; held: boolean };
+
 export class SerializedDialect implements Dialect {
   readonly #inner: Dialect;
+  /** Read by the host's metrics (DbHandle.pool). */
+  readonly use: SerializedUse = { waiting: 0, held: false };
   constructor(inner: Dialect) {
     this.#inner = inner;
   }
@@ -15,7 +20,7 @@ export class SerializedDialect implements Dialect {
     return this.#inner.createAdapter();
   }
   createDriver(): Driver {
-    return new SerializedDriver(this.#inner.createDriver());
+    return new SerializedDriver(this.#inner.createDriver(), this.use);
   }
   // biome-ignore lint/suspicious/noExplicitAny: the Dialect interface is declared over Kysely<any>.
   createIntrospector(db: Kysely<any>) {
@@ -28,11 +33,13 @@ export class SerializedDialect implements Dialect {
 
 class SerializedDriver implements Driver {
   readonly #inner: Driver;
+  readonly #use: SerializedUse;
   #tail: Promise<void> = Promise.resolve();
   #release: (() => void) | undefined;
 
-  constructor(inner: Driver) {
+  constructor(inner: Driver, use: SerializedUse) {
     this.#inner = inner;
+    this.#use = use;
   }
   init() {
     return this.#inner.init();
@@ -43,14 +50,21 @@ class SerializedDriver implements Driver {
     this.#tail = new Promise<void>((resolve) => {
       release = resolve;
     });
-    await previous;
+    this.#use.waiting++;
+    try {
+      await previous;
+    } finally {
+      this.#use.waiting--;
+    }
     this.#release = release;
+    this.#use.held = true;
     return this.#inner.acquireConnection();
   }
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     await this.#inner.releaseConnection(connection);
     const release = this.#release;
     this.#release = undefined;
+    this.#use.held = false;
     release?.();
   }
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings) {

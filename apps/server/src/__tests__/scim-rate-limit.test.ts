@@ -53,11 +53,12 @@ describe('SCIM requests a second, per connection', () => {
   it('answers 429 with Retry-After past the burst, changes nothing for refused requests, spares other connections', async () => {
     const db = await testDb();
     const org = await createTestOrg(db, 'SCIM Rate Org');
-    // 5 a second, bursts of 10.
-    const app = await buildTestApp(db, { scimRequestsPerSecond: 5 });
+    // 2 a second, bursts of 4.
+    const app = await buildTestApp(db, { scimRequestsPerSecond: 2 });
     try {
       const { scim, accountId } = await connectionTo(app, org);
       const other = await connectionTo(app, org);
+      const started = performance.now();
       const created = await Promise.all(
         Array.from({ length: 16 }, (_, i) =>
           scim('POST', '/Users', {
@@ -66,12 +67,17 @@ describe('SCIM requests a second, per connection', () => {
           }),
         ),
       );
+      const seconds = (performance.now() - started) / 1000;
       const statuses = created.map((r) => r.status);
-      expect(statuses.filter((s) => s === 201)).toHaveLength(10);
-      expect(statuses.filter((s) => s === 429)).toHaveLength(6);
+      const admitted = statuses.filter((s) => s === 201).length;
+      // The burst, plus what the bucket refilled while the requests were being answered (a busy machine is slow).
+      expect(admitted).toBeGreaterThanOrEqual(4);
+      expect(admitted).toBeLessThanOrEqual(4 + Math.ceil(seconds * 2));
+      expect(admitted).toBeLessThan(16);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(16 - admitted);
       const refused = created.find((r) => r.status === 429);
       expect(refused?.json).toMatchObject({ schemas: [errorSchema], status: '429' });
-      expect(String(refused?.json.detail)).toMatch(/more than 5 requests a second/);
+      expect(String(refused?.json.detail)).toMatch(/more than 2 requests a second/);
       expect(Number(refused?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(refused?.headers['content-type']).toMatch(/application\/scim\+json/);
 
@@ -81,15 +87,15 @@ describe('SCIM requests a second, per connection', () => {
         .select((eb) => eb.fn.countAll<string>().as('n'))
         .where('accountId', '=', accountId)
         .executeTakeFirstOrThrow();
-      expect(Number(inAccount.n)).toBe(10);
+      expect(Number(inAccount.n)).toBe(admitted);
 
       // Another connection has a bucket of its own.
       expect((await other.scim('GET', '/Users')).status).toBe(200);
 
-      // The bucket refills at the rate: a second later, five more go through.
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
-      const later = await Promise.all(Array.from({ length: 5 }, () => scim('GET', '/Users?count=1')));
-      expect(later.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      // The bucket refills at the rate: two seconds later, four more go through.
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const later = await Promise.all(Array.from({ length: 4 }, () => scim('GET', '/Users?count=1')));
+      expect(later.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     } finally {
       await app.close();
     }

@@ -123,6 +123,13 @@ export class HashScheduler<T> {
     this.#idle = [...threads];
   }
 
+  /** Jobs waiting for a thread now (the metrics' queue length). */
+  get waiting(): number {
+    let hashes = 0;
+    for (const queue of this.#hashes.values()) hashes += queue.length;
+    return this.#checks.length + hashes;
+  }
+
   /** Resolves with a thread for one job; give it back with `release`. */
   acquire(lane: HashLane, caller: string): Promise<T> {
     const thread = this.#idle.pop();

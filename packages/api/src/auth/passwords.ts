@@ -21,12 +21,29 @@ export const maxConcurrentHashes = Math.max(1, availableParallelism() - 1);
 
 const scheduler = new HashScheduler(Array.from({ length: maxConcurrentHashes }, () => new HashThread()));
 
+/** What a host's metrics read of password hashing: the queue now, and each job's wait and run. */
+export type HashingObserver = (lane: HashLane, waitedMs: number, ranMs: number) => void;
+let hashingObserver: HashingObserver | null = null;
+
+/** Reports every finished hashing job to `observer` (one at a time: the server's metrics). */
+export function observeHashing(observer: HashingObserver | null): void {
+  hashingObserver = observer;
+}
+
+/** Hashing jobs waiting for a thread now. */
+export function hashingQueueLength(): number {
+  return scheduler.waiting;
+}
+
 async function onThread<T>(lane: HashLane, caller: string, task: (thread: HashThread) => Promise<T>): Promise<T> {
+  const queued = performance.now();
   const thread = await scheduler.acquire(lane, caller);
+  const started = performance.now();
   try {
     return await task(thread);
   } finally {
     scheduler.release(thread);
+    hashingObserver?.(lane, started - queued, performance.now() - started);
   }
 }
 
