@@ -12,7 +12,7 @@ import {
   type SessionConfig,
 } from '@roster/api';
 import type { Database } from '@roster/db';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import pinoPretty from 'pino-pretty';
 import { createMetrics, hasMetricsToken, type Metrics } from './metrics.js';
@@ -131,7 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           : {}),
     },
     // One line per finished request is written by request-log.ts, not Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,
     trustProxy: trustProxyOf(options.trustProxy ?? false),
     bodyLimit: bodyLimit,
