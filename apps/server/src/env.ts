@@ -93,6 +93,11 @@ const schema = z.object({
       'Comma-separated host names such as roster.internal or 10.0.0.7 (no scheme, port or path)',
     ),
   DB_POOL_SIZE: positiveInt(10),
+  DB_PREPARED_STATEMENTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
+  DATABASE_DIRECT_URL: z.url().optional(),
   STATEMENT_TIMEOUT_MS: positiveInt(10_000),
   ALLOWED_ORIGINS: z
     .string()

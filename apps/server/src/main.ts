@@ -12,10 +12,21 @@ const handle = createDb({
   dataDir: env.DATA_DIR,
   poolSize: env.DB_POOL_SIZE,
   statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
+  preparedStatements: env.DB_PREPARED_STATEMENTS,
 });
 
 const { db } = handle;
-await migrateToLatest(db);
+if (env.DATABASE_DIRECT_URL) {
+  // Behind a pooler, schema changes go over a direct connection, as managed providers advise.
+  const direct = createDb({ url: env.DATABASE_DIRECT_URL, poolSize: 1, statementTimeoutMs: 600_000 });
+  try {
+    await migrateToLatest(direct.db);
+  } finally {
+    await direct.db.destroy();
+  }
+} else {
+  await migrateToLatest(db);
+}
 
 const adminPassword = env.ROSTER_ADMIN_PASSWORD ?? generatePassword();
 const created = await bootstrapInstallation(db, {

@@ -20,6 +20,12 @@ export type CreateDbOptions = {
    * migrated template this way).
    */
   loadDataDir?: Blob | undefined;
+  /**
+   * Send preparedQuery's statements as named prepared statements (default true).
+   * False behind a pooler in transaction mode (PgBouncer before 1.21), where a
+   * statement prepared on one server connection is unknown on the next.
+   */
+  preparedStatements?: boolean;
 };
 
 export type DbHandle = {
@@ -76,9 +82,10 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
     // The failure still reaches the caller through its next query, and the pool
     // drops the broken client when it is released.
     pool.on('error', () => {});
+    const named = options.preparedStatements ?? true;
     pool.on('connect', (client) => {
       client.on('error', () => {});
-      prepareNamedStatements(client);
+      if (named) prepareNamedStatements(client);
     });
     const url = new URL(options.url);
     return {

@@ -39,7 +39,9 @@ async function openTestDb(): Promise<Kysely<Database>> {
   const url = testServerUrl ? await createTestDatabase(testServerUrl) : undefined;
   // PGlite starts from a migrated template instead of running initdb (packages/db/src/test/pglite-template.ts).
   const loadDataDir = url ? undefined : await pgliteTemplate();
-  const { db } = createDb({ url, poolSize: 25, loadDataDir });
+  // DB_PREPARED_STATEMENTS=false: the suite as it runs behind PgBouncer in transaction mode (.ci/pgbouncer-suite).
+  const preparedStatements = process.env.DB_PREPARED_STATEMENTS !== 'false';
+  const { db } = createDb({ url, poolSize: 25, loadDataDir, preparedStatements });
   await migrateToLatest(db);
   return db;
 }
