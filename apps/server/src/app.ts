@@ -75,6 +75,11 @@ export type AppOptions = {
   metricsToken?: string;
   /** `pretty`: readable lines for a terminal (pnpm start in one); `json` (default): a JSON object a line. */
   logFormat?: 'json' | 'pretty';
+  /**
+   * Set `draining` when shutting down: /readyz then answers 503 so a load balancer
+   * sends new requests elsewhere, while the ones already here are still answered.
+   */
+  lifecycle?: { draining: boolean };
   /** Where log lines go (tests read them); standard output by default. */
   logStream?: NodeJS.WritableStream;
 };
@@ -175,6 +180,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
   app.get('/readyz', async (_request, reply) => {
+    if (options.lifecycle?.draining) {
+      return reply.code(503).send({ status: 'draining', message: 'Shutting down: send new requests elsewhere.' });
+    }
     try {
       await Promise.race([
         sql`select 1`.execute(options.db),

@@ -55,9 +55,11 @@ const sessions = {
 };
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 const metrics = createMetrics({ db, pool: handle.pool, version });
+const lifecycle = { draining: false };
 const app = await buildApp({
   db,
   metrics,
+  lifecycle,
   ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
   logFormat: env.LOG_FORMAT === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : env.LOG_FORMAT,
   webRoot: env.WEB_DIST,
@@ -83,7 +85,11 @@ let closing = false;
 async function shutdown(signal: string) {
   if (closing) return;
   closing = true;
-  app.log.info({ signal }, 'draining requests');
+  // First /readyz says "draining" while everything is still answered, for SHUTDOWN_DELAY_MS, so a load
+  // balancer's health checks take this process out of rotation before it stops listening.
+  lifecycle.draining = true;
+  app.log.info({ signal, delayMs: env.SHUTDOWN_DELAY_MS }, 'draining requests');
+  if (env.SHUTDOWN_DELAY_MS > 0) await new Promise((resolve) => setTimeout(resolve, env.SHUTDOWN_DELAY_MS));
   const force = setTimeout(() => {
     app.log.error('requests did not drain within 10 s; exiting');
     process.exit(1);
