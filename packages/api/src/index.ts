@@ -18,3 +18,4 @@ export { type AppRouter, appRouter } from './root.js';
 export { handleScimRequest, type ScimRequest, type ScimResponse, scimErrorResponse } from './scim/http.js';
 export { ScimError } from './scim/scim-error.js';
 export { createCallerFactory } from './trpc.js';
+export { parseUserExportParams, startUserExport, type UserExport, type UserExportFilter } from './users/export.js';

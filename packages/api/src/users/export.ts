@@ -1,0 +1,237 @@
+// The CSV export of a users search: who may, which users, and the audit row.
+// The host (apps/server/src/export-route.ts) only sends the stream this returns.
+//
+// The file is written page by page: one keyset page of `searchUsers` (the
+// query behind `users.search`, so the file has exactly the users the search's
+// pages show, in the same email order) is read only when the client has taken
+// the previous one, so memory stays flat whatever the number of users and a
+// slow client slows only its own export. Pages are separate statements (no
+// transaction held open for the whole download, which a slow client would
+// stretch); the email keyset is unique, so a user present throughout is
+// written exactly once, while one created or deleted during the export may or
+// may not be in it.
+import { Readable } from 'node:stream';
+import type { Database } from '@roster/db';
+import { stringify } from 'csv-stringify/sync';
+import type { Kysely } from 'kysely';
+import { ZodRealError } from 'zod';
+import { accountNames, findAccount } from '../accounts/queries.js';
+import { recordAudit } from '../audit/queries.js';
+import { authenticate } from '../auth/sessions.js';
+import type { Actor, Context } from '../context.js';
+import { appError, mapDatabaseError } from '../errors.js';
+import type { UserOutput } from '../shared/outputs.js';
+import { userFilterSchema } from '../shared/schemas.js';
+import { neutralizeFormulaCell, userCsvColumns } from './csv-columns.js';
+import { searchUsers, type UserFilter } from './queries.js';
+
+/**
+ * Users read per statement: big enough that a million users take few round
+ * trips, small enough to hold. Tests make it small, to cross many pages with few users.
+ */
+export const exportLimits = { pageSize: 2_000 };
+
+export type UserExportFilter = Omit<UserFilter, 'cursor' | 'limit'>;
+
+/** The query parameters a users export takes: the filters of `users.search`, and `bom`. */
+const parameterNames = new Set(['query', 'accountId', 'active', 'role', 'locked', 'bom']);
+const booleanNames = new Set(['active', 'locked', 'bom']);
+
+/**
+ * The filters of an export's query string, checked by the schema of
+ * `users.search` (booleans are `true` / `false`). An unknown or repeated
+ * parameter is refused rather than ignored: a misspelt filter would otherwise
+ * export far more users than the person meant.
+ */
+export function parseUserExportParams(params: URLSearchParams): { filter: UserExportFilter; bom: boolean } {
+  const raw: Record<string, string | boolean> = {};
+  const issues: Array<{ path: string; message: string }> = [];
+  for (const [name, value] of params) {
+    if (!parameterNames.has(name)) {
+      issues.push({
+        path: name,
+        message: `"${name.slice(0, 40)}" is not a filter of the export: use query, accountId, active, role, locked or bom`,
+      });
+    } else if (Object.hasOwn(raw, name)) {
+      issues.push({ path: name, message: `${name} is given more than once` });
+    } else if (booleanNames.has(name)) {
+      if (value === 'true' || value === 'false') raw[name] = value === 'true';
+      else issues.push({ path: name, message: `${name} is true or false` });
+    } else if (value !== '') {
+      raw[name] = value;
+    }
+  }
+  const { bom, ...filterInput } = raw;
+  const parsed = userFilterSchema.safeParse(filterInput);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      issues.push({ path: issue.path.map(String).join('.'), message: issue.message });
+    }
+  }
+  if (issues.length > 0 || !parsed.success) {
+    throw appError(
+      'INVALID_INPUT',
+      issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '),
+      new ZodRealError(
+        issues.map((issue) => ({ code: 'custom' as const, path: [issue.path], message: issue.message, input: undefined })),
+      ),
+    );
+  }
+  const filter: UserExportFilter = {};
+  for (const [key, value] of Object.entries(parsed.data)) {
+    if (value !== undefined && value !== '') Object.assign(filter, { [key]: value });
+  }
+  return { filter, bom: bom === true };
+}
+
+export type UserExport = {
+  /** Who asked (an active administrator). */
+  actor: Actor;
+  filter: UserExportFilter;
+  /** A file name for Content-Disposition: ASCII letters, digits, `-` and `.` only. */
+  filename: string;
+  /** The CSV, UTF-8: header row, then one row per user; it records the audit row when it ends, however it ends. */
+  stream: Readable;
+  /** Settles once the stream has ended (or was abandoned) and its audit row is written. */
+  finished: Promise<{ rows: number; complete: boolean }>;
+};
+
+const slug = (text: string) =>
+  text
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .toLowerCase();
+
+/** ISO 8601 in UTC, or an empty cell. */
+const isoOrEmpty = (date: Date | null) => (date ? date.toISOString() : '');
+
+type ExportedUser = Pick<
+  UserOutput,
+  'id' | 'accountId' | 'email' | 'firstName' | 'lastName' | 'role' | 'active' | 'createdAt' | 'lastLoginAt'
+>;
+
+function rowOf(user: ExportedUser, accountName: string): string[] {
+  return [
+    user.id,
+    accountName,
+    user.email,
+    user.firstName,
+    user.lastName,
+    user.role,
+    user.active ? 'true' : 'false',
+    isoOrEmpty(user.createdAt),
+    isoOrEmpty(user.lastLoginAt),
+  ].map(neutralizeFormulaCell);
+}
+
+const csvOptions = {
+  // RFC 4180: CRLF between records, quotes around a cell with a comma, quote or line break, quotes doubled.
+  record_delimiter: 'windows',
+  // A neutralized cell (neutralizeFormulaCell) is quoted too, as OWASP advises.
+  quoted_match: /^'/,
+} as const;
+
+/**
+ * Checks who asks and what, and returns the export's stream; throws an
+ * AppError (UNAUTHENTICATED, NOT_ADMIN, INVALID_INPUT, NOT_FOUND…) before any
+ * byte when it is refused. Authorization is `users.search`'s: an active
+ * administrator, by session or API key, within their organization.
+ */
+export async function startUserExport(ctx: Context, params: URLSearchParams): Promise<UserExport> {
+  try {
+    return await prepare(ctx, params);
+  } catch (error) {
+    throw mapDatabaseError(error) ?? error;
+  }
+}
+
+async function prepare(ctx: Context, params: URLSearchParams): Promise<UserExport> {
+  const actor = await authenticate(ctx);
+  if (!actor) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
+  if (actor.role !== 'admin') throw appError('NOT_ADMIN', 'Not allowed: account management is for administrators.');
+  const { filter, bom } = parseUserExportParams(params);
+  const account = filter.accountId ? await findAccount(ctx.db, actor.organizationId, filter.accountId) : undefined;
+  if (filter.accountId && !account) throw appError('NOT_FOUND', 'No such account.');
+  const day = new Date().toISOString().slice(0, 10);
+  const filename = `users${account ? `-${slug(account.name) || 'account'}` : ''}-${day}.csv`;
+  const { stream, finished } = userCsvStream(ctx.db, actor, filter, { bom, accountName: account?.name ?? null });
+  // Whoever awaits `finished` sees a failed audit write; unawaited, it must not crash the process.
+  finished.catch(() => {});
+  ctx.inflight?.track(finished);
+  return { actor, filter, filename, stream, finished };
+}
+
+function userCsvStream(
+  db: Kysely<Database>,
+  actor: Actor,
+  filter: UserExportFilter,
+  options: { bom: boolean; accountName: string | null },
+) {
+  const names = new Map<string, string>();
+  let cursor: string | undefined;
+  let first = true;
+  let done = false;
+  let rows = 0;
+
+  /** The next page as CSV text (the header row before the first), or null after the last. */
+  async function nextChunk(): Promise<string | null> {
+    if (done) return null;
+    const page = await searchUsers(db, actor.organizationId, { ...filter, cursor, limit: exportLimits.pageSize });
+    const missing = [...new Set(page.items.map((user) => user.accountId))].filter((id) => !names.has(id));
+    if (missing.length > 0) {
+      for (const { id, name } of await accountNames(db, actor.organizationId, missing)) names.set(id, name);
+    }
+    cursor = page.nextCursor ?? undefined;
+    done = cursor === undefined;
+    const records = page.items.map((user) => rowOf(user, names.get(user.accountId) ?? ''));
+    const text = stringify(records, { ...csvOptions, header: first, columns: [...userCsvColumns] });
+    rows += records.length;
+    const prefix = first && options.bom ? '\uFEFF' : '';
+    first = false;
+    return prefix + text;
+  }
+
+  let reading = false;
+  const stream = new Readable({
+    // A page is pushed whole; the next is read once the consumer has taken it (backpressure).
+    highWaterMark: 64 * 1024,
+    read() {
+      if (reading) return;
+      reading = true;
+      nextChunk().then(
+        (chunk) => {
+          reading = false;
+          if (stream.destroyed) return;
+          if (chunk === null) stream.push(null);
+          else stream.push(chunk, 'utf8');
+        },
+        (error: unknown) => {
+          reading = false;
+          stream.destroy(mapDatabaseError(error) ?? (error instanceof Error ? error : new Error(String(error))));
+        },
+      );
+    },
+  });
+
+  // One audit row, when the stream ends whichever way: finished, abandoned by the client, or failed.
+  const finished = new Promise<{ rows: number; complete: boolean }>((resolve, reject) => {
+    stream.once('close', () => {
+      const complete = stream.readableEnded;
+      db.transaction()
+        .execute((tx) =>
+          recordAudit(tx, {
+            actor,
+            action: 'users.exported',
+            targetType: filter.accountId ? 'account' : 'organization',
+            targetId: filter.accountId ?? actor.organizationId,
+            targetLabel: options.accountName,
+            after: { filter, rows, complete },
+          }),
+        )
+        .then(() => resolve({ rows, complete }), reject);
+    });
+  });
+  return { stream, finished };
+}
