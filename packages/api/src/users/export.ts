@@ -178,6 +178,10 @@ function userCsvStream(
   /** The next page as CSV text (the header row before the first), or null after the last. */
   async function nextChunk(): Promise<string | null> {
     if (done) return null;
+    // Embedded PGlite answers without a turn of the event loop: let other requests (and a client's
+    // goodbye) in between pages, as a network round trip to PostgreSQL does anyway.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (stream.destroyed) return null;
     const page = await searchUsers(db, actor.organizationId, { ...filter, cursor, limit: exportLimits.pageSize });
     const missing = [...new Set(page.items.map((user) => user.accountId))].filter((id) => !names.has(id));
     if (missing.length > 0) {
@@ -217,7 +221,7 @@ function userCsvStream(
 
   // One audit row, when the stream ends whichever way: finished, abandoned by the client, or failed.
   const finished = new Promise<{ rows: number; complete: boolean }>((resolve, reject) => {
-    stream.once('close', () => {
+    stream.once("close", () => {
       const complete = stream.readableEnded;
       db.transaction()
         .execute((tx) =>
