@@ -9,6 +9,7 @@ import { Field, FormError } from '../components/field';
 import { useMe } from '../components/me';
 import { FormDialogActions, Modal, useDirtyDialog } from '../components/modal';
 import { PagedList } from '../components/paged-list';
+import { ExportCsvLink } from '../components/export-csv-link';
 import { SearchBox } from '../components/search-box';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
@@ -230,6 +231,10 @@ function AccountUsers({ account }: { account: Account }) {
           label="Search users in this account"
           value={q ?? ''}
           onChange={(text) => void navigate({ to: '.', search: { q: text || undefined }, replace: true })}
+        />
+        <ExportCsvLink
+          filter={{ accountId: account.id, query: q }}
+          description={`Download the users of ${account.name} this search shows as a CSV file`}
         />
         <Modal
           open={adding}
