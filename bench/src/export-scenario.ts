@@ -4,8 +4,8 @@
 // first byte, the total time, rows/s, the server's peak RSS during the
 // download, and users.get's latency during it against just before it.
 import { request } from 'node:http';
-import type { Target } from './report.js';
 import { memoryOf } from './processes.js';
+import type { Target } from './report.js';
 
 export type ExportResult = {
   name: string;
@@ -58,7 +58,8 @@ async function callUntil(url: string, headers: Record<string, string>, clients: 
     }),
   );
   latencies.sort((a, b) => a - b);
-  const at = (p: number) => round(latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? Number.NaN, 2);
+  const at = (p: number) =>
+    round(latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)] ?? Number.NaN, 2);
   return { requests: latencies.length, p50Ms: at(50), p95Ms: at(95), p99Ms: at(99), errors };
 }
 

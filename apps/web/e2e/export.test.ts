@@ -112,7 +112,14 @@ describe('Export CSV', () => {
 
     // With the section's search, only the matching user.
     await page.getByLabel('Search users in this account').fill(`gamma${tag}`);
-    await expect.poll(() => page.getByRole('row').filter({ hasText: `a-export-${tag}@example.test` }).count()).toBe(0);
+    await expect
+      .poll(() =>
+        page
+          .getByRole('row')
+          .filter({ hasText: `a-export-${tag}@example.test` })
+          .count(),
+      )
+      .toBe(0);
     const searched = rowsOf((await downloadFrom(page)).text);
     expect(searched.map((row) => row.split(',')[2])).toEqual([`c-export-${tag}@example.test`]);
     await context.close();

@@ -1,5 +1,5 @@
-import { Argument, type Command, Option } from 'commander';
 import { userCsvColumns, usersExportUrl } from '@roster/api/schemas';
+import { Argument, type Command, Option } from 'commander';
 import type { User } from '../client.js';
 import { download } from '../download.js';
 import { type Column, fields, when } from '../output.js';

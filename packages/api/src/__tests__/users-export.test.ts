@@ -217,7 +217,10 @@ describe('users export: the filters', () => {
       const expected = await searchAll(org, filter);
       const params = new URLSearchParams(usersExportUrl(filter).split('?')[1] ?? '');
       const { records, run } = await exportAs({ sessionToken: token }, params.toString());
-      expect(records.slice(1).map((row) => row[0]), JSON.stringify(filter)).toEqual(expected);
+      expect(
+        records.slice(1).map((row) => row[0]),
+        JSON.stringify(filter),
+      ).toEqual(expected);
       expect(run.filter).toEqual(filter);
     }
   });
@@ -231,7 +234,9 @@ describe('users export: the filters', () => {
     expect(records.slice(1).map((row) => row[0])).not.toContain(theirs.id);
     expect(records.length).toBe(2);
     // Their account is NOT_FOUND, as in accounts.get.
-    const { data } = await refusal(exportAs({ sessionToken: await adminSession(org) }, { accountId: theirs.accountId }));
+    const { data } = await refusal(
+      exportAs({ sessionToken: await adminSession(org) }, { accountId: theirs.accountId }),
+    );
     expect(data).toMatchObject({ code: 'NOT_FOUND', reason: 'NOT_FOUND' });
   });
 

@@ -73,7 +73,12 @@ export function parseUserExportParams(params: URLSearchParams): { filter: UserEx
       'INVALID_INPUT',
       issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '),
       new ZodRealError(
-        issues.map((issue) => ({ code: 'custom' as const, path: [issue.path], message: issue.message, input: undefined })),
+        issues.map((issue) => ({
+          code: 'custom' as const,
+          path: [issue.path],
+          message: issue.message,
+          input: undefined,
+        })),
       ),
     );
   }
@@ -221,7 +226,7 @@ function userCsvStream(
 
   // One audit row, when the stream ends whichever way: finished, abandoned by the client, or failed.
   const finished = new Promise<{ rows: number; complete: boolean }>((resolve, reject) => {
-    stream.once("close", () => {
+    stream.once('close', () => {
       const complete = stream.readableEnded;
       db.transaction()
         .execute((tx) =>

@@ -40,9 +40,7 @@ export const usersRouter = router({
   search: adminProcedure
     .input(
       // The same filters as the CSV export (users/export.ts), plus paging.
-      userFilterSchema
-        .extend({ cursor: cursorSchema, limit: limitSchema })
-        .default({ limit: 25 }),
+      userFilterSchema.extend({ cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }),
     )
     .output(pageOf(userOutput))
     .query(({ ctx, input }) => searchUsers(ctx.db, ctx.actor.organizationId, input)),
