@@ -65,9 +65,18 @@ export async function download(
   // ignoreBOM keeps a byte order mark the server was asked for (--bom): it is the file's, not the decoder's.
   const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let bytes = 0;
-  for await (const chunk of response.body) {
-    bytes += chunk.byteLength;
-    await write(out, decoder.decode(chunk, { stream: true }));
+  try {
+    for await (const chunk of response.body) {
+      bytes += chunk.byteLength;
+      await write(out, decoder.decode(chunk, { stream: true }));
+    }
+  } catch {
+    // The server stops a file it cannot finish (the database went away) by cutting the connection.
+    throw new CliError(
+      `The download stopped after ${bytes.toLocaleString('en')} bytes: what was written is incomplete. Try again.`,
+      exitCodes.failed,
+      'INCOMPLETE',
+    );
   }
   const rest = decoder.decode();
   if (rest) await write(out, rest);

@@ -15,9 +15,9 @@ import {
 } from '../test/index.js';
 import { exportLimits, parseUserExportParams, startUserExport } from '../users/export.js';
 
-const defaultPageSize = exportLimits.pageSize;
+const defaults = { ...exportLimits };
 afterEach(() => {
-  exportLimits.pageSize = defaultPageSize;
+  Object.assign(exportLimits, defaults);
 });
 
 /** The export as an administrator's session (or the given credentials) asks for it, read to the end. */
@@ -291,6 +291,23 @@ describe('users export: who may', () => {
     // Nothing refused was audited as an export.
     const exports = (await auditRowsOf(db, org.organizationId)).filter((row) => row.action === 'users.exported');
     expect(exports.length).toBe(1);
+  });
+});
+
+describe('users export: how many at once', () => {
+  it('refuses one more than `exportLimits.running` at once (429), and takes it again once one has ended', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    exportLimits.running = 1;
+    const token = await adminSession(org);
+    const first = await startUserExport(createContext({ db, sessionToken: token }), new URLSearchParams());
+    const { data, error } = await refusal(exportAs({ sessionToken: token }));
+    expect(data).toMatchObject({ code: 'TOO_MANY_REQUESTS', reason: 'RATE_LIMITED' });
+    expect(error.message).toContain('try again');
+    first.stream.destroy();
+    await first.finished;
+    const { records } = await exportAs({ sessionToken: token });
+    expect(records[0]).toEqual([...userCsvColumns]);
   });
 });
 

@@ -29,7 +29,14 @@ import { searchUsers, type UserFilter } from './queries.js';
  * Users read per statement: big enough that a million users take few round
  * trips, small enough to hold. Tests make it small, to cross many pages with few users.
  */
-export const exportLimits = { pageSize: 2_000 };
+export const exportLimits = { pageSize: 2_000, running: 4 };
+
+/**
+ * Exports running in this process. Each takes a share of the one thread that
+ * answers every request; past `exportLimits.running` at once, a new one is
+ * refused (429) rather than slowing everyone's requests.
+ */
+let running = 0;
 
 export type UserExportFilter = Omit<UserFilter, 'cursor' | 'limit'>;
 
@@ -159,11 +166,18 @@ async function prepare(ctx: Context, params: URLSearchParams): Promise<UserExpor
   const { filter, bom } = parseUserExportParams(params);
   const account = filter.accountId ? await findAccount(ctx.db, actor.organizationId, filter.accountId) : undefined;
   if (filter.accountId && !account) throw appError('NOT_FOUND', 'No such account.');
+  if (running >= exportLimits.running) {
+    throw appError('RATE_LIMITED', `${running} exports are running already; try again when one has finished.`);
+  }
   const day = new Date().toISOString().slice(0, 10);
   const filename = `users${account ? `-${slug(account.name) || 'account'}` : ''}-${day}.csv`;
   const { stream, finished } = userCsvStream(ctx.db, actor, filter, { bom, accountName: account?.name ?? null });
+  running += 1;
+  const release = () => {
+    running -= 1;
+  };
   // Whoever awaits `finished` sees a failed audit write; unawaited, it must not crash the process.
-  finished.catch(() => {});
+  finished.then(release, release);
   ctx.inflight?.track(finished);
   return { actor, filter, filename, stream, finished };
 }
