@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createContext } from '../context.js';
@@ -13,7 +14,7 @@ import {
   testDb,
   uniqueEmail,
 } from '../test/index.js';
-import { exportLimits, parseUserExportParams, startUserExport } from '../users/export.js';
+import { exportLimits, parseUserExportParams, startUserExport, userCsvHeader, userCsvLine } from '../users/export.js';
 
 const defaults = { ...exportLimits };
 afterEach(() => {
@@ -355,6 +356,65 @@ describe('users export: the audit row', () => {
     expect(rows[0]?.targetType).toBe('organization');
     expect(rows[0]?.targetId).toBe(org.organizationId);
     expect(rows[0]?.changes).toEqual({ before: null, after: { filter: {}, rows: outcome.rows, complete: false } });
+  });
+});
+
+describe('the CSV writer', () => {
+  it('writes exactly what csv-stringify writes (RFC 4180, CRLF, neutralized cells quoted), and csv-parse reads it back', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'grapheme' }),
+      fc.string({ unit: fc.constantFrom('=', '+', '-', '@', '\t', '\r', '\n', ',', '"', "'", 'a', ' ', '＝', 'é') }),
+    );
+    fc.assert(
+      fc.property(
+        text,
+        text,
+        text,
+        text,
+        fc.boolean(),
+        fc.option(fc.date({ noInvalidDate: true })),
+        (account, email, first, last, active, login) => {
+          const user = {
+            id: '0b6c2d2e-1f0a-4c5e-9a55-3d2f0c1d2e3f',
+            accountId: '0b6c2d2e-1f0a-4c5e-9a55-3d2f0c1d2e3e',
+            email,
+            firstName: first,
+            lastName: last,
+            role: 'user' as const,
+            active,
+            createdAt: new Date('2026-01-02T03:04:05.006Z'),
+            lastLoginAt: login,
+          };
+          const cells = [
+            user.id,
+            account,
+            email,
+            first,
+            last,
+            'user',
+            String(active),
+            '2026-01-02T03:04:05.006Z',
+            login ? login.toISOString() : '',
+          ];
+          const line = userCsvLine(user, account);
+          const reference = stringify([cells.map(neutralizeFormulaCell)], {
+            record_delimiter: 'windows',
+            // Without it, csv-stringify leaves a lone \n or \r unquoted once the delimiter is \r\n, and a reader
+            // that takes either for a line end would split the row. Ours quotes them.
+            quote_record_delimiter: true,
+            quoted_match: /^'/,
+          });
+          expect(line).toBe(reference);
+          const [read] = parse(userCsvHeader + line, { columns: true }) as Array<Record<string, string>>;
+          expect(Object.keys(read ?? {})).toEqual([...userCsvColumns]);
+          expect(userCsvColumns.map((column) => restoreFormulaCell(read?.[column] ?? ''))).toEqual(cells);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(userCsvHeader).toBe(
+      stringify([], { header: true, columns: [...userCsvColumns], record_delimiter: 'windows' }),
+    );
   });
 });
 

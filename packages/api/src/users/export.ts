@@ -12,7 +12,6 @@
 // may not be in it.
 import { Readable } from 'node:stream';
 import type { Database } from '@roster/db';
-import { stringify } from 'csv-stringify/sync';
 import type { Kysely } from 'kysely';
 import { ZodRealError } from 'zod';
 import { accountNames, findAccount } from '../accounts/queries.js';
@@ -119,31 +118,42 @@ const slug = (text: string) =>
 /** ISO 8601 in UTC, or an empty cell. */
 const isoOrEmpty = (date: Date | null) => (date ? date.toISOString() : '');
 
-type ExportedUser = Pick<
+export type ExportedUser = Pick<
   UserOutput,
   'id' | 'accountId' | 'email' | 'firstName' | 'lastName' | 'role' | 'active' | 'createdAt' | 'lastLoginAt'
 >;
 
-function rowOf(user: ExportedUser, accountName: string): string[] {
-  return [
-    user.id,
-    accountName,
-    user.email,
-    user.firstName,
-    user.lastName,
-    user.role,
-    user.active ? 'true' : 'false',
-    isoOrEmpty(user.createdAt),
-    isoOrEmpty(user.lastLoginAt),
-  ].map(neutralizeFormulaCell);
+/** Anything in a cell that RFC 4180 quotes (a comma, a quote, a line break), or a neutralized cell (OWASP quotes those too). */
+const quoteNeeded = /[",\r\n]|^'/;
+
+/**
+ * One text cell as the file has it: neutralized (neutralizeFormulaCell), then
+ * quoted with its quotes doubled when RFC 4180 needs it, a lone CR or LF
+ * included. The same bytes as csv-stringify's with `{ record_delimiter:
+ * 'windows', quote_record_delimiter: true, quoted_match: /^'/ }` (a test holds
+ * the two equal on random text), at a tenth of its cost per row, which was a
+ * third of a million-row export's time.
+ */
+export function csvCell(value: string): string {
+  const text = neutralizeFormulaCell(value);
+  return quoteNeeded.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-const csvOptions = {
-  // RFC 4180: CRLF between records, quotes around a cell with a comma, quote or line break, quotes doubled.
-  record_delimiter: 'windows',
-  // A neutralized cell (neutralizeFormulaCell) is quoted too, as OWASP advises.
-  quoted_match: /^'/,
-} as const;
+/** The header row, CRLF-ended. */
+export const userCsvHeader = `${userCsvColumns.join(',')}\r\n`;
+
+/**
+ * One user's row, CRLF-ended. The id (a UUID), role and active never need
+ * quotes or neutralizing; the rest are written with csvCell (a date past year
+ * 9999 starts with "+").
+ */
+export function userCsvLine(user: ExportedUser, accountName: string): string {
+  return `${user.id},${csvCell(accountName)},${csvCell(user.email)},${csvCell(user.firstName)},${csvCell(
+    user.lastName,
+  )},${user.role},${user.active ? 'true' : 'false'},${csvCell(isoOrEmpty(user.createdAt))},${csvCell(
+    isoOrEmpty(user.lastLoginAt),
+  )}\r\n`;
+}
 
 /**
  * Checks who asks and what, and returns the export's stream; throws an
@@ -208,12 +218,11 @@ function userCsvStream(
     }
     cursor = page.nextCursor ?? undefined;
     done = cursor === undefined;
-    const records = page.items.map((user) => rowOf(user, names.get(user.accountId) ?? ''));
-    const text = stringify(records, { ...csvOptions, header: first, columns: [...userCsvColumns] });
-    rows += records.length;
-    const prefix = first && options.bom ? '\uFEFF' : '';
+    let text = first ? `${options.bom ? '\uFEFF' : ''}${userCsvHeader}` : '';
+    for (const user of page.items) text += userCsvLine(user, names.get(user.accountId) ?? '');
+    rows += page.items.length;
     first = false;
-    return prefix + text;
+    return text;
   }
 
   let reading = false;
