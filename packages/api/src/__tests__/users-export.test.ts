@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createContext } from '../context.js';
 import { neutralizeFormulaCell, restoreFormulaCell, userCsvColumns, usersExportUrl } from '../shared/schemas.js';
@@ -78,11 +79,8 @@ describe('users export: the file', () => {
     await org.admin.users.deactivate({ id: plain.id });
     // A line break in a name cannot come through the API, but a row may hold one (an older version, SQL).
     await db.updateTable('users').set({ lastName: 'Two\r\nLines' }).where('id', '=', plain.id).execute();
-    await db
-      .updateTable('users')
-      .set({ lastLoginAt: new Date('2026-03-04T05:06:07.089Z') })
-      .where('id', '=', zoe.id)
-      .execute();
+    // Microseconds, as Postgres keeps them: the file has milliseconds, as the API's dates (toISOString) do.
+    await sql`update users set last_login_at = '2026-03-04T05:06:07.089999Z' where id = ${zoe.id}`.execute(db);
 
     const { text, records } = await exportAs({ sessionToken: await adminSession(org) });
 
@@ -295,6 +293,50 @@ describe('users export: who may', () => {
   });
 });
 
+describe('users export: the database going away midway', () => {
+  it('ends the stream with DATABASE_UNAVAILABLE (never a file that looks complete), and audits what was written', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    for (let i = 0; i < 6; i++) await org.addUser();
+    exportLimits.pageSize = 2;
+    // Fault injection on the real database: once told to, reads of users fail as when the server goes away.
+    let failing = false;
+    const faulty = db.withPlugin({
+      transformQuery(args) {
+        if (failing && args.node.kind === 'SelectQueryNode') {
+          throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+        }
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const run = await startUserExport(
+      createContext({ db: faulty, sessionToken: await adminSession(org) }),
+      new URLSearchParams(),
+    );
+    const chunks: string[] = [];
+    const failure = await (async () => {
+      try {
+        for await (const chunk of run.stream) {
+          chunks.push(String(chunk));
+          failing = true;
+        }
+      } catch (error) {
+        return error;
+      }
+      return null;
+    })();
+    expect(failure).toBeInstanceOf(TRPCError);
+    expect(errorDataOf(failure as TRPCError)).toMatchObject({ reason: 'DATABASE_UNAVAILABLE' });
+    failing = false;
+    const outcome = await run.finished;
+    expect(outcome).toEqual({ rows: 2, complete: false });
+    expect(chunks.join('').split('\r\n')).toHaveLength(1 + 2 + 1);
+    const rows = (await auditRowsOf(db, org.organizationId)).filter((row) => row.action === 'users.exported');
+    expect(rows.at(-1)?.changes).toEqual({ before: null, after: { filter: {}, rows: 2, complete: false } });
+  });
+});
+
 describe('users export: how many at once', () => {
   it('refuses one more than `exportLimits.running` at once (429), and takes it again once one has ended', async () => {
     const db = await testDb();
@@ -382,8 +424,8 @@ describe('the CSV writer', () => {
             lastName: last,
             role: 'user' as const,
             active,
-            createdAt: new Date('2026-01-02T03:04:05.006Z'),
-            lastLoginAt: login,
+            createdAt: '2026-01-02T03:04:05.006Z',
+            lastLoginAt: login ? login.toISOString() : null,
           };
           const cells = [
             user.id,
