@@ -330,10 +330,14 @@ describe('users export: the database going away midway', () => {
     expect(errorDataOf(failure as TRPCError)).toMatchObject({ reason: 'DATABASE_UNAVAILABLE' });
     failing = false;
     const outcome = await run.finished;
-    expect(outcome).toEqual({ rows: 2, complete: false });
-    expect(chunks.join('').split('\r\n')).toHaveLength(1 + 2 + 1);
+    // The page after the first may have been read already (pages are read one ahead): 2 or 4 of the 7 users.
+    expect(outcome.complete).toBe(false);
+    expect([2, 4]).toContain(outcome.rows);
+    const received = chunks.join('').split('\r\n').length - 2;
+    expect(received).toBeGreaterThanOrEqual(2);
+    expect(received).toBeLessThanOrEqual(outcome.rows);
     const rows = (await auditRowsOf(db, org.organizationId)).filter((row) => row.action === 'users.exported');
-    expect(rows.at(-1)?.changes).toEqual({ before: null, after: { filter: {}, rows: 2, complete: false } });
+    expect(rows.at(-1)?.changes).toEqual({ before: null, after: { filter: {}, rows: outcome.rows, complete: false } });
   });
 });
 

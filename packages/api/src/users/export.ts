@@ -194,19 +194,28 @@ function userCsvStream(
   let rows = 0;
 
   /** The next page as CSV text (the header row before the first), or null after the last. */
+  type Page = Awaited<ReturnType<typeof exportUsersPage>>;
+  const read = (after: string | undefined) =>
+    exportUsersPage(db, actor.organizationId, { ...filter, cursor: after, limit: exportLimits.pageSize });
+  /** The next page, asked for as soon as the one before it arrived, so the database reads it while this one is written. */
+  let ahead: Promise<Page> | null = null;
+
   async function nextChunk(): Promise<string | null> {
     if (done) return null;
     // Embedded PGlite answers without a turn of the event loop: let other requests (and a client's
     // goodbye) in between pages, as a network round trip to PostgreSQL does anyway.
     await new Promise((resolve) => setImmediate(resolve));
     if (stream.destroyed) return null;
-    const page = await exportUsersPage(db, actor.organizationId, { ...filter, cursor, limit: exportLimits.pageSize });
+    const page = await (ahead ?? read(cursor));
+    cursor = page.nextCursor ?? undefined;
+    done = cursor === undefined;
+    ahead = done ? null : read(cursor);
+    // Awaited by the next call; if the stream ends first, its failure is nobody's to handle.
+    ahead?.catch(() => {});
     const missing = [...new Set(page.items.map((user) => user.accountId))].filter((id) => !names.has(id));
     if (missing.length > 0) {
       for (const { id, name } of await accountNames(db, actor.organizationId, missing)) names.set(id, name);
     }
-    cursor = page.nextCursor ?? undefined;
-    done = cursor === undefined;
     let text = first ? `${options.bom ? '\uFEFF' : ''}${userCsvHeader}` : '';
     for (const user of page.items) text += userCsvLine(user, names.get(user.accountId) ?? '');
     rows += page.items.length;
