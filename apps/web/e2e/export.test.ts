@@ -94,6 +94,11 @@ describe('Export CSV', () => {
     expect(both[1]).toContain(',user,false,');
     // Nothing left the page: it is still the Users page, signed in.
     expect(new URL(page.url()).pathname).toBe('/users');
+
+    // The audit log says who exported what.
+    await page.goto('/audit?action=users.exported');
+    await visible(page.getByText(`search “exporta${tag}”, active`).first());
+    await visible(page.getByText('Exported users (CSV)').first());
     await context.close();
   });
 

@@ -252,6 +252,7 @@ describe('users export: the filters', () => {
       ['query=a%00b', 'query'],
       ['q=ada', 'q'],
       ['role=user&role=admin', 'role'],
+      ['query=&query=ada', 'query'],
     ];
     for (const [query, field] of cases) {
       const { error, data } = await refusal(exportAs({ sessionToken: token }, query));

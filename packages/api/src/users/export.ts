@@ -1,11 +1,11 @@
 // The CSV export of a users search: who may, which users, and the audit row.
 // The host (apps/server/src/export-route.ts) only sends the stream this returns.
 //
-// The file is written page by page: one keyset page of `searchUsers` (the
-// query behind `users.search`, so the file has exactly the users the search's
-// pages show, in the same email order) is read only when the client has taken
-// the previous one, so memory stays flat whatever the number of users and a
-// slow client slows only its own export. Pages are separate statements (no
+// The file is written page by page: keyset pages of `exportUsersPage` (the
+// search behind `users.search`, so the file has exactly the users the search's
+// pages show, in the same email order), one read ahead while the last is sent,
+// and no more until the client has taken them, so memory stays flat whatever
+// the number of users and a slow client slows only its own export. Pages are separate statements (no
 // transaction held open for the whole download, which a slow client would
 // stretch); the email keyset is unique, so a user present throughout is
 // written exactly once, while one created or deleted during the export may or
@@ -36,7 +36,7 @@ export const exportLimits = { pageSize: 2_000, running: 4 };
  */
 let running = 0;
 
-export type UserExportFilter = Omit<UserFilter, 'cursor' | 'limit'>;
+export type UserExportFilter = Omit<UserFilter, 'cursor' | 'limit' | 'columns'>;
 
 /** The query parameters a users export takes: the filters of `users.search`, and `bom`. */
 const parameterNames = new Set(['query', 'accountId', 'active', 'role', 'locked', 'bom']);
@@ -50,14 +50,17 @@ const booleanNames = new Set(['active', 'locked', 'bom']);
  */
 export function parseUserExportParams(params: URLSearchParams): { filter: UserExportFilter; bom: boolean } {
   const raw: Record<string, string | boolean> = {};
+  const seen = new Set<string>();
   const issues: Array<{ path: string; message: string }> = [];
   for (const [name, value] of params) {
+    const repeated = seen.has(name);
+    seen.add(name);
     if (!parameterNames.has(name)) {
       issues.push({
         path: name,
         message: `"${name.slice(0, 40)}" is not a filter of the export: use query, accountId, active, role, locked or bom`,
       });
-    } else if (Object.hasOwn(raw, name)) {
+    } else if (repeated) {
       issues.push({ path: name, message: `${name} is given more than once` });
     } else if (booleanNames.has(name)) {
       if (value === 'true' || value === 'false') raw[name] = value === 'true';
