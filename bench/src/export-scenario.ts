@@ -4,7 +4,7 @@
 // first byte, the total time, rows/s, the server's peak RSS during the
 // download, and users.get's latency during it against just before it.
 import { request } from 'node:http';
-import { memoryOf } from './processes.js';
+import { cpuSecondsOf, memoryOf } from './processes.js';
 import type { Target } from './report.js';
 
 export type ExportResult = {
@@ -18,6 +18,8 @@ export type ExportResult = {
   serverPeakRssMb: number;
   /** The server's RSS just before the download, in MB. */
   serverRssBeforeMb: number;
+  /** CPU seconds the server process spent during the download (users.get beside it included): moves less than time on a shared machine. */
+  serverCpuS: number;
   /** users.get by the same few clients just before the download, and during it. */
   other: { before: Latency; during: Latency };
 };
@@ -108,6 +110,7 @@ export async function measureExport(options: {
   const before = await callUntil(options.otherUrl, headers, clients, new Promise((r) => setTimeout(r, 5_000)));
 
   const serverRssBeforeMb = memoryOf(serverPid)?.rssMb ?? Number.NaN;
+  const cpuBefore = cpuSecondsOf(serverPid);
   let peak = serverRssBeforeMb;
   const sampler = setInterval(() => {
     peak = Math.max(peak, memoryOf(serverPid)?.rssMb ?? 0);
@@ -127,6 +130,7 @@ export async function measureExport(options: {
     clearInterval(sampler);
   }
   peak = Math.max(peak, memoryOf(serverPid)?.rssMb ?? 0);
+  const serverCpuS = round(cpuSecondsOf(serverPid) - cpuBefore, 2);
   if (result.rows < options.expectedRows) {
     throw new Error(`export: ${result.rows} rows, expected at least ${options.expectedRows}`);
   }
@@ -139,6 +143,7 @@ export async function measureExport(options: {
     rowsPerSec: Math.round(result.rows / (result.totalMs / 1000)),
     serverPeakRssMb: round(peak),
     serverRssBeforeMb: round(serverRssBeforeMb),
+    serverCpuS,
     other: { before, during },
   };
 }
@@ -149,7 +154,7 @@ export function renderExport(result: ExportResult): string {
     `  ${result.name}: ${result.rows.toLocaleString('en')} rows, ${round(result.bytes / 1_048_576)} MB: ` +
       `first byte ${result.ttfbMs} ms, total ${round(result.totalMs / 1000, 2)} s, ` +
       `${result.rowsPerSec.toLocaleString('en')} rows/s, server peak RSS ${result.serverPeakRssMb} MB ` +
-      `(${result.serverRssBeforeMb} MB before)`,
+      `(${result.serverRssBeforeMb} MB before), server CPU ${result.serverCpuS} s`,
     `    users.get beside it (4 clients): p50 ${during.p50Ms} ms, p95 ${during.p95Ms} ms, p99 ${during.p99Ms} ms, ` +
       `${during.errors} errors, ${during.requests} requests; just before: p50 ${before.p50Ms} ms, ` +
       `p95 ${before.p95Ms} ms, p99 ${before.p99Ms} ms`,
