@@ -5,5 +5,5 @@ export default defineConfig({
   plugins: [react()],
   // The manifest lets scripts/report-size.mjs find the entry chunk and its static imports.
   build: { manifest: true, sourcemap: false },
-  server: { proxy: { '/trpc': 'http://127.0.0.1:3000' } },
+  server: { proxy: { '/trpc': 'http://127.0.0.1:3000', '/export': 'http://127.0.0.1:3000' } },
 });

@@ -9,6 +9,7 @@ import { type BenchOptions, parseOptions } from './args.js';
 import { captureSql } from './capture.js';
 import { assertOurs, createBenchDatabase, databaseUrl, dropBenchDatabase } from './database.js';
 import { databaseUrlFromEnv } from './env.js';
+import { type ExportResult, exportName, exportTargets, measureExport, renderExport } from './export-scenario.js';
 import type { FloorConfig } from './floor-server.js';
 import { chooseInputs } from './inputs.js';
 import { drive, type Load, measureInTurns, type ScenarioResult } from './load.js';
@@ -144,6 +145,23 @@ async function main() {
       );
     };
     const byName = new Map(loads.plain.map((load) => [load.name, load]));
+
+    // First, so the server's memory then is the export's (RSS sampled during it; not earlier scenarios' peaks).
+    let exported: ExportResult | undefined;
+    if (selected(exportName(users))) {
+      say(`Measuring ${exportName(users)}: the whole organization as CSV, with users.get beside it.`);
+      exported = await measureExport({
+        name: exportName(users),
+        base,
+        cookie,
+        serverPid: server.pid,
+        otherUrl: (byName.get(names.get) as Load).url,
+        expectedRows: users,
+        say,
+      });
+      say(renderExport(exported));
+    }
+
     const roster = (name: string) => ({ load: byName.get(name) as Load, pid: server?.pid });
     // Scenarios that are compared with each other run in turns (see measureInTurns).
     const groups = [
@@ -199,7 +217,11 @@ async function main() {
     }
 
     const serverRssMb = Math.round(memory.stop() * 10) / 10;
-    const targets = [...evaluateTargets(scenarios, floor, serverRssMb), ...scimTargets(scenarios)];
+    const targets = [
+      ...evaluateTargets(scenarios, floor, serverRssMb),
+      ...scimTargets(scenarios),
+      ...exportTargets(exported, users),
+    ];
     const ratio = (a: string, b: string) => {
       const x = scenarios.find((s) => s.name === a);
       const y = floor.find((s) => s.name === b);
@@ -214,6 +236,7 @@ async function main() {
         .join(' ')}`,
     );
     say(renderResults(scenarios, floor));
+    if (exported) say(`\n${renderExport(exported)}`);
     say('');
     say(
       `Floor ratios (Roster req/s ÷ floor req/s): ${Object.entries(floorRatios)
@@ -228,6 +251,7 @@ async function main() {
       users,
       scenarios,
       floor,
+      export: exported ?? null,
       serverRssMb,
       floorRatios,
       targets,

@@ -9,11 +9,8 @@ export type RosterClient = TRPCClient<AppRouter>;
 /** A call that gets no answer in this long fails instead of hanging a script. */
 export const requestTimeoutMs = 60_000;
 
-/**
- * Where tRPC answers: the server's address plus `/trpc`, unless it is already
- * there. An address without a scheme (`127.0.0.1:3000`) means http.
- */
-export function trpcUrl(serverUrl: string): string {
+/** The server's base address: an address without a scheme (`127.0.0.1:3000`) means http. */
+function serverBase(serverUrl: string): URL {
   let url: URL;
   try {
     url = new URL(/^[a-z][a-z\d+.-]*:\/\//i.test(serverUrl) ? serverUrl : `http://${serverUrl}`);
@@ -23,9 +20,28 @@ export function trpcUrl(serverUrl: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`Not an http(s) URL: ${serverUrl}.`);
   }
+  return url;
+}
+
+/**
+ * Where tRPC answers: the server's address plus `/trpc`, unless it is already
+ * there. An address without a scheme (`127.0.0.1:3000`) means http.
+ */
+export function trpcUrl(serverUrl: string): string {
+  const url = serverBase(serverUrl);
   const path = url.pathname.replace(/\/+$/, '');
   url.pathname = path.endsWith('/trpc') ? path : `${path}/trpc`;
   return url.toString();
+}
+
+/**
+ * A plain HTTP route of the server (`/export/users.csv?…`), beside /trpc: under
+ * the same base path, without the `/trpc` someone may have put in ROSTER_URL.
+ */
+export function serverRouteUrl(serverUrl: string, pathAndQuery: string): string {
+  const url = serverBase(serverUrl);
+  const base = url.pathname.replace(/\/+$/, '').replace(/\/trpc$/, '');
+  return `${url.origin}${base}${pathAndQuery}`;
 }
 
 /**

@@ -58,6 +58,18 @@ const hints: Partial<Record<ErrorReason, string>> = {
   API_KEY_EXPIRED: keyHint,
 };
 
+/** The server's refusal (its message, code and catalog reason), with what to do about it. */
+export function refusal(message: string, code: string, reason?: ErrorReason): CliError {
+  return new CliError(message, exitCodes.failed, code, reason && hints[reason], reason);
+}
+
+const unreachable = (serverUrl: string, code: string) =>
+  new CliError(
+    `Cannot reach Roster at ${serverUrl} (${networkMessages[code] ?? code}). Is the server running? Set ROSTER_URL or pass --url.`,
+    exitCodes.failed,
+    'UNREACHABLE',
+  );
+
 /** Turns whatever went wrong into one CliError with a message a person can act on. */
 export function explain(error: unknown, serverUrl: string): CliError {
   if (error instanceof CliError) return error;
@@ -84,6 +96,12 @@ export function explain(error: unknown, serverUrl: string): CliError {
       exitCodes.failed,
       'BAD_RESPONSE',
     );
+  }
+  // A plain fetch (the CSV download) fails with the system's code among its causes.
+  const code = networkCode(error);
+  if (code) return unreachable(serverUrl, code);
+  if ((error as { name?: unknown } | null)?.name === 'TimeoutError') {
+    return new CliError(`No answer from Roster at ${serverUrl} in time; try again.`, exitCodes.failed, 'TIMEOUT');
   }
   const message = error instanceof Error ? error.message : String(error);
   return new CliError(message);

@@ -27,6 +27,11 @@ export class Runtime {
 
   /** A client authenticated by the API key of --api-key or ROSTER_API_KEY. */
   client(command: Command): RosterClient {
+    return createClient({ url: this.serverUrl(command), apiKey: this.apiKey(command) });
+  }
+
+  /** The API key of --api-key or ROSTER_API_KEY, or a usage error saying how to get one. */
+  apiKey(command: Command): string {
     const apiKey = this.options(command).apiKey ?? this.env.apiKey;
     if (!apiKey) {
       throw new UsageError(
@@ -35,7 +40,7 @@ export class Runtime {
           'or in the console on your profile.',
       );
     }
-    return createClient({ url: this.serverUrl(command), apiKey });
+    return apiKey;
   }
 
   /** A client without a key that keeps the session cookie of a password sign-in. */

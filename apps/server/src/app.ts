@@ -12,9 +12,10 @@ import {
   type SessionConfig,
 } from '@roster/api';
 import type { Database } from '@roster/db';
-import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import pinoPretty from 'pino-pretty';
+import { registerExportRoute } from './export-route.js';
 import { createMetrics, hasMetricsToken, type Metrics } from './metrics.js';
 import { registerRequestGuards } from './request-guards.js';
 import { noteActor, registerRequestLog, requestIdOf } from './request-log.js';
@@ -200,12 +201,47 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const inflight = createInflightTracker();
   app.addHook('onClose', () => inflight.idle());
 
+  /** The API's context of a request: its session cookie or API key, client address, and cookie setter. */
+  const contextOf = (req: FastifyRequest, res: FastifyReply) =>
+    createContext({
+      db: options.db,
+      sessionToken: req.cookies[sessionCookieName] ?? null,
+      // `Bearer <API key>` for scripts; the logger already redacts this header.
+      authorization: req.headers.authorization ?? null,
+      clientAddress: req.ip,
+      userAgent: req.headers['user-agent'] ?? null,
+      sessions: options.sessions,
+      apiKeys: options.apiKeys,
+      inflight,
+      onActor: (actor) => noteActor(req, actor),
+      cookies: {
+        set(token, expiresAt) {
+          res.setCookie(sessionCookieName, token, {
+            path: '/',
+            httpOnly: true,
+            sameSite: 'lax',
+            secure: secureCookieFor(req, options.cookieSecure),
+            expires: expiresAt,
+          });
+        },
+        clear() {
+          res.clearCookie(sessionCookieName, {
+            path: '/',
+            httpOnly: true,
+            sameSite: 'lax',
+            secure: secureCookieFor(req, options.cookieSecure),
+          });
+        },
+      },
+    });
+
+  const origins = { publicOrigin, trusted: options.allowedOrigins ?? [] };
   registerTrpcRoute(app, '/trpc', {
     router: appRouter,
     maxBatchSize: options.maxBatchSize ?? 20,
     handler: options.trpcHandler ?? 'lean',
     guards: {
-      origins: { publicOrigin, trusted: options.allowedOrigins ?? [] },
+      origins,
       maxJsonDepth: options.maxJsonDepth ?? 64,
       // Before a session is checked, a request may cost little: the full limit only for calls that
       // need a session and carry a cookie or key (checked when the procedure runs, before its input is read).
@@ -216,38 +252,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ? bodyLimit
           : publicBodyLimit,
     },
-    createContext: (req, res) =>
-      createContext({
-        db: options.db,
-        sessionToken: req.cookies[sessionCookieName] ?? null,
-        // `Bearer <API key>` for scripts; the logger already redacts this header.
-        authorization: req.headers.authorization ?? null,
-        clientAddress: req.ip,
-        userAgent: req.headers['user-agent'] ?? null,
-        sessions: options.sessions,
-        apiKeys: options.apiKeys,
-        inflight,
-        onActor: (actor) => noteActor(req, actor),
-        cookies: {
-          set(token, expiresAt) {
-            res.setCookie(sessionCookieName, token, {
-              path: '/',
-              httpOnly: true,
-              sameSite: 'lax',
-              secure: secureCookieFor(req, options.cookieSecure),
-              expires: expiresAt,
-            });
-          },
-          clear() {
-            res.clearCookie(sessionCookieName, {
-              path: '/',
-              httpOnly: true,
-              sameSite: 'lax',
-              secure: secureCookieFor(req, options.cookieSecure),
-            });
-          },
-        },
-      }),
+    createContext: contextOf,
     headersFor(errors): Record<string, string> {
       // A rate-limited call says when to come back, in seconds.
       const waits = errors.map(retryAfterOf).filter((s): s is number => s !== undefined);
@@ -267,6 +272,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     db: options.db,
     inflight,
     ...(options.scimRequestsPerSecond === undefined ? {} : { requestsPerSecond: options.scimRequestsPerSecond }),
+  });
+  registerExportRoute(app, {
+    origins,
+    hasSessionCookie: (request) => request.cookies[sessionCookieName] !== undefined,
+    createContext: contextOf,
   });
 
   const hasWeb = existsSync(join(options.webRoot, 'index.html'));

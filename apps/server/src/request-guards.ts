@@ -173,3 +173,47 @@ export function registerRequestGuards(app: FastifyInstance, options: RequestGuar
     }
   });
 }
+
+/**
+ * Why a download (GET of a file of personal data, such as the users CSV) is
+ * refused, or null. GETs of /trpc need no such check because another site
+ * cannot read their answers; a download needs none to be read, only to be
+ * started, with the administrator's cookie, and that must not be up to another
+ * site (a link, an <img>, a prefetch): it writes an audit row in their name and
+ * puts a file of everyone's data in their downloads. So:
+ * - an `Origin`, when sent, is this server's own or trusted;
+ * - with a session cookie (and no API key, which a browser never sends across
+ *   sites), the browser must say the request is its own (`Sec-Fetch-Site:
+ *   same-origin`, from the console's link) or the person's (`none`: an address
+ *   typed or bookmarked). `cross-site` and `same-site` are refused, and so is a
+ *   cookie without the header (every browser since 2023 sends it; scripts use an
+ *   API key, or send the header themselves).
+ */
+export function downloadRefusal(
+  request: FastifyRequest,
+  origins: OriginPolicy,
+  hasSessionCookie: boolean,
+): Refusal | null {
+  const origin = request.headers.origin;
+  if (origin !== undefined && !trustedOrigin(origin, request, origins)) {
+    return {
+      statusCode: 403,
+      error: 'Forbidden',
+      message: 'Cross-site requests are refused: download from this server’s own pages.',
+    };
+  }
+  if (hasSessionCookie && request.headers.authorization === undefined) {
+    const site = request.headers['sec-fetch-site'];
+    if (site !== 'same-origin' && site !== 'none') {
+      return {
+        statusCode: 403,
+        error: 'Forbidden',
+        message:
+          site === undefined
+            ? 'Downloads with a session cookie must come from the console (the browser sends Sec-Fetch-Site); scripts use an API key (Authorization: Bearer).'
+            : 'Cross-site requests are refused: download from this server’s own pages.',
+      };
+    }
+  }
+  return null;
+}

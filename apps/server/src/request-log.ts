@@ -31,6 +31,7 @@ export function procedureOf(path: string, procedures: ReadonlySet<string>): stri
     return procedures.has(names[0] ?? '') ? (names[0] as string) : 'unknown';
   }
   if (path === '/scim/v2' || path.startsWith('/scim/v2/')) return 'scim';
+  if (path === '/export/users.csv') return 'users.export';
   if (quietPaths.has(path)) return path.slice(1);
   if (path.startsWith('/assets/')) return 'asset';
   return 'page';

@@ -33,3 +33,4 @@ export {
 export { ConnectionRateLimiter, type ScimRateLimit } from './scim/rate-limit.js';
 export { ScimError } from './scim/scim-error.js';
 export { createCallerFactory } from './trpc.js';
+export { parseUserExportParams, startUserExport, type UserExport, type UserExportFilter } from './users/export.js';

@@ -1,5 +1,7 @@
+import { userCsvColumns, usersExportUrl } from '@roster/api/schemas';
 import { Argument, type Command, Option } from 'commander';
 import type { User } from '../client.js';
+import { download } from '../download.js';
 import { type Column, fields, when } from '../output.js';
 import { findAccount, findUser } from '../resolve.js';
 import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
@@ -63,6 +65,51 @@ export function registerUsers(program: Command, runtime: Runtime): void {
       printPage(runtime, command, page, userColumns, 'No users match.');
     },
   );
+
+  users
+    .command('export')
+    .description('write the users of a search as CSV to standard output: roster users export [filters] > users.csv')
+    .argument('[text...]', 'what to look for, as in `users search`')
+    .option('--account <account>', "only this account's users (id or name)")
+    .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'user']))
+    .addOption(new Option('--active', 'only active users').conflicts('inactive'))
+    .option('--inactive', 'only deactivated users')
+    .option('--locked', 'only users locked out after failed sign-ins')
+    .option('--bom', 'start with a UTF-8 byte order mark (for Excel)')
+    .addHelpText(
+      'after',
+      `\nColumns: ${userCsvColumns.join(', ')}. The server streams the file; the export is in the audit log.`,
+    )
+    .action(
+      async (
+        words: string[],
+        options: {
+          account?: string;
+          role?: 'admin' | 'user';
+          active?: boolean;
+          inactive?: boolean;
+          locked?: boolean;
+          bom?: boolean;
+        },
+        command: Command,
+      ) => {
+        const apiKey = runtime.apiKey(command);
+        const accountId = options.account
+          ? (await findAccount(runtime.client(command), options.account)).id
+          : undefined;
+        const path = usersExportUrl(
+          {
+            query: words.join(' ').trim() || undefined,
+            accountId,
+            active: options.active ? true : options.inactive ? false : undefined,
+            role: options.role,
+            locked: options.locked ? true : undefined,
+          },
+          { bom: options.bom },
+        );
+        await download(runtime.serverUrl(command), path, apiKey, runtime.io.stdout);
+      },
+    );
 
   users
     .command('get')

@@ -5,6 +5,7 @@ import { useId, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { ConfirmDialog } from '../components/confirm-dialog';
+import { ExportCsvLink } from '../components/export-csv-link';
 import { Field, FormError } from '../components/field';
 import { useMe } from '../components/me';
 import { FormDialogActions, Modal, useDirtyDialog } from '../components/modal';
@@ -230,6 +231,10 @@ function AccountUsers({ account }: { account: Account }) {
           label="Search users in this account"
           value={q ?? ''}
           onChange={(text) => void navigate({ to: '.', search: { q: text || undefined }, replace: true })}
+        />
+        <ExportCsvLink
+          filter={{ accountId: account.id, query: q }}
+          description={`Download the users of ${account.name} this search shows as a CSV file`}
         />
         <Modal
           open={adding}

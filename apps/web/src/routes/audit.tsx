@@ -38,6 +38,7 @@ const actionLabels: Record<AuditAction, string> = {
   'auth.signed_out': 'Signed out',
   'scim_connection.created': 'Added provisioning connection',
   'scim_connection.revoked': 'Revoked provisioning connection',
+  'users.exported': 'Exported users (CSV)',
 };
 
 // Also the order fields are listed in (the database keeps JSON keys in its own order).
@@ -65,6 +66,9 @@ const fieldLabels: Record<string, string> = {
   clientAddress: 'Client address',
   userAgent: 'Browser or client',
   apiKeyId: 'Key id',
+  filter: 'Filter',
+  rows: 'Rows',
+  complete: 'Complete',
 };
 
 /** ISO timestamps in the log's changes, shown like every other date of the console. */
@@ -74,13 +78,30 @@ const rank = (key: string) => (fieldOrder.includes(key) ? fieldOrder.indexOf(key
 
 /** The account ids an entry's changes mention. */
 function accountIdsOf(entry: AuditEntry): string[] {
-  return [entry.changes.before?.accountId, entry.changes.after?.accountId].filter(
+  const exported = entry.changes.after?.filter as { accountId?: unknown } | undefined;
+  return [entry.changes.before?.accountId, entry.changes.after?.accountId, exported?.accountId].filter(
     (id): id is string => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id),
   );
 }
 
+/** An export's filter (users.exported), in words: “every user” when it has none. */
+function describeFilter(filter: Record<string, unknown>, accounts: Map<string, string>): string {
+  const parts: string[] = [];
+  if (typeof filter.query === 'string') parts.push(`search “${filter.query}”`);
+  if (typeof filter.accountId === 'string')
+    parts.push(`account ${accounts.get(filter.accountId) ?? 'another account'}`);
+  if (filter.active === true) parts.push('active');
+  if (filter.active === false) parts.push('inactive');
+  if (filter.role === 'admin') parts.push('administrators');
+  if (filter.role === 'user') parts.push('users');
+  if (filter.locked === true) parts.push('locked');
+  if (filter.locked === false) parts.push('not locked');
+  return parts.length ? parts.join(', ') : 'every user';
+}
+
 function show(key: string, value: unknown, accounts: Map<string, string>): string {
   if (value === undefined || value === null || value === '') return '—';
+  if (key === 'filter' && typeof value === 'object') return describeFilter(value as Record<string, unknown>, accounts);
   if (typeof value === 'boolean') return value ? 'Yes' : 'No';
   if (key === 'accountId' && typeof value === 'string') return accounts.get(value) ?? 'another account';
   if (key === 'role') return value === 'admin' ? 'Administrator' : 'User';

@@ -1,6 +1,7 @@
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
 import { useCallback, useId, useMemo } from 'react';
 import { AccountFilter } from '../components/account-filter';
+import { ExportCsvLink } from '../components/export-csv-link';
 import { useMe } from '../components/me';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
@@ -27,15 +28,16 @@ export function UsersPage() {
 
   const pageSize = usePageSize();
   const accountId = search.account && /^[0-9a-f-]{36}$/i.test(search.account) ? search.account : undefined;
+  // The filters of the list, and so of its CSV export: the file has exactly the users the pages show.
+  const filter = {
+    query: search.q,
+    active: search.active === undefined ? undefined : search.active === 'active',
+    role: search.role,
+    accountId,
+    locked: search.locked ? true : undefined,
+  };
   const users = trpc.users.search.useInfiniteQuery(
-    {
-      query: search.q,
-      active: search.active === undefined ? undefined : search.active === 'active',
-      role: search.role,
-      accountId,
-      locked: search.locked ? true : undefined,
-      limit: pageSize,
-    },
+    { ...filter, limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
   // The Account column: the names of the accounts on screen, asked for page by page.
@@ -54,6 +56,7 @@ export function UsersPage() {
             Every user of the organization, in every account. Open a user for their sessions and API keys.
           </p>
         </div>
+        <ExportCsvLink filter={filter} description="Download the users these filters show as a CSV file" />
       </div>
       <div className="filters">
         <SearchBox

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { usersExportPath } from '../users/csv-columns.js';
 
 // Input schemas shared by the API and the console's forms: one definition of "valid".
 
@@ -72,6 +73,43 @@ export const searchQuerySchema = z
   .max(200, 'A search has at most 200 characters')
   .refine((value) => !controlCharacters.test(value), 'A search cannot contain control characters')
   .optional();
+
+/**
+ * What a users search filters on (`users.search` without its paging), and so
+ * what a users export takes: the CSV of a search has exactly the users its pages show.
+ */
+export const userFilterSchema = z.object({
+  query: searchQuerySchema,
+  accountId: idSchema.optional(),
+  active: z.boolean({ error: 'Active is true or false' }).optional(),
+  role: roleSchema.optional(),
+  locked: z.boolean({ error: 'Locked is true or false' }).optional(),
+});
+export type UserFilterInput = z.input<typeof userFilterSchema>;
+
+export {
+  neutralizeFormulaCell,
+  restoreFormulaCell,
+  type UserCsvColumn,
+  userCsvColumns,
+  usersExportPath,
+} from '../users/csv-columns.js';
+
+/**
+ * The address of a users export (see `usersExportPath`): the filters as query
+ * parameters, booleans as `true` / `false`, absent ones left out; `bom` starts
+ * the file with a UTF-8 byte order mark (for Excel).
+ */
+export function usersExportUrl(filter: UserFilterInput, options: { bom?: boolean } = {}): string {
+  const params = new URLSearchParams();
+  for (const key of ['query', 'accountId', 'active', 'role', 'locked'] as const) {
+    const value = filter[key];
+    if (value !== undefined && value !== '') params.set(key, String(value));
+  }
+  if (options.bom) params.set('bom', 'true');
+  const query = params.toString();
+  return query ? `${usersExportPath}?${query}` : usersExportPath;
+}
 
 export const newUserSchema = z.object({
   email: emailSchema,
@@ -177,6 +215,7 @@ export const auditActions = [
   'auth.signed_out',
   'scim_connection.created',
   'scim_connection.revoked',
+  'users.exported',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

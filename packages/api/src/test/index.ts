@@ -272,3 +272,6 @@ export function errorDataOf(error: TRPCError): {
 
 /** The `data.fieldErrors` a client would get for the error. */
 export const fieldErrorsOf = (error: TRPCError) => errorDataOf(error).fieldErrors;
+
+/** The export's page size, which tests make small to cross many pages with few users. */
+export { exportLimits } from '../users/export.js';

@@ -23,6 +23,47 @@ export const userColumns = [
   sql<boolean>`users.password_hash is not null`.as('hasPassword'),
 ] as const;
 
+/** A timestamp as JavaScript's toISOString writes it (UTC, milliseconds), written by the database. */
+const isoText = (column: 'created_at' | 'last_login_at') =>
+  sql<string>`to_char(${sql.ref(`users.${column}`)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * The columns of a CSV export's rows (users/export.ts): its timestamps come as
+ * text, so a million rows make no Date objects to parse and format again.
+ */
+export const exportColumns = [
+  'users.id',
+  'users.accountId',
+  'users.email',
+  'users.firstName',
+  'users.lastName',
+  'users.role',
+  'users.active',
+  isoText('created_at').as('createdAt'),
+  isoText('last_login_at').as('lastLoginAt'),
+] as const;
+
+/** A row of `exportColumns`. */
+export type ExportRow = {
+  id: string;
+  accountId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  role: Role;
+  active: boolean;
+  createdAt: string;
+  lastLoginAt: string | null;
+};
+
+/**
+ * The columns a search reads: the user's (userColumns), or an export's. The
+ * queries are typed with userColumns' row; only `exportUsersPage` asks for
+ * the export's, and it gives its rows their own type.
+ */
+const columnsOf = (filter: UserFilter) =>
+  filter.columns === 'export' ? (exportColumns as unknown as typeof userColumns) : userColumns;
+
 // The reads behind users.get: compiled once (see preparedQuery).
 const userById = preparedQuery((db, organizationId: string, id: string) =>
   db
@@ -107,6 +148,8 @@ export type UserFilter = {
   locked?: boolean | undefined;
   cursor?: string | undefined;
   limit: number;
+  /** Which columns the rows have: the user's (default), or a CSV export's (see exportUsersPage). Never from input. */
+  columns?: 'export' | undefined;
 };
 
 /**
@@ -184,7 +227,7 @@ function filteredUsers(db: Db, organizationId: string, filter: UserFilter, match
  */
 export function orderedUsersQuery(db: Db, organizationId: string, filter: UserFilter, match: Match | null) {
   return filteredUsers(db, organizationId, filter, match)
-    .select(userColumns)
+    .select(columnsOf(filter))
     .orderBy('users.email')
     .limit(filter.limit + 1);
 }
@@ -225,7 +268,7 @@ export function candidateUsersQuery(db: Db, organizationId: string, filter: User
     )
     .selectFrom('page')
     .innerJoin('users', 'users.id', 'page.id')
-    .select([...userColumns, sql<number>`(select count(*) from candidates)::int`.as('candidateCount')])
+    .select([...columnsOf(filter), sql<number>`(select count(*) from candidates)::int`.as('candidateCount')])
     .orderBy('page.email');
 }
 
@@ -238,6 +281,7 @@ export type SubstringRoute = 'common' | 'rare';
  */
 type SubstringShape = {
   route: SubstringRoute;
+  columns: 'user' | 'export';
   candidateCap: number;
   headRows: number;
   account: boolean;
@@ -254,6 +298,7 @@ type SubstringValues = { organizationId: string; accountId: string; after: strin
 function substringShapeOf(filter: UserFilter, route: SubstringRoute): SubstringShape {
   return {
     route,
+    columns: filter.columns ?? 'user',
     candidateCap: searchLimits.candidateCap,
     headRows: searchLimits.headRows,
     account: Boolean(filter.accountId),
@@ -365,7 +410,7 @@ function buildSubstringQuery(db: Db, shape: SubstringShape, take: (key: keyof Su
     .with('page', () => page)
     .selectFrom('page')
     .innerJoin('users', 'users.id', 'page.id')
-    .select(userColumns)
+    .select(shape.columns === 'export' ? (exportColumns as unknown as typeof userColumns) : userColumns)
     .orderBy('page.email');
 }
 
@@ -476,4 +521,17 @@ export async function searchUsers(db: Db, organizationId: string, filter: UserFi
   }
   const route = (await likelyCommon(db, folded)) ? 'common' : 'rare';
   return pageOf(await substringUsers(db, organizationId, filter, folded, route));
+}
+
+/**
+ * One page of a CSV export: the users `searchUsers` finds for the filter, in
+ * the same order and by the same paths, with `exportColumns`.
+ */
+export async function exportUsersPage(
+  db: Db,
+  organizationId: string,
+  filter: Omit<UserFilter, 'columns'>,
+): Promise<{ items: ExportRow[]; nextCursor: string | null }> {
+  const page = await searchUsers(db, organizationId, { ...filter, columns: 'export' });
+  return page as unknown as { items: ExportRow[]; nextCursor: string | null };
 }

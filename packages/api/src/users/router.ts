@@ -9,8 +9,8 @@ import {
   limitSchema,
   passwordSchema,
   roleSchema,
-  searchQuerySchema,
   updateUserSchema,
+  userFilterSchema,
 } from '../shared/schemas.js';
 import { adminProcedure, router } from '../trpc.js';
 import { findUserByEmail, findUserById, searchUsers } from './queries.js';
@@ -39,17 +39,8 @@ export const usersRouter = router({
 
   search: adminProcedure
     .input(
-      z
-        .object({
-          query: searchQuerySchema,
-          accountId: idSchema.optional(),
-          active: z.boolean().optional(),
-          role: roleSchema.optional(),
-          locked: z.boolean().optional(),
-          cursor: cursorSchema,
-          limit: limitSchema,
-        })
-        .default({ limit: 25 }),
+      // The same filters as the CSV export (users/export.ts), plus paging.
+      userFilterSchema.extend({ cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }),
     )
     .output(pageOf(userOutput))
     .query(({ ctx, input }) => searchUsers(ctx.db, ctx.actor.organizationId, input)),
