@@ -18,9 +18,10 @@ import pinoPretty from 'pino-pretty';
 import { registerExportRoute } from './export-route.js';
 import { createMetrics, hasMetricsToken, type Metrics } from './metrics.js';
 import { registerRequestGuards } from './request-guards.js';
-import { noteActor, registerRequestLog, requestIdOf } from './request-log.js';
+import { noteActor, procedureOf, registerRequestLog, requestIdOf } from './request-log.js';
 import { registerScimRoute } from './scim-route.js';
 import { helmetOptions, securityHeadersOf } from './security-headers.js';
+import type { Tracing } from './tracing.js';
 import { registerTrpcRoute } from './trpc-route.js';
 
 export const sessionCookieName = 'roster_session';
@@ -81,6 +82,8 @@ export type AppOptions = {
    * sends new requests elsewhere, while the ones already here are still answered.
    */
   lifecycle?: { draining: boolean };
+  /** OpenTelemetry request spans (OTEL_EXPORTER_OTLP_ENDPOINT); none by default. */
+  tracing?: Tracing;
   /** Where log lines go (tests read them); standard output by default. */
   logStream?: NodeJS.WritableStream;
 };
@@ -159,7 +162,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     options.metrics ??
     createMetrics({ db: options.db, pool: () => ({ total: 0, idle: 0, waiting: 0 }), version: 'dev' });
   if (!options.metrics) app.addHook('onClose', async () => metrics.close());
-  registerRequestLog(app, metrics, new Set(Object.keys(appRouter._def.procedures)));
+  const procedures: ReadonlySet<string> = new Set(Object.keys(appRouter._def.procedures));
+  options.tracing?.register(app, (request) => procedureOf(request.url.split('?')[0] ?? '', procedures));
+  registerRequestLog(app, metrics, procedures);
 
   registerRequestGuards(app, {
     maxUrlLength: options.maxUrlLength ?? 8192,

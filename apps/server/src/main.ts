@@ -5,9 +5,16 @@ import { createDb, migrateToLatest } from '@roster/db';
 import { buildApp } from './app.js';
 import { readEnv } from './env.js';
 import { createMetrics, serveMetrics } from './metrics.js';
+import { startTracing } from './tracing.js';
 
 const env = readEnv();
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+// Traces only when a collector is named: otherwise OpenTelemetry is not even loaded.
+const tracing = env.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? await startTracing({ endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME, version })
+  : undefined;
 const handle = createDb({
+  ...(tracing ? { onQuery: tracing.onQuery } : {}),
   url: env.DATABASE_URL,
   dataDir: env.DATA_DIR,
   poolSize: env.DB_POOL_SIZE,
@@ -53,13 +60,13 @@ const sessions = {
   absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
   maxSignInsPerEmail: env.SIGN_IN_EMAIL_LIMIT,
 };
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 const metrics = createMetrics({ db, pool: handle.pool, version });
 const lifecycle = { draining: false };
 const app = await buildApp({
   db,
   metrics,
   lifecycle,
+  ...(tracing ? { tracing } : {}),
   ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
   logFormat: env.LOG_FORMAT === 'auto' ? (process.stdout.isTTY ? 'pretty' : 'json') : env.LOG_FORMAT,
   webRoot: env.WEB_DIST,
@@ -102,6 +109,7 @@ async function shutdown(signal: string) {
     metricsServer?.close();
     await sweeper.stop();
     await db.destroy();
+    await tracing?.shutdown();
   } finally {
     clearTimeout(force);
   }

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { CamelCasePlugin, Kysely, PGliteDialect, PostgresDialect } from 'kysely';
+import { CamelCasePlugin, Kysely, type KyselyConfig, PGliteDialect, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { statementNameOf } from './prepared.js';
 import type { Database } from './schema.js';
@@ -26,7 +26,11 @@ export type CreateDbOptions = {
    * statement prepared on one server connection is unknown on the next.
    */
   preparedStatements?: boolean;
+  /** Told of every statement after it ran: its SQL (placeholders, never values) and time (the server's tracing). */
+  onQuery?: (query: QueryEvent) => void;
 };
+
+export type QueryEvent = { sql: string; durationMs: number; failed: boolean };
 
 export type DbHandle = {
   db: Kysely<Database>;
@@ -66,6 +70,12 @@ function prepareNamedStatements(client: pg.PoolClient): void {
  */
 export function createDb(options: CreateDbOptions = {}): DbHandle {
   const plugins = [new CamelCasePlugin()];
+  const onQuery = options.onQuery;
+  // Only with a listener: without one Kysely times nothing.
+  const log: KyselyConfig['log'] = onQuery
+    ? (event) =>
+        onQuery({ sql: event.query.sql, durationMs: event.queryDurationMillis, failed: event.level === 'error' })
+    : undefined;
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
   if (options.url) {
     const pool = new pg.Pool({
@@ -89,7 +99,7 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
     });
     const url = new URL(options.url);
     return {
-      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins }),
+      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins, ...(log ? { log } : {}) }),
       kind: 'postgres',
       location: `postgres://${url.host}${url.pathname}`,
       pool: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
@@ -103,7 +113,7 @@ export function createDb(options: CreateDbOptions = {}): DbHandle {
   };
   const dialect = new SerializedDialect(new PGliteDialect({ pglite }));
   return {
-    db: new Kysely<Database>({ dialect, plugins }),
+    db: new Kysely<Database>({ dialect, plugins, ...(log ? { log } : {}) }),
     pool: () => ({ total: 1, idle: dialect.use.held ? 0 : 1, waiting: dialect.use.waiting }),
     kind: 'pglite',
     location: options.dataDir ? `embedded (${options.dataDir})` : 'embedded (in memory)',

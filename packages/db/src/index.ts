@@ -1,4 +1,4 @@
-export { type CreateDbOptions, createDb, type DbHandle, type PoolUse } from './connect.js';
+export { type CreateDbOptions, createDb, type DbHandle, type PoolUse, type QueryEvent } from './connect.js';
 export { migrateToLatest, migrations } from './migrate.js';
 export { defaultDataDir, repoRoot } from './paths.js';
 export { preparedQuery, statementNameOf } from './prepared.js';
