@@ -1,14 +1,18 @@
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Files that fill the shared server with data (a thousand users) run after the others. */
-const runLast = ['show-more-timing.test.ts'];
+/**
+ * Files that fill the shared server with data (a thousand users) run after the others,
+ * and the check of the server's log after everything.
+ */
+const runLast = ['show-more-timing.test.ts', 'server-log.test.ts'];
 
 class DataHeavyLast extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
     const last = (file: TestSpecification) => runLast.some((name) => file.moduleId.endsWith(name));
-    return [...sorted.filter((file) => !last(file)), ...sorted.filter(last)];
+    const lastOnes = runLast.flatMap((name) => sorted.filter((file) => file.moduleId.endsWith(name)));
+    return [...sorted.filter((file) => !last(file)), ...lastOnes];
   }
 }
 

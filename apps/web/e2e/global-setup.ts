@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ declare module 'vitest' {
     baseURL: string;
     adminEmail: string;
     adminPassword: string;
+    serverLogPath: string;
   }
 }
 
@@ -83,13 +84,18 @@ export default async function setup(project: TestProject) {
       ROSTER_ADMIN_PASSWORD: adminPassword,
       // The suites sign the same people in far more often than anyone does in a minute.
       SIGN_IN_EMAIL_LIMIT: '10000',
-      LOG_LEVEL: 'warn',
+      // Every request's log line, so the end of the run can check that no secret was ever written.
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'json',
       COOKIE_SECURE: 'auto',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // The server's log, also in a file that server-log.test.ts (run last) reads.
+  const logPath = join(dataDir, 'server.log');
   server.stdout?.on('data', (chunk: Buffer) => {
     log += chunk.toString();
+    appendFileSync(logPath, chunk);
   });
   server.stderr?.on('data', (chunk: Buffer) => {
     log += chunk.toString();
@@ -116,6 +122,7 @@ export default async function setup(project: TestProject) {
     throw error;
   }
   project.provide('baseURL', baseURL);
+  project.provide('serverLogPath', logPath);
   project.provide('adminEmail', adminEmail);
   project.provide('adminPassword', adminPassword);
 
