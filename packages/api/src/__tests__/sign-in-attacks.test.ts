@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { maxSessionsPerUser } from '../auth/sessions.js';
 import { clientKey, emailKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
 import { startSweeper, sweepSignInData } from '../auth/sweep.js';
-import { defaultSessionConfig } from '../context.js';
+import { defaultSessionConfig } from '../shared/config.js';
 import {
   auditRowsOf,
   callerWithToken,

@@ -1,8 +1,8 @@
 import type { Db } from '@roster/db';
 import { diff, recordAccountUsersDeleted, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
-import type { Actor } from '../context.js';
 import { appError, emailTakenAt } from '../errors.js';
+import type { Actor } from '../shared/actor.js';
 import type { AccountOutput } from '../shared/outputs.js';
 import { createUserIn, hashOptional } from '../users/service.js';
 import { accountColumns, findAccount, lockAccount } from './queries.js';

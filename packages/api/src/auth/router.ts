@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { recordAudit } from '../audit/queries.js';
+import { authenticate } from '../core/authenticate.js';
 import { appError, fieldError } from '../errors.js';
 import { userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
@@ -7,7 +8,8 @@ import { authedProcedure, publicProcedure, router } from '../trpc.js';
 import { findUserById } from '../users/queries.js';
 import { assertNotCommonPassword } from './common-passwords.js';
 import { hashPassword } from './passwords.js';
-import { authenticate, endSessionByToken, endSessions, startSession } from './sessions.js';
+import { endSessions } from './queries.js';
+import { endSessionByToken, startSession } from './sessions.js';
 import { checkCredentials, checkCurrentPassword } from './sign-in.js';
 
 /**

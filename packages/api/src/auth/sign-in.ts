@@ -7,7 +7,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { appError } from '../errors.js';
 import type { UserOutput } from '../shared/outputs.js';
 import { verifyPassword } from './passwords.js';
-import { admitSignIn } from './sessions.js';
+import { admitSignIn } from './queries.js';
 
 /** The limits on guessing. Fixed by policy; tests move the clock in the database instead. */
 export const signInPolicy = {

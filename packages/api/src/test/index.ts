@@ -8,9 +8,10 @@ import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
 import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
-import { createContext, type SessionConfig, type SessionCookies } from '../context.js';
+import { createContext, type SessionCookies } from '../context.js';
 import { insertOrganization } from '../organizations/service.js';
 import { appRouter } from '../root.js';
+import type { SessionConfig } from '../shared/config.js';
 import type { ErrorReason } from '../shared/error-reasons.js';
 import { createCallerFactory } from '../trpc.js';
 

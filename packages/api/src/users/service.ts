@@ -4,9 +4,9 @@ import { revokeKeysOf } from '../api-keys/service.js';
 import { auditName, diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
-import { endSessions } from '../auth/sessions.js';
-import type { Actor } from '../context.js';
+import { endSessions } from '../auth/queries.js';
 import { appError, emailTakenAt } from '../errors.js';
+import type { Actor } from '../shared/actor.js';
 import type { UserOutput } from '../shared/outputs.js';
 import { countActiveAdmins, deleteUserRow, insertUser, lockOrganization, lockUser, updateUserRow } from './queries.js';
 
