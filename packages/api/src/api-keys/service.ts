@@ -7,7 +7,7 @@ import { appError, fieldError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import type { ApiKeyConfig } from '../shared/config.js';
 import type { ApiKeyOutput } from '../shared/outputs.js';
-import { findUserById } from '../users/queries.js';
+import { findUserById, lockUserActive } from '../users/queries.js';
 import {
   countUsableApiKeys,
   insertApiKey,
@@ -75,12 +75,7 @@ export async function createApiKey(
   const { prefix, secret: key, hash: secretHash } = generatePrefixedSecret('rk');
   return db.transaction().execute(async (tx) => {
     // Serializes this user's key creations (and a deactivation), so the limit holds.
-    const owner = await tx
-      .selectFrom('users')
-      .select(['id', 'active'])
-      .where('id', '=', actor.id)
-      .forUpdate()
-      .executeTakeFirst();
+    const owner = await lockUserActive(tx, actor.organizationId, actor.id);
     if (!owner?.active) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
     if ((await countUsableApiKeys(tx, actor.id)) >= maxUsableKeysPerUser) {
       throw appError(

@@ -1,5 +1,5 @@
 import { type Database, type Db, preparedQuery } from '@roster/db';
-import { sql, type Transaction } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
 import { userColumns } from '../users/queries.js';
 
 // Sessions: looked up by the hash of their token (core/tokens.ts); the token itself is never stored.
@@ -144,4 +144,55 @@ export async function listLiveSessions(db: Db, userId: string, idleTimeoutMs: nu
     .orderBy('id')
     .limit(100)
     .execute();
+}
+
+// The sweep (sweep.ts): what sign-in leaves behind, deleted once it no longer counts.
+
+/** How much one sweep of a table deletes: rows per statement, and statements per run. */
+export type SweepBatches = { batchSize: number; maxBatches: number };
+
+const milliseconds = (value: number) => sql`(${value}::bigint * interval '1 millisecond')`;
+
+/**
+ * Deletes the rows of `table` (keyed by `key`) that `expired` selects, by
+ * batches of `batchSize` while batches come back full, `maxBatches` at most.
+ * Each batch picks its rows with `for update skip locked`.
+ */
+async function sweepTable(
+  db: Db,
+  table: string,
+  key: string,
+  expired: RawBuilder<unknown>,
+  { batchSize, maxBatches }: SweepBatches,
+): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const { rows } = await sql`
+      delete from ${sql.table(table)} where ${sql.ref(key)} in (
+        select ${sql.ref(key)} from ${sql.table(table)} where ${expired}
+        limit ${batchSize}::int for update skip locked
+      ) returning 1
+    `.execute(db);
+    total += rows.length;
+    if (rows.length < batchSize) break;
+  }
+  return total;
+}
+
+/** Sessions past their absolute expiry, or idle for `idleTimeoutMs`. */
+export function sweepSessions(db: Db, idleTimeoutMs: number, batches: SweepBatches): Promise<number> {
+  const expired = sql`expires_at <= now() or last_seen_at <= now() - ${milliseconds(idleTimeoutMs)}`;
+  return sweepTable(db, 'sessions', 'id', expired, batches);
+}
+
+/** Client address attempts out of their window, or abandoned in flight. */
+export function sweepSignInAttempts(db: Db, windowMs: number, batches: SweepBatches): Promise<number> {
+  const expired = sql`attempted_at <= now() - ${milliseconds(windowMs)} or pending_until <= now()`;
+  return sweepTable(db, 'sign_in_attempts', 'id', expired, batches);
+}
+
+/** Per-email windows that have ended. */
+export function sweepEmailWindows(db: Db, windowMs: number, batches: SweepBatches): Promise<number> {
+  const expired = sql`window_started_at <= now() - ${milliseconds(windowMs)}`;
+  return sweepTable(db, 'sign_in_email_windows', 'email_key', expired, batches);
 }

@@ -1,9 +1,9 @@
 import type { Db } from '@roster/db';
+import { findAccount } from '../accounts/queries.js';
 import { recordAudit } from '../audit/queries.js';
 import { generatePrefixedSecret, hashSecret } from '../core/tokens.js';
 import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
-import { assertAccountInOrganization } from '../users/service.js';
 import {
   connectionOfUser,
   findConnectionByTokenHash,
@@ -32,7 +32,8 @@ export async function createConnection(db: Db, actor: Actor, input: { accountId:
   // Like an API key: 256 random bits, stored as their sha256 (core/tokens.ts).
   const { prefix, secret: token, hash: tokenHash } = generatePrefixedSecret('rsc');
   return db.transaction().execute(async (tx) => {
-    await assertAccountInOrganization(tx, actor, input.accountId);
+    const account = await findAccount(tx, actor.organizationId, input.accountId);
+    if (!account) throw appError('NOT_FOUND', 'No such account.');
     const row = await insertConnection(tx, {
       organizationId: actor.organizationId,
       accountId: input.accountId,
@@ -41,11 +42,6 @@ export async function createConnection(db: Db, actor: Actor, input: { accountId:
       tokenHash,
       createdBy: actor.id,
     });
-    const account = await tx
-      .selectFrom('accounts')
-      .select('name')
-      .where('id', '=', input.accountId)
-      .executeTakeFirstOrThrow();
     await recordAudit(tx, {
       actor,
       action: 'scim_connection.created',

@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/queries.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { assertAccountInOrganization, createUserIn, deleteUser, setActive, updateUser } from '../users/service.js';
 import type { ScimActor } from './connections-service.js';
-import { filterToSql } from './filter.js';
+import { filterToSql } from './filter-queries.js';
 import { applyPatch, stateFromResource, type UserState } from './patch.js';
 import { listSchema, type ScimUser, type ScimUserRow, toScimUser } from './resource.js';
 import { badRequest, ScimError } from './scim-error.js';

@@ -9,11 +9,12 @@ import { expect } from 'vitest';
 import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
 import { createContext, type SessionCookies } from '../context.js';
-import { insertOrganization } from '../organizations/service.js';
+import { createOrganizationIn } from '../organizations/service.js';
 import { appRouter } from '../root.js';
 import type { SessionConfig } from '../shared/config.js';
 import type { ErrorReason } from '../shared/error-reasons.js';
 import { createCallerFactory } from '../trpc.js';
+import { setPasswordHash } from '../users/queries.js';
 
 /**
  * Test fixtures. One database per test worker, shared by its files: on PGlite
@@ -197,7 +198,7 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
   const created = await db
     .transaction()
     .execute((tx) =>
-      insertOrganization(tx, { name, adminEmail: uniqueEmail('admin'), adminPassword: '' }, passwordHash),
+      createOrganizationIn(tx, { name, adminEmail: uniqueEmail('admin'), adminPassword: '' }, passwordHash),
     );
   const admin = await callerAs(db, created.admin.id);
 
@@ -215,11 +216,7 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
       password: options.password,
     });
     if (options.canSignIn) {
-      await db
-        .updateTable('users')
-        .set({ passwordHash: await testPasswordHash() })
-        .where('id', '=', user.id)
-        .execute();
+      await setPasswordHash(db, created.organization.id, user.id, await testPasswordHash());
     }
     return user;
   }

@@ -2,7 +2,7 @@ import { type Database, type Db, type NewUser, preparedQuery, type Role, type Us
 import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 import { foldSearchText } from './fold.js';
-import { likelyCommon } from './search-stats.js';
+import { likelyCommon } from './search-stats-queries.js';
 
 /** The only columns a user is ever read with: the password hash is not among them. */
 export const userColumns = [
@@ -92,6 +92,49 @@ export async function updateUserRow(db: Db, organizationId: string, id: string, 
     .where('id', '=', id)
     .returning(userColumns)
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * Sets the user's password hash: the one statement that changes a password,
+ * whoever changes it (an administrator, the user, a test fixture). A new
+ * user's hash goes in with `insertUser`.
+ */
+export async function setPasswordHash(db: Db, organizationId: string, id: string, passwordHash: string) {
+  await db
+    .updateTable('users')
+    .set({ passwordHash })
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Lifts a lockout and forgets the run of failed sign-ins. */
+export async function clearLockout(db: Db, organizationId: string, id: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ failedSignIns: 0, lockedUntil: null })
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Locks the user's row and says whether they are active (undefined when there is no such user). */
+export async function lockUserActive(tx: Transaction<Database>, organizationId: string, id: string) {
+  return tx
+    .selectFrom('users')
+    .select(['id', 'active'])
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/**
+ * Who a user is, for the audit row of a request that knows only their id (a
+ * session's): not scoped by organization, since that is what it finds out.
+ */
+export async function findUserIdentity(db: Db, id: string) {
+  return db.selectFrom('users').select(['id', 'organizationId', 'email']).where('id', '=', id).executeTakeFirst();
 }
 
 export async function deleteUserRow(db: Db, organizationId: string, id: string): Promise<void> {

@@ -7,7 +7,7 @@ import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import type { SessionConfig } from '../shared/config.js';
 import type { UserOutput } from '../shared/outputs.js';
-import { findUserById, lockUser } from './queries.js';
+import { clearLockout, findUserById, lockUser } from './queries.js';
 
 // What administrators do about a user's sign-in: lift a lockout, see and end sessions.
 
@@ -38,7 +38,7 @@ export async function unlockUser(db: Db, actor: Actor, id: string): Promise<User
     if (!found) throw notFound();
     const { passwordHash: _, ...user } = found;
     if (!user.lockedUntil) return user;
-    await tx.updateTable('users').set({ failedSignIns: 0, lockedUntil: null }).where('id', '=', user.id).execute();
+    await clearLockout(tx, actor.organizationId, user.id);
     await recordAudit(tx, {
       actor,
       action: 'user.unlocked',
