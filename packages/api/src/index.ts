@@ -1,5 +1,5 @@
 export { generatePassword, hashPassword } from './auth/passwords.js';
-export { retryAfterOf } from './auth/sign-in.js';
+export { retryAfterOf } from './auth/sign-in-policy.js';
 export { type Sweeper, startSweeper, sweepSignInData } from './auth/sweep.js';
 export { type Context, type CreateContextOptions, createContext, type SessionCookies } from './context.js';
 export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';

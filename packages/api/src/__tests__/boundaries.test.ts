@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +91,21 @@ describe('layer boundaries, enforced by lint', () => {
     }
   }, 60_000);
 
+  it("refuses kysely's sql outside queries files", async () => {
+    const sqlImport = "import { sql } from 'kysely';\n\nexport const q = sql`select 1`;\n";
+    const output = await lintAs({
+      'packages/api/src/users/service.ts': sqlImport,
+      'packages/api/src/auth/sign-in.ts': sqlImport,
+      'packages/api/src/core/authenticate.ts': sqlImport,
+      'packages/api/src/users/queries.ts': sqlImport,
+      'packages/api/src/scim/users-queries.ts': sqlImport,
+    });
+    for (const path of ['users/service.ts', 'auth/sign-in.ts', 'core/authenticate.ts']) {
+      expect(output).toMatch(new RegExp(`packages/api/src/${path}:1:\\d+ lint/style/noRestrictedImports`));
+    }
+    expect(output).not.toMatch(/queries\.ts:\d+:\d+ lint/);
+  }, 60_000);
+
   it('allows the layers their own imports: queries on shared kinds, trpc.ts on core/', async () => {
     const output = await lintAs({
       'packages/api/src/users/queries.ts':
@@ -108,4 +123,61 @@ describe('layer boundaries, enforced by lint', () => {
     });
     expect(output).toBe('');
   }, 60_000);
+});
+
+// What lint cannot see (a method called on `db`), a scan of the source does.
+
+const apiSource = fileURLToPath(new URL('../', import.meta.url));
+
+/** The package's source files, but tests and test helpers, relative to src/. */
+function sourceFiles(dir = apiSource): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === '__tests__' || entry.name === 'test' ? [] : sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [relative(apiSource, path)] : [];
+  });
+}
+
+const isQueries = (path: string) => /(^|\/)([\w-]+-)?queries\.ts$/.test(path);
+
+/** Lines of `text` that build SQL: a Kysely statement builder, or the `sql` template and its helpers. */
+function sqlLines(text: string): string[] {
+  const builds =
+    /\.(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto|with)\(|\bsql(<[^>]*>)?`|\bsql\.\w+\(/;
+  return text.split('\n').filter((line) => builds.test(line));
+}
+
+describe('SQL only in queries', () => {
+  it('finds the SQL builders it looks for', () => {
+    expect(sqlLines("await db.selectFrom('users').select('id').execute();")).toHaveLength(1);
+    expect(sqlLines("  .updateTable('users')")).toHaveLength(1);
+    expect(sqlLines('const x = sql<number>`1`;')).toHaveLength(1);
+    expect(sqlLines('sql.ref(key)')).toHaveLength(1);
+    expect(sqlLines('return db.transaction().execute(async (tx) => {')).toEqual([]);
+  });
+
+  it("has no SQL outside a domain's queries.ts (or <part>-queries.ts)", () => {
+    const files = sourceFiles();
+    expect(files.filter(isQueries).length).toBeGreaterThan(5);
+    const offending = files
+      .filter((path) => !isQueries(path))
+      .flatMap((path) =>
+        sqlLines(readFileSync(join(apiSource, path), 'utf8')).map((line) => `${path}: ${line.trim()}`),
+      );
+    expect(offending).toEqual([]);
+  });
+
+  it('writes password hashes in one place: users/queries.ts (setPasswordHash, and insertUser for a new user)', () => {
+    const writes = /passwordHash\s*[,}]|passwordHash:|password_hash\s*=[^=]/;
+    const offending = sourceFiles()
+      .filter((path) => isQueries(path) && path !== join('users', 'queries.ts'))
+      .flatMap((path) =>
+        readFileSync(join(apiSource, path), 'utf8')
+          .split('\n')
+          .filter((line) => writes.test(line) && /\.set\(|\.values\(|update\s/.test(line))
+          .map((line) => `${path}: ${line.trim()}`),
+      );
+    expect(offending).toEqual([]);
+    expect(readFileSync(join(apiSource, 'users/queries.ts'), 'utf8')).toMatch(/\.set\(\{ passwordHash \}\)/);
+  });
 });

@@ -1,8 +1,10 @@
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { clientKey, emailKey } from '../auth/limit-keys.js';
 import { maxSessionsPerUser } from '../auth/sessions.js';
-import { clientKey, emailKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
+import { passwordCheck } from '../auth/sign-in.js';
+import { retryAfterOf, signInPolicy } from '../auth/sign-in-policy.js';
 import { startSweeper, sweepSignInData } from '../auth/sweep.js';
 import { defaultSessionConfig } from '../shared/config.js';
 import {

@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TRPCError } from '@trpc/server';
 import { type RawBuilder, sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { checkCredentials, clientKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
+import { clientKey } from '../auth/limit-keys.js';
+import { checkCredentials, passwordCheck } from '../auth/sign-in.js';
+import { retryAfterOf, signInPolicy } from '../auth/sign-in-policy.js';
 import {
   callerAs,
   callerWithToken,

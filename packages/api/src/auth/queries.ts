@@ -196,3 +196,210 @@ export function sweepEmailWindows(db: Db, windowMs: number, batches: SweepBatche
   const expired = sql`window_started_at <= now() - ${milliseconds(windowMs)}`;
   return sweepTable(db, 'sign_in_email_windows', 'email_key', expired, batches);
 }
+
+// Sign-in's limits (sign-in.ts, rate-limits.ts): attempts per client address,
+// sign-ins per email, and a user's run of failures.
+
+/** The per-address limits a reservation is made under (sign-in-policy.ts `signInPolicy`). */
+export type AddressLimits = { windowMs: number; pendingMs: number; maxFailures: number };
+
+const windowOf = (windowMs: number) => sql`(${windowMs}::int * interval '1 millisecond')`;
+
+/**
+ * Takes the address's advisory lock for the rest of the transaction. Rate-limit
+ * bookkeeping: with synchronous_commit off a crash may forget its last fraction
+ * of a second, and in exchange this lock is not held through a disk flush.
+ */
+export async function lockClientKey(tx: Transaction<Database>, key: string): Promise<void> {
+  await sql`set local synchronous_commit = off`.execute(tx);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`roster.sign_in.${key}`}, 0))`.execute(tx);
+}
+
+/**
+ * One statement, after the lock: forget what has left the window and
+ * reservations abandoned in flight (this address's rows, and a bounded batch
+ * of anyone's old ones), count what is left, and reserve a place when there is
+ * one. Its parts share one snapshot, so the counts leave out by their
+ * conditions what the deletes remove. `id` is the reservation, null when none
+ * was made.
+ */
+export async function reserveAddressPlace(tx: Transaction<Database>, key: string, limits: AddressLimits) {
+  const window = windowOf(limits.windowMs);
+  const { rows } = await sql<{ failures: number; inFlight: number; id: string | null }>`
+      with forgotten as (
+        delete from sign_in_attempts
+        where client_key = ${key} and (attempted_at <= now() - ${window} or pending_until <= now())
+      ), swept as (
+        delete from sign_in_attempts where id in (
+          select id from sign_in_attempts where attempted_at <= now() - ${window} limit 100
+        )
+      ), counts as (
+        select
+          count(*) filter (where pending_until is null)::int as failures,
+          count(*) filter (where pending_until > now())::int as in_flight
+        from sign_in_attempts
+        where client_key = ${key} and attempted_at > now() - ${window}
+      ), reserved as (
+        insert into sign_in_attempts (client_key, pending_until)
+        select ${key}, now() + ${limits.pendingMs}::int * interval '1 millisecond'
+        from counts where failures + in_flight < ${limits.maxFailures}::int
+        returning id
+      )
+      select failures, in_flight as "inFlight", (select id from reserved) as id from counts
+    `.execute(tx);
+  return rows[0];
+}
+
+/**
+ * Seconds until the address may fail once more: until the oldest failure that
+ * keeps it at its limit leaves the window.
+ */
+export async function secondsUntilAddressFrees(
+  tx: Transaction<Database>,
+  key: string,
+  limits: Pick<AddressLimits, 'windowMs' | 'maxFailures'>,
+): Promise<number> {
+  const window = windowOf(limits.windowMs);
+  const blocking = await tx
+    .selectFrom('signInAttempts')
+    .select(
+      sql<number>`greatest(1, ceil(extract(epoch from (attempted_at + ${window} - now()))))::int`.as('waitSeconds'),
+    )
+    .where('clientKey', '=', key)
+    .where('pendingUntil', 'is', null)
+    .where(sql<boolean>`attempted_at > now() - ${window}`)
+    .orderBy('attemptedAt', 'desc')
+    .offset(limits.maxFailures - 1)
+    .limit(1)
+    .executeTakeFirstOrThrow();
+  return blocking.waitSeconds;
+}
+
+/** Gives a reserved attempt back: it no longer counts against the address. */
+export async function deleteAttempt(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('signInAttempts').where('id', '=', id).execute();
+}
+
+/** Counts a failure of the address outright (its reservation was cleaned up as abandoned meanwhile). */
+export async function insertFailedAttempt(db: Db, key: string): Promise<void> {
+  await db.insertInto('signInAttempts').values({ clientKey: key }).execute();
+}
+
+/** A correct password ends the run of failures. */
+export async function resetUserFailures(db: Db, userId: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ failedSignIns: 0 })
+    .where('id', '=', userId)
+    .where('failedSignIns', '>', 0)
+    .execute();
+}
+
+/**
+ * Records a wrong password in one statement whatever the case (rate-limits.ts
+ * `recordFailure` says what it does). Returns whether the reservation
+ * `attemptId` was still there to settle.
+ */
+export async function recordFailureRows(
+  db: Db,
+  input: {
+    attemptId: string | null;
+    userId: string | null;
+    reason: string | null;
+    clientAddress: string | null;
+    maxFailures: number;
+    lockoutMs: number;
+  },
+): Promise<boolean> {
+  const max = input.maxFailures;
+  const { rows } = await sql<{ settled: number }>`
+    with settled as (
+      update sign_in_attempts set pending_until = null where id = ${input.attemptId}::uuid returning id
+    ), counted as (
+      update users set
+        failed_sign_ins = case when failed_sign_ins + 1 >= ${max}::int then 0 else failed_sign_ins + 1 end,
+        locked_until = case when failed_sign_ins + 1 >= ${max}::int
+          then clock_timestamp() + ${input.lockoutMs}::int * interval '1 millisecond' else locked_until end
+      where id = ${input.userId}::uuid and (locked_until is null or locked_until <= clock_timestamp())
+      returning id, organization_id, email, first_name, last_name, account_id, failed_sign_ins, locked_until
+    ), failed as (
+      insert into audit_log (organization_id, actor_id, actor_email, action, target_type, target_id, target_label,
+        target_email, target_name, account_id, changes)
+      select organization_id, null, null, 'auth.sign_in_failed', 'user', id, email,
+        email, first_name || ' ' || last_name, account_id,
+        jsonb_build_object('before', null, 'after',
+          jsonb_build_object('reason', ${input.reason}::text, 'clientAddress', ${input.clientAddress}::text))
+      from users where id = ${input.userId}::uuid and ${input.reason}::text is not null
+    ), locked as (
+      -- Before the update the user was not locked, so a reset count means this failure locked them.
+      insert into audit_log (organization_id, actor_id, actor_email, action, target_type, target_id, target_label,
+        target_email, target_name, account_id, changes)
+      select organization_id, null, 'system', 'user.locked', 'user', id, email,
+        email, first_name || ' ' || last_name, account_id,
+        jsonb_build_object('before', null, 'after', jsonb_build_object(
+          'lockedUntil', to_char(locked_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+          'failedSignIns', ${max}::int, 'clientAddress', ${input.clientAddress}::text))
+      from counted where failed_sign_ins = 0 and locked_until is not null
+    )
+    select (select count(*) from settled)::int as settled
+  `.execute(db);
+  return Boolean(rows[0]?.settled);
+}
+
+/**
+ * Counts a sign-in of an email's key in its current window (a new window once
+ * the last has ended), in one upsert: atomic under concurrency. Returns the
+ * count and the seconds until the window ends.
+ */
+export async function countEmailSignIn(db: Db, key: string, windowMs: number) {
+  const window = windowOf(windowMs);
+  return db
+    .insertInto('signInEmailWindows')
+    .values({ emailKey: key, windowStartedAt: sql<Date>`now()`, signIns: 1 })
+    .onConflict((oc) =>
+      oc.column('emailKey').doUpdateSet({
+        windowStartedAt: sql<Date>`case when sign_in_email_windows.window_started_at <= now() - ${window}
+          then now() else sign_in_email_windows.window_started_at end`,
+        signIns: sql<number>`case when sign_in_email_windows.window_started_at <= now() - ${window}
+          then 1 else sign_in_email_windows.sign_ins + 1 end`,
+      }),
+    )
+    .returning([
+      'signIns',
+      sql<number>`greatest(1, ceil(extract(epoch from (window_started_at + ${window} - now()))))::int`.as(
+        'waitSeconds',
+      ),
+    ])
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * The user an email signs in as, across organizations (an email is unique
+ * installation-wide), with the hash to check and whether a lockout is in force.
+ */
+export async function findSignInUser(db: Db, email: string) {
+  return db
+    .selectFrom('users')
+    .select([
+      'id',
+      'organizationId',
+      'email',
+      'active',
+      'passwordHash',
+      sql<boolean>`coalesce(locked_until > now(), false)`.as('locked'),
+    ])
+    .where(sql<string>`lower(email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+/** A signed-in user's password hash, and the seconds their lockout still lasts (null or not positive: none). */
+export async function findPasswordState(db: Db, userId: string) {
+  return db
+    .selectFrom('users')
+    .select([
+      'passwordHash',
+      sql<number | null>`ceil(extract(epoch from (locked_until - now())))::int`.as('lockedForSeconds'),
+    ])
+    .where('id', '=', userId)
+    .executeTakeFirstOrThrow();
+}

@@ -1,6 +1,6 @@
 import type { Db } from '@roster/db';
 import { sweepEmailWindows, sweepSessions, sweepSignInAttempts } from './queries.js';
-import { signInPolicy } from './sign-in.js';
+import { signInPolicy } from './sign-in-policy.js';
 
 /** How often a server sweeps; each run deletes in bounded batches. */
 export const sweepIntervalMs = 5 * 60_000;
