@@ -181,3 +181,24 @@ describe('SQL only in queries', () => {
     expect(readFileSync(join(apiSource, 'users/queries.ts'), 'utf8')).toMatch(/\.set\(\{ passwordHash \}\)/);
   });
 });
+
+describe('one home for output schemas', () => {
+  it('routers name an output of shared/outputs.ts in every .output(), and nothing else defines one', () => {
+    const named = /\.output\(\s*(pageOf\(\w+Output\)|z\.array\(\w+Output\)|\w+Output(\.nullable\(\))?)\s*\)/g;
+    const files = sourceFiles();
+    const routers = files.filter((path) => path.endsWith('router.ts'));
+    expect(routers.length).toBeGreaterThan(4);
+    for (const path of routers) {
+      const text = readFileSync(join(apiSource, path), 'utf8');
+      const outputs = text.match(/\.output\(/g) ?? [];
+      expect(text.match(named) ?? [], `${path}: an .output() not named from shared/outputs.ts`).toHaveLength(
+        outputs.length,
+      );
+      if (outputs.length > 0) expect(text).toMatch(/from '\.\.\/shared\/outputs\.js'/);
+    }
+    const elsewhere = files
+      .filter((path) => path !== join('shared', 'outputs.ts'))
+      .filter((path) => /export const \w+Output\s*=/.test(readFileSync(join(apiSource, path), 'utf8')));
+    expect(elsewhere).toEqual([]);
+  });
+});

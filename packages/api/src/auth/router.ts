@@ -1,7 +1,6 @@
-import { z } from 'zod';
 import { authenticate } from '../core/authenticate.js';
 import { appError } from '../errors.js';
-import { userOutput } from '../shared/outputs.js';
+import { okOutput, signedInOutput, userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
 import { findUserById } from '../users/queries.js';
@@ -16,7 +15,7 @@ const notWithApiKey = (what: string) => appError('NOT_WITH_API_KEY', `Not allowe
 export const authRouter = router({
   login: publicProcedure
     .input(loginSchema)
-    .output(z.object({ user: userOutput }))
+    .output(signedInOutput)
     .mutation(async ({ ctx, input }) => {
       if (ctx.bearerToken !== null) throw notWithApiKey('a key already says who you are; sign in from the console.');
       const { token, expiresAt, user } = await signIn(ctx, input);
@@ -24,7 +23,7 @@ export const authRouter = router({
       return { user };
     }),
 
-  logout: publicProcedure.output(z.object({ ok: z.literal(true) })).mutation(async ({ ctx }) => {
+  logout: publicProcedure.output(okOutput).mutation(async ({ ctx }) => {
     if (ctx.bearerToken !== null) throw notWithApiKey('there is no session to end; revoke the key to stop it.');
     if (ctx.sessionToken) await signOut(ctx, ctx.sessionToken);
     ctx.cookies.clear();
@@ -39,7 +38,7 @@ export const authRouter = router({
 
   changePassword: authedProcedure
     .input(changePasswordSchema)
-    .output(z.object({ ok: z.literal(true) }))
+    .output(okOutput)
     .mutation(async ({ ctx, input }) => {
       const actor = ctx.actor;
       if (actor.via !== 'session') throw notWithApiKey('change your password in the console.');

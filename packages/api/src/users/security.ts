@@ -1,31 +1,16 @@
 import type { Db } from '@roster/db';
-import { z } from 'zod';
 import { revokeKeysOf } from '../api-keys/service.js';
 import { recordAudit } from '../audit/queries.js';
 import { endSessions, listLiveSessions } from '../auth/queries.js';
 import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import type { SessionConfig } from '../shared/config.js';
-import type { UserOutput } from '../shared/outputs.js';
+import type { SessionOutput, UserOutput } from '../shared/outputs.js';
 import { clearLockout, findUserById, lockUser } from './queries.js';
 
 // What administrators do about a user's sign-in: lift a lockout, see and end sessions.
 
 const notFound = () => appError('NOT_FOUND', 'No such user.');
-
-/** A live session as administrators see it: never its token. */
-export const sessionOutput = z.object({
-  id: z.string(),
-  createdAt: z.date(),
-  lastSeenAt: z.date(),
-  /** The session ends then at the latest (absolute lifetime); idle time may end it sooner. */
-  expiresAt: z.date(),
-  clientAddress: z.string().nullable(),
-  userAgent: z.string().nullable(),
-  /** The session the caller is using right now. */
-  current: z.boolean(),
-});
-export type SessionOutput = z.infer<typeof sessionOutput>;
 
 /**
  * Lifts a lockout and forgets the failed sign-ins, audited. A user who is not
