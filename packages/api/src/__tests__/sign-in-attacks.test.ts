@@ -12,6 +12,7 @@ import {
   callerWithToken,
   createTestOrg,
   failure,
+  signInFrom as signIn,
   signIn as signInWithCookie,
   testDb,
   testPassword,
@@ -25,11 +26,6 @@ import {
  * of a Promise.all really run at once, each on its own connection; on PGlite
  * they are serialized, and the rules must hold as well.
  */
-
-async function signIn(email: string, password: string, clientAddress = uniqueClientAddress()) {
-  const db = await testDb();
-  return callerWithToken(db, null, { clientAddress }).auth.login({ email, password });
-}
 
 function outcome(result: PromiseSettledResult<unknown>): string {
   if (result.status === 'fulfilled') return 'ok';

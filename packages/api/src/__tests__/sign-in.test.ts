@@ -11,16 +11,12 @@ import {
   createTestOrg,
   failure,
   sessionOf,
+  signInFrom as signIn,
   testDb,
   testPassword,
   uniqueClientAddress,
   uniqueEmail,
 } from '../test/index.js';
-
-async function signIn(email: string, password: string, clientAddress = uniqueClientAddress()) {
-  const db = await testDb();
-  return callerWithToken(db, null, { clientAddress }).auth.login({ email, password });
-}
 
 /** The code each call ended with: 'ok' or the tRPC error code. */
 function outcomes(results: PromiseSettledResult<unknown>[]): string[] {

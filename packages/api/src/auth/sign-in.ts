@@ -18,26 +18,28 @@ import { signInFailed, signInFailureOf, tooManyAttempts } from './sign-in-policy
 export const passwordCheck = { verify: verifyPassword };
 
 /**
- * Runs the check of a reserved attempt. The check calls `decided()` once the
- * outcome is known and it settles the attempt itself (a failure recorded, or
- * the attempt given back with the session). When it throws before deciding (a
- * database error, the server going down, a per-email refusal; not a wrong
- * password), the attempt was no failed guess: it is given back, as far as the
- * database still lets us, and the original error goes on. If settling itself
- * fails, the reservation expires as abandoned.
+ * Reserves an attempt of the client's address (rate-limits.ts `reserveAttempt`;
+ * `what` names the limit in its refusal), then runs the check of it. The check
+ * calls `decided()` once the outcome is known and it settles the attempt
+ * itself (a failure recorded, or the attempt given back with the session).
+ * When it throws before deciding (a database error, the server going down, a
+ * per-email refusal; not a wrong password), the attempt was no failed guess:
+ * it is given back, as far as the database still lets us, and the original
+ * error goes on. If settling itself fails, the reservation expires as abandoned.
  */
-async function settling<T>(
-  db: Kysely<Database>,
-  attempt: Attempt | null,
-  check: (decided: () => void) => Promise<T>,
+async function withAttempt<T>(
+  ctx: SignInContext,
+  what: string,
+  check: (attempt: Attempt | null, decided: () => void) => Promise<T>,
 ): Promise<T> {
+  const attempt = await reserveAttempt(ctx.db, clientKey(ctx.clientAddress), what);
   let settled = false;
   try {
-    return await check(() => {
+    return await check(attempt, () => {
       settled = true;
     });
   } catch (error) {
-    if (!settled) await releaseAttempt(db, attempt).catch(() => {});
+    if (!settled) await releaseAttempt(ctx.db, attempt).catch(() => {});
     throw error;
   }
 }
@@ -78,12 +80,7 @@ export async function checkCredentials<T>(
   input: SignInInput,
   onSignedIn: OnSignedIn<T>,
 ): Promise<T> {
-  const attempt = await reserveAttempt(
-    ctx.db,
-    clientKey(ctx.clientAddress),
-    'Too many failed sign-ins from your network.',
-  );
-  return settling(ctx.db, attempt, async (decided) => {
+  return withAttempt(ctx, 'Too many failed sign-ins from your network.', async (attempt, decided) => {
     await countEmailSignIn(ctx.db, input.email, ctx.sessions?.maxSignInsPerEmail);
     const user = await findSignInUser(ctx.db, input.email);
     const usable = user?.active && !user.locked && user.passwordHash ? user.passwordHash : null;
@@ -120,12 +117,7 @@ export async function checkCurrentPassword(
   user: { id: string; organizationId: string; email: string },
   password: string,
 ): Promise<boolean> {
-  const attempt = await reserveAttempt(
-    ctx.db,
-    clientKey(ctx.clientAddress),
-    'Too many wrong passwords from your network.',
-  );
-  return settling(ctx.db, attempt, async (decided) => {
+  return withAttempt(ctx, 'Too many wrong passwords from your network.', async (attempt, decided) => {
     const row = await findPasswordState(ctx.db, user.id);
     if (row.lockedForSeconds !== null && row.lockedForSeconds > 0) {
       // No password was checked, so no guess was made: the reservation is given back.

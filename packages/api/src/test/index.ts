@@ -147,6 +147,22 @@ export async function signIn(
   };
 }
 
+/** Signs in through `auth.login` from a client address (a fresh one unless given), keeping no session: sign-in's limits. */
+export async function signInFrom(email: string, password: string, clientAddress = uniqueClientAddress()) {
+  return callerWithToken(await testDb(), null, { clientAddress }).auth.login({ email, password });
+}
+
+/** The active administrators of an organization (their ids). */
+export async function activeAdminsOf(db: Kysely<Database>, organizationId: string) {
+  return db
+    .selectFrom('users')
+    .select('id')
+    .where('organizationId', '=', organizationId)
+    .where('role', '=', 'admin')
+    .where('active', '=', true)
+    .execute();
+}
+
 /** The tRPC error a call failed with (fails the test when it did not fail); `expectTRPCError` also checks the code. */
 export async function failure(promise: Promise<unknown>): Promise<TRPCError> {
   try {

@@ -204,6 +204,12 @@ export function emailPrefixMatchOf(lowered: string): Match {
   return (eb) => eb('users.email', 'like', `${escapeLike(lowered)}%`);
 }
 
+/** Users locked out after failed sign-ins (a lock still in force), or those who are not. */
+const lockedIs = (locked: boolean) =>
+  locked
+    ? sql<boolean>`users.locked_until > now()`
+    : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`;
+
 function filteredUsers(db: Db, organizationId: string, filter: UserFilter, match: Match | null) {
   const after = decodeCursor(filter.cursor, ['text']);
   let query = db.selectFrom('users').where('users.organizationId', '=', organizationId);
@@ -211,11 +217,7 @@ function filteredUsers(db: Db, organizationId: string, filter: UserFilter, match
   if (filter.active !== undefined) query = query.where('users.active', '=', filter.active);
   if (filter.role) query = query.where('users.role', '=', filter.role);
   if (filter.locked !== undefined) {
-    query = query.where(
-      filter.locked
-        ? sql<boolean>`users.locked_until > now()`
-        : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`,
-    );
+    query = query.where(lockedIs(filter.locked));
   }
   if (after) query = query.where('users.email', '>', after[0] as string);
   return match ? query.where(match) : query;
@@ -315,11 +317,7 @@ function scopedUsers(db: Db, shape: SubstringShape, take: (key: keyof SubstringV
   if (shape.active !== undefined) query = query.where('users.active', '=', shape.active);
   if (shape.role) query = query.where('users.role', '=', shape.role);
   if (shape.locked !== undefined) {
-    query = query.where(
-      shape.locked
-        ? sql<boolean>`users.locked_until > now()`
-        : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`,
-    );
+    query = query.where(lockedIs(shape.locked));
   }
   if (shape.cursor) query = query.where('users.email', '>', take('after'));
   return query;
