@@ -10,9 +10,9 @@ import { type ApiKey, trpc } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
 import { Field, FormError } from './field';
-import { FormDialogActions, Modal, useDirtyDialog } from './modal';
+import { FormDialogActions, useDirtyDialog } from './modal';
 import { PagedList } from './paged-list';
-import { CopyField, SecretOnce } from './secret-once';
+import { CopyField, CreateThenShowOnce, SecretOnce } from './secret-once';
 import { useToast } from './toast';
 
 const column = columnsFor<ApiKey>();
@@ -155,26 +155,15 @@ const createSchema = z.object({
 });
 
 function CreateApiKey() {
-  const [open, setOpen] = useState(false);
-  const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
   return (
-    <Modal
-      open={open}
-      onOpenChange={(next) => {
-        setOpen(next);
-        // The secret is forgotten once the dialog closes: it is never shown again.
-        if (!next) setCreated(null);
-      }}
-      title={created ? 'Copy your new API key' : 'Create API key'}
-      description={created ? undefined : 'The key acts as you: it can do what you can do in Roster.'}
-      trigger={
-        <button type="button" className="btn btn-primary">
-          Create API key
-        </button>
-      }
-    >
-      {open && (created ? <ShowSecret {...created} /> : <CreateKeyForm onCreated={setCreated} />)}
-    </Modal>
+    <CreateThenShowOnce<{ name: string; secret: string }>
+      label="Create API key"
+      title="Create API key"
+      shownTitle="Copy your new API key"
+      description="The key acts as you: it can do what you can do in Roster."
+      form={(onCreated) => <CreateKeyForm onCreated={onCreated} />}
+      shown={(created) => <ShowSecret {...created} />}
+    />
   );
 }
 

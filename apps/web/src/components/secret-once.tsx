@@ -1,5 +1,49 @@
 import { type ReactNode, useState } from 'react';
-import { DialogClose } from './modal';
+import { DialogClose, Modal } from './modal';
+
+/**
+ * A dialog that creates something with a secret (an API key, a SCIM
+ * connection), then shows the secret this once. The secret is forgotten once
+ * the dialog closes: it is never shown again.
+ */
+export function CreateThenShowOnce<T>({
+  label,
+  title,
+  shownTitle,
+  description,
+  form,
+  shown,
+}: {
+  /** The trigger's label. */
+  label: string;
+  title: string;
+  /** The dialog's title while the secret is shown. */
+  shownTitle: string;
+  description: string;
+  form: (onCreated: (created: T) => void) => ReactNode;
+  shown: (created: T) => ReactNode;
+}) {
+  const [open, setOpen] = useState(false);
+  const [created, setCreated] = useState<T | null>(null);
+  return (
+    <Modal
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) setCreated(null);
+      }}
+      title={created ? shownTitle : title}
+      description={created ? undefined : description}
+      trigger={
+        <button type="button" className="btn btn-primary">
+          {label}
+        </button>
+      }
+    >
+      {open && (created ? shown(created) : form(setCreated))}
+    </Modal>
+  );
+}
 
 /**
  * A secret shown this once (a new API key, a SCIM token): a warning that it

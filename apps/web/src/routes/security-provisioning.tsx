@@ -2,8 +2,8 @@ import { useEffect, useId, useMemo, useState } from 'react';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from '../components/data-table';
 import { FormError } from '../components/field';
-import { DialogClose, Modal } from '../components/modal';
-import { CopyField, SecretOnce } from '../components/secret-once';
+import { DialogClose } from '../components/modal';
+import { CopyField, CreateThenShowOnce, SecretOnce } from '../components/secret-once';
 import { EmptyState } from '../components/states';
 import { useToast } from '../components/toast';
 import { errorMessage } from '../lib/errors';
@@ -119,26 +119,15 @@ function RevokeConnection({ connection }: { connection: Connection }) {
 }
 
 function AddConnection() {
-  const [open, setOpen] = useState(false);
-  const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
   return (
-    <Modal
-      open={open}
-      onOpenChange={(next) => {
-        setOpen(next);
-        // The token is forgotten once the dialog closes: it is never shown again.
-        if (!next) setCreated(null);
-      }}
-      title={created ? 'Set up your identity provider' : 'Add connection'}
-      description={created ? undefined : 'The identity provider will manage the users of the account you choose.'}
-      trigger={
-        <button type="button" className="btn btn-primary">
-          Add connection
-        </button>
-      }
-    >
-      {open && (created ? <ShowToken {...created} /> : <AddConnectionForm onCreated={setCreated} />)}
-    </Modal>
+    <CreateThenShowOnce<{ name: string; token: string }>
+      label="Add connection"
+      title="Add connection"
+      shownTitle="Set up your identity provider"
+      description="The identity provider will manage the users of the account you choose."
+      form={(onCreated) => <AddConnectionForm onCreated={onCreated} />}
+      shown={(created) => <ShowToken {...created} />}
+    />
   );
 }
 
