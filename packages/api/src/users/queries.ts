@@ -445,6 +445,17 @@ function substringQueryOf(db: Db, shape: SubstringShape) {
   return entry;
 }
 
+/** The values a substring search's statement takes, by name. */
+function substringValuesOf(organizationId: string, filter: UserFilter, folded: string): SubstringValues {
+  return {
+    organizationId,
+    accountId: filter.accountId ?? '',
+    after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
+    folded,
+    pattern: `%${escapeLike(folded)}%`,
+  };
+}
+
 /** The substring search's page of users (see buildSubstringQuery). */
 export async function substringUsers(
   db: Db,
@@ -453,13 +464,7 @@ export async function substringUsers(
   folded: string,
   route: SubstringRoute,
 ): Promise<UserRow[]> {
-  const values: SubstringValues = {
-    organizationId,
-    accountId: filter.accountId ?? '',
-    after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
-    folded,
-    pattern: `%${escapeLike(folded)}%`,
-  };
+  const values = substringValuesOf(organizationId, filter, folded);
   const { run, keys } = substringQueryOf(db, substringShapeOf(filter, route));
   return run(db, ...keys.map((key) => values[key]));
 }
@@ -472,13 +477,7 @@ export function substringUsersQuery(
   folded: string,
   route: SubstringRoute,
 ) {
-  const values: SubstringValues = {
-    organizationId,
-    accountId: filter.accountId ?? '',
-    after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
-    folded,
-    pattern: `%${escapeLike(folded)}%`,
-  };
+  const values = substringValuesOf(organizationId, filter, folded);
   return buildSubstringQuery(db, substringShapeOf(filter, route), (key) => values[key]);
 }
 
