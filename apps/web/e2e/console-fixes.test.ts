@@ -2,14 +2,14 @@ import type { APIRequestContext, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,
+  adminPage,
   baseURL,
   focusedOn,
   gone,
-  launchBrowser,
+  launchAsAdmin,
   must,
   newPage,
   screenshot,
-  signIn,
   unique,
   visible,
 } from './support';
@@ -40,10 +40,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
   let me: User;
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    const context = await browser.newContext({ baseURL: baseURL() });
-    adminRequest = context.request;
-    await must(adminRequest, 'mutation', 'auth.login', admin());
+    ({ browser, adminRequest } = await launchAsAdmin());
     me = await must<User>(adminRequest, 'query', 'users.get', { email: admin().email });
     const account = await must<Account>(adminRequest, 'mutation', 'accounts.create', {
       name: longAccount,
@@ -110,8 +107,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
 
   for (const width of [1280, 390]) {
     it(`keeps every table, card, dialog and heading usable with the longest values, at ${width} px`, async () => {
-      const { context, page } = await newPage(browser, width);
-      await signIn(page, admin().email, admin().password);
+      const { context, page } = await adminPage(browser, width);
 
       await page.goto(`/accounts/${longAccountId}`);
       await visible(page.getByRole('button', { name: `Edit ${longEmail}` }));
@@ -163,8 +159,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
       name: `Focus ${tag}`,
       users: people,
     });
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${account.id}`);
     const first = people[0]?.email ?? '';
 
@@ -200,8 +195,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
   });
 
   it('offers only the actions that work on your own row, and says why the rest are not there', async () => {
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto('/security/administrators');
     const row = await visible(page.getByRole('row').filter({ hasText: admin().email }));
     expect(await row.getByRole('button', { name: `Delete ${admin().email}` }).count()).toBe(0);
@@ -225,8 +219,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
     const email = `toast.${tag}@example.com`;
     const before = await must<User>(adminRequest, 'query', 'users.get', { email });
     await must(adminRequest, 'mutation', 'users.deactivate', { id: before.id });
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${account.id}`);
     const toasts = page.getByRole('status', { name: 'Notifications' });
 
@@ -254,8 +247,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
       name: `Conflicts ${tag}`,
       users: [{ email, firstName: 'Grace', lastName: 'Hopper' }],
     });
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${account.id}`);
 
     await page.getByRole('button', { name: `Edit ${email}` }).click();
@@ -288,8 +280,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
   });
 
   it('warns before losing a half-filled Add account page or a filled dialog', async () => {
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto('/accounts/new');
     await page.getByLabel('Name', { exact: true }).fill(`Half done ${tag}`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
@@ -372,8 +363,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
           },
         ],
       });
-      const { context, page } = await newPage(browser, width);
-      await signIn(page, admin().email, admin().password);
+      const { context, page } = await adminPage(browser, width);
       await page.goto(`/users?account=${account.id}`);
       await visible(page.getByRole('row').filter({ hasText: 'Columbus' }));
       expect(await emailsBrokenMidWord(page)).toEqual([]);
@@ -385,8 +375,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
   }
 
   it('uses one verb for saving an edit and ends its messages with a period', async () => {
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${longAccountId}`);
     await page.getByRole('button', { name: 'Edit account' }).click();
     let dialog = await visible(page.getByRole('dialog', { name: 'Edit account' }));
@@ -411,8 +400,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
       name: `Leaving ${tag}`,
       users: [{ email, firstName: 'Lee', lastName: `Leaving${letters(6)}` }],
     });
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/users?account=${account.id}&active=active`);
     const link = await visible(page.getByRole('link', { name: new RegExp(`\\(${email.replaceAll('.', '\\.')}\\)`) }));
     await link.click();
@@ -434,8 +422,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
         lastName: `Number ${i}`,
       })),
     });
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${account.id}`);
     await visible(page.getByText('Showing 25 of 30 users'));
     await page.getByLabel('Per page').selectOption('50');
@@ -454,8 +441,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
       name: `Type to delete ${tag}`,
       users: [{ email: `typed.${tag}@example.com`, firstName: 'Ty', lastName: 'Ped' }],
     });
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${account.id}`);
     await page.getByRole('button', { name: 'Delete account' }).click();
     const dialog = await visible(page.getByRole('alertdialog'));
@@ -479,8 +465,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
         { email: `haspass.${tag}@example.com`, firstName: 'Hal', lastName: 'Password', password: `pass ${tag} word` },
       ],
     });
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${account.id}`);
     const badge = 'Cannot sign in: no password';
     await visible(page.getByRole('row').filter({ hasText: email }).getByText(badge));

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, expectAccessible, launchBrowser, must, newPage, screenshot, unique, visible } from './support';
+import { admin, expectAccessible, launchAsAdmin, must, newPage, screenshot, unique, visible } from './support';
 
 type Account = { id: string; isDefault: boolean };
 
@@ -17,9 +17,9 @@ describe('every page, at 1280 and 390 pixels', () => {
   const plain = { email: `reader.${tag}@example.com`, password: `reader password ${tag}` };
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    const { context } = await newPage(browser);
-    await must(context.request, 'mutation', 'auth.login', admin());
+    const launched = await launchAsAdmin();
+    browser = launched.browser;
+    const context = launched.adminContext;
     const account = await must<Account>(context.request, 'mutation', 'accounts.create', {
       name: `Northwind Traders ${tag}`,
       description: 'Wholesale orders and the warehouse team',

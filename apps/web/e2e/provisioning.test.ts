@@ -1,15 +1,13 @@
 import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  admin,
+  adminPage,
   baseURL,
   expectAccessible,
   gone,
   launchBrowser,
   must,
-  newPage,
   screenshot,
-  signIn,
   unique,
   visible,
 } from './support';
@@ -30,8 +28,7 @@ describe('Security Settings > Provisioning', () => {
 
   beforeAll(async () => {
     browser = await launchBrowser();
-    ({ context, page } = await newPage(browser));
-    await signIn(page, admin().email, admin().password);
+    ({ context, page } = await adminPage(browser));
     // The page's session serves the setup calls too.
     request = context.request;
     account = await must<Account>(request, 'mutation', 'accounts.create', { name: `Provisioned ${tag}`, users: [] });

@@ -1,6 +1,6 @@
 import type { APIRequestContext, Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, api, gone, launchBrowser, must, newPage, signIn, unique, visible } from './support';
+import { api, defaultAccountIdOf, gone, launchAsAdmin, must, newPage, signIn, unique, visible } from './support';
 
 type Account = { id: string; name: string; isDefault: boolean };
 type User = { id: string; email: string; version: number };
@@ -27,14 +27,8 @@ describe('sessions and permissions', () => {
   }
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    const { context } = await newPage(browser);
-    adminRequest = context.request;
-    await must(adminRequest, 'mutation', 'auth.login', admin());
-    const accounts = await must<{ items: Account[] }>(adminRequest, 'query', 'accounts.list', { limit: 100 });
-    const found = accounts.items.find((account) => account.isDefault);
-    if (!found) throw new Error('no default account');
-    defaultAccountId = found.id;
+    ({ browser, adminRequest } = await launchAsAdmin());
+    defaultAccountId = await defaultAccountIdOf(adminRequest);
   });
 
   afterAll(async () => {

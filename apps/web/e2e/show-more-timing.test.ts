@@ -1,6 +1,6 @@
 import type { APIRequestContext, Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, baseURL, launchBrowser, must, newPage, signIn, unique, visible } from './support';
+import { adminPage, launchAsAdmin, must, unique, visible } from './support';
 
 // Issue 18, bug 3: Show more must not slow down as the list grows. This file adds
 // over a thousand users (and their audit entries) to the shared server, so the
@@ -15,10 +15,7 @@ describe('Show more at a thousand rows', () => {
   let adminRequest: APIRequestContext;
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    const context = await browser.newContext({ baseURL: baseURL() });
-    adminRequest = context.request;
-    await must(adminRequest, 'mutation', 'auth.login', admin());
+    ({ browser, adminRequest } = await launchAsAdmin());
   });
 
   afterAll(async () => {
@@ -37,8 +34,7 @@ describe('Show more at a thousand rows', () => {
         })),
       });
     }
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/users?q=${word}`);
     const rows = page.locator('tbody tr');
     await visible(rows.first());

@@ -51,6 +51,13 @@ export async function signIn(page: Page, email: string, password: string): Promi
   await page.waitForURL((url) => !url.pathname.startsWith('/login'));
 }
 
+/** A new page signed in as the administrator through the sign-in page: the start of most tests. */
+export async function adminPage(browser: Browser, width?: number): Promise<{ context: BrowserContext; page: Page }> {
+  const opened = await newPage(browser, width);
+  await signIn(opened.page, admin().email, admin().password);
+  return opened;
+}
+
 /** A unique suffix, so tests sharing the server never collide. */
 export const unique = () => Math.random().toString(36).slice(2, 8);
 
@@ -157,4 +164,26 @@ export async function showAll(page: Page): Promise<void> {
     await more.click();
     await page.waitForFunction((before) => document.querySelectorAll('tr').length > before, rows);
   }
+}
+
+/** A browser, and a context signed in as the administrator through the API: the setup most files begin with. */
+export async function launchAsAdmin(): Promise<{
+  browser: Browser;
+  adminContext: BrowserContext;
+  adminRequest: APIRequestContext;
+}> {
+  const browser = await launchBrowser();
+  const { context } = await newPage(browser);
+  await must(context.request, 'mutation', 'auth.login', admin());
+  return { browser, adminContext: context, adminRequest: context.request };
+}
+
+/** The id of the organization's default account, asked as the administrator. */
+export async function defaultAccountIdOf(request: APIRequestContext): Promise<string> {
+  const accounts = await must<{ items: { id: string; isDefault: boolean }[] }>(request, 'query', 'accounts.list', {
+    limit: 100,
+  });
+  const found = accounts.items.find((account) => account.isDefault);
+  if (!found) throw new Error('no default account');
+  return found.id;
 }

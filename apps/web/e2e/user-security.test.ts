@@ -1,12 +1,14 @@
 import { request as httpRequest } from 'node:http';
-import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
+import type { APIRequestContext, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   admin,
+  adminPage,
   baseURL,
+  defaultAccountIdOf,
   expectAccessible,
   gone,
-  launchBrowser,
+  launchAsAdmin,
   must,
   newPage,
   screenshot,
@@ -58,7 +60,6 @@ async function meWithKey(secret: string): Promise<number> {
 
 describe('API keys, sign-in locks and sessions', () => {
   let browser: Browser;
-  let adminContext: BrowserContext;
   let adminRequest: APIRequestContext;
   let defaultAccountId: string;
   let teamId: string;
@@ -91,14 +92,8 @@ describe('API keys, sign-in locks and sessions', () => {
   }
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    ({ context: adminContext } = await newPage(browser));
-    adminRequest = adminContext.request;
-    await must(adminRequest, 'mutation', 'auth.login', admin());
-    const accounts = await must<{ items: Account[] }>(adminRequest, 'query', 'accounts.list', { limit: 100 });
-    const found = accounts.items.find((account) => account.isDefault);
-    if (!found) throw new Error('no default account');
-    defaultAccountId = found.id;
+    ({ browser, adminRequest } = await launchAsAdmin());
+    defaultAccountId = await defaultAccountIdOf(adminRequest);
     const team = await must<Account>(adminRequest, 'mutation', 'accounts.create', { name: `Keys ${tag}`, users: [] });
     teamId = team.id;
   });
@@ -182,8 +177,7 @@ describe('API keys, sign-in locks and sessions', () => {
     );
     await ownerContext.close();
 
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/users?q=${encodeURIComponent(owner.email)}`);
     await page.getByRole('link', { name: `Automaton Keyholder (${owner.email})` }).click();
     await page.waitForURL(`**/users/${owner.id}`);
@@ -214,8 +208,7 @@ describe('API keys, sign-in locks and sessions', () => {
     // Now even the right password is refused.
     expect(await signInFrom('127.0.0.2', locked.email, locked.password)).toBe(401);
 
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto('/users');
     await page.getByLabel('Sign-in').selectOption('locked');
     await page.waitForURL(/locked=locked/);
@@ -265,8 +258,7 @@ describe('API keys, sign-in locks and sessions', () => {
   it('unlocks from the row menu of a users table', async () => {
     const locked = await makeUser('clumsy');
     await lockOut(locked.email, '127.0.0.2');
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${teamId}`);
     const row = await visible(page.getByRole('row').filter({ hasText: locked.email }));
     await visible(row.getByText(/Locked until/));
@@ -292,8 +284,7 @@ describe('API keys, sign-in locks and sessions', () => {
     });
     expect(await meWithKey(secret)).toBe(200);
 
-    const { context, page } = await newPage(browser);
-    await signIn(page, admin().email, admin().password);
+    const { context, page } = await adminPage(browser);
     await page.goto(`/users/${traveller.id}`);
     const sessions = page.getByRole('region', { name: 'Sessions' });
     const row = await visible(sessions.getByRole('row').filter({ hasText: userAgent }));

@@ -1,27 +1,8 @@
-import type { Database, Role } from '@roster/db';
+import type { Database } from '@roster/db';
 import type { Kysely } from 'kysely';
 import type { InflightTracker } from './inflight.js';
-
-export type SessionConfig = {
-  /** A session unused for this long ends. */
-  idleTimeoutMs: number;
-  /** A session ends this long after sign-in, however busy. */
-  absoluteTimeoutMs: number;
-  /** Sign-ins one email may make a minute, successful ones too (default `signInPolicy.maxSignInsPerEmail`). */
-  maxSignInsPerEmail?: number;
-};
-
-export const defaultSessionConfig: SessionConfig = {
-  idleTimeoutMs: 30 * 60_000,
-  absoluteTimeoutMs: 12 * 60 * 60_000,
-};
-
-export type ApiKeyConfig = {
-  /** The longest an API key may work: its expiry is at most this far from its creation. */
-  maxLifetimeMs: number;
-};
-
-export const defaultApiKeyConfig: ApiKeyConfig = { maxLifetimeMs: 365 * 86_400_000 };
+import type { Actor } from './shared/actor.js';
+import { type ApiKeyConfig, defaultApiKeyConfig, defaultSessionConfig, type SessionConfig } from './shared/config.js';
 
 /** How the host hands session cookies to the client; tests pass a recorder. */
 export type SessionCookies = {
@@ -62,24 +43,6 @@ export type Context = {
   inflight: InflightTracker | null;
   onActor: ((actor: Actor) => void) | null;
 };
-
-/** The signed-in user as procedures see it after authentication, and how they proved it. */
-export type Actor = {
-  id: string;
-  organizationId: string;
-  accountId: string;
-  email: string;
-  role: Role;
-} & (
-  | { via: 'session'; sessionId: string }
-  /** A script's request with `Authorization: Bearer <key>`: never a session. */
-  | { via: 'apiKey'; apiKeyId: string }
-  /**
-   * An identity provider's SCIM request: `id` is the connection's (never a user's),
-   * `email` its label for the audit log, which records no user as the actor.
-   */
-  | { via: 'scim'; connectionId: string }
-);
 
 const noCookies: SessionCookies = { set() {}, clear() {} };
 

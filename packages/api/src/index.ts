@@ -5,19 +5,9 @@ export {
   hashPassword,
   observeHashing,
 } from './auth/passwords.js';
-export { retryAfterOf } from './auth/sign-in.js';
+export { retryAfterOf } from './auth/sign-in-policy.js';
 export { type Sweeper, startSweeper, sweepSignInData } from './auth/sweep.js';
-export {
-  type Actor,
-  type ApiKeyConfig,
-  type Context,
-  type CreateContextOptions,
-  createContext,
-  defaultApiKeyConfig,
-  defaultSessionConfig,
-  type SessionConfig,
-  type SessionCookies,
-} from './context.js';
+export { type Context, type CreateContextOptions, createContext, type SessionCookies } from './context.js';
 export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';
 export { createInflightTracker, type InflightTracker } from './inflight.js';
 export { liveSessionCount } from './metrics/queries.js';
@@ -32,5 +22,7 @@ export {
 } from './scim/http.js';
 export { ConnectionRateLimiter, type ScimRateLimit } from './scim/rate-limit.js';
 export { ScimError } from './scim/scim-error.js';
+export type { Actor } from './shared/actor.js';
+export { type ApiKeyConfig, defaultApiKeyConfig, defaultSessionConfig, type SessionConfig } from './shared/config.js';
 export { createCallerFactory } from './trpc.js';
 export { parseUserExportParams, startUserExport, type UserExport, type UserExportFilter } from './users/export.js';

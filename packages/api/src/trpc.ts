@@ -1,8 +1,8 @@
 import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
-import { authenticate } from './auth/sessions.js';
 import type { Context } from './context.js';
+import { authenticate } from './core/authenticate.js';
 import { appError, mapDatabaseError, reasonOf } from './errors.js';
 
 /** Field-level messages of a validation failure: `{ "users.0.email": ["..."] }`. */

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testPassword } from '@roster/api/test';
+import { createTestOrg, testDb, testPassword } from '@roster/api/test';
 import type { Database } from '@roster/db';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -51,4 +51,12 @@ export async function signInCookie(app: FastifyInstance, email: string, password
 /** The tRPC GET URL of a query with its input. */
 export function queryUrl(path: string, input: unknown = {}): string {
   return `/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+}
+
+/** An app on the test database, an organization of its own, and its administrator's session cookie. */
+export async function signedInApp(options: { orgName?: string } = {}) {
+  const db = await testDb();
+  const org = await createTestOrg(db, options.orgName);
+  const app = await buildTestApp(db);
+  return { db, org, app, cookie: await signInCookie(app, org.adminEmail) };
 }

@@ -1,9 +1,9 @@
-import { createTestOrg, type TestOrg, testDb, testPassword } from '@roster/api/test';
+import { type TestOrg, testPassword } from '@roster/api/test';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicProcedurePaths } from '../app.js';
 import { nestsDeeperThan } from '../json-depth.js';
-import { buildTestApp, signInCookie, uniqueRemoteAddress } from './helpers.js';
+import { signedInApp, uniqueRemoteAddress } from './helpers.js';
 import { portOf, rawRequest } from './raw-http.js';
 
 /**
@@ -17,10 +17,7 @@ let app: FastifyInstance;
 let cookie: string;
 
 beforeAll(async () => {
-  const db = await testDb();
-  org = await createTestOrg(db);
-  app = await buildTestApp(db);
-  cookie = await signInCookie(app, org.adminEmail);
+  ({ org, app, cookie } = await signedInApp());
 });
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 import { appRouter } from '@roster/api';
-import { createTestOrg, type TestOrg, testDb } from '@roster/api/test';
+import type { TestOrg } from '@roster/api/test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, signInCookie } from './helpers.js';
+import { signedInApp } from './helpers.js';
 
 // The transport under generated input: raw bodies and query strings that are
 // JSON or not, superjson envelopes with made-up type annotations, batches.
@@ -19,10 +19,7 @@ const mutations = procedures.filter(([, p]) => p._def.type === 'mutation').map((
 const queries = procedures.filter(([, p]) => p._def.type === 'query').map(([path]) => path);
 
 beforeAll(async () => {
-  const db = await testDb();
-  org = await createTestOrg(db, 'HTTP Fuzz Org');
-  app = await buildTestApp(db);
-  cookie = await signInCookie(app, org.adminEmail);
+  ({ org, app, cookie } = await signedInApp({ orgName: 'HTTP Fuzz Org' }));
 });
 
 afterAll(async () => {

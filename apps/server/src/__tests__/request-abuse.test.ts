@@ -1,20 +1,17 @@
 import { connect } from 'node:net';
 import { appRouter } from '@roster/api';
-import { createTestOrg, type TestOrg, testDb } from '@roster/api/test';
+import { type TestOrg, testDb } from '@roster/api/test';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readEnv } from '../env.js';
-import { buildTestApp, queryUrl, signInCookie } from './helpers.js';
+import { buildTestApp, queryUrl, signedInApp } from './helpers.js';
 
 let app: FastifyInstance;
 let org: TestOrg;
 let cookie: string;
 
 beforeAll(async () => {
-  const db = await testDb();
-  org = await createTestOrg(db);
-  app = await buildTestApp(db);
-  cookie = await signInCookie(app, org.adminEmail);
+  ({ org, app, cookie } = await signedInApp());
 });
 
 afterAll(async () => {

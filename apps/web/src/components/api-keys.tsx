@@ -4,14 +4,15 @@ import { useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { applyFieldErrors, errorMessage, fieldErrorsOf } from '../lib/errors';
-import { formatDate, formatDateTime } from '../lib/format';
+import { formatDate } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
 import { type ApiKey, trpc } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
-import { type Columns, columnsFor, DataTable } from './data-table';
+import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
 import { Field, FormError } from './field';
-import { DialogClose, FormDialogActions, Modal, useDirtyDialog } from './modal';
+import { FormDialogActions, useDirtyDialog } from './modal';
 import { PagedList } from './paged-list';
+import { CopyField, CreateThenShowOnce, SecretOnce } from './secret-once';
 import { useToast } from './toast';
 
 const column = columnsFor<ApiKey>();
@@ -50,17 +51,11 @@ export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerL
       column.accessor('createdAt', { header: 'Created', cell: ({ getValue }) => formatDate(getValue()) }),
       column.accessor('lastUsedAt', {
         header: 'Last used',
-        cell: ({ getValue }) => {
-          const value = getValue();
-          return value ? formatDateTime(value) : <span className="muted">Never</span>;
-        },
+        cell: ({ getValue }) => <DateTimeOrNever value={getValue()} />,
       }),
       column.accessor('expiresAt', {
         header: 'Expires',
-        cell: ({ getValue }) => {
-          const value = getValue();
-          return value ? formatDateTime(value) : <span className="muted">Never</span>;
-        },
+        cell: ({ getValue }) => <DateTimeOrNever value={getValue()} />,
       }),
       column.accessor('status', {
         header: 'Status',
@@ -160,26 +155,15 @@ const createSchema = z.object({
 });
 
 function CreateApiKey() {
-  const [open, setOpen] = useState(false);
-  const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
   return (
-    <Modal
-      open={open}
-      onOpenChange={(next) => {
-        setOpen(next);
-        // The secret is forgotten once the dialog closes: it is never shown again.
-        if (!next) setCreated(null);
-      }}
-      title={created ? 'Copy your new API key' : 'Create API key'}
-      description={created ? undefined : 'The key acts as you: it can do what you can do in Roster.'}
-      trigger={
-        <button type="button" className="btn btn-primary">
-          Create API key
-        </button>
-      }
-    >
-      {open && (created ? <ShowSecret {...created} /> : <CreateKeyForm onCreated={setCreated} />)}
-    </Modal>
+    <CreateThenShowOnce<{ name: string; secret: string }>
+      label="Create API key"
+      title="Create API key"
+      shownTitle="Copy your new API key"
+      description="The key acts as you: it can do what you can do in Roster."
+      form={(onCreated) => <CreateKeyForm onCreated={onCreated} />}
+      shown={(created) => <ShowSecret {...created} />}
+    />
   );
 }
 
@@ -225,50 +209,19 @@ function CreateKeyForm({ onCreated }: { onCreated: (created: { name: string; sec
 }
 
 function ShowSecret({ name, secret }: { name: string; secret: string }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(secret);
-      setCopied('yes');
-    } catch {
-      setCopied('failed');
-    }
-  };
   return (
-    <div className="form">
-      <div className="alert alert-warning" role="alert">
-        <p className="alert-title">You will not see this key again.</p>
-        <p>Copy it now and keep it somewhere safe. If you lose it, revoke “{name}” and create a new key.</p>
-      </div>
-      <div className="field">
-        <label htmlFor="new-api-key-secret">API key “{name}”</label>
-        <div className="secret-row">
-          <input
-            id="new-api-key-secret"
-            className="secret"
-            readOnly
-            value={secret}
-            onFocus={(event) => event.currentTarget.select()}
-          />
-          <button type="button" className="btn" onClick={() => void copy()}>
-            Copy
-          </button>
-        </div>
-        <p className="field-hint" aria-live="polite">
-          {copied === 'yes'
-            ? 'Copied to the clipboard.'
-            : copied === 'failed'
-              ? 'Copying failed: select the key and copy it.'
-              : ''}
-        </p>
-      </div>
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn btn-primary">
-            Done
-          </button>
-        </DialogClose>
-      </div>
-    </div>
+    <SecretOnce
+      warning="You will not see this key again."
+      fields={
+        <CopyField
+          id="new-api-key-secret"
+          label={`API key “${name}”`}
+          value={secret}
+          failed="Copying failed: select the key and copy it."
+        />
+      }
+    >
+      Copy it now and keep it somewhere safe. If you lose it, revoke “{name}” and create a new key.
+    </SecretOnce>
   );
 }

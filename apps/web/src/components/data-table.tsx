@@ -9,6 +9,7 @@ import {
   useTable,
 } from '@tanstack/react-table';
 import { memo, type ReactNode, useEffect, useId, useRef } from 'react';
+import { formatDateTime } from '../lib/format';
 import { type PageSize, pageSizes, setPageSize } from '../lib/page-size';
 
 /** No optional features: the console's lists are sorted, filtered and paged by the server. */
@@ -176,4 +177,9 @@ export function MoreRows({
       </div>
     </div>
   );
+}
+
+/** A date and time that may never have happened (last used, last sign-in): "Never" when there is none. */
+export function DateTimeOrNever({ value }: { value: Date | null | undefined }) {
+  return value ? formatDateTime(value) : <span className="muted">Never</span>;
 }

@@ -1,8 +1,8 @@
 import { Link } from '@tanstack/react-router';
 import { type ReactNode, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { formatDateTime, fullName, roleLabel } from '../lib/format';
+import { fullName, roleLabel } from '../lib/format';
 import type { User } from '../trpc';
-import { type Columns, columnsFor, DataTable } from './data-table';
+import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
 import { Email } from './email';
 import { UserActions } from './user-actions';
 import { UserBadges } from './user-badges';
@@ -103,10 +103,7 @@ export function UsersTable({
       }),
       column.accessor('lastLoginAt', {
         header: 'Last sign-in',
-        cell: ({ getValue }) => {
-          const value = getValue();
-          return value ? formatDateTime(value) : <span className="muted">Never</span>;
-        },
+        cell: ({ getValue }) => <DateTimeOrNever value={getValue()} />,
       }),
       column.display({
         id: 'actions',

@@ -2,6 +2,7 @@ import { type AuditAction, auditActions } from '@roster/api/schemas';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { type FormEvent, useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { AccountFilter } from '../components/account-filter';
+import { ClearFilters } from '../components/clear-filters';
 import { columnsFor, DataTable } from '../components/data-table';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
@@ -292,15 +293,7 @@ export function AuditPage() {
         <AccountFilter accountId={accountId} onChange={chooseAccount} />
         <DayFilter label="From" value={search.from} onChange={(day) => setSearch({ from: day })} />
         <DayFilter label="To" value={search.to} onChange={(day) => setSearch({ to: day })} />
-        {filtered && (
-          <button
-            type="button"
-            className="btn btn-quiet"
-            onClick={() => void navigate({ to: '.', search: {}, replace: true })}
-          >
-            Clear filters
-          </button>
-        )}
+        <ClearFilters filtered={filtered} />
       </div>
       <UserFilter
         userId={userId}

@@ -1,12 +1,13 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { ConfirmDialog } from '../components/confirm-dialog';
-import { type Columns, columnsFor, DataTable } from '../components/data-table';
+import { type Columns, columnsFor, DataTable, DateTimeOrNever } from '../components/data-table';
 import { FormError } from '../components/field';
-import { DialogClose, Modal } from '../components/modal';
+import { DialogClose } from '../components/modal';
+import { CopyField, CreateThenShowOnce, SecretOnce } from '../components/secret-once';
 import { EmptyState } from '../components/states';
 import { useToast } from '../components/toast';
 import { errorMessage } from '../lib/errors';
-import { formatDate, formatDateTime } from '../lib/format';
+import { formatDate } from '../lib/format';
 import { type RouterOutputs, trpc } from '../trpc';
 
 type Connection = RouterOutputs['scim']['connections']['list'][number];
@@ -34,10 +35,7 @@ export function ProvisioningTab() {
       column.accessor('createdAt', { header: 'Created', cell: ({ getValue }) => formatDate(getValue()) }),
       column.accessor('lastUsedAt', {
         header: 'Last used',
-        cell: ({ getValue }) => {
-          const value = getValue();
-          return value ? formatDateTime(value) : <span className="muted">Never</span>;
-        },
+        cell: ({ getValue }) => <DateTimeOrNever value={getValue()} />,
       }),
       column.accessor('status', {
         header: 'Status',
@@ -121,26 +119,15 @@ function RevokeConnection({ connection }: { connection: Connection }) {
 }
 
 function AddConnection() {
-  const [open, setOpen] = useState(false);
-  const [created, setCreated] = useState<{ name: string; token: string } | null>(null);
   return (
-    <Modal
-      open={open}
-      onOpenChange={(next) => {
-        setOpen(next);
-        // The token is forgotten once the dialog closes: it is never shown again.
-        if (!next) setCreated(null);
-      }}
-      title={created ? 'Set up your identity provider' : 'Add connection'}
-      description={created ? undefined : 'The identity provider will manage the users of the account you choose.'}
-      trigger={
-        <button type="button" className="btn btn-primary">
-          Add connection
-        </button>
-      }
-    >
-      {open && (created ? <ShowToken {...created} /> : <AddConnectionForm onCreated={setCreated} />)}
-    </Modal>
+    <CreateThenShowOnce<{ name: string; token: string }>
+      label="Add connection"
+      title="Add connection"
+      shownTitle="Set up your identity provider"
+      description="The identity provider will manage the users of the account you choose."
+      form={(onCreated) => <AddConnectionForm onCreated={onCreated} />}
+      shown={(created) => <ShowToken {...created} />}
+    />
   );
 }
 
@@ -229,55 +216,26 @@ function AddConnectionForm({ onCreated }: { onCreated: (created: { name: string;
   );
 }
 
-function CopyField({ id, label, value }: { id: string; label: string; value: string }) {
-  const [copied, setCopied] = useState<'yes' | 'failed' | null>(null);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(value);
-      setCopied('yes');
-    } catch {
-      setCopied('failed');
-    }
-  };
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <div className="secret-row">
-        <input id={id} className="secret" readOnly value={value} onFocus={(event) => event.currentTarget.select()} />
-        <button type="button" className="btn" onClick={() => void copy()} aria-label={`Copy ${label}`}>
-          Copy
-        </button>
-      </div>
-      <p className="field-hint" aria-live="polite">
-        {copied === 'yes'
-          ? 'Copied to the clipboard.'
-          : copied === 'failed'
-            ? 'Copying failed: select it and copy it.'
-            : ''}
-      </p>
-    </div>
-  );
-}
-
 function ShowToken({ name, token }: { name: string; token: string }) {
+  const failed = 'Copying failed: select it and copy it.';
   return (
-    <div className="form">
-      <div className="alert alert-warning" role="alert">
-        <p className="alert-title">You will not see this token again.</p>
-        <p>
-          Paste the base URL and the token into your identity provider’s SCIM settings now. If you lose the token,
-          revoke “{name}” and add a new connection.
-        </p>
-      </div>
-      <CopyField id="scim-base-url" label="SCIM base URL" value={scimBaseUrl()} />
-      <CopyField id="scim-token" label="Token" value={token} />
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn btn-primary">
-            Done
-          </button>
-        </DialogClose>
-      </div>
-    </div>
+    <SecretOnce
+      warning="You will not see this token again."
+      fields={
+        <>
+          <CopyField
+            id="scim-base-url"
+            label="SCIM base URL"
+            value={scimBaseUrl()}
+            copyLabel="Copy SCIM base URL"
+            failed={failed}
+          />
+          <CopyField id="scim-token" label="Token" value={token} copyLabel="Copy Token" failed={failed} />
+        </>
+      }
+    >
+      Paste the base URL and the token into your identity provider’s SCIM settings now. If you lose the token, revoke “
+      {name}” and add a new connection.
+    </SecretOnce>
   );
 }

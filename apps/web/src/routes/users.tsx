@@ -1,6 +1,7 @@
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
 import { useCallback, useId, useMemo } from 'react';
 import { AccountFilter } from '../components/account-filter';
+import { ClearFilters } from '../components/clear-filters';
 import { ExportCsvLink } from '../components/export-csv-link';
 import { useMe } from '../components/me';
 import { PagedList } from '../components/paged-list';
@@ -95,15 +96,7 @@ export function UsersPage() {
           ]}
           onChange={(locked) => setSearch({ locked })}
         />
-        {filtered && (
-          <button
-            type="button"
-            className="btn btn-quiet"
-            onClick={() => void navigate({ to: '.', search: {}, replace: true })}
-          >
-            Clear filters
-          </button>
-        )}
+        <ClearFilters filtered={filtered} />
       </div>
       <PagedList
         query={users}

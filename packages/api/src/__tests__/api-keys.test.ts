@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '@roster/db';
 import { type Kysely, sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey, maxUsableKeysPerUser } from '../api-keys/service.js';
+import { maxUsableKeysPerUser } from '../api-keys/service.js';
 import { createContext } from '../context.js';
+import { hashSecret } from '../core/tokens.js';
 import {
   callerAs,
   callerWithKey,
@@ -69,7 +70,7 @@ describe('apiKeys.create', () => {
     expect(apiKey).not.toHaveProperty('secretHash');
 
     const row = await keyRow(apiKey.id);
-    expect(row.secretHash).toBe(hashApiKey(secret));
+    expect(row.secretHash).toBe(hashSecret(secret));
     expect(JSON.stringify(row)).not.toContain(secret.slice(12));
     const listed = await org.admin.apiKeys.list();
     expect(JSON.stringify(listed)).not.toContain(secret.slice(12));

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
-import { hashToken } from '../auth/sessions.js';
-import type { SessionConfig } from '../context.js';
+import { hashSecret } from '../core/tokens.js';
+import type { SessionConfig } from '../shared/config.js';
 import {
   auditRowsOf,
   callerAs,
@@ -81,7 +81,7 @@ describe('sign-in', () => {
     const stored = JSON.stringify(rows);
     expect(stored).not.toContain(first.token);
     expect(stored).not.toContain(second.token);
-    expect(rows.map((row) => row.tokenHash).sort()).toEqual([hashToken(first.token), hashToken(second.token)].sort());
+    expect(rows.map((row) => row.tokenHash).sort()).toEqual([hashSecret(first.token), hashSecret(second.token)].sort());
     expect(await first.caller.auth.me()).toMatchObject({ id: user.id });
     expect(await second.caller.auth.me()).toMatchObject({ id: user.id });
   });

@@ -1,7 +1,15 @@
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { auditRowsOf, createTestOrg, type TestOrg, testDb, testServerUrl, uniqueEmail } from '../test/index.js';
+import {
+  activeAdminsOf,
+  auditRowsOf,
+  createTestOrg,
+  type TestOrg,
+  testDb,
+  testServerUrl,
+  uniqueEmail,
+} from '../test/index.js';
 
 /**
  * Races. On Postgres the calls of a Promise.all really run at once, each on its
@@ -21,16 +29,7 @@ async function settle(calls: Promise<unknown>[]): Promise<Settled[]> {
 
 const count = (outcomes: Settled[], outcome: Settled) => outcomes.filter((o) => o === outcome).length;
 
-async function activeAdmins(org: TestOrg) {
-  const db = await testDb();
-  return db
-    .selectFrom('users')
-    .select('id')
-    .where('organizationId', '=', org.organizationId)
-    .where('role', '=', 'admin')
-    .where('active', '=', true)
-    .execute();
-}
+const activeAdmins = async (org: TestOrg) => activeAdminsOf(await testDb(), org.organizationId);
 
 /** An organization with exactly two active administrators, each signed in. */
 async function twoAdmins() {

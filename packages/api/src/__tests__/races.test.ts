@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { callerAs, createTestOrg, testDb, testServerUrl, uniqueEmail } from '../test/index.js';
+import { activeAdminsOf, callerAs, createTestOrg, testDb, testServerUrl, uniqueEmail } from '../test/index.js';
 
 // Real concurrency on PostgreSQL (a pool of connections, every call in flight at
 // once); on PGlite the same calls run one transaction at a time and must hold too.
@@ -63,13 +63,7 @@ describe('races', () => {
         // The loser is refused by the rule, or already signed out by the winner.
         for (const o of outcomes.filter((x) => x !== 'ok'))
           expect(['PRECONDITION_FAILED', 'UNAUTHORIZED']).toContain(o);
-        const admins = await db
-          .selectFrom('users')
-          .select('id')
-          .where('organizationId', '=', org.organizationId)
-          .where('role', '=', 'admin')
-          .where('active', '=', true)
-          .execute();
+        const admins = await activeAdminsOf(db, org.organizationId);
         expect(admins).toHaveLength(1);
       }
     });

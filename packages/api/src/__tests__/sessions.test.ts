@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hashToken } from '../auth/sessions.js';
+import { hashSecret } from '../core/tokens.js';
 import {
   callerAs,
   callerWithToken,
@@ -39,7 +39,7 @@ async function age(token: string, values: { lastSeenMinutesAgo?: number; expires
         expiresAt: sql<Date>`now() + ${values.expiresInMinutes}::int * interval '1 minute'`,
       }),
     })
-    .where('tokenHash', '=', hashToken(token))
+    .where('tokenHash', '=', hashSecret(token))
     .execute();
 }
 
@@ -74,7 +74,9 @@ describe('session lifetime', () => {
     await age(token, { lastSeenMinutesAgo: 31 });
     expect(await isLive(token)).toBe(false);
     // Ended for good, not just refused once.
-    expect(await db.selectFrom('sessions').where('tokenHash', '=', hashToken(token)).selectAll().execute()).toEqual([]);
+    expect(await db.selectFrom('sessions').where('tokenHash', '=', hashSecret(token)).selectAll().execute()).toEqual(
+      [],
+    );
   });
 
   it('honours a configured idle timeout', async () => {
@@ -98,7 +100,7 @@ describe('session lifetime', () => {
     const row = await db
       .selectFrom('sessions')
       .select(['createdAt', 'expiresAt'])
-      .where('tokenHash', '=', hashToken(token))
+      .where('tokenHash', '=', hashSecret(token))
       .executeTakeFirstOrThrow();
     const hours = (row.expiresAt.getTime() - row.createdAt.getTime()) / 3_600_000;
     expect(hours).toBeCloseTo(12, 1);

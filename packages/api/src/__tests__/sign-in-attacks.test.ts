@@ -1,15 +1,18 @@
 import { TRPCError } from '@trpc/server';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { clientKey, emailKey } from '../auth/limit-keys.js';
 import { maxSessionsPerUser } from '../auth/sessions.js';
-import { clientKey, emailKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
+import { passwordCheck } from '../auth/sign-in.js';
+import { retryAfterOf, signInPolicy } from '../auth/sign-in-policy.js';
 import { startSweeper, sweepSignInData } from '../auth/sweep.js';
-import { defaultSessionConfig } from '../context.js';
+import { defaultSessionConfig } from '../shared/config.js';
 import {
   auditRowsOf,
   callerWithToken,
   createTestOrg,
   failure,
+  signInFrom as signIn,
   signIn as signInWithCookie,
   testDb,
   testPassword,
@@ -23,11 +26,6 @@ import {
  * of a Promise.all really run at once, each on its own connection; on PGlite
  * they are serialized, and the rules must hold as well.
  */
-
-async function signIn(email: string, password: string, clientAddress = uniqueClientAddress()) {
-  const db = await testDb();
-  return callerWithToken(db, null, { clientAddress }).auth.login({ email, password });
-}
 
 function outcome(result: PromiseSettledResult<unknown>): string {
   if (result.status === 'fulfilled') return 'ok';

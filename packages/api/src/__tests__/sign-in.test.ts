@@ -2,23 +2,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TRPCError } from '@trpc/server';
 import { type RawBuilder, sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { checkCredentials, clientKey, passwordCheck, retryAfterOf, signInPolicy } from '../auth/sign-in.js';
+import { clientKey } from '../auth/limit-keys.js';
+import { checkCredentials, passwordCheck } from '../auth/sign-in.js';
+import { retryAfterOf, signInPolicy } from '../auth/sign-in-policy.js';
 import {
   callerAs,
   callerWithToken,
   createTestOrg,
   failure,
   sessionOf,
+  signInFrom as signIn,
   testDb,
   testPassword,
   uniqueClientAddress,
   uniqueEmail,
 } from '../test/index.js';
-
-async function signIn(email: string, password: string, clientAddress = uniqueClientAddress()) {
-  const db = await testDb();
-  return callerWithToken(db, null, { clientAddress }).auth.login({ email, password });
-}
 
 /** The code each call ended with: 'ok' or the tRPC error code. */
 function outcomes(results: PromiseSettledResult<unknown>[]): string[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Actor } from '../context.js';
+import type { Actor } from '../shared/actor.js';
 import {
   auditRowsOf,
   createTestOrg,

@@ -63,3 +63,40 @@ export async function listAccounts(
     .execute();
   return toPage(rows, input.limit, (row) => [row.name, row.id]);
 }
+
+/** The account's id and whether it is the organization's default one; undefined for another organization's. */
+export async function findAccountKind(db: Db, organizationId: string, id: string) {
+  return db
+    .selectFrom('accounts')
+    .select(['id', 'isDefault'])
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function insertAccount(db: Db, organizationId: string, values: { name: string; description: string }) {
+  return db
+    .insertInto('accounts')
+    .values({ organizationId, ...values })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateAccountRow(
+  db: Db,
+  organizationId: string,
+  id: string,
+  values: { name?: string | undefined; description?: string | undefined },
+) {
+  return db
+    .updateTable('accounts')
+    .set(values)
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .returning(accountColumns)
+    .executeTakeFirstOrThrow();
+}
+
+export async function deleteAccountRow(db: Db, organizationId: string, id: string): Promise<void> {
+  await db.deleteFrom('accounts').where('organizationId', '=', organizationId).where('id', '=', id).execute();
+}

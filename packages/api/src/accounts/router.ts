@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { appError } from '../errors.js';
-import { accountOutput, pageOf } from '../shared/outputs.js';
+import { accountNameOutput, accountOutput, pageOf } from '../shared/outputs.js';
 import {
   accountDescriptionSchema,
   accountNameSchema,
@@ -23,7 +23,7 @@ export const accountsRouter = router({
   /** The names of these accounts (of the caller's organization; other ids are left out), for showing ids. */
   names: adminProcedure
     .input(z.object({ ids: z.array(idSchema).min(1).max(100, { error: 'Ask for at most 100 accounts at once' }) }))
-    .output(z.array(z.object({ id: z.string(), name: z.string() })))
+    .output(z.array(accountNameOutput))
     .query(({ ctx, input }) => accountNames(ctx.db, ctx.actor.organizationId, [...new Set(input.ids)])),
 
   get: adminProcedure

@@ -1,11 +1,11 @@
 import type { Db } from '@roster/db';
 import { diff, recordAccountUsersDeleted, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
-import type { Actor } from '../context.js';
 import { appError, emailTakenAt } from '../errors.js';
+import type { Actor } from '../shared/actor.js';
 import type { AccountOutput } from '../shared/outputs.js';
 import { createUserIn, hashOptional } from '../users/service.js';
-import { accountColumns, findAccount, lockAccount } from './queries.js';
+import { deleteAccountRow, findAccount, insertAccount, lockAccount, updateAccountRow } from './queries.js';
 
 const notFound = () => appError('NOT_FOUND', 'No such account.');
 
@@ -23,15 +23,10 @@ export async function createAccount(db: Db, actor: Actor, input: CreateAccountIn
   // One caller for the whole batch: it takes turns with others rather than holding every hashing thread.
   const hashes = await Promise.all(input.users.map((user) => hashOptional(user.password, actor.id)));
   return db.transaction().execute(async (tx) => {
-    const account = await tx
-      .insertInto('accounts')
-      .values({
-        organizationId: actor.organizationId,
-        name: input.name,
-        description: input.description ?? '',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const account = await insertAccount(tx, actor.organizationId, {
+      name: input.name,
+      description: input.description ?? '',
+    });
     await recordAudit(tx, {
       actor,
       action: 'account.created',
@@ -67,12 +62,7 @@ export async function updateAccount(
     if (!account) throw notFound();
     const changes = diff(account, { name: input.name, description: input.description });
     if (!changes) return account;
-    const updated = await tx
-      .updateTable('accounts')
-      .set(changes.after)
-      .where('id', '=', account.id)
-      .returning(accountColumns)
-      .executeTakeFirstOrThrow();
+    const updated = await updateAccountRow(tx, actor.organizationId, account.id, changes.after);
     await recordAudit(tx, {
       actor,
       action: 'account.updated',
@@ -98,7 +88,7 @@ export async function deleteAccount(db: Db, actor: Actor, id: string): Promise<A
     }
     // Each user it removes has a row of their own, as when deleted one by one.
     await recordAccountUsersDeleted(tx, actor, account.id);
-    await tx.deleteFrom('accounts').where('id', '=', account.id).execute();
+    await deleteAccountRow(tx, actor.organizationId, account.id);
     await recordAudit(tx, {
       actor,
       action: 'account.deleted',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { apiKeyOutput, pageOf } from '../shared/outputs.js';
+import { apiKeyOutput, createdApiKeyOutput, pageOf } from '../shared/outputs.js';
 import { createApiKeySchema, cursorSchema, idSchema, limitSchema } from '../shared/schemas.js';
 import { authedProcedure, router } from '../trpc.js';
 import { createApiKey, listKeysOf, revokeApiKey } from './service.js';
@@ -12,7 +12,7 @@ import { createApiKey, listKeysOf, revokeApiKey } from './service.js';
 export const apiKeysRouter = router({
   create: authedProcedure
     .input(createApiKeySchema)
-    .output(z.object({ apiKey: apiKeyOutput, secret: z.string() }))
+    .output(createdApiKeyOutput)
     .mutation(({ ctx, input }) => createApiKey(ctx.db, ctx.actor, input, ctx.apiKeys)),
 
   list: authedProcedure

@@ -1,6 +1,6 @@
 import type { AuditChanges, Database, Db } from '@roster/db';
 import { sql, type Transaction } from 'kysely';
-import type { Actor } from '../context.js';
+import type { Actor } from '../shared/actor.js';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 import type { AuditAction } from '../shared/schemas.js';
 

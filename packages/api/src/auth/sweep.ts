@@ -1,6 +1,6 @@
 import type { Db } from '@roster/db';
-import { type RawBuilder, sql } from 'kysely';
-import { signInPolicy } from './sign-in.js';
+import { sweepEmailWindows, sweepSessions, sweepSignInAttempts } from './queries.js';
+import { signInPolicy } from './sign-in-policy.js';
 
 /** How often a server sweeps; each run deletes in bounded batches. */
 export const sweepIntervalMs = 5 * 60_000;
@@ -17,33 +17,6 @@ export type SweepOptions = {
 export type SweepResult = { sessions: number; signInAttempts: number; emailWindows: number };
 
 /**
- * Deletes the rows of `table` (keyed by `key`) that `expired` selects, by
- * batches of `batchSize` while batches come back full, `maxBatches` at most.
- * Each batch picks its rows with `for update skip locked`.
- */
-async function sweepTable(
-  db: Db,
-  table: string,
-  key: string,
-  expired: RawBuilder<unknown>,
-  batchSize: number,
-  maxBatches: number,
-): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < maxBatches; i++) {
-    const { rows } = await sql`
-      delete from ${sql.table(table)} where ${sql.ref(key)} in (
-        select ${sql.ref(key)} from ${sql.table(table)} where ${expired}
-        limit ${batchSize}::int for update skip locked
-      ) returning 1
-    `.execute(db);
-    total += rows.length;
-    if (rows.length < batchSize) break;
-  }
-  return total;
-}
-
-/**
  * Deletes what sign-in leaves behind once it no longer counts: sessions past
  * their absolute or idle expiry (otherwise deleted only when presented), client
  * address attempts out of their window or abandoned in flight, and per-email
@@ -53,26 +26,10 @@ async function sweepTable(
  * using right now is left for the next run.
  */
 export async function sweepSignInData(db: Db, options: SweepOptions): Promise<SweepResult> {
-  const batchSize = options.batchSize ?? 500;
-  const maxBatches = options.maxBatches ?? 20;
-  const ms = (value: number) => sql`(${value}::bigint * interval '1 millisecond')`;
-  const sweep = (table: string, key: string, expired: RawBuilder<unknown>) =>
-    sweepTable(db, table, key, expired, batchSize, maxBatches);
-  const sessions = await sweep(
-    'sessions',
-    'id',
-    sql`expires_at <= now() or last_seen_at <= now() - ${ms(options.idleTimeoutMs)}`,
-  );
-  const signInAttempts = await sweep(
-    'sign_in_attempts',
-    'id',
-    sql`attempted_at <= now() - ${ms(signInPolicy.addressWindowMs)} or pending_until <= now()`,
-  );
-  const emailWindows = await sweep(
-    'sign_in_email_windows',
-    'email_key',
-    sql`window_started_at <= now() - ${ms(signInPolicy.emailWindowMs)}`,
-  );
+  const batches = { batchSize: options.batchSize ?? 500, maxBatches: options.maxBatches ?? 20 };
+  const sessions = await sweepSessions(db, options.idleTimeoutMs, batches);
+  const signInAttempts = await sweepSignInAttempts(db, signInPolicy.addressWindowMs, batches);
+  const emailWindows = await sweepEmailWindows(db, signInPolicy.emailWindowMs, batches);
   return { sessions, signInAttempts, emailWindows };
 }
 

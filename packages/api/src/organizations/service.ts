@@ -1,8 +1,10 @@
-import type { Database, Db } from '@roster/db';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database } from '@roster/db';
+import type { Kysely, Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
 import { commonPasswordMessage, isCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
+import { insertUser } from '../users/queries.js';
+import { anyOrganizationExists, insertDefaultAccount, insertOrganization, lockInstallation } from './queries.js';
 
 export type CreateOrganizationInput = {
   name: string;
@@ -28,7 +30,7 @@ export async function createOrganization(
 ): Promise<CreatedOrganization> {
   assertUsableAdminPassword(input.adminPassword);
   const passwordHash = await hashPassword(input.adminPassword);
-  return db.transaction().execute((tx) => insertOrganization(tx, input, passwordHash));
+  return db.transaction().execute((tx) => createOrganizationIn(tx, input, passwordHash));
 }
 
 /** The first administrator's password obeys the same rules as any other. */
@@ -42,45 +44,31 @@ function assertUsableAdminPassword(password: string): void {
 }
 
 /** The inserts of `createOrganization`, for a caller that already holds the password hash. */
-export async function insertOrganization(
+export async function createOrganizationIn(
   tx: Transaction<Database>,
   input: CreateOrganizationInput,
   passwordHash: string,
 ): Promise<CreatedOrganization> {
-  {
-    const organization = await tx
-      .insertInto('organizations')
-      .values({ name: input.name })
-      .returning(['id', 'name'])
-      .executeTakeFirstOrThrow();
-    const account = await tx
-      .insertInto('accounts')
-      .values({ organizationId: organization.id, name: 'Default', isDefault: true })
-      .returning(['id', 'name'])
-      .executeTakeFirstOrThrow();
-    const admin = await tx
-      .insertInto('users')
-      .values({
-        organizationId: organization.id,
-        accountId: account.id,
-        email: input.adminEmail.trim().toLowerCase(),
-        firstName: input.adminFirstName ?? 'Organization',
-        lastName: input.adminLastName ?? 'Administrator',
-        role: 'admin',
-        passwordHash,
-      })
-      .returning(['id', 'email'])
-      .executeTakeFirstOrThrow();
-    await recordAudit(tx, {
-      actor: { id: null, email: 'system', organizationId: organization.id },
-      action: 'organization.created',
-      targetType: 'organization',
-      targetId: organization.id,
-      targetLabel: organization.name,
-      after: { name: organization.name, admin: admin.email },
-    });
-    return { organization, account, admin };
-  }
+  const organization = await insertOrganization(tx, input.name);
+  const account = await insertDefaultAccount(tx, organization.id);
+  const admin = await insertUser(tx, {
+    organizationId: organization.id,
+    accountId: account.id,
+    email: input.adminEmail.trim().toLowerCase(),
+    firstName: input.adminFirstName ?? 'Organization',
+    lastName: input.adminLastName ?? 'Administrator',
+    role: 'admin',
+    passwordHash,
+  });
+  await recordAudit(tx, {
+    actor: { id: null, email: 'system', organizationId: organization.id },
+    action: 'organization.created',
+    targetType: 'organization',
+    targetId: organization.id,
+    targetLabel: organization.name,
+    after: { name: organization.name, admin: admin.email },
+  });
+  return { organization, account, admin: { id: admin.id, email: admin.email } };
 }
 
 /**
@@ -92,13 +80,12 @@ export async function bootstrapInstallation(
   db: Kysely<Database>,
   input: CreateOrganizationInput,
 ): Promise<CreatedOrganization | null> {
-  const exists = async (q: Db) => Boolean(await q.selectFrom('organizations').select('id').limit(1).executeTakeFirst());
-  if (await exists(db)) return null;
+  if (await anyOrganizationExists(db)) return null;
   assertUsableAdminPassword(input.adminPassword);
   const passwordHash = await hashPassword(input.adminPassword);
   return db.transaction().execute(async (tx) => {
-    await sql`select pg_advisory_xact_lock(7450021)`.execute(tx);
-    if (await exists(tx)) return null;
-    return insertOrganization(tx, input, passwordHash);
+    await lockInstallation(tx);
+    if (await anyOrganizationExists(tx)) return null;
+    return createOrganizationIn(tx, input, passwordHash);
   });
 }

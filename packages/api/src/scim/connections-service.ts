@@ -1,10 +1,9 @@
-import { randomBytes, randomInt } from 'node:crypto';
 import type { Db } from '@roster/db';
-import { hashApiKey } from '../api-keys/service.js';
+import { findAccount } from '../accounts/queries.js';
 import { recordAudit } from '../audit/queries.js';
-import type { Actor } from '../context.js';
+import { generatePrefixedSecret, hashSecret } from '../core/tokens.js';
 import { appError } from '../errors.js';
-import { assertAccountInOrganization } from '../users/service.js';
+import type { Actor } from '../shared/actor.js';
 import {
   connectionOfUser,
   findConnectionByTokenHash,
@@ -15,23 +14,10 @@ import {
   touchConnection,
 } from './connections-queries.js';
 
-const prefixAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** `rsc_` + 8-character prefix + `_` + 256 random bits in base64url. */
 const tokenPattern = /^rsc_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$/;
 // Writing last_used_at at every request would make every read a write.
 const touchEveryMs = 60_000;
-
-/**
- * A new connection token: like an API key, 256 random bits hashed with sha256
- * (no slow hash needed for a random secret), so a lookup is one indexed equality.
- */
-export function generateScimToken(): { prefix: string; token: string; tokenHash: string } {
-  let suffix = '';
-  for (let i = 0; i < 8; i += 1) suffix += prefixAlphabet[randomInt(prefixAlphabet.length)];
-  const prefix = `rsc_${suffix}`;
-  const token = `${prefix}_${randomBytes(32).toString('base64url')}`;
-  return { prefix, token, tokenHash: hashApiKey(token) };
-}
 
 type ConnectionRow = { revokedAt: Date | null };
 const withStatus = <T extends ConnectionRow>(row: T) => ({
@@ -43,9 +29,11 @@ const label = (c: { name: string; prefix: string }) => `${c.name} (${c.prefix})`
 
 /** A connection to one account of the organization; the token is returned this once. Audited. */
 export async function createConnection(db: Db, actor: Actor, input: { accountId: string; name: string }) {
-  const { prefix, token, tokenHash } = generateScimToken();
+  // Like an API key: 256 random bits, stored as their sha256 (core/tokens.ts).
+  const { prefix, secret: token, hash: tokenHash } = generatePrefixedSecret('rsc');
   return db.transaction().execute(async (tx) => {
-    await assertAccountInOrganization(tx, actor, input.accountId);
+    const account = await findAccount(tx, actor.organizationId, input.accountId);
+    if (!account) throw appError('NOT_FOUND', 'No such account.');
     const row = await insertConnection(tx, {
       organizationId: actor.organizationId,
       accountId: input.accountId,
@@ -54,11 +42,6 @@ export async function createConnection(db: Db, actor: Actor, input: { accountId:
       tokenHash,
       createdBy: actor.id,
     });
-    const account = await tx
-      .selectFrom('accounts')
-      .select('name')
-      .where('id', '=', input.accountId)
-      .executeTakeFirstOrThrow();
     await recordAudit(tx, {
       actor,
       action: 'scim_connection.created',
@@ -110,7 +93,7 @@ export type ScimActor = Actor & { via: 'scim'; connectionId: string };
  */
 export async function authenticateConnection(db: Db, token: string): Promise<ScimActor | null> {
   if (!tokenPattern.test(token)) return null;
-  const row = await findConnectionByTokenHash(db, hashApiKey(token));
+  const row = await findConnectionByTokenHash(db, hashSecret(token));
   if (!row || row.revokedAt) return null;
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > touchEveryMs) await touchConnection(db, row.id);
   return {

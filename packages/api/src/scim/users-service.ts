@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/queries.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { assertAccountInOrganization, createUserIn, deleteUser, setActive, updateUser } from '../users/service.js';
 import type { ScimActor } from './connections-service.js';
-import { filterToSql } from './filter.js';
+import { filterToSql } from './filter-queries.js';
 import { applyPatch, stateFromResource, type UserState } from './patch.js';
 import { listSchema, type ScimUser, type ScimUserRow, toScimUser } from './resource.js';
 import { badRequest, ScimError } from './scim-error.js';
@@ -199,6 +199,16 @@ export async function createScimUser(db: Db, actor: ScimActor, body: unknown, ba
   return toScimUser(row, baseUrl);
 }
 
+/** Locks the user of the scope, at the version If-Match names (404 when there is none, 412 at another version). */
+async function lockAtVersion(tx: Transaction<Database>, scope: Scope, id: string, ifMatch: string | undefined) {
+  const row = await lockScimUser(tx, scope, id);
+  if (!row) throw notFound();
+  if (!ifMatchAllows(ifMatch, row.version)) {
+    throw new ScimError(412, `The user changed meanwhile (now version ${row.version}); read it again.`);
+  }
+  return row;
+}
+
 /**
  * Changes a user to the state `next` computes from the current one, after the
  * checks every change makes: the user is of this account, not an
@@ -215,11 +225,7 @@ async function changeUser(
   if (!uuidPattern.test(id)) throw notFound();
   const scope = scopeOf(actor);
   return db.transaction().execute(async (tx) => {
-    const row = await lockScimUser(tx, scope, id);
-    if (!row) throw notFound();
-    if (!ifMatchAllows(ifMatch, row.version)) {
-      throw new ScimError(412, `The user changed meanwhile (now version ${row.version}); read it again.`);
-    }
+    const row = await lockAtVersion(tx, scope, id, ifMatch);
     const before = stateOf(row);
     const after = next(before);
     if (row.role === 'admin') throw adminRefused();
@@ -285,11 +291,7 @@ export async function deleteScimUser(db: Db, actor: ScimActor, id: string, ifMat
   if (!uuidPattern.test(id)) throw notFound();
   const scope = scopeOf(actor);
   await db.transaction().execute(async (tx) => {
-    const row = await lockScimUser(tx, scope, id);
-    if (!row) throw notFound();
-    if (!ifMatchAllows(ifMatch, row.version)) {
-      throw new ScimError(412, `The user changed meanwhile (now version ${row.version}); read it again.`);
-    }
+    const row = await lockAtVersion(tx, scope, id, ifMatch);
     if (row.role === 'admin') throw adminRefused();
     await deleteUser(joined(tx), actor, id);
   });

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { auditActionSchema } from './schemas.js';
+
+// Every procedure's output schema, and only here: routers name one of these in
+// `.output()` (an array or page of one, or `.nullable()`), never a schema of
+// their own. Explicit fields: whatever a query reads beyond them (a password
+// hash, a token's hash) never reaches an answer.
 
 /** A user as every procedure returns it: nothing more (never a hash). */
 export const userOutput = z.object({
@@ -31,6 +37,9 @@ export const accountOutput = z.object({
 });
 export type AccountOutput = z.infer<typeof accountOutput>;
 
+/** An account's name by id, for showing ids. */
+export const accountNameOutput = z.object({ id: z.string(), name: z.string() });
+
 /** A page of a keyset-paginated list. */
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
@@ -50,3 +59,82 @@ export const apiKeyOutput = z.object({
   revokedAt: z.date().nullable(),
 });
 export type ApiKeyOutput = z.infer<typeof apiKeyOutput>;
+
+/** A new API key and its secret, returned this once. */
+export const createdApiKeyOutput = z.object({ apiKey: apiKeyOutput, secret: z.string() });
+
+/** The user a sign-in signed in (the session itself goes in the cookie). */
+export const signedInOutput = z.object({ user: userOutput });
+
+/** A mutation that has nothing to tell but that it was done. */
+export const okOutput = z.object({ ok: z.literal(true) });
+
+/** A live session as administrators see it: never its token. */
+export const sessionOutput = z.object({
+  id: z.string(),
+  createdAt: z.date(),
+  lastSeenAt: z.date(),
+  /** The session ends then at the latest (absolute lifetime); idle time may end it sooner. */
+  expiresAt: z.date(),
+  clientAddress: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  /** The session the caller is using right now. */
+  current: z.boolean(),
+});
+export type SessionOutput = z.infer<typeof sessionOutput>;
+
+/** What ending a user's sessions ended. */
+export const endedSessionsOutput = z.object({ ended: z.number(), apiKeysRevoked: z.number() });
+
+/** A row of the audit log as administrators see it. */
+export const auditEntryOutput = z.object({
+  id: z.string(),
+  /** Kept after the actor is deleted; null for the system or an unauthenticated request. */
+  actorId: z.string().nullable(),
+  /** The actor's email and name as they were then. */
+  actorEmail: z.string().nullable(),
+  actorName: z.string().nullable(),
+  /** Whether the actor is still a user (the console links to them only then). */
+  actorExists: z.boolean(),
+  action: auditActionSchema,
+  targetType: z.string(),
+  targetId: z.string().nullable(),
+  targetLabel: z.string().nullable(),
+  /** A target user's email and name as they were then. */
+  targetEmail: z.string().nullable(),
+  targetName: z.string().nullable(),
+  /** Whether the target is a user who still exists. */
+  targetExists: z.boolean(),
+  /** The account the row is about (the target user's account then). */
+  accountId: z.string().nullable(),
+  changes: z.object({
+    before: z.record(z.string(), z.unknown()).nullable().optional(),
+    after: z.record(z.string(), z.unknown()).nullable().optional(),
+  }),
+  createdAt: z.date(),
+});
+
+/** A SCIM connection as administrators see it: never its token, nor the token's hash. */
+export const scimConnectionOutput = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  accountName: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  status: z.enum(['active', 'revoked']),
+  createdBy: z.string().nullable(),
+  createdAt: z.date(),
+  lastUsedAt: z.date().nullable(),
+  revokedAt: z.date().nullable(),
+});
+
+/** A new SCIM connection and its token, returned this once. */
+export const createdScimConnectionOutput = z.object({ connection: scimConnectionOutput, token: z.string() });
+
+/** The connection that last created or changed a user, as the user's details show it. */
+export const scimConnectionSummaryOutput = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  status: z.enum(['active', 'revoked']),
+});

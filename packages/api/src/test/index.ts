@@ -8,11 +8,13 @@ import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
 import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
-import { createContext, type SessionConfig, type SessionCookies } from '../context.js';
-import { insertOrganization } from '../organizations/service.js';
+import { createContext, type SessionCookies } from '../context.js';
+import { createOrganizationIn } from '../organizations/service.js';
 import { appRouter } from '../root.js';
+import type { SessionConfig } from '../shared/config.js';
 import type { ErrorReason } from '../shared/error-reasons.js';
 import { createCallerFactory } from '../trpc.js';
+import { setPasswordHash } from '../users/queries.js';
 
 /**
  * Test fixtures. One database per test worker, shared by its files: on PGlite
@@ -147,6 +149,22 @@ export async function signIn(
   };
 }
 
+/** Signs in through `auth.login` from a client address (a fresh one unless given), keeping no session: sign-in's limits. */
+export async function signInFrom(email: string, password: string, clientAddress = uniqueClientAddress()) {
+  return callerWithToken(await testDb(), null, { clientAddress }).auth.login({ email, password });
+}
+
+/** The active administrators of an organization (their ids). */
+export async function activeAdminsOf(db: Kysely<Database>, organizationId: string) {
+  return db
+    .selectFrom('users')
+    .select('id')
+    .where('organizationId', '=', organizationId)
+    .where('role', '=', 'admin')
+    .where('active', '=', true)
+    .execute();
+}
+
 /** The tRPC error a call failed with (fails the test when it did not fail); `expectTRPCError` also checks the code. */
 export async function failure(promise: Promise<unknown>): Promise<TRPCError> {
   try {
@@ -198,7 +216,7 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
   const created = await db
     .transaction()
     .execute((tx) =>
-      insertOrganization(tx, { name, adminEmail: uniqueEmail('admin'), adminPassword: '' }, passwordHash),
+      createOrganizationIn(tx, { name, adminEmail: uniqueEmail('admin'), adminPassword: '' }, passwordHash),
     );
   const admin = await callerAs(db, created.admin.id);
 
@@ -216,11 +234,7 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
       password: options.password,
     });
     if (options.canSignIn) {
-      await db
-        .updateTable('users')
-        .set({ passwordHash: await testPasswordHash() })
-        .where('id', '=', user.id)
-        .execute();
+      await setPasswordHash(db, created.organization.id, user.id, await testPasswordHash());
     }
     return user;
   }

@@ -16,9 +16,10 @@ import type { Kysely } from 'kysely';
 import { ZodRealError } from 'zod';
 import { accountNames, findAccount } from '../accounts/queries.js';
 import { recordAudit } from '../audit/queries.js';
-import { authenticate } from '../auth/sessions.js';
-import type { Actor, Context } from '../context.js';
+import { authenticate, type Credentials } from '../core/authenticate.js';
 import { appError, mapDatabaseError } from '../errors.js';
+import type { InflightTracker } from '../inflight.js';
+import type { Actor } from '../shared/actor.js';
 import { userFilterSchema } from '../shared/schemas.js';
 import { neutralizeFormulaCell, userCsvColumns } from './csv-columns.js';
 import { type ExportRow, exportUsersPage, type UserFilter } from './queries.js';
@@ -153,7 +154,13 @@ export function userCsvLine(user: ExportRow, accountName: string): string {
  * byte when it is refused. Authorization is `users.search`'s: an active
  * administrator, by session or API key, within their organization.
  */
-export async function startUserExport(ctx: Context, params: URLSearchParams): Promise<UserExport> {
+/** What an export needs of a request: its credentials, and the host's count of running work (a Context has both). */
+export type ExportRequest = Credentials & {
+  inflight: InflightTracker | null;
+  onActor?: ((actor: Actor) => void) | null;
+};
+
+export async function startUserExport(ctx: ExportRequest, params: URLSearchParams): Promise<UserExport> {
   try {
     return await prepare(ctx, params);
   } catch (error) {
@@ -161,8 +168,9 @@ export async function startUserExport(ctx: Context, params: URLSearchParams): Pr
   }
 }
 
-async function prepare(ctx: Context, params: URLSearchParams): Promise<UserExport> {
+async function prepare(ctx: ExportRequest, params: URLSearchParams): Promise<UserExport> {
   const actor = await authenticate(ctx);
+  if (actor) ctx.onActor?.(actor);
   if (!actor) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
   if (actor.role !== 'admin') throw appError('NOT_ADMIN', 'Not allowed: account management is for administrators.');
   const { filter, bom } = parseUserExportParams(params);

@@ -2,7 +2,7 @@ import { type Database, type Db, type NewUser, preparedQuery, type Role, type Us
 import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 import { foldSearchText } from './fold.js';
-import { likelyCommon } from './search-stats.js';
+import { likelyCommon } from './search-stats-queries.js';
 
 /** The only columns a user is ever read with: the password hash is not among them. */
 export const userColumns = [
@@ -135,6 +135,49 @@ export async function updateUserRow(db: Db, organizationId: string, id: string, 
     .executeTakeFirstOrThrow();
 }
 
+/**
+ * Sets the user's password hash: the one statement that changes a password,
+ * whoever changes it (an administrator, the user, a test fixture). A new
+ * user's hash goes in with `insertUser`.
+ */
+export async function setPasswordHash(db: Db, organizationId: string, id: string, passwordHash: string) {
+  await db
+    .updateTable('users')
+    .set({ passwordHash })
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Lifts a lockout and forgets the run of failed sign-ins. */
+export async function clearLockout(db: Db, organizationId: string, id: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ failedSignIns: 0, lockedUntil: null })
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Locks the user's row and says whether they are active (undefined when there is no such user). */
+export async function lockUserActive(tx: Transaction<Database>, organizationId: string, id: string) {
+  return tx
+    .selectFrom('users')
+    .select(['id', 'active'])
+    .where('organizationId', '=', organizationId)
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/**
+ * Who a user is, for the audit row of a request that knows only their id (a
+ * session's): not scoped by organization, since that is what it finds out.
+ */
+export async function findUserIdentity(db: Db, id: string) {
+  return db.selectFrom('users').select(['id', 'organizationId', 'email']).where('id', '=', id).executeTakeFirst();
+}
+
 export async function deleteUserRow(db: Db, organizationId: string, id: string): Promise<void> {
   await db.deleteFrom('users').where('organizationId', '=', organizationId).where('id', '=', id).execute();
 }
@@ -204,6 +247,12 @@ export function emailPrefixMatchOf(lowered: string): Match {
   return (eb) => eb('users.email', 'like', `${escapeLike(lowered)}%`);
 }
 
+/** Users locked out after failed sign-ins (a lock still in force), or those who are not. */
+const lockedIs = (locked: boolean) =>
+  locked
+    ? sql<boolean>`users.locked_until > now()`
+    : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`;
+
 function filteredUsers(db: Db, organizationId: string, filter: UserFilter, match: Match | null) {
   const after = decodeCursor(filter.cursor, ['text']);
   let query = db.selectFrom('users').where('users.organizationId', '=', organizationId);
@@ -211,11 +260,7 @@ function filteredUsers(db: Db, organizationId: string, filter: UserFilter, match
   if (filter.active !== undefined) query = query.where('users.active', '=', filter.active);
   if (filter.role) query = query.where('users.role', '=', filter.role);
   if (filter.locked !== undefined) {
-    query = query.where(
-      filter.locked
-        ? sql<boolean>`users.locked_until > now()`
-        : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`,
-    );
+    query = query.where(lockedIs(filter.locked));
   }
   if (after) query = query.where('users.email', '>', after[0] as string);
   return match ? query.where(match) : query;
@@ -317,11 +362,7 @@ function scopedUsers(db: Db, shape: SubstringShape, take: (key: keyof SubstringV
   if (shape.active !== undefined) query = query.where('users.active', '=', shape.active);
   if (shape.role) query = query.where('users.role', '=', shape.role);
   if (shape.locked !== undefined) {
-    query = query.where(
-      shape.locked
-        ? sql<boolean>`users.locked_until > now()`
-        : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`,
-    );
+    query = query.where(lockedIs(shape.locked));
   }
   if (shape.cursor) query = query.where('users.email', '>', take('after'));
   return query;
@@ -449,6 +490,17 @@ function substringQueryOf(db: Db, shape: SubstringShape) {
   return entry;
 }
 
+/** The values a substring search's statement takes, by name. */
+function substringValuesOf(organizationId: string, filter: UserFilter, folded: string): SubstringValues {
+  return {
+    organizationId,
+    accountId: filter.accountId ?? '',
+    after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
+    folded,
+    pattern: `%${escapeLike(folded)}%`,
+  };
+}
+
 /** The substring search's page of users (see buildSubstringQuery). */
 export async function substringUsers(
   db: Db,
@@ -457,13 +509,7 @@ export async function substringUsers(
   folded: string,
   route: SubstringRoute,
 ): Promise<UserRow[]> {
-  const values: SubstringValues = {
-    organizationId,
-    accountId: filter.accountId ?? '',
-    after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
-    folded,
-    pattern: `%${escapeLike(folded)}%`,
-  };
+  const values = substringValuesOf(organizationId, filter, folded);
   const { run, keys } = substringQueryOf(db, substringShapeOf(filter, route));
   return run(db, ...keys.map((key) => values[key]));
 }
@@ -476,13 +522,7 @@ export function substringUsersQuery(
   folded: string,
   route: SubstringRoute,
 ) {
-  const values: SubstringValues = {
-    organizationId,
-    accountId: filter.accountId ?? '',
-    after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
-    folded,
-    pattern: `%${escapeLike(folded)}%`,
-  };
+  const values = substringValuesOf(organizationId, filter, folded);
   return buildSubstringQuery(db, substringShapeOf(filter, route), (key) => values[key]);
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { appError } from '../errors.js';
-import { pageOf, userOutput } from '../shared/outputs.js';
+import { endedSessionsOutput, pageOf, sessionOutput, userOutput } from '../shared/outputs.js';
 import {
   createUserSchema,
   cursorSchema,
@@ -14,7 +14,7 @@ import {
 } from '../shared/schemas.js';
 import { adminProcedure, router } from '../trpc.js';
 import { findUserByEmail, findUserById, searchUsers } from './queries.js';
-import { endUserSessions, listSessions, sessionOutput, unlockUser } from './security.js';
+import { endUserSessions, listSessions, unlockUser } from './security.js';
 import {
   assertAccountInOrganization,
   createUser,
@@ -108,6 +108,6 @@ export const usersRouter = router({
 
   endSessions: adminProcedure
     .input(z.object({ id: idSchema, revokeApiKeys: z.boolean().optional() }))
-    .output(z.object({ ended: z.number(), apiKeysRevoked: z.number() }))
+    .output(endedSessionsOutput)
     .mutation(({ ctx, input }) => endUserSessions(ctx.db, ctx.actor, input)),
 });

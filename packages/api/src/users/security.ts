@@ -1,30 +1,16 @@
 import type { Db } from '@roster/db';
-import { sql } from 'kysely';
-import { z } from 'zod';
 import { revokeKeysOf } from '../api-keys/service.js';
 import { recordAudit } from '../audit/queries.js';
-import type { Actor, SessionConfig } from '../context.js';
+import { endSessions, listLiveSessions } from '../auth/queries.js';
 import { appError } from '../errors.js';
-import type { UserOutput } from '../shared/outputs.js';
-import { findUserById, lockUser } from './queries.js';
+import type { Actor } from '../shared/actor.js';
+import type { SessionConfig } from '../shared/config.js';
+import type { SessionOutput, UserOutput } from '../shared/outputs.js';
+import { clearLockout, findUserById, lockUser } from './queries.js';
 
 // What administrators do about a user's sign-in: lift a lockout, see and end sessions.
 
 const notFound = () => appError('NOT_FOUND', 'No such user.');
-
-/** A live session as administrators see it: never its token. */
-export const sessionOutput = z.object({
-  id: z.string(),
-  createdAt: z.date(),
-  lastSeenAt: z.date(),
-  /** The session ends then at the latest (absolute lifetime); idle time may end it sooner. */
-  expiresAt: z.date(),
-  clientAddress: z.string().nullable(),
-  userAgent: z.string().nullable(),
-  /** The session the caller is using right now. */
-  current: z.boolean(),
-});
-export type SessionOutput = z.infer<typeof sessionOutput>;
 
 /**
  * Lifts a lockout and forgets the failed sign-ins, audited. A user who is not
@@ -37,7 +23,7 @@ export async function unlockUser(db: Db, actor: Actor, id: string): Promise<User
     if (!found) throw notFound();
     const { passwordHash: _, ...user } = found;
     if (!user.lockedUntil) return user;
-    await tx.updateTable('users').set({ failedSignIns: 0, lockedUntil: null }).where('id', '=', user.id).execute();
+    await clearLockout(tx, actor.organizationId, user.id);
     await recordAudit(tx, {
       actor,
       action: 'user.unlocked',
@@ -60,18 +46,7 @@ export async function listSessions(
 ): Promise<SessionOutput[]> {
   const user = await findUserById(db, actor.organizationId, id);
   if (!user) throw notFound();
-  const rows = await db
-    .selectFrom('sessions')
-    .select(['id', 'createdAt', 'lastSeenAt', 'expiresAt', 'clientAddress', 'userAgent'])
-    .where('userId', '=', user.id)
-    .where('expiresAt', '>', sql<Date>`now()`)
-    .where(
-      sql<boolean>`last_seen_at > now() - ${Math.trunc(sessions.idleTimeoutMs)}::bigint * interval '1 millisecond'`,
-    )
-    .orderBy('createdAt', 'desc')
-    .orderBy('id')
-    .limit(100)
-    .execute();
+  const rows = await listLiveSessions(db, user.id, sessions.idleTimeoutMs);
   const currentSessionId = actor.via === 'session' ? actor.sessionId : null;
   return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
 }
@@ -89,9 +64,11 @@ export async function endUserSessions(
   return db.transaction().execute(async (tx) => {
     const user = await lockUser(tx, actor.organizationId, input.id);
     if (!user) throw notFound();
-    let query = tx.deleteFrom('sessions').where('userId', '=', user.id);
-    if (user.id === actor.id && actor.via === 'session') query = query.where('id', '<>', actor.sessionId);
-    const ended = Number((await query.executeTakeFirst()).numDeletedRows);
+    const ended = await endSessions(
+      tx,
+      user.id,
+      user.id === actor.id && actor.via === 'session' ? actor.sessionId : undefined,
+    );
     const apiKeysRevoked = input.revokeApiKeys ? await revokeKeysOf(tx, actor, user, 'sessions_ended') : 0;
     await recordAudit(tx, {
       actor,

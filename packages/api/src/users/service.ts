@@ -1,14 +1,23 @@
 import type { Database, Db, Role } from '@roster/db';
 import type { Transaction } from 'kysely';
+import { findAccountKind } from '../accounts/queries.js';
 import { revokeKeysOf } from '../api-keys/service.js';
 import { auditName, diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
-import { endSessions } from '../auth/sessions.js';
-import type { Actor } from '../context.js';
+import { endSessions } from '../auth/queries.js';
 import { appError, emailTakenAt } from '../errors.js';
+import type { Actor } from '../shared/actor.js';
 import type { UserOutput } from '../shared/outputs.js';
-import { countActiveAdmins, deleteUserRow, insertUser, lockOrganization, lockUser, updateUserRow } from './queries.js';
+import {
+  countActiveAdmins,
+  deleteUserRow,
+  insertUser,
+  lockOrganization,
+  lockUser,
+  setPasswordHash,
+  updateUserRow,
+} from './queries.js';
 
 const notFound = () => appError('NOT_FOUND', 'No such user.');
 
@@ -51,12 +60,7 @@ async function loadForChange(tx: Transaction<Database>, actor: Actor, id: string
 }
 
 export async function assertAccountInOrganization(db: Db, actor: Actor, accountId: string) {
-  const account = await db
-    .selectFrom('accounts')
-    .select(['id', 'isDefault'])
-    .where('organizationId', '=', actor.organizationId)
-    .where('id', '=', accountId)
-    .executeTakeFirst();
+  const account = await findAccountKind(db, actor.organizationId, accountId);
   if (!account) throw appError('NOT_FOUND', 'No such account.');
   return account;
 }
@@ -266,7 +270,7 @@ export async function setPassword(db: Db, actor: Actor, input: { id: string; pas
   const passwordHash = await hashPassword(input.password);
   return db.transaction().execute(async (tx) => {
     const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id);
-    await tx.updateTable('users').set({ passwordHash }).where('id', '=', user.id).execute();
+    await setPasswordHash(tx, actor.organizationId, user.id, passwordHash);
     // Whoever knew the old password is signed out everywhere.
     await endSessions(tx, user.id);
     await recordAudit(tx, {

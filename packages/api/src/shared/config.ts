@@ -1,0 +1,23 @@
+// The settings the host passes down (apps/server/src/env.ts reads them), as
+// plain values every layer may take: the context carries them to procedures.
+
+export type SessionConfig = {
+  /** A session unused for this long ends. */
+  idleTimeoutMs: number;
+  /** A session ends this long after sign-in, however busy. */
+  absoluteTimeoutMs: number;
+  /** Sign-ins one email may make a minute, successful ones too (default `signInPolicy.maxSignInsPerEmail`). */
+  maxSignInsPerEmail?: number;
+};
+
+export const defaultSessionConfig: SessionConfig = {
+  idleTimeoutMs: 30 * 60_000,
+  absoluteTimeoutMs: 12 * 60 * 60_000,
+};
+
+export type ApiKeyConfig = {
+  /** The longest an API key may work: its expiry is at most this far from its creation. */
+  maxLifetimeMs: number;
+};
+
+export const defaultApiKeyConfig: ApiKeyConfig = { maxLifetimeMs: 365 * 86_400_000 };
