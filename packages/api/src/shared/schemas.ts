@@ -73,6 +73,34 @@ export const searchQuerySchema = z
   .refine((value) => !controlCharacters.test(value), 'A search cannot contain control characters')
   .optional();
 
+/** The orders the users tables sort in; `name` is last name, then first name (case and accents ignored). */
+export const userSortFields = ['name', 'email', 'lastSignIn', 'created'] as const;
+export type UserSortField = (typeof userSortFields)[number];
+export const sortDirections = ['asc', 'desc'] as const;
+export type SortDirection = (typeof sortDirections)[number];
+
+/** users.search's order; absent, email ascending. Users who never signed in come last either way. */
+export const userSortSchema = z.object({
+  by: z.enum(userSortFields, { error: "Sort by 'name', 'email', 'lastSignIn' or 'created'" }),
+  direction: z.enum(sortDirections, { error: "The direction is 'asc' or 'desc'" }).default('asc'),
+});
+export type UserSort = z.output<typeof userSortSchema>;
+
+/** Dates PostgreSQL can store and compare: years 1 to 9999. */
+const storableDate = z
+  .date({ error: 'Give a date' })
+  .refine((date) => date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999, 'Give a date between the years 1 and 9999');
+
+/**
+ * The dormant filter: users who never signed in (`never: true`), or whose last
+ * sign-in was before a date (`before`; users who never signed in are not among them).
+ */
+export const lastSignInFilterSchema = z.union(
+  [z.object({ never: z.literal(true) }).strict(), z.object({ before: storableDate }).strict()],
+  { error: 'Filter last sign-in by { never: true } or { before: <date> }' },
+);
+export type LastSignInFilter = z.output<typeof lastSignInFilterSchema>;
+
 export const newUserSchema = z.object({
   email: emailSchema,
   firstName: firstNameSchema,
@@ -169,6 +197,7 @@ export const auditActions = [
   'user.locked',
   'user.unlocked',
   'user.sessions_ended',
+  'user.moved',
   'api_key.created',
   'api_key.revoked',
   'api_key.refused',

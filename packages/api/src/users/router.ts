@@ -6,11 +6,13 @@ import {
   cursorSchema,
   emailSchema,
   idSchema,
+  lastSignInFilterSchema,
   limitSchema,
   passwordSchema,
   roleSchema,
   searchQuerySchema,
   updateUserSchema,
+  userSortSchema,
 } from '../shared/schemas.js';
 import { adminProcedure, router } from '../trpc.js';
 import { findUserByEmail, findUserById, searchUsers } from './queries.js';
@@ -18,7 +20,9 @@ import { endUserSessions, listSessions, sessionOutput, unlockUser } from './secu
 import {
   assertAccountInOrganization,
   createUser,
+  deactivationPreview,
   deleteUser,
+  moveUser,
   setActive,
   setPassword,
   setRole,
@@ -30,7 +34,7 @@ const versioned = z.object({ id: idSchema, version: z.number().int().min(1).opti
 
 export const usersRouter = router({
   list: adminProcedure
-    .input(z.object({ accountId: idSchema, cursor: cursorSchema, limit: limitSchema }))
+    .input(z.object({ accountId: idSchema, sort: userSortSchema.optional(), cursor: cursorSchema, limit: limitSchema }))
     .output(pageOf(userOutput))
     .query(async ({ ctx, input }) => {
       await assertAccountInOrganization(ctx.db, ctx.actor, input.accountId);
@@ -46,6 +50,8 @@ export const usersRouter = router({
           active: z.boolean().optional(),
           role: roleSchema.optional(),
           locked: z.boolean().optional(),
+          lastSignIn: lastSignInFilterSchema.optional(),
+          sort: userSortSchema.optional(),
           cursor: cursorSchema,
           limit: limitSchema,
         })
@@ -94,6 +100,16 @@ export const usersRouter = router({
     .input(versioned)
     .output(userOutput)
     .mutation(({ ctx, input }) => setActive(ctx.db, ctx.actor, { ...input, active: true })),
+
+  deactivationPreview: adminProcedure
+    .input(byId)
+    .output(z.object({ sessions: z.number(), apiKeys: z.number() }))
+    .query(({ ctx, input }) => deactivationPreview(ctx.db, ctx.actor, input.id, ctx.sessions.idleTimeoutMs)),
+
+  move: adminProcedure
+    .input(z.object({ id: idSchema, accountId: idSchema, version: z.number().int().min(1) }))
+    .output(userOutput)
+    .mutation(({ ctx, input }) => moveUser(ctx.db, ctx.actor, input)),
 
   delete: adminProcedure
     .input(byId)
