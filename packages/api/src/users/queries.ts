@@ -658,7 +658,8 @@ function sortedUsersQuery(db: Db, organizationId: string, filter: UserFilter, so
   const never = () => {
     let query = base().select(sql<number>`1`.as('sortGroup')).where(sql<SqlBool>`users.last_login_at is null`);
     if (inNullPart) query = query.where(keysetAfter([id], [after?.[1] ?? ''], sort.direction));
-    return ordered(query, [id]).limit(page);
+    // Ordered by the (null) time too, so that the order is the index's: (organization, last_login_at, id).
+    return ordered(query, [time, id]).limit(page);
   };
   return { kind: 'lastSignIn' as const, signed: wantSigned ? signed() : null, never: wantNever ? never() : null };
 }
