@@ -33,11 +33,14 @@ export function DataTable<T extends { id: string }>({
   data,
   caption,
   footer,
+  ariaSort,
 }: {
   columns: Columns<T>;
   data: T[];
   caption: string;
   footer?: ReactNode;
+  /** For a table the server sorts: each sortable column's aria-sort (undefined: the column does not sort). */
+  ariaSort?: (columnId: string) => 'ascending' | 'descending' | 'none' | undefined;
 }) {
   const table = useTable({ features: tableFeatureSet, columns, data, getRowId: (row) => row.id });
   return (
@@ -48,7 +51,12 @@ export function DataTable<T extends { id: string }>({
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id}>
               {group.headers.map((header) => (
-                <th key={header.id} scope="col" className={`col-${header.column.id}`}>
+                <th
+                  key={header.id}
+                  scope="col"
+                  className={`col-${header.column.id}`}
+                  aria-sort={ariaSort?.(header.column.id)}
+                >
                   {header.isPlaceholder ? null : <table.FlexRender header={header} />}
                 </th>
               ))}

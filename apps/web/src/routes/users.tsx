@@ -4,10 +4,10 @@ import { AccountFilter } from '../components/account-filter';
 import { useMe } from '../components/me';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
-import { UsersTable } from '../components/users-table';
+import { type TableSort, UsersTable } from '../components/users-table';
 import { useAccountNames } from '../lib/account-names';
 import { usePageSize } from '../lib/page-size';
-import { shortSearchHint, type UsersSearch } from '../lib/search';
+import { lastSignInFilterOf, shortSearchHint, type UsersSearch, userSortOf } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { trpc } from '../trpc';
 
@@ -34,6 +34,8 @@ export function UsersPage() {
       role: search.role,
       accountId,
       locked: search.locked ? true : undefined,
+      lastSignIn: lastSignInFilterOf(search.lastSignIn),
+      sort: userSortOf(search),
       limit: pageSize,
     },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
@@ -43,7 +45,19 @@ export function UsersPage() {
     useMemo(() => users.data?.pages.map((page) => page.items.map((user) => user.accountId)) ?? [], [users.data]),
   );
   const chooseAccount = useCallback((id: string | undefined) => setSearch({ account: id }), [setSearch]);
-  const filtered = Boolean(search.q || search.active || search.role || accountId || search.locked);
+  const sort = userSortOf(search);
+  // The order goes in the address (email ascending, the default, is left out), so a sorted view can be shared.
+  const chooseSort = useCallback(
+    (next: TableSort) =>
+      setSearch({
+        sort: next.by === 'email' ? undefined : next.by,
+        order: next.direction === 'desc' ? ('desc' as const) : undefined,
+      }),
+    [setSearch],
+  );
+  const filtered = Boolean(
+    search.q || search.active || search.role || accountId || search.locked || search.lastSignIn,
+  );
 
   return (
     <>
@@ -92,11 +106,25 @@ export function UsersPage() {
           ]}
           onChange={(locked) => setSearch({ locked })}
         />
+        <SelectFilter
+          label="Last sign-in"
+          value={search.lastSignIn}
+          options={[
+            ['', 'Any time'],
+            ['never', 'Never'],
+            ['30d', 'Not in 30 days'],
+            ['90d', 'Not in 90 days'],
+            ['180d', 'Not in 180 days'],
+          ]}
+          onChange={(lastSignIn) => setSearch({ lastSignIn })}
+        />
         {filtered && (
           <button
             type="button"
             className="btn btn-quiet"
-            onClick={() => void navigate({ to: '.', search: {}, replace: true })}
+            onClick={() =>
+              void navigate({ to: '.', search: { sort: search.sort, order: search.order }, replace: true })
+            }
           >
             Clear filters
           </button>
@@ -121,6 +149,8 @@ export function UsersPage() {
             accountNames={accountNames}
             defaultAccountId={me.accountId}
             footer={footer}
+            sort={sort}
+            onSort={chooseSort}
           />
         )}
       </PagedList>
