@@ -34,6 +34,7 @@ export function DataTable<T extends { id: string }>({
   caption,
   footer,
   ariaSort,
+  headerOf,
 }: {
   columns: Columns<T>;
   data: T[];
@@ -41,6 +42,8 @@ export function DataTable<T extends { id: string }>({
   footer?: ReactNode;
   /** For a table the server sorts: each sortable column's aria-sort (undefined: the column does not sort). */
   ariaSort?: (columnId: string) => 'ascending' | 'descending' | 'none' | undefined;
+  /** A header of the table's own (e.g. a sort button) for a column whose header is `label`; undefined: the label. */
+  headerOf?: (columnId: string, label: string) => ReactNode | undefined;
 }) {
   const table = useTable({ features: tableFeatureSet, columns, data, getRowId: (row) => row.id });
   return (
@@ -57,7 +60,11 @@ export function DataTable<T extends { id: string }>({
                   className={`col-${header.column.id}`}
                   aria-sort={ariaSort?.(header.column.id)}
                 >
-                  {header.isPlaceholder ? null : <table.FlexRender header={header} />}
+                  {header.isPlaceholder
+                    ? null
+                    : (headerOf?.(header.column.id, String(header.column.columnDef.header ?? '')) ?? (
+                        <table.FlexRender header={header} />
+                      ))}
                 </th>
               ))}
             </tr>

@@ -114,12 +114,10 @@ export function UsersTable({
   const withAccounts = accountNames !== undefined;
 
   const columns = useMemo(() => {
-    const header = (label: string, field: UserSortField) =>
-      onSort ? () => <SortHeader label={label} field={field} sort={sort} onSort={onSort} /> : label;
     const list: Columns<User> = [
       column.accessor((user) => fullName(user), {
         id: 'name',
-        header: header('Name', 'name'),
+        header: 'Name',
         cell: ({ getValue, row }) => (
           <Link
             to="/users/$userId"
@@ -133,7 +131,7 @@ export function UsersTable({
         ),
       }),
       column.accessor('email', {
-        header: header('Email', 'email'),
+        header: 'Email',
         cell: ({ getValue }) => <Email value={getValue()} className="clamp" />,
       }),
     ];
@@ -157,14 +155,14 @@ export function UsersTable({
         cell: ({ row }) => <UserBadges user={row.original} />,
       }),
       column.accessor('lastLoginAt', {
-        header: header('Last sign-in', 'lastSignIn'),
+        header: 'Last sign-in',
         cell: ({ getValue }) => {
           const value = getValue();
           return value ? formatDateTime(value) : <span className="muted">Never</span>;
         },
       }),
       column.accessor('createdAt', {
-        header: header('Created', 'created'),
+        header: 'Created',
         cell: ({ getValue }) => formatDate(getValue()),
       }),
       column.display({
@@ -174,7 +172,7 @@ export function UsersTable({
       }),
     );
     return list;
-  }, [withAccounts, store, defaultAccountId, sort, onSort]);
+  }, [withAccounts, store, defaultAccountId]);
 
   const ariaSort = useMemo(
     () =>
@@ -189,5 +187,25 @@ export function UsersTable({
     [onSort, sort],
   );
 
-  return <DataTable caption={caption} columns={columns} data={users} footer={footer} ariaSort={ariaSort} />;
+  const headerOf = useMemo(
+    () =>
+      onSort
+        ? (columnId: string, label: string) => {
+            const field = sortOfColumn[columnId];
+            return field ? <SortHeader label={label} field={field} sort={sort} onSort={onSort} /> : undefined;
+          }
+        : undefined,
+    [onSort, sort],
+  );
+
+  return (
+    <DataTable
+      caption={caption}
+      columns={columns}
+      data={users}
+      footer={footer}
+      ariaSort={ariaSort}
+      headerOf={headerOf}
+    />
+  );
 }

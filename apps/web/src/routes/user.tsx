@@ -155,7 +155,12 @@ function MoveUser({ user, accountName }: { user: User; accountName: string | und
       extra={
         isAdmin ? null : (
           <div className="form">
-            <AccountFilter accountId={target} onChange={setTarget} label="Move to" placeholder="Type an account's name" />
+            <AccountFilter
+              accountId={target}
+              onChange={setTarget}
+              label="Move to"
+              placeholder="Type an account's name"
+            />
             {same && <p className="muted">They are in this account already.</p>}
           </div>
         )

@@ -55,9 +55,7 @@ export function UsersPage() {
       }),
     [setSearch],
   );
-  const filtered = Boolean(
-    search.q || search.active || search.role || accountId || search.locked || search.lastSignIn,
-  );
+  const filtered = Boolean(search.q || search.active || search.role || accountId || search.locked || search.lastSignIn);
 
   return (
     <>

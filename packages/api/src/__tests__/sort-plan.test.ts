@@ -118,14 +118,20 @@ describe(`sorted pages' plans with ${seeded.toLocaleString('en')} users`, () => 
             expect(plan, where).toMatch(new RegExp(`Index (Only )?Scan (Backward )?using ${index} on users`));
             expect(plan, where).not.toMatch(/Seq Scan|Bitmap|Sort Key|Sort Method/);
             // A page and one more, read from the index: the cursor is a condition of the scan, not a filter after it.
-            const read = [...plan.matchAll(/Index (?:Only )?Scan (?:Backward )?using \S+ on users .*actual time=\S+ rows=(\d+)/g)];
+            const read = [
+              ...plan.matchAll(/Index (?:Only )?Scan (?:Backward )?using \S+ on users .*actual time=\S+ rows=(\d+)/g),
+            ];
             expect(read.length, where).toBeGreaterThan(0);
             for (const [, rows] of read) expect(Number(rows), where).toBeLessThanOrEqual(26);
           }
           // And the page is right: the cursor's row is not on it, the next rows are.
           const page = await searchUsers(db, org.organizationId, { ...filter, cursor, sort, limit: 25 });
           expect(page.items.length, where).toBe(25);
-          if (cursor !== undefined && cursor === deepCursors[1]) expect(page.items.every((u) => u.lastLoginAt === null), where).toBe(true);
+          if (cursor !== undefined && cursor === deepCursors[1])
+            expect(
+              page.items.every((u) => u.lastLoginAt === null),
+              where,
+            ).toBe(true);
         }
       }
     },
@@ -160,7 +166,9 @@ describe(`sorted pages' plans with ${seeded.toLocaleString('en')} users`, () => 
       const [plan] = await analyzedPlansOf({ lastSignIn: { never: true } }, sort);
       expect(plan, by).not.toMatch(/Seq Scan/);
       // 15% never signed in: a page of them is found in a few hundred rows of the order's index.
-      const read = [...(plan ?? '').matchAll(/Index Scan (?:Backward )?using \S+ on users .*actual time=\S+ rows=(\d+)/g)];
+      const read = [
+        ...(plan ?? '').matchAll(/Index Scan (?:Backward )?using \S+ on users .*actual time=\S+ rows=(\d+)/g),
+      ];
       expect(read.length, by).toBeGreaterThan(0);
       const removed = Number(/Rows Removed by Filter: (\d+)/.exec(plan ?? '')?.[1] ?? 0);
       expect(removed, by).toBeLessThan(2_000);

@@ -155,7 +155,9 @@ describe('users.deactivationPreview', () => {
     await first.apiKeys.revoke({ id: revoked.apiKey.id });
     // One session past its lifetime and one key expired: deactivating ends neither (they ended already).
     await sql`update sessions set expires_at = now() - interval '1 minute'
-              where id = (select id from sessions where user_id = ${user.id} order by created_at desc limit 1)`.execute(db);
+              where id = (select id from sessions where user_id = ${user.id} order by created_at desc limit 1)`.execute(
+      db,
+    );
     await sql`update api_keys set expires_at = now() - interval '1 minute'
               where user_id = ${user.id} and name = 'three'`.execute(db);
     void stale;
@@ -167,7 +169,9 @@ describe('users.deactivationPreview', () => {
     expect(sessionsBefore).toHaveLength(preview.sessions);
     await org.admin.users.deactivate({ id: user.id });
     const revokedRows = (await auditRowsOf(db, org.organizationId)).filter(
-      (r) => r.action === 'api_key.revoked' && (r.changes as { after?: { reason?: string } }).after?.reason === 'user_deactivated',
+      (r) =>
+        r.action === 'api_key.revoked' &&
+        (r.changes as { after?: { reason?: string } }).after?.reason === 'user_deactivated',
     );
     expect(revokedRows).toHaveLength(preview.apiKeys);
     expect(await org.admin.users.deactivationPreview({ id: user.id })).toEqual({ sessions: 0, apiKeys: 0 });

@@ -197,7 +197,10 @@ describe('sort cursors', () => {
       [{ by: 'name', direction: 'desc' }, byName.nextCursor],
       [{ by: 'created', direction: 'asc' }, byName.nextCursor],
       [{ by: 'name', direction: 'asc' }, byEmail.nextCursor],
-      [{ by: 'lastSignIn', direction: 'asc' }, encodeCursor(['lastSignIn:asc', '2026-13-01T00:00:00.000000Z', randomUUID()])],
+      [
+        { by: 'lastSignIn', direction: 'asc' },
+        encodeCursor(['lastSignIn:asc', '2026-13-01T00:00:00.000000Z', randomUUID()]),
+      ],
       [{ by: 'created', direction: 'asc' }, encodeCursor(['created:asc', '2026-01-01T00:00:00Z', randomUUID()])],
       [{ by: 'created', direction: 'asc' }, encodeCursor(['created:asc', '', randomUUID()])],
       [{ by: 'name', direction: 'asc' }, encodeCursor(['name:asc', 'a', 'b', 'not-a-uuid'])],

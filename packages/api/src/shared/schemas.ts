@@ -89,7 +89,10 @@ export type UserSort = z.output<typeof userSortSchema>;
 /** Dates PostgreSQL can store and compare: years 1 to 9999. */
 const storableDate = z
   .date({ error: 'Give a date' })
-  .refine((date) => date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999, 'Give a date between the years 1 and 9999');
+  .refine(
+    (date) => date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999,
+    'Give a date between the years 1 and 9999',
+  );
 
 /**
  * The dormant filter: users who never signed in (`never: true`), or whose last

@@ -113,7 +113,9 @@ export async function countWhatDeactivationEnds(db: Db, userId: string, idleTime
         .select(eb.fn.countAll<number>().as('n'))
         .where('sessions.userId', '=', userId)
         .where('sessions.expiresAt', '>', sql<Date>`now()`)
-        .where(sql<boolean>`sessions.last_seen_at > now() - ${Math.trunc(idleTimeoutMs)}::bigint * interval '1 millisecond'`)
+        .where(
+          sql<boolean>`sessions.last_seen_at > now() - ${Math.trunc(idleTimeoutMs)}::bigint * interval '1 millisecond'`,
+        )
         .as('sessions'),
       eb
         .selectFrom('apiKeys')
@@ -148,7 +150,9 @@ export type UserFilter = {
 
 /** The dormant filter's condition on users.last_login_at (a range, or IS NULL, of the last sign-in indexes). */
 function lastSignInCondition(filter: LastSignInFilter): RawBuilder<SqlBool> {
-  return 'never' in filter ? sql<SqlBool>`users.last_login_at is null` : sql<SqlBool>`users.last_login_at < ${filter.before}`;
+  return 'never' in filter
+    ? sql<SqlBool>`users.last_login_at is null`
+    : sql<SqlBool>`users.last_login_at < ${filter.before}`;
 }
 
 /**
@@ -337,7 +341,8 @@ function scopedUsers(db: Db, shape: SubstringShape, take: (key: keyof SubstringV
     );
   }
   if (shape.lastSignIn === 'never') query = query.where(sql<SqlBool>`users.last_login_at is null`);
-  if (shape.lastSignIn === 'before') query = query.where(sql<SqlBool>`users.last_login_at < ${take('before')}::timestamptz`);
+  if (shape.lastSignIn === 'before')
+    query = query.where(sql<SqlBool>`users.last_login_at < ${take('before')}::timestamptz`);
   if (shape.cursor) query = query.where('users.email', '>', take('after'));
   return query;
 }
@@ -717,29 +722,31 @@ export function sortedCandidatesQuery(
     sort.by === 'lastSignIn'
       ? sql<number>`row_number() over (order by (matches.sort_at is null), matches.sort_at ${direction}, matches.id ${direction})`
       : sql<number>`row_number() over (order by ${sql.join(parts.map((p) => sql`${sql.ref(`matches.${p.alias}`)} ${direction}`))})`;
-  return db
-    .with(
-      (cte) => cte('matches').materialized(),
-      () =>
-        filteredUsers(db, organizationId, filter, match, 'none')
-          .select(['users.id', 'users.email', ...keyColumns.map((part) => part.expr.as(part.alias))])
-          .limit(searchLimits.candidateCap + 1),
-    )
-    .with('candidates', (qb) => qb.selectFrom('matches').selectAll().select(rank.as('rank')))
-    .with('page', (qb) =>
-      qb
-        .selectFrom('candidates')
-        .select(['candidates.id', 'candidates.rank'])
-        .where(from)
-        .orderBy('candidates.rank')
-        .limit(filter.limit + 1),
-    )
-    // The number of matches comes back even when the page is empty (one row, without a user).
-    .selectFrom(sql<{ n: number }>`(select count(*)::int as n from matches)`.as('counted'))
-    .leftJoin('page', (join) => join.onTrue())
-    .leftJoin('users', 'users.id', 'page.id')
-    .select([...userColumns, ...sortSelections(sort.by), sql<number>`counted.n`.as('candidateCount')])
-    .orderBy('page.rank');
+  return (
+    db
+      .with(
+        (cte) => cte('matches').materialized(),
+        () =>
+          filteredUsers(db, organizationId, filter, match, 'none')
+            .select(['users.id', 'users.email', ...keyColumns.map((part) => part.expr.as(part.alias))])
+            .limit(searchLimits.candidateCap + 1),
+      )
+      .with('candidates', (qb) => qb.selectFrom('matches').selectAll().select(rank.as('rank')))
+      .with('page', (qb) =>
+        qb
+          .selectFrom('candidates')
+          .select(['candidates.id', 'candidates.rank'])
+          .where(from)
+          .orderBy('candidates.rank')
+          .limit(filter.limit + 1),
+      )
+      // The number of matches comes back even when the page is empty (one row, without a user).
+      .selectFrom(sql<{ n: number }>`(select count(*)::int as n from matches)`.as('counted'))
+      .leftJoin('page', (join) => join.onTrue())
+      .leftJoin('users', 'users.id', 'page.id')
+      .select([...userColumns, ...sortSelections(sort.by), sql<number>`counted.n`.as('candidateCount')])
+      .orderBy('page.rank')
+  );
 }
 
 /** A search's page in a sort order other than email ascending (see sortedCandidatesQuery). */
