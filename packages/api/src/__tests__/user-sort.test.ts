@@ -135,6 +135,34 @@ describe('users.search sorted', () => {
     }
   }, 180_000);
 
+  it('pages a common search from the head of the order, and refuses one whose matches lie too far along it', async () => {
+    const saved = { ...searchLimits };
+    searchLimits.candidateCap = 5;
+    searchLimits.headRows = 120;
+    try {
+      // Zoë is two first names in five (last among each last name's): any 120 users in name order hold a page of them.
+      const found = await walk({ query: 'zoe' }, 50);
+      for (const direction of ['asc', 'desc'] as const) {
+        const sort: UserSort = { by: 'name', direction };
+        expect(await walk({ query: 'zoe', sort }, 5)).toEqual(await expectedIds(sort, sql`id in (${sql.join(found)})`));
+      }
+      // Zed sorts last by name: the first 120 users hold none, so ascending is refused (descending finds them first).
+      const refused = await expectTRPCError(
+        org.admin.users.search({ query: 'zed', sort: { by: 'name', direction: 'asc' } }),
+        'BAD_REQUEST',
+      );
+      expect(errorDataOf(refused).reason).toBe('SEARCH_TOO_BROAD');
+      expect(refused.message).toMatch(/Too many users match “zed” to sort them in this order: sort by email/);
+      const zeds = await org.admin.users.search({ query: 'zed', sort: { by: 'name', direction: 'desc' }, limit: 10 });
+      expect(zeds.items).toHaveLength(10);
+      expect(zeds.items.every((u) => u.lastName === 'Zed')).toBe(true);
+      // By email, any search pages.
+      expect((await org.admin.users.search({ query: 'zed', limit: 10 })).items).toHaveLength(10);
+    } finally {
+      Object.assign(searchLimits, saved);
+    }
+  });
+
   it('finds nobody for a search nobody matches, in any order', async () => {
     for (const sort of orders) {
       expect(await org.admin.users.search({ query: 'qqxqq', sort })).toEqual({ items: [], nextCursor: null });

@@ -749,7 +749,71 @@ export function sortedCandidatesQuery(
   );
 }
 
-/** A search's page in a sort order other than email ascending (see sortedCandidatesQuery). */
+/**
+ * The page of a search whose matches are too many to sort (see searchSorted),
+ * from the head of the order: the next `searchLimits.headRows` users after the
+ * cursor, read in the sort order from its index, checked against the search.
+ * With the number of users the head read (fewer than headRows: it reached the
+ * end), returned on a row of its own when none matched.
+ */
+export function sortedHeadQuery(
+  db: Db,
+  organizationId: string,
+  filter: UserFilter,
+  sort: UserSort,
+  scan: Match,
+) {
+  const after = decodeSortCursor(filter.cursor, sort);
+  const { parts } = sortKeys[sort.by];
+  const direction = ordering(sort.direction);
+  const keyOrder = sql.join(parts.map((part) => sql`${part.expr} ${direction}`));
+  let head = filteredUsers(db, organizationId, filter, null, 'none').select([
+    ...userColumns,
+    ...sortSelections(sort.by),
+    (eb) => sql<boolean>`${scan(eb)}`.as('hit'),
+    sql<number>`row_number() over (order by ${keyOrder})`.as('position'),
+  ]);
+  if (after) head = head.where(keysetAfter(parts, after, sort.direction));
+  for (const part of parts) head = head.orderBy(sql`${part.expr} ${direction}`);
+  return db
+    .with(
+      (cte) => cte('head').materialized(),
+      () => head.limit(searchLimits.headRows),
+    )
+    .with('page', (qb) =>
+      qb
+        .selectFrom('head')
+        .selectAll()
+        .where('head.hit', '=', true)
+        .orderBy('head.position')
+        .limit(filter.limit + 1),
+    )
+    .selectFrom(sql<{ n: number }>`(select count(*)::int as n from head)`.as('counted'))
+    .leftJoin('page', (join) => join.onTrue())
+    .selectAll('page')
+    .select(sql<number>`counted.n`.as('headCount'))
+    .orderBy('page.position');
+}
+
+const tooBroad = (typed: string) =>
+  appError(
+    'SEARCH_TOO_BROAD',
+    `Too many users match “${typed}” to sort them in this order: sort by email to page through all of them, or narrow the search (more of the name or email, or a filter).`,
+  );
+
+/**
+ * A search's page in a sort order other than email ascending:
+ * 1. the matches found through the search's indexes, when there are at most
+ *    `candidateCap` (5,000), sorted (sortedCandidatesQuery);
+ * 2. more matches than that: the text is common, so the next 10,000 users in the
+ *    order (read from its index) hold a page of them (sortedHeadQuery); by last
+ *    sign-in, which names and emails do not follow, users are read in that order
+ *    until a page is found. Text the statistics' sample says is common tries
+ *    this first;
+ * 3. otherwise (many matches, but bunched far along the order, as "smith" is in
+ *    name order) the search is refused with SEARCH_TOO_BROAD: email order pages
+ *    through any search.
+ */
 async function searchSorted(db: Db, organizationId: string, filter: UserFilter, sort: UserSort, typed: string) {
   const folded = foldSearchText(typed);
   const path = searchPathOf(folded);
@@ -767,7 +831,21 @@ async function searchSorted(db: Db, organizationId: string, filter: UserFilter, 
       (eb) => eb(sql<number>`strpos(users.search_text, ${folded})`, '>', 0),
     ]);
   }
+  const fromHead = async (scan: Match) => {
+    const head = await sortedHeadQuery(db, organizationId, filter, sort, scan).execute();
+    const found = head
+      .filter((row) => row.id !== null)
+      .map(({ headCount: _, hit: _h, position: _p, ...row }) => row as unknown as SortedRow);
+    const sawTheEnd = (head[0]?.headCount ?? 0) < searchLimits.headRows;
+    return found.length > filter.limit || sawTheEnd ? found : null;
+  };
+  // Text most users' names or emails hold (per the statistics' sample): the head of the order first.
+  const common = path === 'substring' && sort.by !== 'lastSignIn' && (await likelyCommon(db, folded));
   for (const [index, [indexed, scan]] of ways.entries()) {
+    if (common) {
+      const rows = await fromHead(scan);
+      if (rows) return pageOf(rows);
+    }
     const rows = await sortedCandidatesQuery(db, organizationId, filter, sort, indexed).execute();
     const count = rows[0]?.candidateCount ?? 0;
     // No address starts with the text: it is searched as any other text (as in email order).
@@ -775,7 +853,10 @@ async function searchSorted(db: Db, organizationId: string, filter: UserFilter, 
     if (count <= searchLimits.candidateCap) {
       return pageOf(rows.filter((row) => row.id !== null).map(({ candidateCount: _, ...row }) => row as SortedRow));
     }
-    return pageOf(await runSorted(db, organizationId, filter, sort, scan));
+    if (sort.by === 'lastSignIn') return pageOf(await runSorted(db, organizationId, filter, sort, scan));
+    const fromTheHead = common ? null : await fromHead(scan);
+    if (fromTheHead) return pageOf(fromTheHead);
+    throw tooBroad(typed);
   }
   return pageOf([]);
 }
