@@ -751,48 +751,52 @@ export function sortedCandidatesQuery(
 
 /**
  * The page of a search whose matches are too many to sort (see searchSorted),
- * from the head of the order: the next `searchLimits.headRows` users after the
- * cursor, read in the sort order from its index, checked against the search.
- * With the number of users the head read (fewer than headRows: it reached the
- * end), returned on a row of its own when none matched.
+ * from the head of the order: of the next `searchLimits.headRows` users after
+ * the cursor, read in the sort order from its index, the first page (and one)
+ * that match, as ids in that order. Reading stops once they are found; only a
+ * short page costs a count of the head, to tell whether it reached the end
+ * (then the page is all there is) or not (then the head could not answer: null).
  */
-export function sortedHeadQuery(
-  db: Db,
-  organizationId: string,
-  filter: UserFilter,
-  sort: UserSort,
-  scan: Match,
-) {
+async function sortedHead(db: Db, organizationId: string, filter: UserFilter, sort: UserSort, scan: Match) {
   const after = decodeSortCursor(filter.cursor, sort);
   const { parts } = sortKeys[sort.by];
   const direction = ordering(sort.direction);
-  const keyOrder = sql.join(parts.map((part) => sql`${part.expr} ${direction}`));
-  let head = filteredUsers(db, organizationId, filter, null, 'none').select([
-    ...userColumns,
-    ...sortSelections(sort.by),
-    (eb) => sql<boolean>`${scan(eb)}`.as('hit'),
-    sql<number>`row_number() over (order by ${keyOrder})`.as('position'),
-  ]);
-  if (after) head = head.where(keysetAfter(parts, after, sort.direction));
-  for (const part of parts) head = head.orderBy(sql`${part.expr} ${direction}`);
-  return db
-    .with(
-      (cte) => cte('head').materialized(),
-      () => head.limit(searchLimits.headRows),
+  const head = () => {
+    let query = filteredUsers(db, organizationId, filter, null, 'none');
+    if (after) query = query.where(keysetAfter(parts, after, sort.direction));
+    for (const part of parts) query = query.orderBy(sql`${part.expr} ${direction}`);
+    return query.limit(searchLimits.headRows);
+  };
+  // The head's rows keep the index's order through the filter and the limit (no join, sort or aggregate between).
+  const hits = await db
+    .selectFrom(
+      head()
+        .select(['users.id', (eb) => sql<boolean>`${scan(eb)}`.as('hit')])
+        .as('head'),
     )
-    .with('page', (qb) =>
-      qb
-        .selectFrom('head')
-        .selectAll()
-        .where('head.hit', '=', true)
-        .orderBy('head.position')
-        .limit(filter.limit + 1),
-    )
-    .selectFrom(sql<{ n: number }>`(select count(*)::int as n from head)`.as('counted'))
-    .leftJoin('page', (join) => join.onTrue())
-    .selectAll('page')
-    .select(sql<number>`counted.n`.as('headCount'))
-    .orderBy('page.position');
+    .select('head.id')
+    .where(sql<SqlBool>`head.hit`)
+    .limit(filter.limit + 1)
+    .execute();
+  if (hits.length <= filter.limit) {
+    const { n } = await db
+      .selectFrom(head().select(sql<number>`1`.as('one')).as('head'))
+      .select(sql<number>`count(*)::int`.as('n'))
+      .executeTakeFirstOrThrow();
+    if (n >= searchLimits.headRows) return null;
+  }
+  if (hits.length === 0) return [];
+  let rows = db
+    .selectFrom('users')
+    .select([...userColumns, ...sortSelections(sort.by)])
+    .where('users.organizationId', '=', organizationId)
+    .where(
+      'users.id',
+      'in',
+      hits.map((hit) => hit.id),
+    );
+  for (const part of parts) rows = rows.orderBy(sql`${part.expr} ${direction}`);
+  return (await rows.execute()) as SortedRow[];
 }
 
 const tooBroad = (typed: string) =>
@@ -831,14 +835,7 @@ async function searchSorted(db: Db, organizationId: string, filter: UserFilter, 
       (eb) => eb(sql<number>`strpos(users.search_text, ${folded})`, '>', 0),
     ]);
   }
-  const fromHead = async (scan: Match) => {
-    const head = await sortedHeadQuery(db, organizationId, filter, sort, scan).execute();
-    const found = head
-      .filter((row) => row.id !== null)
-      .map(({ headCount: _, hit: _h, position: _p, ...row }) => row as unknown as SortedRow);
-    const sawTheEnd = (head[0]?.headCount ?? 0) < searchLimits.headRows;
-    return found.length > filter.limit || sawTheEnd ? found : null;
-  };
+  const fromHead = (scan: Match) => sortedHead(db, organizationId, filter, sort, scan);
   // Text most users' names or emails hold (per the statistics' sample): the head of the order first.
   const common = path === 'substring' && sort.by !== 'lastSignIn' && (await likelyCommon(db, folded));
   for (const [index, [indexed, scan]] of ways.entries()) {
