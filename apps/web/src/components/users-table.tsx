@@ -209,3 +209,20 @@ export function UsersTable({
     />
   );
 }
+
+/**
+ * Said instead of the table when a search in another order than email matches
+ * too many users to sort (SEARCH_TOO_BROAD): the server's reason, and a button
+ * back to email order, which pages through any search.
+ */
+export function SearchTooBroad({ message, onSortByEmail }: { message: string; onSortByEmail: () => void }) {
+  return (
+    <div className="alert alert-warning" role="alert">
+      <p className="alert-title">This search cannot be sorted this way</p>
+      <p>{message}</p>
+      <button type="button" className="btn btn-small" onClick={onSortByEmail}>
+        Sort by email
+      </button>
+    </div>
+  );
+}

@@ -13,7 +13,7 @@ import { SearchBox } from '../components/search-box';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { AddUserForm } from '../components/user-forms';
-import { type TableSort, UsersTable } from '../components/users-table';
+import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-table';
 import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
@@ -268,31 +268,38 @@ function AccountUsers({ account }: { account: Account }) {
           )}
         </Modal>
       </div>
-      <PagedList
-        query={users}
-        loading="Loading users…"
-        noun={['user', 'users']}
-        pageSize={pageSize}
-        // The account keeps its user count: the total is known without counting (not for a search).
-        total={q ? undefined : account.userCount}
-        empty={{
-          title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
-          hint: q
-            ? (shortSearchHint(q) ?? 'Try another name or email, or clear the search.')
-            : 'Add a user with the Add user button.',
-        }}
-      >
-        {(items, footer) => (
-          <UsersTable
-            caption={`Users of ${account.name}`}
-            users={items}
-            defaultAccountId={me.accountId}
-            footer={footer}
-            sort={sort}
-            onSort={chooseSort}
-          />
-        )}
-      </PagedList>
+      {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
+        <SearchTooBroad
+          message={errorMessage(users.error)}
+          onSortByEmail={() => chooseSort({ by: 'email', direction: 'asc' })}
+        />
+      ) : (
+        <PagedList
+          query={users}
+          loading="Loading users…"
+          noun={['user', 'users']}
+          pageSize={pageSize}
+          // The account keeps its user count: the total is known without counting (not for a search).
+          total={q ? undefined : account.userCount}
+          empty={{
+            title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
+            hint: q
+              ? (shortSearchHint(q) ?? 'Try another name or email, or clear the search.')
+              : 'Add a user with the Add user button.',
+          }}
+        >
+          {(items, footer) => (
+            <UsersTable
+              caption={`Users of ${account.name}`}
+              users={items}
+              defaultAccountId={me.accountId}
+              footer={footer}
+              sort={sort}
+              onSort={chooseSort}
+            />
+          )}
+        </PagedList>
+      )}
     </section>
   );
 }

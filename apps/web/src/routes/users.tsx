@@ -4,8 +4,9 @@ import { AccountFilter } from '../components/account-filter';
 import { useMe } from '../components/me';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
-import { type TableSort, UsersTable } from '../components/users-table';
+import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-table';
 import { useAccountNames } from '../lib/account-names';
+import { errorMessage, errorReason } from '../lib/errors';
 import { usePageSize } from '../lib/page-size';
 import { lastSignInFilterOf, shortSearchHint, type UsersSearch, userSortOf } from '../lib/search';
 import { useTitle } from '../lib/title';
@@ -128,30 +129,37 @@ export function UsersPage() {
           </button>
         )}
       </div>
-      <PagedList
-        query={users}
-        loading="Loading users…"
-        noun={['user', 'users']}
-        pageSize={pageSize}
-        empty={{
-          title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
-          hint: filtered
-            ? (shortSearchHint(search.q) ?? 'Change the search or the filters.')
-            : 'Users are added on an account’s page.',
-        }}
-      >
-        {(items, footer) => (
-          <UsersTable
-            caption="Users"
-            users={items}
-            accountNames={accountNames}
-            defaultAccountId={me.accountId}
-            footer={footer}
-            sort={sort}
-            onSort={chooseSort}
-          />
-        )}
-      </PagedList>
+      {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
+        <SearchTooBroad
+          message={errorMessage(users.error)}
+          onSortByEmail={() => chooseSort({ by: 'email', direction: 'asc' })}
+        />
+      ) : (
+        <PagedList
+          query={users}
+          loading="Loading users…"
+          noun={['user', 'users']}
+          pageSize={pageSize}
+          empty={{
+            title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
+            hint: filtered
+              ? (shortSearchHint(search.q) ?? 'Change the search or the filters.')
+              : 'Users are added on an account’s page.',
+          }}
+        >
+          {(items, footer) => (
+            <UsersTable
+              caption="Users"
+              users={items}
+              accountNames={accountNames}
+              defaultAccountId={me.accountId}
+              footer={footer}
+              sort={sort}
+              onSort={chooseSort}
+            />
+          )}
+        </PagedList>
+      )}
     </>
   );
 }
