@@ -5,7 +5,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../shared/cursor.js';
 import type { UserSort, UserSortField } from '../shared/schemas.js';
 import { createTestOrg, type TestOrg, testDb } from '../test/index.js';
-import { searchUsers, sortedUsersStatements, type UserFilter } from '../users/queries.js';
+import {
+  searchUsers,
+  shortMatchOf,
+  sortedCandidatesQuery,
+  sortedUsersStatements,
+  type UserFilter,
+} from '../users/queries.js';
 
 // The sorted pages' plans, with 50,000 users in one organization: every order,
 // both ways, first page and a page 40,000 rows deep (4,000 in an account), is
@@ -173,5 +179,30 @@ describe(`sorted pages' plans with ${seeded.toLocaleString('en')} users`, () => 
       const removed = Number(/Rows Removed by Filter: (\d+)/.exec(plan ?? '')?.[1] ?? 0);
       expect(removed, by).toBeLessThan(2_000);
     }
+  });
+
+  it('finds a search’s matches through its indexes before sorting them in another order', async () => {
+    const sort: UserSort = { by: 'name', direction: 'desc' };
+    // A surname of one user in thirteen (3,846): fewer than the cap, found through the trigram index.
+    const substring = sortedCandidatesQuery(db, org.organizationId, { query: 'aberg', limit: 25 }, sort, (eb) =>
+      eb(sql<string>`users.search_text`, 'like', '%aberg%'),
+    );
+    const plan = (await substring.explain()).map((row) => String(Object.values(row)[0])).join('\n');
+    expect(plan).toContain('users_search_text_trgm');
+    expect(plan).not.toMatch(/Seq Scan on users/);
+    // One or two letters: the btree prefix indexes of the folded names and the email.
+    const short = sortedCandidatesQuery(
+      db,
+      org.organizationId,
+      { query: 'no', limit: 25 },
+      { by: 'created', direction: 'asc' },
+      shortMatchOf('no', 'indexed'),
+    );
+    const shortPlan = (await short.explain()).map((row) => String(Object.values(row)[0])).join('\n');
+    expect(shortPlan).toMatch(/users_(first|last)_name_prefix/);
+    expect(shortPlan).not.toMatch(/Seq Scan on users/);
+    const page = await searchUsers(db, org.organizationId, { query: 'aberg', sort, limit: 25 });
+    expect(page.items).toHaveLength(25);
+    expect(page.items.every((u) => u.lastName === 'Åberg')).toBe(true);
   });
 });
