@@ -810,7 +810,7 @@ const tooBroad = (typed: string) =>
  * 1. the matches found through the search's indexes, when there are at most
  *    `candidateCap` (5,000), sorted (sortedCandidatesQuery);
  * 2. more matches than that: the text is common, so the next 10,000 users in the
- *    order (read from its index) hold a page of them (sortedHeadQuery); by last
+ *    order (read from its index) hold a page of them (sortedHead); by last
  *    sign-in, which names and emails do not follow, users are read in that order
  *    until a page is found. Text the statistics' sample says is common tries
  *    this first;
