@@ -167,5 +167,18 @@ describe('sorting, the dormant filter, moving and deactivating users', () => {
     await expect
       .poll(async () => (await must<{ active: boolean }>(request, 'query', 'users.get', { id: dora.id })).active)
       .toBe(false);
+
+    // The Edit dialog's Active says the same once it is cleared.
+    const anton = (await must<{ items: User[] }>(request, 'query', 'users.search', { query: emailOf('d') })).items[0];
+    if (!anton) throw new Error('Anton is missing');
+    await page.goto(`/users/${anton.id}`);
+    await page.getByRole('button', { name: `Edit ${emailOf('d')}` }).click();
+    const edit = await visible(page.getByRole('dialog', { name: 'Edit Anton Ångström' }));
+    await edit.getByLabel('Active').uncheck();
+    await visible(edit.getByText('Saving deactivates them. This ends 0 sessions and revokes 0 API keys.'));
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(async () => (await must<{ active: boolean }>(request, 'query', 'users.get', { id: anton.id })).active)
+      .toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import * as Menu from '@radix-ui/react-dropdown-menu';
 import { useNavigate } from '@tanstack/react-router';
 import { type RefObject, useRef, useState } from 'react';
 import { errorMessage } from '../lib/errors';
-import { fullName, plural } from '../lib/format';
+import { fullName } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
 import { trpc, type User } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
@@ -10,7 +10,7 @@ import { Email } from './email';
 import { useMe } from './me';
 import { Modal } from './modal';
 import { useToast } from './toast';
-import { EditUserForm, SetPasswordForm } from './user-forms';
+import { deactivationSummary, EditUserForm, SetPasswordForm } from './user-forms';
 
 type Open = 'edit' | 'delete' | 'password' | 'role' | 'deactivate' | null;
 
@@ -303,11 +303,6 @@ function RoleDialog({
         : `${user.email} will no longer manage accounts and users. An organization always keeps at least one active administrator.`}
     </ConfirmDialog>
   );
-}
-
-/** What deactivating ends, in words: "This ends 2 sessions and revokes 1 API key." */
-export function deactivationSummary(preview: { sessions: number; apiKeys: number }): string {
-  return `This ends ${plural(preview.sessions, 'session')} and revokes ${plural(preview.apiKeys, 'API key')}.`;
 }
 
 /** Deactivates one user after saying what it ends (their live sessions and working API keys). */
