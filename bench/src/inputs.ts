@@ -23,6 +23,10 @@ export type Inputs = {
   /** The email that ends the page `deepRows` rows into the big account (the deep cursor's key). */
   deepAfterEmail: string;
   deepRows: number;
+  /** The sort keys of the row `sortedDeepRows` rows into the organization by name, and by last sign-in (desc). */
+  deepAfterName: { last: string; first: string; id: string };
+  deepAfterSignIn: { at: string; id: string };
+  sortedDeepRows: number;
   /** Active seeded users with the shared password, for the sign-in scenario. */
   signInEmails: string[];
 };
@@ -121,6 +125,24 @@ export async function chooseInputs(url: string, users: number): Promise<Inputs> 
       [big.id, deepRows - 1],
     );
 
+    // The organization's users in the API's orders (the same expressions as its indexes), that many rows in.
+    const sortedDeepRows = Math.min(500_000, users - 100);
+    const deepAfterName = await one<{ last: string; first: string; id: string }>(
+      `select roster_search_fold(last_name) as last, roster_search_fold(first_name) as first, id::text as id
+       from users where organization_id = $1
+       order by roster_search_fold(last_name) collate "C", roster_search_fold(first_name) collate "C", id
+       offset $2 limit 1`,
+      [organizationId, sortedDeepRows - 1],
+    );
+    const deepAfterSignIn = await one<{ at: string; id: string }>(
+      `select coalesce(to_char(last_login_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), '') as at,
+              id::text as id
+       from users where organization_id = $1
+       order by last_login_at desc nulls last, id desc
+       offset $2 limit 1`,
+      [organizationId, sortedDeepRows - 1],
+    );
+
     const { rows: signIns } = await client.query<{ email: string }>(
       `select email from users
        where organization_id = $1 and active and role = 'user' and password_hash is not null
@@ -141,6 +163,9 @@ export async function chooseInputs(url: string, users: number): Promise<Inputs> 
       email,
       deepAfterEmail,
       deepRows,
+      deepAfterName,
+      deepAfterSignIn,
+      sortedDeepRows,
       signInEmails: signIns.map((row) => row.email),
     };
   });

@@ -178,6 +178,10 @@ async function main() {
       [roster(names.accountActive)],
       [roster(names.get), { load: floorLoad(names.floorGet, '/users.get'), pid: floorServer.pid }],
       [roster(names.firstPage), roster(names.deepPage)],
+      [roster(names.byNameFirst), roster(names.byNameDeep)],
+      [roster(names.bySignInFirst), roster(names.bySignInDeep)],
+      [roster(names.dormant)],
+      [roster(names.neverByName)],
       [roster(names.accounts)],
       [{ load: loads.login, pid: server.pid }],
     ];

@@ -10,6 +10,12 @@ export const names = {
   get: 'users.get by email',
   firstPage: 'users.list first page',
   deepPage: 'users.list deep page',
+  byNameFirst: 'users.search by name first page',
+  byNameDeep: 'users.search by name deep page',
+  bySignInFirst: 'users.search by last sign-in (desc) first page',
+  bySignInDeep: 'users.search by last sign-in (desc) deep page',
+  dormant: 'users.search dormant (not in 90 days)',
+  neverByName: 'users.search never signed in, by name',
   accounts: 'accounts.list',
   login: 'auth.login',
   getDuringBurst: 'users.get during sign-in burst',
@@ -60,6 +66,24 @@ export function evaluateTargets(scenarios: ScenarioResult[], floor: ScenarioResu
         : 'not run',
     met: first && deep ? deep.p95Ms <= first.p95Ms * 1.2 : null,
   });
+
+  p95At(names.dormant, 50);
+  p95At(names.neverByName, 50);
+  for (const [firstName, deepName, what] of [
+    [names.byNameFirst, names.byNameDeep, 'users.search by name'],
+    [names.bySignInFirst, names.bySignInDeep, 'users.search by last sign-in'],
+  ] as const) {
+    const sortedFirst = find(scenarios, firstName);
+    const sortedDeep = find(scenarios, deepName);
+    targets.push({
+      target: `${what} deep page p95 within 20% of the first page’s`,
+      measured:
+        sortedFirst && sortedDeep
+          ? `${fmt(sortedDeep.p95Ms, 2)} vs ${fmt(sortedFirst.p95Ms, 2)} ms (×${fmt(sortedDeep.p95Ms / sortedFirst.p95Ms, 2)})`
+          : 'not run',
+      met: sortedFirst && sortedDeep ? sortedDeep.p95Ms <= sortedFirst.p95Ms * 1.2 : null,
+    });
+  }
 
   const errors = [...scenarios, ...floor].reduce((sum, s) => sum + s.errors, 0);
   targets.push({ target: 'zero errors', measured: `${errors} errors`, met: errors === 0 });

@@ -5,10 +5,21 @@ import { names } from './report.js';
 import { adminEmail, adminPassword, userPassword } from './seed.js';
 
 /** A tRPC query URL, as the console's client makes it without batching. */
-const queryUrl = (base: string, procedure: string, input: unknown) =>
-  `${base}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify({ json: input }))}`;
+const queryUrl = (base: string, procedure: string, input: unknown, meta?: unknown) =>
+  `${base}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(meta ? { json: input, meta } : { json: input }))}`;
 
 const cursorFor = (email: string) => Buffer.from(JSON.stringify([email])).toString('base64url');
+/** A cursor of another order than email ascending: its tag, then the sort key (see users/queries.ts). */
+const sortCursorFor = (tag: string, ...values: string[]) =>
+  Buffer.from(JSON.stringify([tag, ...values])).toString('base64url');
+const byName = { by: 'name', direction: 'asc' } as const;
+const bySignIn = { by: 'lastSignIn', direction: 'desc' } as const;
+/** Ninety days before the start of today (as the console's preset: the same all day). */
+const ninetyDaysAgo = () => {
+  const day = new Date();
+  day.setUTCHours(0, 0, 0, 0);
+  return new Date(day.getTime() - 90 * 86_400_000).toISOString();
+};
 
 export async function signIn(base: string): Promise<string> {
   const response = await fetch(`${base}/trpc/auth.login`, {
@@ -35,9 +46,9 @@ async function check<T>(url: string, cookie: string, what: string, accept: (data
 }
 
 export function buildLoads(base: string, headers: Record<string, string>, inputs: Inputs, connections: number) {
-  const get = (name: string, procedure: string, input: unknown): Load => ({
+  const get = (name: string, procedure: string, input: unknown, meta?: unknown): Load => ({
     name,
-    url: queryUrl(base, procedure, input),
+    url: queryUrl(base, procedure, input, meta),
     headers,
     connections,
   });
@@ -52,6 +63,24 @@ export function buildLoads(base: string, headers: Record<string, string>, inputs
     get(names.firstPage, 'users.list', { accountId: inputs.bigAccountId }),
     get(names.deepPage, 'users.list', { accountId: inputs.bigAccountId, cursor: cursorFor(inputs.deepAfterEmail) }),
     get(names.accounts, 'accounts.list', {}),
+    get(names.byNameFirst, 'users.search', { sort: byName }),
+    get(names.byNameDeep, 'users.search', {
+      sort: byName,
+      cursor: sortCursorFor('name:asc', inputs.deepAfterName.last, inputs.deepAfterName.first, inputs.deepAfterName.id),
+    }),
+    get(names.bySignInFirst, 'users.search', { sort: bySignIn }),
+    get(names.bySignInDeep, 'users.search', {
+      sort: bySignIn,
+      cursor: sortCursorFor('lastSignIn:desc', inputs.deepAfterSignIn.at, inputs.deepAfterSignIn.id),
+    }),
+    // superjson: the date travels as a string, marked as a Date.
+    get(
+      names.dormant,
+      'users.search',
+      { lastSignIn: { before: ninetyDaysAgo() } },
+      { values: { 'lastSignIn.before': ['Date'] } },
+    ),
+    get(names.neverByName, 'users.search', { lastSignIn: { never: true }, sort: byName }),
   ];
   let next = 0;
   const login: Load = {
@@ -103,6 +132,25 @@ export async function verify(cookie: string, inputs: Inputs, loads: ReturnType<t
   }
   await check<Page>(url(names.deepPage), cookie, names.deepPage, (page) =>
     page.items.length === 25 && (page.items[0]?.email ?? '') > inputs.deepAfterEmail ? null : 'the deep page is wrong',
+  );
+  // The sorted deep cursors are built as the API builds them: check that on a first page.
+  const byNamePage = await check<{ items: Array<{ id: string }>; nextCursor: string | null }>(
+    url(names.byNameFirst),
+    cookie,
+    names.byNameFirst,
+    (page) => (page.items.length === 25 && page.nextCursor ? null : 'expected a full first page'),
+  );
+  const decoded = JSON.parse(Buffer.from(byNamePage.nextCursor ?? '', 'base64url').toString()) as string[];
+  if (decoded[0] !== 'name:asc' || decoded.length !== 4 || decoded[3] !== byNamePage.items.at(-1)?.id) {
+    throw new Error('The API’s sorted cursor format changed: update sortCursorFor() in bench/src/scenarios.ts');
+  }
+  for (const name of [names.byNameDeep, names.bySignInFirst, names.bySignInDeep, names.neverByName]) {
+    await check<Page>(url(name), cookie, name, (page) => (page.items.length === 25 ? null : 'expected a full page'));
+  }
+  await check<{ items: Array<{ lastLoginAt: string | null }> }>(url(names.dormant), cookie, names.dormant, (page) =>
+    page.items.length === 25 && page.items.every((u) => u.lastLoginAt !== null && u.lastLoginAt < ninetyDaysAgo())
+      ? null
+      : 'expected a full page of users last signed in over 90 days ago',
   );
   await check<{ items: unknown[] }>(url(names.accounts), cookie, names.accounts, (page) =>
     page.items.length > 0 ? null : 'no accounts',

@@ -10,7 +10,13 @@ import {
 import { AppLayout, HomeRedirect } from './components/app-layout';
 import { NotFoundPage } from './components/not-found';
 import { RequireAdmin } from './components/require-admin';
-import { parseAuditSearch, parseLoginSearch, parseQuerySearch, parseUsersSearch } from './lib/search';
+import {
+  parseAccountSearch,
+  parseAuditSearch,
+  parseLoginSearch,
+  parseQuerySearch,
+  parseUsersSearch,
+} from './lib/search';
 
 // Code-based routes: one lazily loaded file per page, so the first page only
 // downloads the shell. Each route declares its search params, parsed by hand.
@@ -78,7 +84,7 @@ const accountNewRoute = createRoute({
 const accountRoute = createRoute({
   getParentRoute: () => adminRoute,
   path: '/accounts/$accountId',
-  validateSearch: parseQuerySearch,
+  validateSearch: parseAccountSearch,
   component: lazyRouteComponent(() => import('./routes/account'), 'AccountPage'),
 });
 

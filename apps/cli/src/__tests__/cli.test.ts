@@ -157,6 +157,99 @@ describe('roster users', () => {
     expect(none.stdout).toBe('No users match.\n');
   });
 
+  it('searches in an order, by last sign-in, and moves a user to another account', async () => {
+    const account = await org.addAccount(`Sorted ${uniqueEmail('x').slice(2, 10)}`);
+    const names = [
+      ['Carla', 'Zimmer'],
+      ['Anton', 'Åberg'],
+      ['Berta', 'Meyer'],
+    ] as const;
+    const made = [];
+    for (const [firstName, lastName] of names) {
+      made.push(await org.addUser({ accountId: account.id, firstName, lastName }));
+    }
+    await db
+      .updateTable('users')
+      .set({ lastLoginAt: new Date(Date.now() - 100 * 86_400_000) })
+      .where('id', '=', made[0]?.id ?? '')
+      .execute();
+    const lastNames = (page: { items: Array<User & { lastName: string }> }) => page.items.map((u) => u.lastName);
+
+    const byName = await json<{ items: Array<User & { lastName: string }> }>([
+      'users',
+      'search',
+      '--account',
+      account.id,
+      '--sort',
+      'name',
+    ]);
+    expect(lastNames(byName)).toEqual(['Åberg', 'Meyer', 'Zimmer']);
+    for (const flags of [['--desc'], ['--order', 'desc']]) {
+      const desc = await json<{ items: Array<User & { lastName: string }> }>([
+        'users',
+        'search',
+        '--account',
+        account.id,
+        '--sort',
+        'name',
+        ...flags,
+      ]);
+      expect(lastNames(desc)).toEqual(['Zimmer', 'Meyer', 'Åberg']);
+    }
+    const created = await json<{ items: Array<User & { lastName: string }> }>([
+      'users',
+      'search',
+      '--account',
+      account.id,
+      '--sort',
+      'created',
+      '--desc',
+    ]);
+    expect(lastNames(created)).toEqual(['Meyer', 'Åberg', 'Zimmer']);
+    const never = await json<{ items: Array<User & { lastName: string }> }>([
+      'users',
+      'search',
+      '--account',
+      account.id,
+      '--never-signed-in',
+      '--sort',
+      'last-sign-in',
+    ]);
+    expect(lastNames(never).sort()).toEqual(['Meyer', 'Åberg']);
+    for (const since of ['90d', new Date(Date.now() - 95 * 86_400_000).toISOString().slice(0, 10)]) {
+      const dormant = await json<{ items: Array<User & { lastName: string }> }>([
+        'users',
+        'search',
+        '--account',
+        account.id,
+        '--inactive-since',
+        since,
+      ]);
+      expect(lastNames(dormant), since).toEqual(['Zimmer']);
+    }
+    expect(
+      lastNames((await json(['users', 'search', '--account', account.id, '--inactive-since', '120d'])) as never),
+    ).toEqual([]);
+
+    const badSince = await roster(['users', 'search', '--inactive-since', 'last week']);
+    expect(badSince.code).not.toBe(0);
+    expect(badSince.stderr).toContain('Give a day (2026-01-31) or a number of days (90d).');
+    const badSort = await roster(['users', 'search', '--sort', 'age']);
+    expect(badSort.code).not.toBe(0);
+    expect(badSort.stderr).toContain('name, email, last-sign-in, created');
+
+    const target = await org.addAccount();
+    const moved = await roster(['users', 'move', made[2]?.email ?? '', '--account', target.name]);
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toBe(`Moved ${made[2]?.email} to account ${target.name}.\n`);
+    expect((await json<User & { accountId: string }>(['users', 'get', made[2]?.email ?? ''])).accountId).toBe(
+      target.id,
+    );
+    const admin = await roster(['users', 'move', org.adminEmail, '--account', target.name]);
+    expect(admin.code).toBe(1);
+    expect(admin.stderr).toContain('Administrators belong to the default account');
+  });
+
   it('creates a user, whose key is refused as soon as they are deactivated', async () => {
     const email = uniqueEmail('grace');
     const password = 'grace-password-1';
@@ -190,6 +283,8 @@ describe('roster users', () => {
     const unconfirmed = await roster(['users', 'deactivate', email]);
     expect(unconfirmed.code).toBe(2);
     expect(unconfirmed.stderr).toContain('pass --yes');
+    // The question says what deactivating ends: Grace's key (made by sign-in, which left no session).
+    expect(unconfirmed.stderr).toContain('This ends 0 sessions and revokes 1 API key.');
     expect((await json<User>(['users', 'get', email])).active).toBe(true);
 
     const done = await roster(['users', 'deactivate', email, '--yes']);

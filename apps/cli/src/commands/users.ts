@@ -1,5 +1,5 @@
 import { userCsvColumns, usersExportUrl } from '@roster/api/schemas';
-import { Argument, type Command, Option } from 'commander';
+import { Argument, type Command, InvalidArgumentError, Option } from 'commander';
 import type { User } from '../client.js';
 import { download } from '../download.js';
 import { type Column, fields, when } from '../output.js';
@@ -7,6 +7,7 @@ import { findAccount, findUser } from '../resolve.js';
 import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
 
 const fullName = (user: User) => `${user.firstName} ${user.lastName}`;
+const plural = (count: number, one: string) => `${count} ${count === 1 ? one : `${one}s`}`;
 const status = (user: User) => (user.active ? 'active' : 'deactivated');
 
 export const userColumns: Column<User>[] = [
@@ -34,6 +35,19 @@ export const showUser = (user: User) =>
 
 const userArgument = ['<user>', "the user's id or email"] as const;
 
+const sortNames = { name: 'name', email: 'email', 'last-sign-in': 'lastSignIn', created: 'created' } as const;
+
+/** --inactive-since: a day (2026-01-31) or a number of days back from now (90d). */
+export function parseSince(value: string, now = Date.now()): Date {
+  const days = /^(\d{1,5})d$/.exec(value.trim());
+  if (days) return new Date(now - Number(days[1]) * 86_400_000);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value.trim())) {
+    const date = new Date(`${value.trim()}T00:00:00`);
+    if (!Number.isNaN(date.getTime()) && date.getDate() === Number(value.trim().slice(8))) return date;
+  }
+  throw new InvalidArgumentError('Give a day (2026-01-31) or a number of days (90d).');
+}
+
 export function registerUsers(program: Command, runtime: Runtime): void {
   const users = program
     .command('users')
@@ -48,19 +62,49 @@ export function registerUsers(program: Command, runtime: Runtime): void {
       .option('--account <account>', "only this account's users (id or name)")
       .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'user']))
       .addOption(new Option('--active', 'only active users').conflicts('inactive'))
-      .option('--inactive', 'only deactivated users'),
+      .option('--inactive', 'only deactivated users')
+      .addOption(new Option('--never-signed-in', 'only users who never signed in').conflicts('inactiveSince'))
+      .addOption(
+        new Option(
+          '--inactive-since <when>',
+          'only users whose last sign-in was before a day (2026-01-31) or that many days ago (90d); not those who never signed in',
+        ).argParser((value) => parseSince(value)),
+      )
+      .addOption(new Option('--sort <field>', 'the order (default: email)').choices(Object.keys(sortNames)))
+      .addOption(new Option('--order <direction>', 'ascending or descending').choices(['asc', 'desc']))
+      .addOption(new Option('--desc', 'descending (same as --order desc)').conflicts('order')),
   ).action(
     async (
       words: string[],
-      options: PageOptions & { account?: string; role?: 'admin' | 'user'; active?: boolean; inactive?: boolean },
+      options: PageOptions & {
+        account?: string;
+        role?: 'admin' | 'user';
+        active?: boolean;
+        inactive?: boolean;
+        neverSignedIn?: boolean;
+        inactiveSince?: Date;
+        sort?: keyof typeof sortNames;
+        order?: 'asc' | 'desc';
+        desc?: boolean;
+      },
       command: Command,
     ) => {
       const client = runtime.client(command);
       const accountId = options.account ? (await findAccount(client, options.account)).id : undefined;
       const active = options.active ? true : options.inactive ? false : undefined;
       const query = words.join(' ').trim() || undefined;
+      const lastSignIn = options.neverSignedIn
+        ? ({ never: true } as const)
+        : options.inactiveSince
+          ? { before: options.inactiveSince }
+          : undefined;
+      const direction = options.desc ? 'desc' : options.order;
+      const sort =
+        options.sort || direction
+          ? { by: sortNames[options.sort ?? 'email'], direction: direction ?? 'asc' }
+          : undefined;
       const page = await pages(options, (cursor, limit) =>
-        client.users.search.query({ query, accountId, active, role: options.role, cursor, limit }),
+        client.users.search.query({ query, accountId, active, role: options.role, lastSignIn, sort, cursor, limit }),
       );
       printPage(runtime, command, page, userColumns, 'No users match.');
     },
@@ -180,12 +224,26 @@ export function registerUsers(program: Command, runtime: Runtime): void {
     .action(async (ref: string, options: { yes?: boolean }, command: Command) => {
       const client = runtime.client(command);
       const user = await findUser(client, ref);
+      const ends = await client.users.deactivationPreview.query({ id: user.id });
       await runtime.confirm(
-        `Deactivate ${user.email} (${fullName(user)})? Their sessions end and their API keys stop working.`,
+        `Deactivate ${user.email} (${fullName(user)})? This ends ${plural(ends.sessions, 'session')} and revokes ${plural(ends.apiKeys, 'API key')}.`,
         options.yes,
       );
       const updated = await client.users.deactivate.mutate({ id: user.id, version: user.version });
       runtime.print(command, updated, (u) => `Deactivated ${u.email}.`);
+    });
+
+  users
+    .command('move')
+    .description('move a user to another account of the organization (administrators stay in the default account)')
+    .argument(...userArgument)
+    .requiredOption('--account <account>', 'the account to move them to (id or name)')
+    .action(async (ref: string, options: { account: string }, command: Command) => {
+      const client = runtime.client(command);
+      const user = await findUser(client, ref);
+      const account = await findAccount(client, options.account);
+      const moved = await client.users.move.mutate({ id: user.id, accountId: account.id, version: user.version });
+      runtime.print(command, moved, (u) => `Moved ${u.email} to account ${account.name}.`);
     });
 
   users

@@ -166,8 +166,10 @@ describe('trusted extra origins (the Vite dev server proxying /trpc)', () => {
 });
 
 describe('queries never change state', () => {
-  // Reads are named as reads; every other verb changes something and must be a mutation (POST only).
+  // Reads are named as reads (a preview of what a change would do, too: users.deactivationPreview); every other
+  // verb changes something and must be a mutation (POST only).
   const readVerbs = new Set(['me', 'list', 'get', 'search', 'sessions', 'names']);
+  const isRead = (verb: string) => readVerbs.has(verb) || verb.endsWith('Preview');
 
   it('every procedure that is not a read is a mutation', () => {
     const procedures = Object.entries(
@@ -176,7 +178,7 @@ describe('queries never change state', () => {
     expect(procedures.length).toBeGreaterThan(20);
     for (const [path, procedure] of procedures) {
       const verb = path.split('.').at(-1) ?? '';
-      expect(procedure._def.type, path).toBe(readVerbs.has(verb) ? 'query' : 'mutation');
+      expect(procedure._def.type, path).toBe(isRead(verb) ? 'query' : 'mutation');
     }
   });
 

@@ -34,11 +34,17 @@ export function DataTable<T extends { id: string }>({
   data,
   caption,
   footer,
+  ariaSort,
+  headerOf,
 }: {
   columns: Columns<T>;
   data: T[];
   caption: string;
   footer?: ReactNode;
+  /** For a table the server sorts: each sortable column's aria-sort (undefined: the column does not sort). */
+  ariaSort?: (columnId: string) => 'ascending' | 'descending' | 'none' | undefined;
+  /** A header of the table's own (e.g. a sort button) for a column whose header is `label`; undefined: the label. */
+  headerOf?: (columnId: string, label: string) => ReactNode | undefined;
 }) {
   const table = useTable({ features: tableFeatureSet, columns, data, getRowId: (row) => row.id });
   return (
@@ -49,8 +55,17 @@ export function DataTable<T extends { id: string }>({
           {table.getHeaderGroups().map((group) => (
             <tr key={group.id}>
               {group.headers.map((header) => (
-                <th key={header.id} scope="col" className={`col-${header.column.id}`}>
-                  {header.isPlaceholder ? null : <table.FlexRender header={header} />}
+                <th
+                  key={header.id}
+                  scope="col"
+                  className={`col-${header.column.id}`}
+                  aria-sort={ariaSort?.(header.column.id)}
+                >
+                  {header.isPlaceholder
+                    ? null
+                    : (headerOf?.(header.column.id, String(header.column.columnDef.header ?? '')) ?? (
+                        <table.FlexRender header={header} />
+                      ))}
                 </th>
               ))}
             </tr>

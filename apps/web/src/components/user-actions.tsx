@@ -10,9 +10,9 @@ import { Email } from './email';
 import { useMe } from './me';
 import { Modal } from './modal';
 import { useToast } from './toast';
-import { EditUserForm, SetPasswordForm } from './user-forms';
+import { deactivationSummary, EditUserForm, SetPasswordForm } from './user-forms';
 
-type Open = 'edit' | 'delete' | 'password' | 'role' | null;
+type Open = 'edit' | 'delete' | 'password' | 'role' | 'deactivate' | null;
 
 /** Lifts a sign-in lock, and says so in a toast (or why it could not). */
 export function useUnlock(user: User) {
@@ -108,6 +108,16 @@ export function UserActions({
             <Menu.Item className="menu-item" onSelect={() => setOpen('password')}>
               Set password
             </Menu.Item>
+            {user.active &&
+              (isSelf ? (
+                <Menu.Item className="menu-item" disabled>
+                  Deactivate (you cannot deactivate yourself)
+                </Menu.Item>
+              ) : (
+                <Menu.Item className="menu-item" onSelect={() => setOpen('deactivate')}>
+                  Deactivate
+                </Menu.Item>
+              ))}
             {nextRole === 'admin' &&
               (canBeAdmin ? (
                 <Menu.Item className="menu-item" onSelect={() => setOpen('role')}>
@@ -150,6 +160,7 @@ export function UserActions({
       )}
       {open === 'password' && <PasswordDialog user={user} onClose={close} back={moreButton} />}
       {open === 'role' && <RoleDialog user={user} nextRole={nextRole} onClose={close} back={moreButton} />}
+      {open === 'deactivate' && <DeactivateDialog user={user} onClose={close} back={moreButton} />}
     </div>
   );
 }
@@ -290,6 +301,55 @@ function RoleDialog({
       {nextRole === 'admin'
         ? `${user.email} will manage every account and user of the organization.`
         : `${user.email} will no longer manage accounts and users. An organization always keeps at least one active administrator.`}
+    </ConfirmDialog>
+  );
+}
+
+/** Deactivates one user after saying what it ends (their live sessions and working API keys). */
+function DeactivateDialog({
+  user,
+  onClose,
+  back,
+}: {
+  user: User;
+  onClose: () => void;
+  back: RefObject<HTMLButtonElement | null>;
+}) {
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  const name = fullName(user);
+  const preview = trpc.users.deactivationPreview.useQuery({ id: user.id }, { staleTime: 0, gcTime: 0 });
+  const deactivate = trpc.users.deactivate.useMutation({
+    onSuccess: async () => {
+      onClose();
+      toast.show(`${name} (${user.email}) deactivated.`);
+      await refresh();
+    },
+  });
+  return (
+    <ConfirmDialog
+      open
+      onOpenChange={(open) => !open && onClose()}
+      title={`Deactivate ${name}?`}
+      confirmLabel="Deactivate"
+      danger
+      pending={deactivate.isPending}
+      error={deactivate.error ?? preview.error}
+      confirmDisabled={!preview.data}
+      onConfirm={() => deactivate.mutate({ id: user.id, version: user.version })}
+      onCloseAutoFocus={focusOn(back)}
+    >
+      <span className="confirm-text">
+        <strong className="long-text">
+          {name} (<Email value={user.email} />)
+        </strong>{' '}
+        will not be able to sign in until reactivated.
+      </span>
+      <span className="confirm-text" aria-live="polite">
+        {preview.data
+          ? `${deactivationSummary(preview.data)} Revoked keys do not come back on reactivation.`
+          : 'Counting their sessions and API keys…'}
+      </span>
     </ConfirmDialog>
   );
 }

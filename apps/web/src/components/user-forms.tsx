@@ -1,10 +1,10 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { createUserSchema, emailSchema, firstNameSchema, lastNameSchema, passwordSchema } from '@roster/api/schemas';
 import { useRef, useState } from 'react';
-import { type UseFormRegisterReturn, useForm } from 'react-hook-form';
+import { type UseFormRegisterReturn, useForm, useWatch } from 'react-hook-form';
 import { z } from 'zod';
 import { applyFieldErrors, errorCode, errorMessage, isDuplicateEmail, isStaleVersion } from '../lib/errors';
-import { fullName } from '../lib/format';
+import { fullName, plural } from '../lib/format';
 import { useRefreshAdminData } from '../lib/refresh';
 import { trpc, type User } from '../trpc';
 import { Field, FormError } from './field';
@@ -62,6 +62,21 @@ const valuesOf = (user: User): EditValues => ({
 });
 const shown = (value: string | boolean) => (typeof value === 'boolean' ? (value ? 'yes' : 'no') : value);
 
+/** What deactivating ends, in words: "This ends 2 sessions and revokes 1 API key." */
+export function deactivationSummary(preview: { sessions: number; apiKeys: number }): string {
+  return `This ends ${plural(preview.sessions, 'session')} and revokes ${plural(preview.apiKeys, 'API key')}.`;
+}
+
+/** Once Active is cleared on an active user: what saving will end (users.deactivationPreview). */
+function DeactivationNote({ user }: { user: User }) {
+  const preview = trpc.users.deactivationPreview.useQuery({ id: user.id }, { staleTime: 0 });
+  return (
+    <p className="muted" aria-live="polite">
+      {preview.data ? `Saving deactivates them. ${deactivationSummary(preview.data)}` : 'Saving deactivates them.'}
+    </p>
+  );
+}
+
 /** Someone else saved the user while the form was open: what they changed, and the user as it is now. */
 type Conflict = { fresh: User; changes: Array<{ label: string; from: string; to: string }> };
 
@@ -87,6 +102,7 @@ export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boo
   const form = useForm({ resolver: zodResolver(editSchema), defaultValues: valuesOf(user) });
   const { errors, isSubmitting, isDirty } = form.formState;
   useDirtyDialog(isDirty);
+  const active = useWatch({ control: form.control, name: 'active' });
 
   const save = async (values: EditValues) => {
     setProblem(null);
@@ -227,6 +243,7 @@ export function EditUserForm({ user, isSelf, onDone }: { user: User; isSelf: boo
       >
         {(props) => <input {...props} {...form.register('active')} type="checkbox" disabled={isSelf} />}
       </Field>
+      {user.active && !active && <DeactivationNote user={user} />}
       <FormDialogActions submitLabel="Save" busyLabel="Saving…" busy={isSubmitting} />
     </form>
   );

@@ -1,6 +1,6 @@
 import { Link } from '@tanstack/react-router';
 import { type ReactNode, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { fullName, roleLabel } from '../lib/format';
+import { formatDate, fullName, roleLabel } from '../lib/format';
 import type { User } from '../trpc';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
 import { Email } from './email';
@@ -39,13 +39,64 @@ function AccountLink({ store, accountId }: { store: NameStore; accountId: string
   );
 }
 
-/** Users with their actions; with `accountNames`, also the account each belongs to. */
+export type UserSortField = 'name' | 'email' | 'lastSignIn' | 'created';
+export type TableSort = { by: UserSortField; direction: 'asc' | 'desc' };
+
+const defaultSort: TableSort = { by: 'email', direction: 'asc' };
+
+/** Which order each sortable column's header sets. */
+const sortOfColumn: Record<string, UserSortField> = {
+  name: 'name',
+  email: 'email',
+  lastLoginAt: 'lastSignIn',
+  createdAt: 'created',
+};
+
+/**
+ * A sortable column's header: a button that sorts by the column (ascending
+ * first), or reverses the order when it already sorts by it. The th carries aria-sort.
+ */
+function SortHeader({
+  label,
+  field,
+  sort,
+  onSort,
+}: {
+  label: string;
+  field: UserSortField;
+  sort: TableSort;
+  onSort: (sort: TableSort) => void;
+}) {
+  const active = sort.by === field;
+  const next: TableSort = { by: field, direction: active && sort.direction === 'asc' ? 'desc' : 'asc' };
+  return (
+    <button
+      type="button"
+      className="sort-button"
+      onClick={() => onSort(next)}
+      title={`Sort by ${label.toLowerCase()}, ${next.direction === 'asc' ? 'ascending' : 'descending'}`}
+    >
+      {label}
+      <span aria-hidden="true" className={active ? 'sort-mark sort-mark-active' : 'sort-mark'}>
+        {active ? (sort.direction === 'asc' ? '▲' : '▼') : '↕'}
+      </span>
+    </button>
+  );
+}
+
+/**
+ * Users with their actions; with `accountNames`, also the account each belongs
+ * to. With `onSort`, the name, email, last sign-in and created headers sort the
+ * table (on the server: `sort` is the order the rows came in).
+ */
 export function UsersTable({
   users,
   caption,
   defaultAccountId,
   accountNames,
   footer,
+  sort = defaultSort,
+  onSort,
 }: {
   users: User[];
   caption: string;
@@ -53,6 +104,8 @@ export function UsersTable({
   /** Account names by id: the Account column (a name not known yet shows as a link all the same). */
   accountNames?: Map<string, string>;
   footer?: ReactNode;
+  sort?: TableSort;
+  onSort?: (sort: TableSort) => void;
 }) {
   const [store] = useState(createNameStore);
   useEffect(() => {
@@ -105,6 +158,10 @@ export function UsersTable({
         header: 'Last sign-in',
         cell: ({ getValue }) => <DateTimeOrNever value={getValue()} />,
       }),
+      column.accessor('createdAt', {
+        header: 'Created',
+        cell: ({ getValue }) => formatDate(getValue()),
+      }),
       column.display({
         id: 'actions',
         header: 'Actions',
@@ -114,5 +171,55 @@ export function UsersTable({
     return list;
   }, [withAccounts, store, defaultAccountId]);
 
-  return <DataTable caption={caption} columns={columns} data={users} footer={footer} />;
+  const ariaSort = useMemo(
+    () =>
+      onSort
+        ? (columnId: string) => {
+            const field = sortOfColumn[columnId];
+            if (!field) return undefined;
+            if (field !== sort.by) return 'none' as const;
+            return sort.direction === 'asc' ? ('ascending' as const) : ('descending' as const);
+          }
+        : undefined,
+    [onSort, sort],
+  );
+
+  const headerOf = useMemo(
+    () =>
+      onSort
+        ? (columnId: string, label: string) => {
+            const field = sortOfColumn[columnId];
+            return field ? <SortHeader label={label} field={field} sort={sort} onSort={onSort} /> : undefined;
+          }
+        : undefined,
+    [onSort, sort],
+  );
+
+  return (
+    <DataTable
+      caption={caption}
+      columns={columns}
+      data={users}
+      footer={footer}
+      ariaSort={ariaSort}
+      headerOf={headerOf}
+    />
+  );
+}
+
+/**
+ * Said instead of the table when a search in another order than email matches
+ * too many users to sort (SEARCH_TOO_BROAD): the server's reason, and a button
+ * back to email order, which pages through any search.
+ */
+export function SearchTooBroad({ message, onSortByEmail }: { message: string; onSortByEmail: () => void }) {
+  return (
+    <div className="alert alert-warning" role="alert">
+      <p className="alert-title">This search cannot be sorted this way</p>
+      <p>{message}</p>
+      <button type="button" className="btn btn-small" onClick={onSortByEmail}>
+        Sort by email
+      </button>
+    </div>
+  );
 }

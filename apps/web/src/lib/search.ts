@@ -13,12 +13,43 @@ export function parseLoginSearch(search: Record<string, unknown>): LoginSearch {
 export type QuerySearch = { q?: string };
 export const parseQuerySearch = (search: Record<string, unknown>): QuerySearch => ({ q: text(search.q) });
 
-export type UsersSearch = {
+/** A users table's order in the address: `sort` (absent: email) and `order` (absent: ascending). */
+export type SortSearch = { sort?: 'name' | 'email' | 'lastSignIn' | 'created'; order?: 'desc' };
+const sortFields = ['name', 'email', 'lastSignIn', 'created'] as const;
+export function parseSortSearch(search: Record<string, unknown>): SortSearch {
+  const sort = sortFields.find((field) => field === search.sort);
+  return { sort: sort === 'email' ? undefined : sort, order: search.order === 'desc' ? 'desc' : undefined };
+}
+
+/** The order users.search takes for a table's address (undefined: the default, email ascending). */
+export function userSortOf(search: SortSearch) {
+  if (!search.sort && !search.order) return undefined;
+  return { by: search.sort ?? 'email', direction: search.order ?? 'asc' } as const;
+}
+
+/** The Last sign-in filter's presets: never, or not in the last 30, 90 or 180 days. */
+export const lastSignInPresets = ['never', '30d', '90d', '180d'] as const;
+export type LastSignInPreset = (typeof lastSignInPresets)[number];
+
+/**
+ * The dormant filter users.search takes for a preset. A day's count is from
+ * the start of today, so the filter (and the query's cache key) stays the same all day.
+ */
+export function lastSignInFilterOf(preset: LastSignInPreset | undefined, now = new Date()) {
+  if (!preset) return undefined;
+  if (preset === 'never') return { never: true } as const;
+  const start = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  start.setDate(start.getDate() - Number.parseInt(preset, 10));
+  return { before: start };
+}
+
+export type UsersSearch = SortSearch & {
   q?: string;
   active?: 'active' | 'inactive';
   role?: 'admin' | 'user';
   account?: string;
   locked?: 'locked';
+  lastSignIn?: LastSignInPreset;
 };
 export function parseUsersSearch(search: Record<string, unknown>): UsersSearch {
   return {
@@ -27,8 +58,17 @@ export function parseUsersSearch(search: Record<string, unknown>): UsersSearch {
     role: search.role === 'admin' || search.role === 'user' ? search.role : undefined,
     account: text(search.account, 64),
     locked: search.locked === 'locked' ? 'locked' : undefined,
+    lastSignIn: lastSignInPresets.find((preset) => preset === search.lastSignIn),
+    ...parseSortSearch(search),
   };
 }
+
+/** An account's page: its users' search text and order. */
+export type AccountSearch = QuerySearch & SortSearch;
+export const parseAccountSearch = (search: Record<string, unknown>): AccountSearch => ({
+  ...parseQuerySearch(search),
+  ...parseSortSearch(search),
+});
 
 const day = (value: unknown): string | undefined =>
   typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : undefined;

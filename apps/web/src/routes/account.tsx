@@ -1,7 +1,7 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { accountDescriptionSchema, accountNameSchema } from '@roster/api/schemas';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useId, useState } from 'react';
+import { useCallback, useId, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { ConfirmDialog } from '../components/confirm-dialog';
@@ -14,12 +14,12 @@ import { SearchBox } from '../components/search-box';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { AddUserForm } from '../components/user-forms';
-import { UsersTable } from '../components/users-table';
+import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-table';
 import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
 import { useRefreshAdminData } from '../lib/refresh';
-import { shortSearchHint } from '../lib/search';
+import { type AccountSearch, shortSearchHint, userSortOf } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { type Account, trpc } from '../trpc';
 
@@ -211,13 +211,28 @@ function EditAccountForm({ account, onDone }: { account: Account; onDone: () => 
 }
 
 function AccountUsers({ account }: { account: Account }) {
-  const { q } = route.useSearch();
+  const search = route.useSearch();
+  const { q } = search;
   const navigate = useNavigate();
   const me = useMe();
   const [adding, setAdding] = useState(false);
   const pageSize = usePageSize();
+  const sort = userSortOf(search);
+  const chooseSort = useCallback(
+    (next: TableSort) =>
+      void navigate({
+        to: '.',
+        search: (previous: AccountSearch) => ({
+          ...previous,
+          sort: next.by === 'email' ? undefined : next.by,
+          order: next.direction === 'desc' ? ('desc' as const) : undefined,
+        }),
+        replace: true,
+      }),
+    [navigate],
+  );
   const users = trpc.users.search.useInfiniteQuery(
-    { accountId: account.id, query: q, limit: pageSize },
+    { accountId: account.id, query: q, sort, limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
 
@@ -230,7 +245,13 @@ function AccountUsers({ account }: { account: Account }) {
         <SearchBox
           label="Search users in this account"
           value={q ?? ''}
-          onChange={(text) => void navigate({ to: '.', search: { q: text || undefined }, replace: true })}
+          onChange={(text) =>
+            void navigate({
+              to: '.',
+              search: (previous: AccountSearch) => ({ ...previous, q: text || undefined }),
+              replace: true,
+            })
+          }
         />
         <ExportCsvLink
           filter={{ accountId: account.id, query: q }}
@@ -252,29 +273,38 @@ function AccountUsers({ account }: { account: Account }) {
           )}
         </Modal>
       </div>
-      <PagedList
-        query={users}
-        loading="Loading users…"
-        noun={['user', 'users']}
-        pageSize={pageSize}
-        // The account keeps its user count: the total is known without counting (not for a search).
-        total={q ? undefined : account.userCount}
-        empty={{
-          title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
-          hint: q
-            ? (shortSearchHint(q) ?? 'Try another name or email, or clear the search.')
-            : 'Add a user with the Add user button.',
-        }}
-      >
-        {(items, footer) => (
-          <UsersTable
-            caption={`Users of ${account.name}`}
-            users={items}
-            defaultAccountId={me.accountId}
-            footer={footer}
-          />
-        )}
-      </PagedList>
+      {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
+        <SearchTooBroad
+          message={errorMessage(users.error)}
+          onSortByEmail={() => chooseSort({ by: 'email', direction: 'asc' })}
+        />
+      ) : (
+        <PagedList
+          query={users}
+          loading="Loading users…"
+          noun={['user', 'users']}
+          pageSize={pageSize}
+          // The account keeps its user count: the total is known without counting (not for a search).
+          total={q ? undefined : account.userCount}
+          empty={{
+            title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
+            hint: q
+              ? (shortSearchHint(q) ?? 'Try another name or email, or clear the search.')
+              : 'Add a user with the Add user button.',
+          }}
+        >
+          {(items, footer) => (
+            <UsersTable
+              caption={`Users of ${account.name}`}
+              users={items}
+              defaultAccountId={me.accountId}
+              footer={footer}
+              sort={sort}
+              onSort={chooseSort}
+            />
+          )}
+        </PagedList>
+      )}
     </section>
   );
 }

@@ -31,6 +31,7 @@ const actionLabels: Record<AuditAction, string> = {
   'user.locked': 'Locked after failed sign-ins',
   'user.unlocked': 'Unlocked sign-in',
   'user.sessions_ended': 'Ended sessions',
+  'user.moved': 'Moved to another account',
   'api_key.created': 'Created API key',
   'api_key.revoked': 'Revoked API key',
   'api_key.refused': 'Refused an API key',

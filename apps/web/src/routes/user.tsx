@@ -1,5 +1,6 @@
 import { getRouteApi, Link, useCanGoBack, useNavigate, useRouter } from '@tanstack/react-router';
 import { useId, useMemo, useState } from 'react';
+import { AccountFilter } from '../components/account-filter';
 import { ApiKeysSection } from '../components/api-keys';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { type Columns, columnsFor, DataTable } from '../components/data-table';
@@ -88,7 +89,8 @@ function UserDetails({ user }: { user: User }) {
             <dd>
               <Link to="/accounts/$accountId" params={{ accountId: user.accountId }} className="long-text">
                 {account.data?.name ?? 'Open account'}
-              </Link>
+              </Link>{' '}
+              <MoveUser user={user} accountName={account.data?.name} />
             </dd>
           </div>
           <div>
@@ -106,6 +108,68 @@ function UserDetails({ user }: { user: User }) {
         <UserActions user={user} defaultAccountId={me.accountId} onDeleted={leave} />
       </div>
     </div>
+  );
+}
+
+/**
+ * Moves the user to another account of the organization (users.move, with the
+ * version shown, so a change made meanwhile is not overwritten unseen).
+ * Administrators stay in the default account: the dialog says so instead.
+ */
+function MoveUser({ user, accountName }: { user: User; accountName: string | undefined }) {
+  const [open, setOpen] = useState(false);
+  const [target, setTarget] = useState<string | undefined>(undefined);
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  const targetName = trpc.accounts.names.useQuery({ ids: target ? [target] : [] }, { enabled: Boolean(target) });
+  const move = trpc.users.move.useMutation({
+    onSuccess: async (moved) => {
+      setOpen(false);
+      toast.show(`${fullName(moved)} moved to ${targetName.data?.[0]?.name ?? 'the other account'}.`);
+      await refresh();
+    },
+  });
+  const isAdmin = user.role === 'admin';
+  const same = target === user.accountId;
+  return (
+    <ConfirmDialog
+      open={open}
+      onOpenChange={(next) => {
+        setOpen(next);
+        if (!next) {
+          setTarget(undefined);
+          move.reset();
+        }
+      }}
+      title={`Move ${fullName(user)} to another account`}
+      confirmLabel="Move"
+      pending={move.isPending}
+      error={move.error}
+      confirmDisabled={isAdmin || !target || same}
+      onConfirm={() => target && move.mutate({ id: user.id, accountId: target, version: user.version })}
+      trigger={
+        <button type="button" className="btn btn-small">
+          Move to another account
+        </button>
+      }
+      extra={
+        isAdmin ? null : (
+          <div className="form">
+            <AccountFilter
+              accountId={target}
+              onChange={setTarget}
+              label="Move to"
+              placeholder="Type an account's name"
+            />
+            {same && <p className="muted">They are in this account already.</p>}
+          </div>
+        )
+      }
+    >
+      {isAdmin
+        ? 'Administrators belong to the default account. Make them a user first (in the ⋯ menu), then move them.'
+        : `They are now in ${accountName ? `“${accountName}”` : 'their account'}. Choose the account to move them to; their sessions, API keys and role stay as they are.`}
+    </ConfirmDialog>
   );
 }
 

@@ -6,10 +6,11 @@ import { ExportCsvLink } from '../components/export-csv-link';
 import { useMe } from '../components/me';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
-import { UsersTable } from '../components/users-table';
+import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-table';
 import { useAccountNames } from '../lib/account-names';
+import { errorMessage, errorReason } from '../lib/errors';
 import { usePageSize } from '../lib/page-size';
-import { shortSearchHint, type UsersSearch } from '../lib/search';
+import { lastSignInFilterOf, shortSearchHint, type UsersSearch, userSortOf } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { trpc } from '../trpc';
 
@@ -36,9 +37,10 @@ export function UsersPage() {
     role: search.role,
     accountId,
     locked: search.locked ? true : undefined,
+    lastSignIn: lastSignInFilterOf(search.lastSignIn),
   };
   const users = trpc.users.search.useInfiniteQuery(
-    { ...filter, limit: pageSize },
+    { ...filter, sort: userSortOf(search), limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
   // The Account column: the names of the accounts on screen, asked for page by page.
@@ -46,7 +48,17 @@ export function UsersPage() {
     useMemo(() => users.data?.pages.map((page) => page.items.map((user) => user.accountId)) ?? [], [users.data]),
   );
   const chooseAccount = useCallback((id: string | undefined) => setSearch({ account: id }), [setSearch]);
-  const filtered = Boolean(search.q || search.active || search.role || accountId || search.locked);
+  const sort = userSortOf(search);
+  // The order goes in the address (email ascending, the default, is left out), so a sorted view can be shared.
+  const chooseSort = useCallback(
+    (next: TableSort) =>
+      setSearch({
+        sort: next.by === 'email' ? undefined : next.by,
+        order: next.direction === 'desc' ? ('desc' as const) : undefined,
+      }),
+    [setSearch],
+  );
+  const filtered = Boolean(search.q || search.active || search.role || accountId || search.locked || search.lastSignIn);
 
   return (
     <>
@@ -96,30 +108,51 @@ export function UsersPage() {
           ]}
           onChange={(locked) => setSearch({ locked })}
         />
-        <ClearFilters filtered={filtered} />
+        <SelectFilter
+          label="Last sign-in"
+          value={search.lastSignIn}
+          options={[
+            ['', 'Any time'],
+            ['never', 'Never'],
+            ['30d', 'Not in 30 days'],
+            ['90d', 'Not in 90 days'],
+            ['180d', 'Not in 180 days'],
+          ]}
+          onChange={(lastSignIn) => setSearch({ lastSignIn })}
+        />
+        <ClearFilters filtered={filtered} keep={{ sort: search.sort, order: search.order }} />
       </div>
-      <PagedList
-        query={users}
-        loading="Loading users…"
-        noun={['user', 'users']}
-        pageSize={pageSize}
-        empty={{
-          title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
-          hint: filtered
-            ? (shortSearchHint(search.q) ?? 'Change the search or the filters.')
-            : 'Users are added on an account’s page.',
-        }}
-      >
-        {(items, footer) => (
-          <UsersTable
-            caption="Users"
-            users={items}
-            accountNames={accountNames}
-            defaultAccountId={me.accountId}
-            footer={footer}
-          />
-        )}
-      </PagedList>
+      {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
+        <SearchTooBroad
+          message={errorMessage(users.error)}
+          onSortByEmail={() => chooseSort({ by: 'email', direction: 'asc' })}
+        />
+      ) : (
+        <PagedList
+          query={users}
+          loading="Loading users…"
+          noun={['user', 'users']}
+          pageSize={pageSize}
+          empty={{
+            title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
+            hint: filtered
+              ? (shortSearchHint(search.q) ?? 'Change the search or the filters.')
+              : 'Users are added on an account’s page.',
+          }}
+        >
+          {(items, footer) => (
+            <UsersTable
+              caption="Users"
+              users={items}
+              accountNames={accountNames}
+              defaultAccountId={me.accountId}
+              footer={footer}
+              sort={sort}
+              onSort={chooseSort}
+            />
+          )}
+        </PagedList>
+      )}
     </>
   );
 }

@@ -309,6 +309,25 @@ const cases: Record<string, Case> = {
       },
     ],
   },
+  'users.move': {
+    setup: async (org) => {
+      const account = await org.addAccount('Moved To');
+      const user = await org.addUser();
+      return { id: user.id, email: user.email, other: account.id };
+    },
+    act: (caller, t) => caller.users.move({ id: t.id ?? '', accountId: t.other ?? '', version: 1 }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.moved',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { accountId: org.defaultAccountId },
+        after: { accountId: t.other ?? '' },
+      },
+    ],
+  },
   'users.setRole': {
     setup: async (org) => {
       const user = await org.addUser();

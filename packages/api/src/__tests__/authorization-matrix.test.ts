@@ -102,6 +102,9 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'users.unlock': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.sessions': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.endSessions': { input: (w) => ({ id: w.userId, revokeApiKeys: true }), expect: adminOnIds },
+  'users.deactivationPreview': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
+  // A fresh user is at version 1.
+  'users.move': { input: (w) => ({ id: w.defaultUserId, accountId: w.accountId, version: 1 }), expect: adminOnIds },
   // Every filter at once; another organization's admin finds nothing of this one (an empty page).
   'audit.list': {
     input: (w) => ({

@@ -197,6 +197,17 @@ describe('users export: the filters', () => {
       .set({ lockedUntil: new Date(Date.now() + 3_600_000) })
       .where('id', '=', (made[4] as { id: string }).id)
       .execute();
+    // Two of them signed in: one long ago, one today (the others never).
+    await db
+      .updateTable('users')
+      .set({ lastLoginAt: new Date('2025-01-15T10:00:00Z') })
+      .where('id', '=', (made[1] as { id: string }).id)
+      .execute();
+    await db
+      .updateTable('users')
+      .set({ lastLoginAt: new Date() })
+      .where('id', '=', (made[3] as { id: string }).id)
+      .execute();
     exportLimits.pageSize = 2;
     const token = await adminSession(org);
     const filters: Array<Record<string, unknown>> = [
@@ -211,6 +222,9 @@ describe('users export: the filters', () => {
       { role: 'admin' },
       { locked: true },
       { locked: false, active: true },
+      { lastSignIn: { never: true } },
+      { lastSignIn: { before: new Date('2026-01-01T00:00:00Z') } },
+      { lastSignIn: { never: true }, query: `marguerite${tag}` },
     ];
     for (const filter of filters) {
       const expected = await searchAll(org, filter);
@@ -253,6 +267,9 @@ describe('users export: the filters', () => {
       ['q=ada', 'q'],
       ['role=user&role=admin', 'role'],
       ['query=&query=ada', 'query'],
+      ['neverSignedIn=maybe', 'neverSignedIn'],
+      ['lastSignInBefore=yesterday', 'lastSignInBefore'],
+      ['neverSignedIn=true&lastSignInBefore=2026-01-01', 'neverSignedIn'],
     ];
     for (const [query, field] of cases) {
       const { error, data } = await refusal(exportAs({ sessionToken: token }, query));

@@ -9,9 +9,17 @@ export function encodeCursor(values: readonly string[]): string {
 }
 
 /** What a value of a cursor must be: the database would fail on anything else (a 500, not a 400). */
-export type CursorPart = 'text' | 'uuid' | 'timestamp';
+export type CursorPart = 'text' | 'uuid' | 'timestamp' | 'microTimestamp' | 'microTimestampOrNone';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A timestamp to the microsecond, as Postgres keeps them: 2026-01-31T12:00:00.123456Z. */
+const microPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const validMicro = (value: string) => {
+  if (!microPattern.test(value)) return false;
+  const date = new Date(`${value.slice(0, 23)}Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 23) === value.slice(0, 23);
+};
 
 const validPart: Record<CursorPart, (value: string) => boolean> = {
   // Postgres text cannot hold NUL.
@@ -22,6 +30,9 @@ const validPart: Record<CursorPart, (value: string) => boolean> = {
     const date = new Date(value);
     return !Number.isNaN(date.getTime()) && date.toISOString() === value;
   },
+  microTimestamp: validMicro,
+  // The empty string: no timestamp (a user who never signed in).
+  microTimestampOrNone: (value) => value === '' || validMicro(value),
 };
 
 export function decodeCursor(cursor: string | undefined, parts: readonly CursorPart[]): string[] | undefined {

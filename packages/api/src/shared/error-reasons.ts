@@ -21,6 +21,7 @@ export const errorReasons = {
 
   // Input.
   INVALID_CURSOR: 'BAD_REQUEST',
+  SEARCH_TOO_BROAD: 'BAD_REQUEST',
   COMMON_PASSWORD: 'BAD_REQUEST',
   WRONG_CURRENT_PASSWORD: 'BAD_REQUEST',
   // Who is calling.

@@ -86,6 +86,9 @@ export type SessionOutput = z.infer<typeof sessionOutput>;
 /** What ending a user's sessions ended. */
 export const endedSessionsOutput = z.object({ ended: z.number(), apiKeysRevoked: z.number() });
 
+/** What deactivating a user would end (users.deactivationPreview). */
+export const deactivationPreviewOutput = z.object({ sessions: z.number(), apiKeys: z.number() });
+
 /** A row of the audit log as administrators see it. */
 export const auditEntryOutput = z.object({
   id: z.string(),

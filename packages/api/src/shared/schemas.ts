@@ -74,19 +74,6 @@ export const searchQuerySchema = z
   .refine((value) => !controlCharacters.test(value), 'A search cannot contain control characters')
   .optional();
 
-/**
- * What a users search filters on (`users.search` without its paging), and so
- * what a users export takes: the CSV of a search has exactly the users its pages show.
- */
-export const userFilterSchema = z.object({
-  query: searchQuerySchema,
-  accountId: idSchema.optional(),
-  active: z.boolean({ error: 'Active is true or false' }).optional(),
-  role: roleSchema.optional(),
-  locked: z.boolean({ error: 'Locked is true or false' }).optional(),
-});
-export type UserFilterInput = z.input<typeof userFilterSchema>;
-
 export {
   neutralizeFormulaCell,
   restoreFormulaCell,
@@ -97,7 +84,8 @@ export {
 
 /**
  * The address of a users export (see `usersExportPath`): the filters as query
- * parameters, booleans as `true` / `false`, absent ones left out; `bom` starts
+ * parameters, booleans as `true` / `false`, absent ones left out (the dormant
+ * filter as `neverSignedIn=true` or `lastSignInBefore=<ISO date>`); `bom` starts
  * the file with a UTF-8 byte order mark (for Excel).
  */
 export function usersExportUrl(filter: UserFilterInput, options: { bom?: boolean } = {}): string {
@@ -106,10 +94,58 @@ export function usersExportUrl(filter: UserFilterInput, options: { bom?: boolean
     const value = filter[key];
     if (value !== undefined && value !== '') params.set(key, String(value));
   }
+  const lastSignIn = filter.lastSignIn;
+  if (lastSignIn && 'never' in lastSignIn) params.set('neverSignedIn', 'true');
+  if (lastSignIn && 'before' in lastSignIn) params.set('lastSignInBefore', lastSignIn.before.toISOString());
   if (options.bom) params.set('bom', 'true');
   const query = params.toString();
   return query ? `${usersExportPath}?${query}` : usersExportPath;
 }
+
+/** The orders the users tables sort in; `name` is last name, then first name (case and accents ignored). */
+export const userSortFields = ['name', 'email', 'lastSignIn', 'created'] as const;
+export type UserSortField = (typeof userSortFields)[number];
+export const sortDirections = ['asc', 'desc'] as const;
+export type SortDirection = (typeof sortDirections)[number];
+
+/** users.search's order; absent, email ascending. Users who never signed in come last either way. */
+export const userSortSchema = z.object({
+  by: z.enum(userSortFields, { error: "Sort by 'name', 'email', 'lastSignIn' or 'created'" }),
+  direction: z.enum(sortDirections, { error: "The direction is 'asc' or 'desc'" }).default('asc'),
+});
+export type UserSort = z.output<typeof userSortSchema>;
+
+/** Dates PostgreSQL can store and compare: years 1 to 9999. */
+const storableDate = z
+  .date({ error: 'Give a date' })
+  .refine(
+    (date) => date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999,
+    'Give a date between the years 1 and 9999',
+  );
+
+/**
+ * The dormant filter: users who never signed in (`never: true`), or whose last
+ * sign-in was before a date (`before`; users who never signed in are not among them).
+ */
+export const lastSignInFilterSchema = z.union(
+  [z.object({ never: z.literal(true) }).strict(), z.object({ before: storableDate }).strict()],
+  { error: 'Filter last sign-in by { never: true } or { before: <date> }' },
+);
+export type LastSignInFilter = z.output<typeof lastSignInFilterSchema>;
+
+/**
+ * What a users search filters on (`users.search` without its paging), and so
+ * what a users export takes: the CSV of a search has exactly the users its pages show.
+ */
+export const userFilterSchema = z.object({
+  query: searchQuerySchema,
+  accountId: idSchema.optional(),
+  active: z.boolean({ error: 'Active is true or false' }).optional(),
+  role: roleSchema.optional(),
+  locked: z.boolean({ error: 'Locked is true or false' }).optional(),
+  lastSignIn: lastSignInFilterSchema.optional(),
+});
+export type UserFilterInput = z.input<typeof userFilterSchema>;
 
 export const newUserSchema = z.object({
   email: emailSchema,
@@ -207,6 +243,7 @@ export const auditActions = [
   'user.locked',
   'user.unlocked',
   'user.sessions_ended',
+  'user.moved',
   'api_key.created',
   'api_key.revoked',
   'api_key.refused',

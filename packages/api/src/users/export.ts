@@ -40,8 +40,17 @@ let running = 0;
 export type UserExportFilter = Omit<UserFilter, 'cursor' | 'limit' | 'columns'>;
 
 /** The query parameters a users export takes: the filters of `users.search`, and `bom`. */
-const parameterNames = new Set(['query', 'accountId', 'active', 'role', 'locked', 'bom']);
-const booleanNames = new Set(['active', 'locked', 'bom']);
+const parameterNames = new Set([
+  'query',
+  'accountId',
+  'active',
+  'role',
+  'locked',
+  'neverSignedIn',
+  'lastSignInBefore',
+  'bom',
+]);
+const booleanNames = new Set(['active', 'locked', 'neverSignedIn', 'bom']);
 
 /**
  * The filters of an export's query string, checked by the schema of
@@ -59,7 +68,7 @@ export function parseUserExportParams(params: URLSearchParams): { filter: UserEx
     if (!parameterNames.has(name)) {
       issues.push({
         path: name,
-        message: `"${name.slice(0, 40)}" is not a filter of the export: use query, accountId, active, role, locked or bom`,
+        message: `"${name.slice(0, 40)}" is not a filter of the export: use query, accountId, active, role, locked, neverSignedIn, lastSignInBefore or bom`,
       });
     } else if (repeated) {
       issues.push({ path: name, message: `${name} is given more than once` });
@@ -70,7 +79,18 @@ export function parseUserExportParams(params: URLSearchParams): { filter: UserEx
       raw[name] = value;
     }
   }
-  const { bom, ...filterInput } = raw;
+  const { bom, neverSignedIn, lastSignInBefore, ...rest } = raw;
+  const filterInput: Record<string, unknown> = { ...rest };
+  if (neverSignedIn === true && lastSignInBefore !== undefined) {
+    issues.push({ path: 'neverSignedIn', message: 'Give neverSignedIn or lastSignInBefore, not both' });
+  } else if (neverSignedIn === true) {
+    filterInput.lastSignIn = { never: true };
+  } else if (typeof lastSignInBefore === 'string') {
+    const before = new Date(lastSignInBefore);
+    if (Number.isNaN(before.getTime())) {
+      issues.push({ path: 'lastSignInBefore', message: 'lastSignInBefore is a date, such as 2026-09-01T00:00:00Z' });
+    } else filterInput.lastSignIn = { before };
+  }
   const parsed = userFilterSchema.safeParse(filterInput);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {

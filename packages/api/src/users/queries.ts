@@ -1,6 +1,8 @@
 import { type Database, type Db, type NewUser, preparedQuery, type Role, type UserUpdate } from '@roster/db';
 import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
-import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
+import { appError } from '../errors.js';
+import { type CursorPart, decodeCursor, encodeCursor, escapeLike, toPage } from '../shared/cursor.js';
+import type { LastSignInFilter, UserSort, UserSortField } from '../shared/schemas.js';
 import { foldSearchText } from './fold.js';
 import { likelyCommon } from './search-stats-queries.js';
 
@@ -178,6 +180,39 @@ export async function findUserIdentity(db: Db, id: string) {
   return db.selectFrom('users').select(['id', 'organizationId', 'email']).where('id', '=', id).executeTakeFirst();
 }
 
+/** Moves the user to another account (the accounts' user_count follow by trigger) and bumps the version. */
+export async function moveUserRow(db: Db, organizationId: string, id: string, accountId: string) {
+  return updateUserRow(db, organizationId, id, { accountId });
+}
+
+/**
+ * What deactivating the user would end: their live sessions (as users.sessions
+ * lists them) and their API keys that still work.
+ */
+export async function countWhatDeactivationEnds(db: Db, userId: string, idleTimeoutMs: number) {
+  const row = await db
+    .selectNoFrom((eb) => [
+      eb
+        .selectFrom('sessions')
+        .select(eb.fn.countAll<number>().as('n'))
+        .where('sessions.userId', '=', userId)
+        .where('sessions.expiresAt', '>', sql<Date>`now()`)
+        .where(
+          sql<boolean>`sessions.last_seen_at > now() - ${Math.trunc(idleTimeoutMs)}::bigint * interval '1 millisecond'`,
+        )
+        .as('sessions'),
+      eb
+        .selectFrom('apiKeys')
+        .select(eb.fn.countAll<number>().as('n'))
+        .where('apiKeys.userId', '=', userId)
+        .where('apiKeys.revokedAt', 'is', null)
+        .where('apiKeys.expiresAt', '>', sql<Date>`now()`)
+        .as('apiKeys'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { sessions: Number(row.sessions ?? 0), apiKeys: Number(row.apiKeys ?? 0) };
+}
+
 export async function deleteUserRow(db: Db, organizationId: string, id: string): Promise<void> {
   await db.deleteFrom('users').where('organizationId', '=', organizationId).where('id', '=', id).execute();
 }
@@ -189,11 +224,22 @@ export type UserFilter = {
   role?: Role | undefined;
   /** Only users locked out after failed sign-ins (true), or only those who are not (false). */
   locked?: boolean | undefined;
+  /** Dormant users: never signed in, or last signed in before a date. */
+  lastSignIn?: LastSignInFilter | undefined;
+  /** The page order; absent, email ascending. */
+  sort?: UserSort | undefined;
   cursor?: string | undefined;
   limit: number;
   /** Which columns the rows have: the user's (default), or a CSV export's (see exportUsersPage). Never from input. */
   columns?: 'export' | undefined;
 };
+
+/** The dormant filter's condition on users.last_login_at (a range, or IS NULL, of the last sign-in indexes). */
+function lastSignInCondition(filter: LastSignInFilter): RawBuilder<SqlBool> {
+  return 'never' in filter
+    ? sql<SqlBool>`users.last_login_at is null`
+    : sql<SqlBool>`users.last_login_at < ${filter.before}`;
+}
 
 /**
  * Does the search text look like the start of an email address? It has an @
@@ -253,9 +299,16 @@ const lockedIs = (locked: boolean) =>
     ? sql<boolean>`users.locked_until > now()`
     : sql<boolean>`(users.locked_until is null or users.locked_until <= now())`;
 
-function filteredUsers(db: Db, organizationId: string, filter: UserFilter, match: Match | null) {
-  const after = decodeCursor(filter.cursor, ['text']);
+function filteredUsers(
+  db: Db,
+  organizationId: string,
+  filter: UserFilter,
+  match: Match | null,
+  emailCursor: 'email' | 'none' = 'email',
+) {
+  const after = emailCursor === 'email' ? decodeCursor(filter.cursor, ['text']) : undefined;
   let query = db.selectFrom('users').where('users.organizationId', '=', organizationId);
+  if (filter.lastSignIn) query = query.where(lastSignInCondition(filter.lastSignIn));
   if (filter.accountId) query = query.where('users.accountId', '=', filter.accountId);
   if (filter.active !== undefined) query = query.where('users.active', '=', filter.active);
   if (filter.role) query = query.where('users.role', '=', filter.role);
@@ -334,11 +387,19 @@ type SubstringShape = {
   active: boolean | undefined;
   role: Role | undefined;
   locked: boolean | undefined;
+  lastSignIn: 'never' | 'before' | undefined;
   limit: number;
 };
 
 /** The values of a substring search; each is passed once for every place the SQL uses it. */
-type SubstringValues = { organizationId: string; accountId: string; after: string; folded: string; pattern: string };
+type SubstringValues = {
+  organizationId: string;
+  accountId: string;
+  after: string;
+  folded: string;
+  pattern: string;
+  before: string;
+};
 
 function substringShapeOf(filter: UserFilter, route: SubstringRoute): SubstringShape {
   return {
@@ -351,6 +412,7 @@ function substringShapeOf(filter: UserFilter, route: SubstringRoute): SubstringS
     active: filter.active,
     role: filter.role,
     locked: filter.locked,
+    lastSignIn: filter.lastSignIn ? ('never' in filter.lastSignIn ? 'never' : 'before') : undefined,
     limit: filter.limit,
   };
 }
@@ -364,6 +426,9 @@ function scopedUsers(db: Db, shape: SubstringShape, take: (key: keyof SubstringV
   if (shape.locked !== undefined) {
     query = query.where(lockedIs(shape.locked));
   }
+  if (shape.lastSignIn === 'never') query = query.where(sql<SqlBool>`users.last_login_at is null`);
+  if (shape.lastSignIn === 'before')
+    query = query.where(sql<SqlBool>`users.last_login_at < ${take('before')}::timestamptz`);
   if (shape.cursor) query = query.where('users.email', '>', take('after'));
   return query;
 }
@@ -424,7 +489,12 @@ function buildSubstringQuery(db: Db, shape: SubstringShape, take: (key: keyof Su
     // (counted from the same index, only when they did not fill a page): then the head has seen them all.
     const head = users().select(['users.id', 'users.email', 'users.searchText']).orderBy('users.email').limit(head1);
     const headFolded = take('folded');
-    const countable = !shape.account && shape.active === undefined && !shape.role && shape.locked === undefined;
+    const countable =
+      !shape.account &&
+      shape.active === undefined &&
+      !shape.role &&
+      shape.locked === undefined &&
+      shape.lastSignIn === undefined;
     const sawAll = countable
       ? sql`or (select count(*) from (${users().select(sql<number>`1`.as('one')).orderBy('users.email').limit(head1)}) as head) < ${head1}`
       : sql``;
@@ -498,6 +568,7 @@ function substringValuesOf(organizationId: string, filter: UserFilter, folded: s
     after: decodeCursor(filter.cursor, ['text'])?.[0] ?? '',
     folded,
     pattern: `%${escapeLike(folded)}%`,
+    before: filter.lastSignIn && 'before' in filter.lastSignIn ? filter.lastSignIn.before.toISOString() : '',
   };
 }
 
@@ -526,6 +597,362 @@ export function substringUsersQuery(
   return buildSubstringQuery(db, substringShapeOf(filter, route), (key) => values[key]);
 }
 
+/** A sort key's part: the SQL (on `users`), the name it is selected as, and how its cursor value is sent back. */
+type KeyPart = { expr: RawBuilder<unknown>; alias: string; value: (text: string) => RawBuilder<unknown> };
+
+const asText = (text: string) => sql`${text}`;
+const asUuid = (text: string) => sql`${text}::uuid`;
+const asTime = (text: string) => sql`${text}::timestamptz`;
+/** A timestamp as text to the microsecond (a JavaScript Date would lose them, and keyset paging would skip ties). */
+const microText = (column: string) =>
+  sql<string | null>`to_char(${sql.ref(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * Each order's key, ending in the id so that it is unique; the index of
+ * migration 0013 (or the email btrees) lists users in exactly this order.
+ * Name: the last name, then the first name, folded (case and accents do not
+ * matter) and compared byte by byte (collation "C").
+ */
+const sortKeys: Record<UserSortField, { parts: KeyPart[]; cursor: CursorPart[] }> = {
+  email: { parts: [{ expr: sql`users.email`, alias: 'email', value: asText }], cursor: ['text'] },
+  name: {
+    parts: [
+      { expr: sql`(roster_search_fold(users.last_name) collate "C")`, alias: 'sortLast', value: asText },
+      { expr: sql`(roster_search_fold(users.first_name) collate "C")`, alias: 'sortFirst', value: asText },
+      { expr: sql`users.id`, alias: 'id', value: asUuid },
+    ],
+    cursor: ['text', 'text', 'uuid'],
+  },
+  created: {
+    parts: [
+      { expr: sql`users.created_at`, alias: 'sortAt', value: asTime },
+      { expr: sql`users.id`, alias: 'id', value: asUuid },
+    ],
+    cursor: ['microTimestamp', 'uuid'],
+  },
+  lastSignIn: {
+    parts: [
+      { expr: sql`users.last_login_at`, alias: 'sortAt', value: asTime },
+      { expr: sql`users.id`, alias: 'id', value: asUuid },
+    ],
+    cursor: ['microTimestampOrNone', 'uuid'],
+  },
+};
+
+export const defaultSort: UserSort = { by: 'email', direction: 'asc' };
+
+const sortTag = (sort: UserSort) => `${sort.by}:${sort.direction}`;
+const isDefaultSort = (sort: UserSort) => sort.by === 'email' && sort.direction === 'asc';
+
+/**
+ * A cursor's values for the order asked for. Email ascending keeps the cursor it
+ * always had ([email]); every other order's cursor starts with its tag
+ * ("name:desc"), so a cursor of one order is refused in another.
+ */
+export function decodeSortCursor(cursor: string | undefined, sort: UserSort): string[] | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    raw = undefined;
+  }
+  const tag = Array.isArray(raw) ? (raw.length === 1 ? 'email:asc' : raw[0]) : undefined;
+  if (typeof tag === 'string' && /^(name|email|lastSignIn|created):(asc|desc)$/.test(tag) && tag !== sortTag(sort)) {
+    throw appError(
+      'INVALID_CURSOR',
+      `This cursor is for another order (${tag.replace(':', ', ')}); start again from the first page.`,
+    );
+  }
+  const parts = sortKeys[sort.by].cursor;
+  if (isDefaultSort(sort)) return decodeCursor(cursor, parts);
+  return decodeCursor(cursor, ['text', ...parts])?.slice(1);
+}
+
+/** The cursor after a row of a page in this order. */
+function sortCursorOf(sort: UserSort, row: SortedRow): string {
+  const values = sortValuesOf(sort, row);
+  return isDefaultSort(sort) ? encodeCursor(values) : encodeCursor([sortTag(sort), ...values]);
+}
+
+type SortedRow = UserRow & { sortLast?: string; sortFirst?: string; sortTime?: string | null };
+
+function sortValuesOf(sort: UserSort, row: SortedRow): string[] {
+  switch (sort.by) {
+    case 'email':
+      return [row.email];
+    case 'name':
+      return [row.sortLast ?? '', row.sortFirst ?? '', row.id];
+    default:
+      return [row.sortTime ?? '', row.id];
+  }
+}
+
+/** The columns a sorted page selects besides the user's: the sort key as the cursor carries it. */
+function sortSelections(by: UserSortField) {
+  switch (by) {
+    case 'name':
+      return [
+        sql<string>`(roster_search_fold(users.last_name) collate "C")`.as('sortLast'),
+        sql<string>`(roster_search_fold(users.first_name) collate "C")`.as('sortFirst'),
+      ];
+    case 'created':
+      return [microText('users.created_at').as('sortTime')];
+    case 'lastSignIn':
+      return [microText('users.last_login_at').as('sortTime')];
+    default:
+      return [];
+  }
+}
+
+const comparison = (direction: UserSort['direction']) => (direction === 'asc' ? sql.raw('>') : sql.raw('<'));
+const ordering = (direction: UserSort['direction']) => sql.raw(direction);
+
+/** (k1, k2, …) > (v1, v2, …): a row comparison, which a btree on (…, k1, k2, …) serves as a range. */
+function keysetAfter(parts: KeyPart[], values: string[], direction: UserSort['direction'], on?: string) {
+  const left = parts.map((part) => (on ? sql.ref(`${on}.${part.alias}`) : part.expr));
+  const right = parts.map((part, i) => part.value(values[i] ?? ''));
+  return sql<SqlBool>`(${sql.join(left)}) ${comparison(direction)} (${sql.join(right)})`;
+}
+
+/**
+ * A page of users in a sort order read from its index, from the cursor on,
+ * each row checked against the filters (and `match`). Last sign-in: those who
+ * signed in, in order, then those who never did (in id order), each part read
+ * from its own range of the index and the two pages put together.
+ */
+function sortedUsersQuery(db: Db, organizationId: string, filter: UserFilter, sort: UserSort, match: Match | null) {
+  const after = decodeSortCursor(filter.cursor, sort);
+  const { parts } = sortKeys[sort.by];
+  const page = sql.lit(filter.limit + 1);
+  const base = () =>
+    filteredUsers(db, organizationId, filter, match, 'none').select([...userColumns, ...sortSelections(sort.by)]);
+  const ordered = <Q extends { orderBy: (e: RawBuilder<unknown>) => Q }>(query: Q, keys: KeyPart[]) =>
+    keys.reduce((q, part) => q.orderBy(sql`${part.expr} ${ordering(sort.direction)}`), query);
+  if (sort.by !== 'lastSignIn') {
+    let query = base();
+    if (after) query = query.where(keysetAfter(parts, after, sort.direction));
+    return { kind: 'plain' as const, query: ordered(query, parts).limit(page) };
+  }
+  // Last sign-in: the signed-in part, then the never-signed-in part (last in both directions).
+  const [time, id] = parts as [KeyPart, KeyPart];
+  const inNullPart = after !== undefined && after[0] === '';
+  const wantSigned = !inNullPart && !(filter.lastSignIn && 'never' in filter.lastSignIn);
+  const wantNever = !(filter.lastSignIn && 'before' in filter.lastSignIn);
+  const signed = () => {
+    let query = base().select(sql<number>`0`.as('sortGroup')).where(sql<SqlBool>`users.last_login_at is not null`);
+    if (after) query = query.where(keysetAfter(parts, after, sort.direction));
+    return ordered(query, [time, id]).limit(page);
+  };
+  const never = () => {
+    let query = base().select(sql<number>`1`.as('sortGroup')).where(sql<SqlBool>`users.last_login_at is null`);
+    if (inNullPart) query = query.where(keysetAfter([id], [after?.[1] ?? ''], sort.direction));
+    // Ordered by the (null) time too, so that the order is the index's: (organization, last_login_at, id).
+    return ordered(query, [time, id]).limit(page);
+  };
+  return { kind: 'lastSignIn' as const, signed: wantSigned ? signed() : null, never: wantNever ? never() : null };
+}
+
+async function runSorted(
+  db: Db,
+  organizationId: string,
+  filter: UserFilter,
+  sort: UserSort,
+  match: Match | null,
+): Promise<SortedRow[]> {
+  const built = sortedUsersQuery(db, organizationId, filter, sort, match);
+  if (built.kind === 'plain') return (await built.query.execute()) as SortedRow[];
+  // Each part stops at a page; the signed-in part's rows come first.
+  const signed = built.signed ? ((await built.signed.execute()) as SortedRow[]) : [];
+  if (signed.length > filter.limit || !built.never) return signed;
+  return [...signed, ...((await built.never.execute()) as SortedRow[])];
+}
+
+/** The statements behind a sorted page (one, or for last sign-in one per part), for EXPLAIN in tests. */
+export function sortedUsersStatements(db: Db, organizationId: string, filter: UserFilter, sort: UserSort) {
+  const built = sortedUsersQuery(db, organizationId, filter, sort, null);
+  return built.kind === 'plain' ? [built.query] : [built.signed, built.never].filter((q) => q !== null);
+}
+
+/**
+ * A page of a search in another order than email ascending: the matches found
+ * through the search's indexes (at most `candidateCap + 1`, with their sort
+ * keys), sorted and paged from the cursor, then read whole by id. More matches
+ * than that means the text is common: reading users in the sort order and
+ * checking each against the search finds a page in a few thousand rows.
+ */
+export function sortedCandidatesQuery(
+  db: Db,
+  organizationId: string,
+  filter: UserFilter,
+  sort: UserSort,
+  match: Match,
+) {
+  const after = decodeSortCursor(filter.cursor, sort);
+  const { parts } = sortKeys[sort.by];
+  const keyColumns = parts.filter((part) => part.alias !== 'id' && part.alias !== 'email');
+  const direction = ordering(sort.direction);
+  let from: RawBuilder<SqlBool> = sql<SqlBool>`true`;
+  if (after && sort.by === 'lastSignIn') {
+    // Those who never signed in come after everyone who did, in both directions.
+    from =
+      after[0] === ''
+        ? sql<SqlBool>`candidates.sort_at is null and ${keysetAfter([parts[1] as KeyPart], [after[1] ?? ''], sort.direction, 'candidates')}`
+        : sql<SqlBool>`(candidates.sort_at is null or ${keysetAfter(parts, after, sort.direction, 'candidates')})`;
+  } else if (after) {
+    from = keysetAfter(parts, after, sort.direction, 'candidates');
+  }
+  const rank =
+    sort.by === 'lastSignIn'
+      ? sql<number>`row_number() over (order by (matches.sort_at is null), matches.sort_at ${direction}, matches.id ${direction})`
+      : sql<number>`row_number() over (order by ${sql.join(parts.map((p) => sql`${sql.ref(`matches.${p.alias}`)} ${direction}`))})`;
+  return (
+    db
+      .with(
+        (cte) => cte('matches').materialized(),
+        () =>
+          filteredUsers(db, organizationId, filter, match, 'none')
+            .select(['users.id', 'users.email', ...keyColumns.map((part) => part.expr.as(part.alias))])
+            .limit(searchLimits.candidateCap + 1),
+      )
+      .with('candidates', (qb) => qb.selectFrom('matches').selectAll().select(rank.as('rank')))
+      .with('page', (qb) =>
+        qb
+          .selectFrom('candidates')
+          .select(['candidates.id', 'candidates.rank'])
+          .where(from)
+          .orderBy('candidates.rank')
+          .limit(filter.limit + 1),
+      )
+      // The number of matches comes back even when the page is empty (one row, without a user).
+      .selectFrom(sql<{ n: number }>`(select count(*)::int as n from matches)`.as('counted'))
+      .leftJoin('page', (join) => join.onTrue())
+      .leftJoin('users', 'users.id', 'page.id')
+      .select([...userColumns, ...sortSelections(sort.by), sql<number>`counted.n`.as('candidateCount')])
+      .orderBy('page.rank')
+  );
+}
+
+/**
+ * The page of a search whose matches are too many to sort (see searchSorted),
+ * from the head of the order: of the next `searchLimits.headRows` users after
+ * the cursor, read in the sort order from its index, the first page (and one)
+ * that match, as ids in that order. Reading stops once they are found; only a
+ * short page costs a count of the head, to tell whether it reached the end
+ * (then the page is all there is) or not (then the head could not answer: null).
+ */
+async function sortedHead(db: Db, organizationId: string, filter: UserFilter, sort: UserSort, scan: Match) {
+  const after = decodeSortCursor(filter.cursor, sort);
+  const { parts } = sortKeys[sort.by];
+  const direction = ordering(sort.direction);
+  const head = () => {
+    let query = filteredUsers(db, organizationId, filter, null, 'none');
+    if (after) query = query.where(keysetAfter(parts, after, sort.direction));
+    for (const part of parts) query = query.orderBy(sql`${part.expr} ${direction}`);
+    return query.limit(searchLimits.headRows);
+  };
+  // The head's rows keep the index's order through the filter and the limit (no join, sort or aggregate between).
+  const hits = await db
+    .selectFrom(
+      head()
+        .select(['users.id', (eb) => sql<boolean>`${scan(eb)}`.as('hit')])
+        .as('head'),
+    )
+    .select('head.id')
+    .where(sql<SqlBool>`head.hit`)
+    .limit(filter.limit + 1)
+    .execute();
+  if (hits.length <= filter.limit) {
+    const { n } = await db
+      .selectFrom(head().select(sql<number>`1`.as('one')).as('head'))
+      .select(sql<number>`count(*)::int`.as('n'))
+      .executeTakeFirstOrThrow();
+    if (n >= searchLimits.headRows) return null;
+  }
+  if (hits.length === 0) return [];
+  let rows = db
+    .selectFrom('users')
+    .select([...userColumns, ...sortSelections(sort.by)])
+    .where('users.organizationId', '=', organizationId)
+    .where(
+      'users.id',
+      'in',
+      hits.map((hit) => hit.id),
+    );
+  for (const part of parts) rows = rows.orderBy(sql`${part.expr} ${direction}`);
+  return (await rows.execute()) as SortedRow[];
+}
+
+const tooBroad = (typed: string) =>
+  appError(
+    'SEARCH_TOO_BROAD',
+    `Too many users match “${typed}” to sort them in this order: sort by email to page through all of them, or narrow the search (more of the name or email, or a filter).`,
+  );
+
+/**
+ * A search's page in a sort order other than email ascending:
+ * 1. the matches found through the search's indexes, when there are at most
+ *    `candidateCap` (5,000), sorted (sortedCandidatesQuery);
+ * 2. more matches than that: the text is common, so the next 10,000 users in the
+ *    order (read from its index) hold a page of them (sortedHead); by last
+ *    sign-in, which names and emails do not follow, users are read in that order
+ *    until a page is found. Text the statistics' sample says is common tries
+ *    this first;
+ * 3. otherwise (many matches, but bunched far along the order, as "smith" is in
+ *    name order) the search is refused with SEARCH_TOO_BROAD: email order pages
+ *    through any search.
+ */
+async function searchSorted(db: Db, organizationId: string, filter: UserFilter, sort: UserSort, typed: string) {
+  const folded = foldSearchText(typed);
+  const path = searchPathOf(folded);
+  const pageOf = (rows: SortedRow[]) => sortedPage(rows, filter.limit, sort);
+  if (path === 'none') return pageOf(await runSorted(db, organizationId, filter, sort, null));
+  const ways: Array<[indexed: Match, scan: Match]> = [];
+  if (path === 'short') ways.push([shortMatchOf(folded, 'indexed'), shortMatchOf(folded, 'scan')]);
+  if (path === 'emailPrefix') {
+    const prefix = emailPrefixMatchOf(typed.toLowerCase());
+    ways.push([prefix, prefix]);
+  }
+  if (path !== 'short') {
+    ways.push([
+      (eb) => eb(sql<string>`users.search_text`, 'like', `%${escapeLike(folded)}%`),
+      (eb) => eb(sql<number>`strpos(users.search_text, ${folded})`, '>', 0),
+    ]);
+  }
+  const fromHead = (scan: Match) => sortedHead(db, organizationId, filter, sort, scan);
+  // Text most users' names or emails hold (per the statistics' sample): the head of the order first.
+  const common = path === 'substring' && sort.by !== 'lastSignIn' && (await likelyCommon(db, folded));
+  for (const [index, [indexed, scan]] of ways.entries()) {
+    if (common) {
+      const rows = await fromHead(scan);
+      if (rows) return pageOf(rows);
+    }
+    const rows = await sortedCandidatesQuery(db, organizationId, filter, sort, indexed).execute();
+    const count = rows[0]?.candidateCount ?? 0;
+    // No address starts with the text: it is searched as any other text (as in email order).
+    if (path === 'emailPrefix' && index === 0 && count === 0) continue;
+    if (count <= searchLimits.candidateCap) {
+      return pageOf(rows.filter((row) => row.id !== null).map(({ candidateCount: _, ...row }) => row as SortedRow));
+    }
+    if (sort.by === 'lastSignIn') return pageOf(await runSorted(db, organizationId, filter, sort, scan));
+    const fromTheHead = common ? null : await fromHead(scan);
+    if (fromTheHead) return pageOf(fromTheHead);
+    throw tooBroad(typed);
+  }
+  return pageOf([]);
+}
+
+function sortedPage(rows: SortedRow[], limit: number, sort: UserSort) {
+  const hasMore = rows.length > limit;
+  const kept = hasMore ? rows.slice(0, limit) : rows;
+  const last = kept.at(-1);
+  const items = kept.map(({ sortLast: _l, sortFirst: _f, sortTime: _t, ...user }) => {
+    const { sortGroup: _g, ...rest } = user as typeof user & { sortGroup?: number };
+    return rest as UserRow;
+  });
+  return { items, nextCursor: hasMore && last ? sortCursorOf(sort, last) : null };
+}
+
 /**
  * One page of users of an organization, ordered by email (unique, so the keyset
  * cursor is exact and stable under concurrent inserts). No search reads more
@@ -542,6 +969,10 @@ export function substringUsersQuery(
  * - other text: anywhere in "first last email", see substringUsersQuery.
  */
 export async function searchUsers(db: Db, organizationId: string, filter: UserFilter) {
+  const sort = filter.sort ?? defaultSort;
+  if (!isDefaultSort(sort)) return searchSorted(db, organizationId, filter, sort, filter.query?.trim() ?? '');
+  // Another order's cursor is refused by name (the email order's own is checked where it is used).
+  decodeSortCursor(filter.cursor, sort);
   const pageOf = <T extends { email: string }>(rows: T[]) => toPage(rows, filter.limit, (row) => [row.email]);
   const typed = filter.query?.trim() ?? '';
   const folded = foldSearchText(typed);

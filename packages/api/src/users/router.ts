@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { appError } from '../errors.js';
-import { endedSessionsOutput, pageOf, sessionOutput, userOutput } from '../shared/outputs.js';
+import {
+  deactivationPreviewOutput,
+  endedSessionsOutput,
+  pageOf,
+  sessionOutput,
+  userOutput,
+} from '../shared/outputs.js';
 import {
   createUserSchema,
   cursorSchema,
@@ -11,6 +17,7 @@ import {
   roleSchema,
   updateUserSchema,
   userFilterSchema,
+  userSortSchema,
 } from '../shared/schemas.js';
 import { adminProcedure, router } from '../trpc.js';
 import { findUserByEmail, findUserById, searchUsers } from './queries.js';
@@ -18,7 +25,9 @@ import { endUserSessions, listSessions, unlockUser } from './security.js';
 import {
   assertAccountInOrganization,
   createUser,
+  deactivationPreview,
   deleteUser,
+  moveUser,
   setActive,
   setPassword,
   setRole,
@@ -30,7 +39,7 @@ const versioned = z.object({ id: idSchema, version: z.number().int().min(1).opti
 
 export const usersRouter = router({
   list: adminProcedure
-    .input(z.object({ accountId: idSchema, cursor: cursorSchema, limit: limitSchema }))
+    .input(z.object({ accountId: idSchema, sort: userSortSchema.optional(), cursor: cursorSchema, limit: limitSchema }))
     .output(pageOf(userOutput))
     .query(async ({ ctx, input }) => {
       await assertAccountInOrganization(ctx.db, ctx.actor, input.accountId);
@@ -39,8 +48,10 @@ export const usersRouter = router({
 
   search: adminProcedure
     .input(
-      // The same filters as the CSV export (users/export.ts), plus paging.
-      userFilterSchema.extend({ cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }),
+      // The same filters as the CSV export (users/export.ts), plus order and paging.
+      userFilterSchema
+        .extend({ sort: userSortSchema.optional(), cursor: cursorSchema, limit: limitSchema })
+        .default({ limit: 25 }),
     )
     .output(pageOf(userOutput))
     .query(({ ctx, input }) => searchUsers(ctx.db, ctx.actor.organizationId, input)),
@@ -85,6 +96,16 @@ export const usersRouter = router({
     .input(versioned)
     .output(userOutput)
     .mutation(({ ctx, input }) => setActive(ctx.db, ctx.actor, { ...input, active: true })),
+
+  deactivationPreview: adminProcedure
+    .input(byId)
+    .output(deactivationPreviewOutput)
+    .query(({ ctx, input }) => deactivationPreview(ctx.db, ctx.actor, input.id, ctx.sessions.idleTimeoutMs)),
+
+  move: adminProcedure
+    .input(z.object({ id: idSchema, accountId: idSchema, version: z.number().int().min(1) }))
+    .output(userOutput)
+    .mutation(({ ctx, input }) => moveUser(ctx.db, ctx.actor, input)),
 
   delete: adminProcedure
     .input(byId)

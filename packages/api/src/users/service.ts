@@ -11,10 +11,13 @@ import type { Actor } from '../shared/actor.js';
 import type { UserOutput } from '../shared/outputs.js';
 import {
   countActiveAdmins,
+  countWhatDeactivationEnds,
   deleteUserRow,
+  findUserById,
   insertUser,
   lockOrganization,
   lockUser,
+  moveUserRow,
   setPasswordHash,
   updateUserRow,
 } from './queries.js';
@@ -282,4 +285,50 @@ export async function setPassword(db: Db, actor: Actor, input: { id: string; pas
     });
     return { ...user, hasPassword: true };
   });
+}
+
+/**
+ * Moves a user to another account of the organization. Administrators live in
+ * the default account, so they cannot be moved out of it (make them a user
+ * first). Moving a user to the account they are in changes (and audits) nothing.
+ */
+export async function moveUser(
+  db: Db,
+  actor: Actor,
+  input: { id: string; accountId: string; version: number },
+): Promise<UserOutput> {
+  return db.transaction().execute(async (tx) => {
+    const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id, input.version);
+    const account = await assertAccountInOrganization(tx, actor, input.accountId);
+    if (user.accountId === account.id) return user;
+    if (user.role === 'admin' && !account.isDefault) {
+      throw appError(
+        'ADMIN_OUTSIDE_DEFAULT_ACCOUNT',
+        'Administrators belong to the default account: make them a user first, then move them.',
+      );
+    }
+    const moved = await moveUserRow(tx, actor.organizationId, user.id, account.id);
+    await recordAudit(tx, {
+      actor,
+      action: 'user.moved',
+      targetType: 'user',
+      targetId: user.id,
+      targetLabel: label(user),
+      before: { accountId: user.accountId },
+      after: { accountId: account.id },
+    });
+    return moved;
+  });
+}
+
+/** What users.deactivate would end for this user, for its confirmation: live sessions and working API keys. */
+export async function deactivationPreview(
+  db: Db,
+  actor: Actor,
+  id: string,
+  idleTimeoutMs: number,
+): Promise<{ sessions: number; apiKeys: number }> {
+  const user = await findUserById(db, actor.organizationId, id);
+  if (!user) throw notFound();
+  return countWhatDeactivationEnds(db, user.id, idleTimeoutMs);
 }
