@@ -18,3 +18,6 @@ export { type AppRouter, appRouter } from './root.js';
 export { handleScimRequest, type ScimRequest, type ScimResponse, scimErrorResponse } from './scim/http.js';
 export { ScimError } from './scim/scim-error.js';
 export { createCallerFactory } from './trpc.js';
+export { authenticate } from './auth/sessions.js';
+export { type ImportSummary, previewUserImport } from './imports/service.js';
+export { importMaxBytes } from './imports/csv.js';

@@ -177,7 +177,12 @@ export const auditActions = [
   'auth.signed_out',
   'scim_connection.created',
   'scim_connection.revoked',
+  'account.users_imported',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
 export const auditActionSchema = z.enum(auditActions, { error: 'Not an action the audit log records' });
+
+/** The verdicts of an import's preview, errors first. */
+export const importVerdicts = ['error', 'create', 'update', 'unchanged'] as const;
+export type ImportVerdictName = (typeof importVerdicts)[number];
