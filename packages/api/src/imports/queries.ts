@@ -102,6 +102,18 @@ export async function findImport(db: Db, organizationId: string, id: string) {
     .executeTakeFirst();
 }
 
+/**
+ * Serializes the import with the other changes that could leave the organization
+ * without an administrator (they take `lockOrganization`'s FOR UPDATE, which
+ * this waits for). NO KEY UPDATE rather than FOR UPDATE: an edit of one user
+ * that runs meanwhile writes an audit row, whose foreign key takes KEY SHARE on
+ * the organization; FOR UPDATE would make that edit and this import wait for
+ * each other (a deadlock), where now the edit simply goes first or after.
+ */
+export async function lockOrganizationForImport(tx: Transaction<Database>, organizationId: string): Promise<void> {
+  await tx.selectFrom('organizations').select('id').where('id', '=', organizationId).forNoKeyUpdate().execute();
+}
+
 /** Locks the import for the rest of the transaction: a second apply waits here, then finds it applied. */
 export async function lockImport(tx: Transaction<Database>, organizationId: string, id: string) {
   return tx

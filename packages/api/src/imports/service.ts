@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/queries.js';
 import type { Actor } from '../context.js';
 import { appError } from '../errors.js';
 import { emailSchema, firstNameSchema, lastNameSchema } from '../shared/schemas.js';
-import { countActiveAdmins, lockOrganization } from '../users/queries.js';
+import { countActiveAdmins } from '../users/queries.js';
 import { assertAccountInOrganization } from '../users/service.js';
 import { type ImportField, type ParsedFile, parseImportFile } from './csv.js';
 import {
@@ -20,6 +20,7 @@ import {
   insertImport,
   insertImportRows,
   lockImport,
+  lockOrganizationForImport,
   markApplied,
   maxLine,
   updateKinds,
@@ -348,7 +349,7 @@ const stale = (what: string) =>
 
 async function applyIn(tx: Transaction<Database>, actor: Actor, input: { importId: string; skipErrors: boolean }) {
   // Changes that could leave the organization without an administrator wait for each other here.
-  await lockOrganization(tx, actor.organizationId);
+  await lockOrganizationForImport(tx, actor.organizationId);
   const found = await lockImport(tx, actor.organizationId, input.importId);
   if (!found) throw appError('NOT_FOUND', 'No such import.');
   if (found.status === 'applied') throw appError('IMPORT_APPLIED', 'This import was applied already.');
