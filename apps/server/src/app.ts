@@ -11,8 +11,9 @@ import {
   type SessionConfig,
 } from '@roster/api';
 import type { Database } from '@roster/db';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Kysely, sql } from 'kysely';
+import { registerImportRoute } from './import-route.js';
 import { registerRequestGuards } from './request-guards.js';
 import { registerScimRoute } from './scim-route.js';
 import { helmetOptions, securityHeadersOf } from './security-headers.js';
@@ -144,6 +145,39 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const inflight = createInflightTracker();
   app.addHook('onClose', () => inflight.idle());
 
+  /** A request's API context: its session cookie or API key, and how to set the cookie. */
+  const contextOf = (req: FastifyRequest, res: FastifyReply) =>
+    createContext({
+      db: options.db,
+      sessionToken: req.cookies[sessionCookieName] ?? null,
+      // `Bearer <API key>` for scripts; the logger already redacts this header.
+      authorization: req.headers.authorization ?? null,
+      clientAddress: req.ip,
+      userAgent: req.headers['user-agent'] ?? null,
+      sessions: options.sessions,
+      apiKeys: options.apiKeys,
+      inflight,
+      cookies: {
+        set(token, expiresAt) {
+          res.setCookie(sessionCookieName, token, {
+            path: '/',
+            httpOnly: true,
+            sameSite: 'lax',
+            secure: secureCookieFor(req, options.cookieSecure),
+            expires: expiresAt,
+          });
+        },
+        clear() {
+          res.clearCookie(sessionCookieName, {
+            path: '/',
+            httpOnly: true,
+            sameSite: 'lax',
+            secure: secureCookieFor(req, options.cookieSecure),
+          });
+        },
+      },
+    });
+
   registerTrpcRoute(app, '/trpc', {
     router: appRouter,
     maxBatchSize: options.maxBatchSize ?? 20,
@@ -160,37 +194,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ? bodyLimit
           : publicBodyLimit,
     },
-    createContext: (req, res) =>
-      createContext({
-        db: options.db,
-        sessionToken: req.cookies[sessionCookieName] ?? null,
-        // `Bearer <API key>` for scripts; the logger already redacts this header.
-        authorization: req.headers.authorization ?? null,
-        clientAddress: req.ip,
-        userAgent: req.headers['user-agent'] ?? null,
-        sessions: options.sessions,
-        apiKeys: options.apiKeys,
-        inflight,
-        cookies: {
-          set(token, expiresAt) {
-            res.setCookie(sessionCookieName, token, {
-              path: '/',
-              httpOnly: true,
-              sameSite: 'lax',
-              secure: secureCookieFor(req, options.cookieSecure),
-              expires: expiresAt,
-            });
-          },
-          clear() {
-            res.clearCookie(sessionCookieName, {
-              path: '/',
-              httpOnly: true,
-              sameSite: 'lax',
-              secure: secureCookieFor(req, options.cookieSecure),
-            });
-          },
-        },
-      }),
+    createContext: contextOf,
     headersFor(errors): Record<string, string> {
       // A rate-limited call says when to come back, in seconds.
       const waits = errors.map(retryAfterOf).filter((s): s is number => s !== undefined);
@@ -204,6 +208,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   registerScimRoute(app, { db: options.db, inflight });
+  registerImportRoute(app, {
+    db: options.db,
+    origins: { publicOrigin, trusted: options.allowedOrigins ?? [] },
+    createContext: contextOf,
+    inflight,
+  });
 
   const hasWeb = existsSync(join(options.webRoot, 'index.html'));
   if (hasWeb) {

@@ -1,7 +1,9 @@
 export { generatePassword, hashPassword } from './auth/passwords.js';
+export { authenticate } from './auth/sessions.js';
 export { retryAfterOf } from './auth/sign-in.js';
 export { type Sweeper, startSweeper, sweepSignInData } from './auth/sweep.js';
 export {
+  type Actor,
   type ApiKeyConfig,
   type Context,
   type CreateContextOptions,
@@ -12,12 +14,11 @@ export {
   type SessionCookies,
 } from './context.js';
 export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';
+export { importMaxBytes } from './imports/csv.js';
+export { type ImportSummary, previewUserImport } from './imports/service.js';
 export { createInflightTracker, type InflightTracker } from './inflight.js';
 export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';
 export { type AppRouter, appRouter } from './root.js';
 export { handleScimRequest, type ScimRequest, type ScimResponse, scimErrorResponse } from './scim/http.js';
 export { ScimError } from './scim/scim-error.js';
 export { createCallerFactory } from './trpc.js';
-export { authenticate } from './auth/sessions.js';
-export { type ImportSummary, previewUserImport } from './imports/service.js';
-export { importMaxBytes } from './imports/csv.js';

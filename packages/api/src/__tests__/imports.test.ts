@@ -47,13 +47,33 @@ describe('import: bad files get clear errors', () => {
     ['only blank lines', '\n\r\n  \n', /empty/],
     ['a BOM and nothing else', Buffer.from([0xef, 0xbb, 0xbf]), /empty/],
     ['a header and no rows', 'email,first name,last name\n', /no rows/],
-    ['a binary file (PNG)', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), /not a CSV file/],
-    ['Latin-1 text', Buffer.concat([Buffer.from('email,first name,last name\nzoe@example.test,Zo'), Buffer.from([0xeb]), Buffer.from(',Lee\n')]), /not UTF-8.*line 2/],
+    [
+      'a binary file (PNG)',
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]),
+      /not a CSV file/,
+    ],
+    [
+      'Latin-1 text',
+      Buffer.concat([
+        Buffer.from('email,first name,last name\nzoe@example.test,Zo'),
+        Buffer.from([0xeb]),
+        Buffer.from(',Lee\n'),
+      ]),
+      /not UTF-8.*line 2/,
+    ],
     ['UTF-16 text', Buffer.from('\ufeffemail\nx@example.test\n', 'utf16le'), /UTF-16/],
     ['a header without email', csv('name,first name', 'a,b'), /no "email" column/],
     ['semicolons', csv('email;first name;last name', 'a@example.test;A;B'), /semicolons/],
-    ['a quote that never closes', csv('email,first name,last name', 'a@example.test,"Ann,Lee', 'b@example.test,B,C'), /never closed.*line/],
-    ['a row of 10,000 columns', csv('email,first name', `a@example.test${',x'.repeat(9_999)}`), /Line 2 has 10,000 fields/],
+    [
+      'a quote that never closes',
+      csv('email,first name,last name', 'a@example.test,"Ann,Lee', 'b@example.test,B,C'),
+      /never closed.*line/,
+    ],
+    [
+      'a row of 10,000 columns',
+      csv('email,first name', `a@example.test${',x'.repeat(9_999)}`),
+      /Line 2 has 10,000 fields/,
+    ],
     ['the same column twice', csv('email,Email', 'a@example.test,b@example.test'), /twice/],
   ];
   it.each(cases)('%s', async (_name, content, message) => {
@@ -109,7 +129,13 @@ describe('import: bad files get clear errors', () => {
     expect(row).toMatchObject({ verdict: 'create', email: email.toLowerCase(), firstName: 'Zoë', lastName: 'Müller' });
     await org.admin.imports.commit({ id: preview.id });
     const user = await userByEmail(email);
-    expect(user).toMatchObject({ firstName: 'Zoë', lastName: 'Müller', passwordHash: null, role: 'user', active: true });
+    expect(user).toMatchObject({
+      firstName: 'Zoë',
+      lastName: 'Müller',
+      passwordHash: null,
+      role: 'user',
+      active: true,
+    });
   });
 });
 
@@ -279,7 +305,18 @@ describe('import: apply', () => {
       targetEmail: fresh.toLowerCase(),
       targetName: 'Fresh User',
       accountId: account.id,
-      changes: { before: null, after: { email: fresh.toLowerCase(), firstName: 'Fresh', lastName: 'User', role: 'user', active: true, accountId: account.id, passwordSet: false } },
+      changes: {
+        before: null,
+        after: {
+          email: fresh.toLowerCase(),
+          firstName: 'Fresh',
+          lastName: 'User',
+          role: 'user',
+          active: true,
+          accountId: account.id,
+          passwordSet: false,
+        },
+      },
     });
     expect(byAction['user.updated']?.changes).toEqual({ before: { lastName: 'Old' }, after: { lastName: 'New' } });
     expect(byAction['user.deactivated']?.changes).toEqual({ before: { active: true }, after: { active: false } });
@@ -302,9 +339,16 @@ describe('import: apply', () => {
     expect(result).toMatchObject({ deactivated: 1, sessionsEnded: 1, apiKeysRevoked: 1 });
     const sessions = await db.selectFrom('sessions').select('id').where('userId', '=', user.id).execute();
     expect(sessions).toEqual([]);
-    const key = await db.selectFrom('apiKeys').select('revokedAt').where('id', '=', apiKey.id).executeTakeFirstOrThrow();
+    const key = await db
+      .selectFrom('apiKeys')
+      .select('revokedAt')
+      .where('id', '=', apiKey.id)
+      .executeTakeFirstOrThrow();
     expect(key.revokedAt).not.toBeNull();
-    await expectTRPCError(caller.auth.changePassword({ currentPassword: 'x', newPassword: 'a long new password' }), 'UNAUTHORIZED');
+    await expectTRPCError(
+      caller.auth.changePassword({ currentPassword: 'x', newPassword: 'a long new password' }),
+      'UNAUTHORIZED',
+    );
     const audit = await auditRowsOf(db, org.organizationId);
     expect(audit.find((r) => r.action === 'api_key.revoked')).toMatchObject({
       targetId: user.id,
@@ -399,7 +443,11 @@ describe('import: apply', () => {
     const db = await testDb();
     const org = await createTestOrg(db);
     const preview = await org.previewImport(csv('email,first name,last name', `${uniqueEmail()},A,B`));
-    await db.updateTable('userImports').set({ expiresAt: new Date(Date.now() - 1000) }).where('id', '=', preview.id).execute();
+    await db
+      .updateTable('userImports')
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where('id', '=', preview.id)
+      .execute();
     expect(await reasonOfFailure(org.admin.imports.commit({ id: preview.id }))).toBe('IMPORT_EXPIRED');
   });
 });
@@ -433,10 +481,20 @@ describe('import: round trip', () => {
         u.createdAt.toISOString(),
         u.lastLoginAt ? u.lastLoginAt.toISOString() : '',
       ]),
-      { header: true, columns: ['id', 'account', 'email', 'first name', 'last name', 'role', 'active', 'created', 'last sign-in'] },
+      {
+        header: true,
+        columns: ['id', 'account', 'email', 'first name', 'last name', 'role', 'active', 'created', 'last sign-in'],
+      },
     );
     const preview = await org.previewImport(file, account.id);
-    expect(preview.summary).toMatchObject({ total: 13, unchanged: 13, create: 0, update: 0, error: 0, unknownColumns: [] });
+    expect(preview.summary).toMatchObject({
+      total: 13,
+      unchanged: 13,
+      create: 0,
+      update: 0,
+      error: 0,
+      unknownColumns: [],
+    });
     expect(preview.summary.ignoredColumns).toEqual(['id', 'account', 'created', 'last sign-in']);
   });
 });

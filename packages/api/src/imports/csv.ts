@@ -17,7 +17,18 @@ export const importMaxRowChars = 64 * 1024;
 /** The columns the importer reads. */
 export type ImportField = 'email' | 'firstName' | 'lastName' | 'active' | 'role';
 /** Columns an export writes that an import does not change: read-only, ignored. */
-const readOnlyColumns = new Set(['id', 'account', 'accountid', 'created', 'createdat', 'lastsignin', 'lastloginat', 'lastlogin', 'updated', 'updatedat']);
+const readOnlyColumns = new Set([
+  'id',
+  'account',
+  'accountid',
+  'created',
+  'createdat',
+  'lastsignin',
+  'lastloginat',
+  'lastlogin',
+  'updated',
+  'updatedat',
+]);
 const passwordColumns = new Set(['password', 'passwordhash', 'pass', 'pwd']);
 
 const fieldByName: Record<string, ImportField> = {
@@ -101,7 +112,10 @@ class TooManyRows extends Error {}
  */
 export function parseImportFile(bytes: Uint8Array): ParsedFile {
   if (bytes.length > importMaxBytes) {
-    throw appError('IMPORT_TOO_LARGE', `The file is larger than ${importMaxBytes / 1024 / 1024} MB, the most an import takes. Split it into smaller files.`);
+    throw appError(
+      'IMPORT_TOO_LARGE',
+      `The file is larger than ${importMaxBytes / 1024 / 1024} MB, the most an import takes. Split it into smaller files.`,
+    );
   }
   let body = bytes;
   if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) body = body.subarray(3);
@@ -127,12 +141,12 @@ export function parseImportFile(bytes: Uint8Array): ParsedFile {
       skip_empty_lines: true,
       relax_column_count: true,
       max_record_size: importMaxRowChars,
-      // biome-ignore lint/suspicious/noExplicitAny: csv-parse types on_record as returning the record's own type.
-      on_record: ((record: string[], info: { lines: number; records: number }) => {
+      // csv-parse types on_record as returning a record of the same type: the row is carried as one.
+      on_record: (record: string[], info: { lines: number; records: number }) => {
         if (record.length > importMaxColumns) throw new TooManyColumns(info.lines, record.length);
         if (info.records > importMaxRows + 1) throw new TooManyRows();
-        return { line: info.lines, fields: record };
-      }) as any,
+        return { line: info.lines, fields: record } as unknown as string[];
+      },
     }) as unknown as { line: number; fields: string[] }[];
   } catch (error) {
     if (error instanceof TooManyColumns) {
@@ -141,7 +155,9 @@ export function parseImportFile(bytes: Uint8Array): ParsedFile {
       );
     }
     if (error instanceof TooManyRows) {
-      throw invalidFile(`The file has more than ${importMaxRows.toLocaleString('en')} rows; split it into smaller files.`);
+      throw invalidFile(
+        `The file has more than ${importMaxRows.toLocaleString('en')} rows; split it into smaller files.`,
+      );
     }
     if (error instanceof CsvError) throw invalidFile(describeCsvError(error));
     throw error;
@@ -168,7 +184,9 @@ export function parseImportFile(bytes: Uint8Array): ParsedFile {
       ignored.push(name);
     } else if (passwordColumns.has(key)) {
       ignored.push(name);
-      notes.push(`The "${name}" column is ignored: passwords are never imported. Users set theirs once an administrator sends them one (Set password).`);
+      notes.push(
+        `The "${name}" column is ignored: passwords are never imported. Users set theirs once an administrator sends them one (Set password).`,
+      );
     } else if (name !== '') {
       unknown.push(name);
     }
@@ -178,7 +196,12 @@ export function parseImportFile(bytes: Uint8Array): ParsedFile {
     throw invalidFile(
       semicolons
         ? 'The header has no "email" column: the file seems to separate its fields with semicolons. Save it with commas (CSV UTF-8) and upload it again.'
-        : `The header has no "email" column (it has: ${header.fields.slice(0, 10).map((f) => `"${f}"`).join(', ') || 'nothing'}). The first row names the columns: email, first name, last name, active, role.`,
+        : `The header has no "email" column (it has: ${
+            header.fields
+              .slice(0, 10)
+              .map((f) => `"${f}"`)
+              .join(', ') || 'nothing'
+          }). The first row names the columns: email, first name, last name, active, role.`,
     );
   }
   if (rows.length === 0) throw invalidFile('The file has a header but no rows of users.');

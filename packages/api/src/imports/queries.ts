@@ -202,7 +202,12 @@ const auditInsert = sql`insert into audit_log (organization_id, actor_id, actor_
  * Deactivations first, as `users.deactivate` does them: the users' sessions end
  * and their live API keys are revoked for good, each key with its audit row.
  */
-export async function endAccessOfDeactivated(tx: Transaction<Database>, actor: Actor, importId: string, range: LineRange) {
+export async function endAccessOfDeactivated(
+  tx: Transaction<Database>,
+  actor: Actor,
+  importId: string,
+  range: LineRange,
+) {
   const targets = sql`select r.user_id from user_import_rows r
     where r.import_id = ${importId} and r.verdict = 'update' and r.active = false and ${inRange(range)}`;
   const sessions = await sql`delete from sessions where user_id in (${targets})`.execute(tx);
@@ -334,7 +339,9 @@ export async function updateKinds(tx: Transaction<Database>, importId: string) {
 }
 
 export async function maxLine(tx: Transaction<Database>, importId: string) {
-  const row = await sql<{ n: number | null }>`select max(line) as n from user_import_rows where import_id = ${importId}`.execute(tx);
+  const row = await sql<{
+    n: number | null;
+  }>`select max(line) as n from user_import_rows where import_id = ${importId}`.execute(tx);
   return Number(row.rows[0]?.n ?? 0);
 }
 

@@ -55,9 +55,7 @@ const importRowOutput = z.object({
   verdict: verdictSchema,
   email: z.string(),
   userId: z.string().nullable(),
-  changes: z
-    .object({ before: z.record(z.string(), changeValue), after: z.record(z.string(), changeValue) })
-    .nullable(),
+  changes: z.object({ before: z.record(z.string(), changeValue), after: z.record(z.string(), changeValue) }).nullable(),
   /** What a new user gets (create). */
   firstName: z.string().nullable(),
   lastName: z.string().nullable(),
@@ -114,6 +112,7 @@ export const importsRouter = router({
   commit: adminProcedure
     .input(z.object({ id: idSchema, skipErrors: z.boolean().default(false) }))
     .output(resultOutput)
-    .mutation(({ ctx, input }) => applyUserImport(ctx.db, ctx.actor, { importId: input.id, skipErrors: input.skipErrors })),
+    .mutation(({ ctx, input }) =>
+      applyUserImport(ctx.db, ctx.actor, { importId: input.id, skipErrors: input.skipErrors }),
+    ),
 });
-

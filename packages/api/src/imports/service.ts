@@ -169,7 +169,9 @@ export async function previewUserImport(
     }
   }
 
-  const rows: Verdicted[] = drafts.map((draft) => verdictOf(draft, existing.get(draft.email), actor, input.accountId, account.isDefault));
+  const rows: Verdicted[] = drafts.map((draft) =>
+    verdictOf(draft, existing.get(draft.email), actor, input.accountId, account.isDefault),
+  );
 
   // The organization keeps an active administrator: if this import would leave
   // none, every row that takes one away is an error.
@@ -189,7 +191,8 @@ export async function previewUserImport(
     } else if (!wasAdmin && isAdmin) delta++;
   }
   if (adminsNow + delta <= 0) {
-    for (const row of removing) toError(row, 'This would remove the last active administrator: make another user an administrator first.');
+    for (const row of removing)
+      toError(row, 'This would remove the last active administrator: make another user an administrator first.');
   }
 
   const counts = { total: rows.length, create: 0, update: 0, unchanged: 0, error: 0 };
@@ -202,7 +205,9 @@ export async function previewUserImport(
     notes: [
       ...parsed.notes,
       ...(parsed.unknown.length
-        ? [`Unknown column${parsed.unknown.length > 1 ? 's' : ''} ignored: ${parsed.unknown.map((c) => `"${c}"`).join(', ')}.`]
+        ? [
+            `Unknown column${parsed.unknown.length > 1 ? 's' : ''} ignored: ${parsed.unknown.map((c) => `"${c}"`).join(', ')}.`,
+          ]
         : []),
     ],
   };
@@ -233,7 +238,13 @@ function toError(row: Verdicted, message: string) {
   row.changes = null;
 }
 
-function verdictOf(draft: Draft, user: Matched | undefined, actor: Actor, accountId: string, isDefault: boolean): Verdicted {
+function verdictOf(
+  draft: Draft,
+  user: Matched | undefined,
+  actor: Actor,
+  accountId: string,
+  isDefault: boolean,
+): Verdicted {
   const row: Verdicted = {
     line: draft.line,
     verdict: 'error',
@@ -271,7 +282,9 @@ function verdictOf(draft: Draft, user: Matched | undefined, actor: Actor, accoun
     return refuse('This email is taken: a user outside this organization has it.');
   }
   if (user.accountId !== accountId) {
-    return refuse(`This email is taken in another account ("${user.accountName}"): the import never moves users between accounts.`);
+    return refuse(
+      `This email is taken in another account ("${user.accountName}"): the import never moves users between accounts.`,
+    );
   }
   row.userId = user.id;
   row.userVersion = user.version;
@@ -292,8 +305,10 @@ function verdictOf(draft: Draft, user: Matched | undefined, actor: Actor, accoun
     row.error = null;
     return row;
   }
-  if (after.active === false && user.id === actor.id) return refuse('You cannot deactivate yourself; ask another administrator.');
-  if (after.role === 'user' && user.id === actor.id) return refuse('You cannot demote yourself; ask another administrator.');
+  if (after.active === false && user.id === actor.id)
+    return refuse('You cannot deactivate yourself; ask another administrator.');
+  if (after.role === 'user' && user.id === actor.id)
+    return refuse('You cannot demote yourself; ask another administrator.');
   if (after.role === 'admin' && !isDefault) {
     return refuse('Only users of the default account can be administrators.');
   }
@@ -366,10 +381,13 @@ async function applyIn(tx: Transaction<Database>, actor: Actor, input: { importI
   const { accountId, id } = found;
   const movedOrChanged = await countStaleMatches(tx, id, accountId);
   if (movedOrChanged > 0) {
-    throw stale(`${movedOrChanged.toLocaleString('en')} of the users it changes or checked ${movedOrChanged > 1 ? 'have' : 'has'} been changed or deleted`);
+    throw stale(
+      `${movedOrChanged.toLocaleString('en')} of the users it changes or checked ${movedOrChanged > 1 ? 'have' : 'has'} been changed or deleted`,
+    );
   }
   const taken = await countTakenCreates(tx, id);
-  if (taken > 0) throw stale(`${taken.toLocaleString('en')} of the emails it creates ${taken > 1 ? 'have' : 'has'} been taken`);
+  if (taken > 0)
+    throw stale(`${taken.toLocaleString('en')} of the emails it creates ${taken > 1 ? 'have' : 'has'} been taken`);
 
   const last = await maxLine(tx, id);
   const progress = { done: 0, total: summary.create + summary.update };
@@ -392,7 +410,10 @@ async function applyIn(tx: Transaction<Database>, actor: Actor, input: { importI
     progress.done += updated + created;
   }
   if ((await countActiveAdmins(tx, actor.organizationId)) === 0) {
-    throw appError('LAST_ADMIN', 'This import would leave the organization without an active administrator: nothing was imported.');
+    throw appError(
+      'LAST_ADMIN',
+      'This import would leave the organization without an active administrator: nothing was imported.',
+    );
   }
   const kinds = await updateKinds(tx, id);
   const result: ImportResult = {
