@@ -10,7 +10,13 @@ import {
 import { AppLayout, HomeRedirect } from './components/app-layout';
 import { NotFoundPage } from './components/not-found';
 import { RequireAdmin } from './components/require-admin';
-import { parseAuditSearch, parseLoginSearch, parseQuerySearch, parseUsersSearch } from './lib/search';
+import {
+  parseAuditSearch,
+  parseImportSearch,
+  parseLoginSearch,
+  parseQuerySearch,
+  parseUsersSearch,
+} from './lib/search';
 
 // Code-based routes: one lazily loaded file per page, so the first page only
 // downloads the shell. Each route declares its search params, parsed by hand.
@@ -82,6 +88,13 @@ const accountRoute = createRoute({
   component: lazyRouteComponent(() => import('./routes/account'), 'AccountPage'),
 });
 
+const accountImportRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/accounts/$accountId/import',
+  validateSearch: parseImportSearch,
+  component: lazyRouteComponent(() => import('./routes/account-import'), 'AccountImportPage'),
+});
+
 const usersRoute = createRoute({
   getParentRoute: () => adminRoute,
   path: '/users',
@@ -122,6 +135,7 @@ const routeTree = rootRoute.addChildren([
       ]),
       accountNewRoute,
       accountRoute,
+      accountImportRoute,
       usersRoute,
       userRoute,
       auditRoute,

@@ -38,6 +38,7 @@ const actionLabels: Record<AuditAction, string> = {
   'auth.signed_out': 'Signed out',
   'scim_connection.created': 'Added provisioning connection',
   'scim_connection.revoked': 'Revoked provisioning connection',
+  'account.users_imported': 'Imported users',
 };
 
 // Also the order fields are listed in (the database keeps JSON keys in its own order).
