@@ -249,7 +249,7 @@ function Preview({ account, importId, onAgain }: { account: Account; importId: s
 
       <ImportRows importId={importId} summary={s} filter={filter} onFilter={setFilter} />
 
-      <h2 className="section-title">3. Apply</h2>
+      <h2 className="section-title import-apply-title">3. Apply</h2>
       {data.status === 'applied' && data.result ? (
         <div className="alert alert-info" role="status">
           <p className="alert-title">Import applied.</p>
@@ -380,7 +380,7 @@ function ImportRows({
   ];
   return (
     <>
-      <div className="toolbar">
+      <div className="toolbar import-filter">
         <label htmlFor={filterId}>Show</label>
         <select id={filterId} value={filter} onChange={(event) => onFilter(event.target.value as Filter)}>
           {options.map(([value, label]) => (
@@ -421,7 +421,12 @@ function ImportRows({
               {items.map((item) => {
                 const row = loaded[item.index];
                 return (
-                  <tr key={item.key} aria-rowindex={item.index + 2} style={{ height: rowHeight }}>
+                  <tr
+                    key={item.key}
+                    data-index={item.index}
+                    ref={virtualizer.measureElement}
+                    aria-rowindex={item.index + 2}
+                  >
                     {row ? (
                       <>
                         <td className="col-line">{row.line}</td>
@@ -429,7 +434,7 @@ function ImportRows({
                         <td className="col-verdict">
                           <span className={`badge ${verdictBadges[row.verdict]}`}>{verdictLabels[row.verdict]}</span>
                         </td>
-                        <td className="long-text">{details(row)}</td>
+                        <td className="col-details">{details(row)}</td>
                       </>
                     ) : (
                       <td colSpan={4} className="muted">
