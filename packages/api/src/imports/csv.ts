@@ -57,10 +57,13 @@ export type ParsedFile = {
   unknown: string[];
   /** Notes for the person importing (a password column ignored, …). */
   notes: string[];
-  /** The data rows, with the line each ends on (the header is line 1). */
-  rows: { line: number; fields: string[] }[];
   headerLength: number;
+  /** How many data rows the file has. */
+  rowCount: number;
 };
+
+/** A data row: its fields, and the line it ends on (the header is line 1). */
+export type FileRow = { line: number; fields: string[] };
 
 const invalidFile = (message: string) => appError('IMPORT_FILE_INVALID', message);
 
@@ -110,7 +113,7 @@ class TooManyRows extends Error {}
  * naming the columns (email required). Refuses what it cannot read with
  * IMPORT_FILE_INVALID (or IMPORT_TOO_LARGE) and a message naming the line.
  */
-export function parseImportFile(bytes: Uint8Array): ParsedFile {
+export function parseImportFile(bytes: Uint8Array, onRow: (row: FileRow, header: ParsedFile) => void): ParsedFile {
   if (bytes.length > importMaxBytes) {
     throw appError(
       'IMPORT_TOO_LARGE',
@@ -134,20 +137,26 @@ export function parseImportFile(bytes: Uint8Array): ParsedFile {
     );
   }
 
-  let records: { line: number; fields: string[] }[];
+  // Each row goes to onRow as it is read (the parser keeps none): a 20 MB file is not held twice.
+  let header: ParsedFile | undefined;
   try {
-    records = parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength), {
+    parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength), {
       bom: true,
       skip_empty_lines: true,
       relax_column_count: true,
       max_record_size: importMaxRowChars,
-      // csv-parse types on_record as returning a record of the same type: the row is carried as one.
       on_record: (record: string[], info: { lines: number; records: number }) => {
         if (record.length > importMaxColumns) throw new TooManyColumns(info.lines, record.length);
-        if (info.records > importMaxRows + 1) throw new TooManyRows();
-        return { line: info.lines, fields: record } as unknown as string[];
+        if (!header) {
+          header = readHeader(record);
+          return null;
+        }
+        if (header.rowCount >= importMaxRows) throw new TooManyRows();
+        header.rowCount++;
+        onRow({ line: info.lines, fields: record }, header);
+        return null;
       },
-    }) as unknown as { line: number; fields: string[] }[];
+    });
   } catch (error) {
     if (error instanceof TooManyColumns) {
       throw invalidFile(
@@ -162,17 +171,21 @@ export function parseImportFile(bytes: Uint8Array): ParsedFile {
     if (error instanceof CsvError) throw invalidFile(describeCsvError(error));
     throw error;
   }
-
-  const [header, ...rows] = records;
   if (!header) {
     throw invalidFile('The file is empty: it needs a header row (with an email column) and a row per user.');
   }
+  if (header.rowCount === 0) throw invalidFile('The file has a header but no rows of users.');
+  return header;
+}
+
+/** The columns the header row names; refuses a header without email, or naming a column twice. */
+function readHeader(fields: string[]): ParsedFile {
   const columns: ParsedFile['columns'] = {};
   const recognized: string[] = [];
   const ignored: string[] = [];
   const unknown: string[] = [];
   const notes: string[] = [];
-  header.fields.forEach((raw, index) => {
+  fields.forEach((raw, index) => {
     const name = raw.trim();
     const key = normalizeHeader(name);
     const field = fieldByName[key];
@@ -192,18 +205,17 @@ export function parseImportFile(bytes: Uint8Array): ParsedFile {
     }
   });
   if (columns.email === undefined) {
-    const semicolons = header.fields.length === 1 && (header.fields[0] ?? '').includes(';');
+    const semicolons = fields.length === 1 && (fields[0] ?? '').includes(';');
     throw invalidFile(
       semicolons
         ? 'The header has no "email" column: the file seems to separate its fields with semicolons. Save it with commas (CSV UTF-8) and upload it again.'
         : `The header has no "email" column (it has: ${
-            header.fields
+            fields
               .slice(0, 10)
               .map((f) => `"${f}"`)
               .join(', ') || 'nothing'
           }). The first row names the columns: email, first name, last name, active, role.`,
     );
   }
-  if (rows.length === 0) throw invalidFile('The file has a header but no rows of users.');
-  return { columns, recognized, ignored, unknown, notes, rows, headerLength: header.fields.length };
+  return { columns, recognized, ignored, unknown, notes, headerLength: fields.length, rowCount: 0 };
 }

@@ -10,12 +10,10 @@ export async function usersByEmails(db: Db, emails: readonly string[]) {
   if (emails.length === 0) return [];
   return db
     .selectFrom('users')
-    .innerJoin('accounts', 'accounts.id', 'users.accountId')
     .select([
       'users.id',
       'users.organizationId',
       'users.accountId',
-      'accounts.name as accountName',
       'users.email',
       'users.firstName',
       'users.lastName',
@@ -25,6 +23,18 @@ export async function usersByEmails(db: Db, emails: readonly string[]) {
     ])
     .where(sql<string>`lower(users.email)`, '=', sql<string>`any(${sql.val(emails)}::text[])`)
     .execute();
+}
+
+/** Names of these accounts of the organization, for the messages of rows that match a user elsewhere. */
+export async function accountNames(db: Db, organizationId: string, ids: readonly string[]) {
+  if (ids.length === 0) return new Map<string, string>();
+  const rows = await db
+    .selectFrom('accounts')
+    .select(['id', 'name'])
+    .where('organizationId', '=', organizationId)
+    .where('id', 'in', ids)
+    .execute();
+  return new Map(rows.map((row) => [row.id, row.name]));
 }
 
 export type ImportRowValues = {

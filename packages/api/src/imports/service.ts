@@ -6,8 +6,9 @@ import { appError } from '../errors.js';
 import { emailSchema, firstNameSchema, lastNameSchema } from '../shared/schemas.js';
 import { countActiveAdmins } from '../users/queries.js';
 import { assertAccountInOrganization } from '../users/service.js';
-import { type ImportField, type ParsedFile, parseImportFile } from './csv.js';
+import { type FileRow, type ImportField, type ParsedFile, parseImportFile } from './csv.js';
 import {
+  accountNames,
   applyUpdates,
   auditChanges,
   countRows,
@@ -87,7 +88,8 @@ type Draft = {
 };
 
 /** Reads one row's cells into values, or the first reason it cannot be used. */
-function draftOf(row: ParsedFile['rows'][number], parsed: ParsedFile, headerLength: number): Draft {
+function draftOf(row: FileRow, parsed: ParsedFile): Draft {
+  const headerLength = parsed.headerLength;
   const cell = (field: ImportField) => {
     const index = parsed.columns[field];
     return index === undefined ? undefined : (row.fields[index] ?? '').trim();
@@ -142,8 +144,8 @@ export async function previewUserImport(
   input: { accountId: string; fileName?: string | null; bytes: Uint8Array },
 ): Promise<{ id: string; accountId: string; summary: ImportSummary; expiresAt: Date }> {
   const account = await assertAccountInOrganization(db, actor, input.accountId);
-  const parsed = parseImportFile(input.bytes);
-  const drafts = parsed.rows.map((row) => draftOf(row, parsed, parsed.headerLength));
+  const drafts: Draft[] = [];
+  const parsed = parseImportFile(input.bytes, (row, header) => drafts.push(draftOf(row, header)));
 
   // The same address twice in one file is ambiguous: every occurrence is an error.
   const linesByEmail = new Map<string, number[]>();
@@ -169,8 +171,14 @@ export async function previewUserImport(
     }
   }
 
+  const elsewhere = new Set<string>();
+  for (const user of existing.values()) {
+    if (user.organizationId === actor.organizationId && user.accountId !== input.accountId)
+      elsewhere.add(user.accountId);
+  }
+  const names = await accountNames(db, actor.organizationId, [...elsewhere]);
   const rows: Verdicted[] = drafts.map((draft) =>
-    verdictOf(draft, existing.get(draft.email), actor, input.accountId, account.isDefault),
+    verdictOf(draft, existing.get(draft.email), actor, input.accountId, account.isDefault, names),
   );
 
   // The organization keeps an active administrator: if this import would leave
@@ -244,6 +252,7 @@ function verdictOf(
   actor: Actor,
   accountId: string,
   isDefault: boolean,
+  names: Map<string, string>,
 ): Verdicted {
   const row: Verdicted = {
     line: draft.line,
@@ -283,7 +292,7 @@ function verdictOf(
   }
   if (user.accountId !== accountId) {
     return refuse(
-      `This email is taken in another account ("${user.accountName}"): the import never moves users between accounts.`,
+      `This email is taken in another account ("${names.get(user.accountId) ?? '?'}"): the import never moves users between accounts.`,
     );
   }
   row.userId = user.id;
