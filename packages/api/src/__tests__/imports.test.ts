@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { importMaxBytes } from '../imports/csv.js';
+import { deleteExpiredImports } from '../imports/queries.js';
 import {
   auditRowsOf,
   callerAs,
@@ -496,5 +497,28 @@ describe('import: round trip', () => {
       unknownColumns: [],
     });
     expect(preview.summary.ignoredColumns).toEqual(['id', 'account', 'created', 'last sign-in']);
+  });
+});
+
+describe('import: old previews', () => {
+  it('are removed a day after they expire, with their rows', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const old = await org.previewImport(csv('email,first name,last name', `${uniqueEmail()},A,B`));
+    const recent = await org.previewImport(csv('email,first name,last name', `${uniqueEmail()},A,B`));
+    await db
+      .updateTable('userImports')
+      .set({ expiresAt: new Date(Date.now() - 25 * 3_600_000) })
+      .where('id', '=', old.id)
+      .execute();
+    while ((await deleteExpiredImports(db)) > 0) {}
+    const left = await db
+      .selectFrom('userImports')
+      .select('id')
+      .where('organizationId', '=', org.organizationId)
+      .execute();
+    expect(left.map((r) => r.id)).toEqual([recent.id]);
+    const rows = await db.selectFrom('userImportRows').select('line').where('importId', '=', old.id).execute();
+    expect(rows).toEqual([]);
   });
 });

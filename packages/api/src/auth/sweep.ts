@@ -1,5 +1,6 @@
 import type { Db } from '@roster/db';
 import { type RawBuilder, sql } from 'kysely';
+import { deleteExpiredImports } from '../imports/queries.js';
 import { signInPolicy } from './sign-in.js';
 
 /** How often a server sweeps; each run deletes in bounded batches. */
@@ -79,7 +80,7 @@ export async function sweepSignInData(db: Db, options: SweepOptions): Promise<Sw
 export type Sweeper = { stop(): Promise<void> };
 
 /**
- * Runs `sweepSignInData` every `intervalMs` (one run at a time; the timer does
+ * Runs `sweepSignInData` (and removes old import previews) every `intervalMs` (one run at a time; the timer does
  * not keep the process alive). A failed run is reported to `onError` and the
  * next one comes as planned. `stop` waits for a run in progress.
  */
@@ -95,6 +96,8 @@ export function startSweeper(
     if (stopped) return;
     timer = setTimeout(() => {
       running = sweepSignInData(db, options)
+        // And CSV import previews a day past their expiry.
+        .then(() => deleteExpiredImports(db))
         .then(
           () => {},
           (error: unknown) => options.onError?.(error),

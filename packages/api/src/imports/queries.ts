@@ -368,11 +368,15 @@ export async function markApplied(
     .execute();
 }
 
-/** Removes previews past their expiry, in a bounded batch (rows go with them). */
-export async function deleteExpiredImports(db: Db, limit = 100) {
+/**
+ * Removes imports a day past their expiry (their rows go with them), a few at a
+ * time: one import may hold 100,000 rows. Several servers sweeping skip each other's.
+ */
+export async function deleteExpiredImports(db: Db, limit = 5) {
   const result = await sql`
     delete from user_imports where id in (
-      select id from user_imports where expires_at < now() - interval '1 day' limit ${limit})
+      select id from user_imports where expires_at < now() - interval '1 day'
+      limit ${limit}::int for update skip locked)
   `.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }

@@ -177,9 +177,14 @@ export async function previewUserImport(
       elsewhere.add(user.accountId);
   }
   const names = await accountNames(db, actor.organizationId, [...elsewhere]);
-  const rows: Verdicted[] = drafts.map((draft) =>
-    verdictOf(draft, existing.get(draft.email), actor, input.accountId, account.isDefault, names),
-  );
+  // Each draft is let go as its row is made, so the two lists are not both whole in memory.
+  const rows: Verdicted[] = new Array(drafts.length);
+  for (let i = 0; i < drafts.length; i++) {
+    const draft = drafts[i] as Draft;
+    rows[i] = verdictOf(draft, existing.get(draft.email), actor, input.accountId, account.isDefault, names);
+    (drafts as (Draft | undefined)[])[i] = undefined;
+  }
+  drafts.length = 0;
 
   // The organization keeps an active administrator: if this import would leave
   // none, every row that takes one away is an error.
