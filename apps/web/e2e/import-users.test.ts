@@ -1,16 +1,6 @@
 import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  admin,
-  expectAccessible,
-  launchBrowser,
-  must,
-  newPage,
-  screenshot,
-  signIn,
-  unique,
-  visible,
-} from './support';
+import { admin, expectAccessible, launchBrowser, must, newPage, screenshot, signIn, unique, visible } from './support';
 
 type Account = { id: string; name: string };
 type User = { id: string; email: string; firstName: string; lastName: string; active: boolean };
@@ -112,13 +102,17 @@ describe('Import users', () => {
   it('a keyboard user can choose, preview and reach the rows', async () => {
     const other = await must<Account>(request, 'mutation', 'accounts.create', { name: `Keyboard ${tag}`, users: [] });
     await page.goto(`/accounts/${other.id}/import`);
-    await page.getByLabel('CSV file').setInputFiles(csvFile('k.csv', `email,first name,last name\nk.${tag}@example.com,Kay,Board\n`));
+    await page
+      .getByLabel('CSV file')
+      .setInputFiles(csvFile('k.csv', `email,first name,last name\nk.${tag}@example.com,Kay,Board\n`));
     await page.getByLabel('CSV file').focus();
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await visible(page.getByRole('heading', { name: '2. Preview of k.csv' }));
     await page.getByLabel('Show').focus();
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Preview rows (scrolls)');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe(
+      'Preview rows (scrolls)',
+    );
   });
 });

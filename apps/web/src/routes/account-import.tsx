@@ -91,8 +91,7 @@ export function AccountImportPage() {
       </>
     );
   }
-  const setImport = (id: string | undefined) =>
-    void navigate({ to: '.', search: id ? { id } : {}, replace: false });
+  const setImport = (id: string | undefined) => void navigate({ to: '.', search: id ? { id } : {}, replace: false });
   return (
     <>
       <nav aria-label="Breadcrumb" className="breadcrumb">
@@ -104,11 +103,13 @@ export function AccountImportPage() {
       </nav>
       <h1>Import users</h1>
       <p className="muted">
-        Into the account <strong className="long-text">{account.data.name}</strong>. Nothing changes until you apply
-        the preview.
+        Into the account <strong className="long-text">{account.data.name}</strong>. Nothing changes until you apply the
+        preview.
       </p>
       <ChooseFile account={account.data} onPreviewed={setImport} />
-      {importId && <Preview key={importId} account={account.data} importId={importId} onAgain={() => setImport(undefined)} />}
+      {importId && (
+        <Preview key={importId} account={account.data} importId={importId} onAgain={() => setImport(undefined)} />
+      )}
     </>
   );
 }
@@ -156,8 +157,8 @@ function ChooseFile({ account, onPreviewed }: { account: Account; onPreviewed: (
             }}
           />
           <p id={helpId} className="field-hint">
-            UTF-8, comma-separated, at most 20 MB. The first row names the columns, in any order:{' '}
-            <strong>email</strong> (required), first name, last name, active (true or false)
+            UTF-8, comma-separated, at most 20 MB. The first row names the columns, in any order: <strong>email</strong>{' '}
+            (required), first name, last name, active (true or false)
             {account.isDefault ? ', role (admin or user)' : ''}. Users are matched by email; none is deleted. Passwords
             are never imported. An export of this account imports as it is.
           </p>
@@ -255,7 +256,9 @@ function Preview({ account, importId, onAgain }: { account: Account; importId: s
           <p className="alert-title">Import applied.</p>
           <p>
             {plural(data.result.created, 'user')} created, {plural(data.result.updated, 'user')} updated
-            {data.result.deactivated ? ` (${n(data.result.deactivated)} deactivated: their sessions ended and their API keys were revoked)` : ''}
+            {data.result.deactivated
+              ? ` (${n(data.result.deactivated)} deactivated: their sessions ended and their API keys were revoked)`
+              : ''}
             {data.result.reactivated ? `, ${n(data.result.reactivated)} reactivated` : ''}, {n(data.result.unchanged)}{' '}
             unchanged, {n(data.result.skipped)} skipped. Every change is in the audit log.
           </p>
@@ -356,7 +359,7 @@ function ImportRows({
   );
   const total = filter === 'all' ? summary.total : summary[filter];
   const loaded = rows.data?.pages.flatMap((page) => page.items) ?? [];
-  const scrollRef = useRef<HTMLDivElement>(null);
+  const scrollRef = useRef<HTMLElement>(null);
   const virtualizer = useVirtualizer({
     count: total,
     getScrollElement: () => scrollRef.current,
@@ -395,7 +398,13 @@ function ImportRows({
       ) : total === 0 ? (
         <EmptyState title="No rows here." />
       ) : (
-        <div className="table-wrap import-scroll" ref={scrollRef} tabIndex={0} aria-label="Preview rows (scrolls)">
+        <section
+          className="table-wrap import-scroll"
+          ref={scrollRef}
+          aria-label="Preview rows (scrolls)"
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to scroll by keyboard.
+          tabIndex={0}
+        >
           <table className="data-table import-table" aria-rowcount={total + 1}>
             <caption className="visually-hidden">Preview of every row of the file</caption>
             <thead>
@@ -414,7 +423,7 @@ function ImportRows({
             </thead>
             <tbody>
               {before > 0 && (
-                <tr aria-hidden="true">
+                <tr>
                   <td colSpan={4} style={{ height: before, padding: 0, border: 0 }} />
                 </tr>
               )}
@@ -445,13 +454,13 @@ function ImportRows({
                 );
               })}
               {after > 0 && (
-                <tr aria-hidden="true">
+                <tr>
                   <td colSpan={4} style={{ height: after, padding: 0, border: 0 }} />
                 </tr>
               )}
             </tbody>
           </table>
-        </div>
+        </section>
       )}
     </>
   );
