@@ -2,6 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { importMaxBytes } from '../imports/csv.js';
 import { deleteExpiredImports } from '../imports/queries.js';
+import { previewUserImport } from '../imports/service.js';
 import {
   auditRowsOf,
   callerAs,
@@ -248,6 +249,37 @@ describe('import: every row gets a verdict before anything changes', () => {
       before: { role: 'user' },
       after: { role: 'admin' },
     });
+  });
+
+  it('refuses rows that would leave the organization without an active administrator', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    // An actor who is not the administrator in the file (as a script's key of another admin
+    // would be, were that admin demoted meanwhile): the self rule does not apply, this one does.
+    const scripter = await org.addUser();
+    const actor = {
+      id: scripter.id,
+      organizationId: org.organizationId,
+      accountId: org.defaultAccountId,
+      email: 'script@example.test',
+      role: 'admin' as const,
+      via: 'apiKey' as const,
+      apiKeyId: '00000000-0000-4000-8000-000000000002',
+    };
+    const other = await org.addUser();
+    const preview = await previewUserImport(db, actor, {
+      accountId: org.defaultAccountId,
+      bytes: Buffer.from(csv('email,active,role', `${org.adminEmail},false,`, `${other.email},,`)),
+    });
+    expect(preview.summary).toMatchObject({ error: 1, unchanged: 1 });
+    const [row] = await allRows(org, preview.id, 'error');
+    expect(row?.error).toMatch(/would remove the last active administrator/);
+    // With another administrator made in the same file, it is allowed.
+    const both = await previewUserImport(db, actor, {
+      accountId: org.defaultAccountId,
+      bytes: Buffer.from(csv('email,active,role', `${org.adminEmail},false,`, `${other.email},,admin`)),
+    });
+    expect(both.summary).toMatchObject({ error: 0, update: 2 });
   });
 
   it('another organization’s account or import is NOT_FOUND', async () => {
