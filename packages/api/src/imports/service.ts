@@ -77,61 +77,72 @@ const roleWords: Record<string, Role> = { admin: 'admin', administrator: 'admin'
 const firstIssue = (result: { success: boolean; error?: { issues: { message: string }[] } }) =>
   result.error?.issues[0]?.message ?? 'Not valid';
 
-type Draft = {
-  line: number;
-  email: string;
-  error: string | null;
-  firstName?: string | undefined;
-  lastName?: string | undefined;
-  role?: Role | undefined;
-  active?: boolean | undefined;
-};
+/**
+ * A row of the file as it is read: its values (null where the cell is empty or
+ * the column absent) or the first reason it cannot be used. The same object
+ * then takes its verdict (verdictOf), so a row is one object from the file to
+ * the stored preview.
+ */
+type Row = ImportRowValues;
 
 /** Reads one row's cells into values, or the first reason it cannot be used. */
-function draftOf(row: FileRow, parsed: ParsedFile): Draft {
+function rowOf(fileRow: FileRow, parsed: ParsedFile): Row {
   const headerLength = parsed.headerLength;
   const cell = (field: ImportField) => {
     const index = parsed.columns[field];
-    return index === undefined ? undefined : (row.fields[index] ?? '').trim();
+    return index === undefined ? '' : (fileRow.fields[index] ?? '').trim();
   };
-  const rawEmail = cell('email') ?? '';
-  const draft: Draft = { line: row.line, email: rawEmail.toLowerCase(), error: null };
-  const fail = (message: string) => ({ ...draft, error: message });
-  if (row.fields.length !== headerLength) {
-    return fail(`This row has ${row.fields.length} fields; the header has ${headerLength}.`);
+  const rawEmail = cell('email');
+  const row: Row = {
+    line: fileRow.line,
+    verdict: 'error',
+    email: rawEmail.toLowerCase(),
+    userId: null,
+    userVersion: null,
+    firstName: null,
+    lastName: null,
+    role: null,
+    active: null,
+    changes: null,
+    error: null,
+  };
+  const fail = (message: string) => toError(row, message);
+  if (fileRow.fields.length !== headerLength) {
+    return fail(`This row has ${fileRow.fields.length} fields; the header has ${headerLength}.`);
   }
   if (rawEmail === '') return fail('The email is empty.');
   const email = emailSchema.safeParse(rawEmail);
   if (!email.success) return fail(`Bad email "${rawEmail.slice(0, 254)}": ${firstIssue(email)}.`);
-  draft.email = email.data;
+  row.email = email.data;
   const first = cell('firstName');
   if (first) {
     const parsed = firstNameSchema.safeParse(first);
     if (!parsed.success) return fail(`${firstIssue(parsed)}.`);
-    draft.firstName = parsed.data;
+    row.firstName = parsed.data;
   }
   const last = cell('lastName');
   if (last) {
     const parsed = lastNameSchema.safeParse(last);
     if (!parsed.success) return fail(`${firstIssue(parsed)}.`);
-    draft.lastName = parsed.data;
+    row.lastName = parsed.data;
   }
   const active = cell('active');
   if (active) {
     const value = activeWords[active.toLowerCase()];
     if (value === undefined) return fail(`"active" is true or false, not "${active.slice(0, 40)}".`);
-    draft.active = value;
+    row.active = value;
   }
   const role = cell('role');
   if (role) {
     const value = roleWords[role.toLowerCase()];
     if (value === undefined) return fail(`"role" is admin or user, not "${role.slice(0, 40)}".`);
-    draft.role = value;
+    row.role = value;
   }
-  return draft;
+  return row;
 }
 
-type Verdicted = ImportRowValues;
+/** Rows whose users are looked up at once: the users read are let go before the next batch. */
+const lookupBatch = 10_000;
 
 /**
  * Previews a CSV file of users for an account: parses it, gives every row a
@@ -144,68 +155,70 @@ export async function previewUserImport(
   input: { accountId: string; fileName?: string | null; bytes: Uint8Array },
 ): Promise<{ id: string; accountId: string; summary: ImportSummary; expiresAt: Date }> {
   const account = await assertAccountInOrganization(db, actor, input.accountId);
-  const drafts: Draft[] = [];
-  const parsed = parseImportFile(input.bytes, (row, header) => drafts.push(draftOf(row, header)));
+  const rows: Row[] = [];
+  const parsed = parseImportFile(input.bytes, (fileRow, header) => rows.push(rowOf(fileRow, header)));
 
   // The same address twice in one file is ambiguous: every occurrence is an error.
-  const linesByEmail = new Map<string, number[]>();
-  for (const draft of drafts) {
-    if (draft.error) continue;
-    const lines = linesByEmail.get(draft.email);
-    if (lines) lines.push(draft.line);
-    else linesByEmail.set(draft.email, [draft.line]);
+  const firstLine = new Map<string, number>();
+  const repeated = new Map<string, number[]>();
+  for (const row of rows) {
+    if (row.error) continue;
+    const seen = firstLine.get(row.email);
+    if (seen === undefined) firstLine.set(row.email, row.line);
+    else repeated.set(row.email, [...(repeated.get(row.email) ?? [seen]), row.line]);
   }
-  for (const draft of drafts) {
-    const lines = draft.error ? undefined : linesByEmail.get(draft.email);
-    if (lines && lines.length > 1) {
-      const others = lines.filter((line) => line !== draft.line).slice(0, 5);
-      draft.error = `Duplicate in the file: this email is also on line${others.length > 1 ? 's' : ''} ${others.join(', ')}.`;
+  firstLine.clear();
+  if (repeated.size) {
+    for (const row of rows) {
+      const lines = row.error ? undefined : repeated.get(row.email);
+      if (!lines) continue;
+      const others = lines.filter((line) => line !== row.line).slice(0, 5);
+      toError(
+        row,
+        `Duplicate in the file: this email is also on line${others.length > 1 ? 's' : ''} ${others.join(', ')}.`,
+      );
     }
   }
 
-  const valid = drafts.filter((draft) => !draft.error).map((draft) => draft.email);
-  const existing = new Map<string, Matched>();
-  for (let start = 0; start < valid.length; start += 50_000) {
-    for (const user of await usersByEmails(db, valid.slice(start, start + 50_000))) {
-      existing.set(user.email.toLowerCase(), user);
+  // Verdicts, a batch of rows at a time against the users they name. What the
+  // administrator rule needs is kept as it goes: the rows that take an active
+  // administrator away, and the net change in their number.
+  const context: VerdictContext = {
+    actor,
+    accountId: input.accountId,
+    isDefault: account.isDefault,
+    accountNames: new Map(),
+    adminDelta: 0,
+    removingAdmin: [],
+  };
+  for (let start = 0; start < rows.length; start += lookupBatch) {
+    const batch = rows.slice(start, start + lookupBatch);
+    const users = new Map<string, Matched>();
+    for (const user of await usersByEmails(
+      db,
+      batch.filter((row) => !row.error).map((row) => row.email),
+    )) {
+      users.set(user.email.toLowerCase(), user);
     }
+    const unnamed = new Set<string>();
+    for (const user of users.values()) {
+      const elsewhere = user.organizationId === actor.organizationId && user.accountId !== input.accountId;
+      if (elsewhere && !context.accountNames.has(user.accountId)) unnamed.add(user.accountId);
+    }
+    if (unnamed.size) {
+      for (const [id, name] of await accountNames(db, actor.organizationId, [...unnamed])) {
+        context.accountNames.set(id, name);
+      }
+    }
+    for (const row of batch) verdictOf(row, users.get(row.email), context);
   }
-
-  const elsewhere = new Set<string>();
-  for (const user of existing.values()) {
-    if (user.organizationId === actor.organizationId && user.accountId !== input.accountId)
-      elsewhere.add(user.accountId);
-  }
-  const names = await accountNames(db, actor.organizationId, [...elsewhere]);
-  // Each draft is let go as its row is made, so the two lists are not both whole in memory.
-  const rows: Verdicted[] = new Array(drafts.length);
-  for (let i = 0; i < drafts.length; i++) {
-    const draft = drafts[i] as Draft;
-    rows[i] = verdictOf(draft, existing.get(draft.email), actor, input.accountId, account.isDefault, names);
-    (drafts as (Draft | undefined)[])[i] = undefined;
-  }
-  drafts.length = 0;
 
   // The organization keeps an active administrator: if this import would leave
   // none, every row that takes one away is an error.
-  const adminsNow = await countActiveAdmins(db, actor.organizationId);
-  let delta = 0;
-  const removing: Verdicted[] = [];
-  for (const row of rows) {
-    if (row.verdict === 'create' && (row.role ?? 'user') === 'admin' && row.active !== false) delta++;
-    if (row.verdict !== 'update' || !row.userId) continue;
-    const before = existing.get(row.email);
-    if (!before) continue;
-    const wasAdmin = before.role === 'admin' && before.active;
-    const isAdmin = (row.role ?? before.role) === 'admin' && (row.active ?? before.active);
-    if (wasAdmin && !isAdmin) {
-      delta--;
-      removing.push(row);
-    } else if (!wasAdmin && isAdmin) delta++;
-  }
-  if (adminsNow + delta <= 0) {
-    for (const row of removing)
+  if ((await countActiveAdmins(db, actor.organizationId)) + context.adminDelta <= 0) {
+    for (const row of context.removingAdmin) {
       toError(row, 'This would remove the last active administrator: make another user an administrator first.');
+    }
   }
 
   const counts = { total: rows.length, create: 0, update: 0, unchanged: 0, error: 0 };
@@ -241,95 +254,97 @@ export async function previewUserImport(
   return { id: created.id, accountId: input.accountId, summary, expiresAt };
 }
 
-function toError(row: Verdicted, message: string) {
+function toError(row: Row, message: string): Row {
   row.verdict = 'error';
   row.error = message;
+  row.userId = null;
+  row.userVersion = null;
   row.firstName = null;
   row.lastName = null;
   row.role = null;
   row.active = null;
   row.changes = null;
+  return row;
 }
 
-function verdictOf(
-  draft: Draft,
-  user: Matched | undefined,
-  actor: Actor,
-  accountId: string,
-  isDefault: boolean,
-  names: Map<string, string>,
-): Verdicted {
-  const row: Verdicted = {
-    line: draft.line,
-    verdict: 'error',
-    email: draft.email,
-    userId: null,
-    userVersion: null,
-    firstName: null,
-    lastName: null,
-    role: null,
-    active: null,
-    changes: null,
-    error: draft.error,
-  };
-  if (draft.error) return row;
-  const refuse = (message: string) => {
-    row.error = message;
-    return row;
-  };
+type VerdictContext = {
+  actor: Actor;
+  accountId: string;
+  isDefault: boolean;
+  accountNames: Map<string, string>;
+  /** Active administrators the rows so far add (positive) or take away. */
+  adminDelta: number;
+  /** Rows so far that take an active administrator away. */
+  removingAdmin: Row[];
+};
+
+/**
+ * Gives a row its verdict against `user` (the user with its email, if any):
+ * create, update (only the fields that change remain set, with `changes`),
+ * unchanged, or error.
+ */
+function verdictOf(row: Row, user: Matched | undefined, context: VerdictContext): void {
+  if (row.error) return;
+  const { actor, isDefault } = context;
   if (!user) {
-    if (!draft.firstName) return refuse('A new user needs a first name.');
-    if (!draft.lastName) return refuse('A new user needs a last name.');
-    if (draft.role === 'admin' && !isDefault) {
-      return refuse('Administrators belong to the default account: this row would create one in another account.');
+    if (!row.firstName) return void toError(row, 'A new user needs a first name.');
+    if (!row.lastName) return void toError(row, 'A new user needs a last name.');
+    if (row.role === 'admin' && !isDefault) {
+      return void toError(
+        row,
+        'Administrators belong to the default account: this row would create one in another account.',
+      );
     }
-    return Object.assign(row, {
-      verdict: 'create' as const,
-      firstName: draft.firstName,
-      lastName: draft.lastName,
-      role: draft.role ?? null,
-      active: draft.active ?? null,
-      error: null,
-    });
+    row.verdict = 'create';
+    if (row.role === 'admin' && row.active !== false) context.adminDelta++;
+    return;
   }
   if (user.organizationId !== actor.organizationId) {
-    return refuse('This email is taken: a user outside this organization has it.');
+    return void toError(row, 'This email is taken: a user outside this organization has it.');
   }
-  if (user.accountId !== accountId) {
-    return refuse(
-      `This email is taken in another account ("${names.get(user.accountId) ?? '?'}"): the import never moves users between accounts.`,
+  if (user.accountId !== context.accountId) {
+    const name = context.accountNames.get(user.accountId) ?? 'another account';
+    return void toError(
+      row,
+      `This email is taken in another account ("${name}"): the import never moves users between accounts.`,
     );
   }
-  row.userId = user.id;
-  row.userVersion = user.version;
   const before: Record<string, unknown> = {};
   const after: Record<string, unknown> = {};
-  const change = <K extends 'firstName' | 'lastName' | 'role' | 'active'>(key: K, value: Draft[K]) => {
-    if (value === undefined || (value as unknown) === user[key]) return;
+  for (const key of ['firstName', 'lastName', 'role', 'active'] as const) {
+    const value = row[key];
+    if (value === null || value === user[key]) {
+      row[key] = null;
+      continue;
+    }
     before[key] = user[key];
     after[key] = value;
-    (row as Record<K, unknown>)[key] = value;
-  };
-  change('firstName', draft.firstName);
-  change('lastName', draft.lastName);
-  change('role', draft.role);
-  change('active', draft.active);
+  }
   if (Object.keys(after).length === 0) {
     row.verdict = 'unchanged';
-    row.error = null;
-    return row;
+    row.userId = user.id;
+    row.userVersion = user.version;
+    return;
   }
-  if (after.active === false && user.id === actor.id)
-    return refuse('You cannot deactivate yourself; ask another administrator.');
-  if (after.role === 'user' && user.id === actor.id)
-    return refuse('You cannot demote yourself; ask another administrator.');
+  if (after.active === false && user.id === actor.id) {
+    return void toError(row, 'You cannot deactivate yourself; ask another administrator.');
+  }
+  if (after.role === 'user' && user.id === actor.id) {
+    return void toError(row, 'You cannot demote yourself; ask another administrator.');
+  }
   if (after.role === 'admin' && !isDefault) {
-    return refuse('Only users of the default account can be administrators.');
+    return void toError(row, 'Only users of the default account can be administrators.');
   }
   row.verdict = 'update';
-  row.error = null;
+  row.userId = user.id;
+  row.userVersion = user.version;
   row.changes = JSON.stringify({ before, after });
-  return row;
+  const wasAdmin = user.role === 'admin' && user.active;
+  const isAdmin = (row.role ?? user.role) === 'admin' && (row.active ?? user.active);
+  if (wasAdmin && !isAdmin) {
+    context.adminDelta--;
+    context.removingAdmin.push(row);
+  } else if (!wasAdmin && isAdmin) context.adminDelta++;
 }
 
 /** An import as its procedures return it; another organization's is NOT_FOUND. */
