@@ -71,6 +71,13 @@ describe('POST /import/users', () => {
     expect(got.json().result.data.json).toMatchObject({ status: 'applied', fileName: 'people.csv' });
   });
 
+  it('takes text/csv with parameters (charset)', async () => {
+    const response = await upload(`email,first name,last name\n${uniqueEmail()},Char,Set\n`, {
+      'content-type': 'text/csv; charset=utf-8',
+    });
+    expect(response.statusCode).toBe(200);
+  });
+
   it('takes an API key instead of a session', async () => {
     const { secret } = await org.admin.apiKeys.create({ name: 'import script' });
     const response = await upload(`email,first name,last name\n${uniqueEmail()},Key,User\n`, {
