@@ -115,4 +115,22 @@ describe('Import users', () => {
       'Preview rows (scrolls)',
     );
   });
+
+  it('fits a phone: nothing scrolls sideways, axe finds nothing', async () => {
+    const phone = await newPage(browser, 390);
+    await signIn(phone.page, admin().email, admin().password);
+    await phone.page.goto(`/accounts/${account.id}/import`);
+    await phone.page
+      .getByLabel('CSV file')
+      .setInputFiles(
+        csvFile('phone.csv', `email,first name,last name\nnot-an-email,A,B\nphone.${tag}@example.com,Pho,Ne\n`),
+      );
+    await phone.page.getByRole('button', { name: 'Preview' }).click();
+    await visible(phone.page.getByRole('heading', { name: '2. Preview of phone.csv' }));
+    const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await expectAccessible(phone.page, 'the preview on a phone');
+    await screenshot(phone.page, 'import-preview');
+    await phone.context.close();
+  });
 });

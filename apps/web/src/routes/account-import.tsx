@@ -438,12 +438,18 @@ function ImportRows({
                   >
                     {row ? (
                       <>
-                        <td className="col-line">{row.line}</td>
-                        <td className="col-email long-text">{row.email}</td>
-                        <td className="col-verdict">
+                        <td className="col-line" data-label="Line">
+                          {row.line}
+                        </td>
+                        <td className="col-email long-text" data-label="Email">
+                          {row.email}
+                        </td>
+                        <td className="col-verdict" data-label="Verdict">
                           <span className={`badge ${verdictBadges[row.verdict]}`}>{verdictLabels[row.verdict]}</span>
                         </td>
-                        <td className="col-details">{details(row)}</td>
+                        <td className="col-details" data-label="Details">
+                          {details(row)}
+                        </td>
                       </>
                     ) : (
                       <td colSpan={4} className="muted">
