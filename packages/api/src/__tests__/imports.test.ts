@@ -85,6 +85,27 @@ describe('import: bad files get clear errors', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('reads Windows line ends, quoted commas, quotes and line breaks, and blank lines', async () => {
+    const org = await createTestOrg(await testDb());
+    const a = uniqueEmail();
+    const b = uniqueEmail();
+    const file = `email,first name,last name\r\n${a},"Ann, Jr.","O""Brien"\r\n\r\n${b},"Multi\r\nLine",Name\r\n`;
+    const preview = await org.previewImport(file);
+    expect(preview.summary).toMatchObject({ total: 2, create: 1, error: 1 });
+    const rows = await allRows(org, preview.id);
+    expect(rows.find((r) => r.verdict === 'create')).toMatchObject({
+      email: a,
+      firstName: 'Ann, Jr.',
+      lastName: 'O"Brien',
+      line: 2,
+    });
+    // A line break inside a name is a control character: refused, naming the row's line.
+    expect(rows.find((r) => r.verdict === 'error')).toMatchObject({
+      email: b,
+      error: expect.stringMatching(/control characters/),
+    });
+  });
+
   it('refuses 20 MB + 1 byte, and takes exactly 20 MB', async () => {
     const org = await createTestOrg(await testDb());
     // Rows with a long notes column (unknown, ignored), the last one padded to reach exactly 20 MB.
