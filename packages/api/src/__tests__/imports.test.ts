@@ -12,6 +12,7 @@ import {
   failure,
   type TestOrg,
   testDb,
+  testServerUrl,
   uniqueEmail,
 } from '../test/index.js';
 
@@ -412,6 +413,35 @@ describe('import: apply', () => {
     const back = await org.previewImport(csv('email,active', `${user.email},true`));
     expect(await org.admin.imports.commit({ id: back.id })).toMatchObject({ reactivated: 1 });
     expect(await userByEmail(user.email)).toMatchObject({ active: true });
+  });
+
+  it('reports its progress while it runs (on Postgres; PGlite answers the poll after it), then none', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const count = 12_000;
+    const file = csv(
+      'email,first name,last name',
+      ...Array.from({ length: count }, (_, i) => `bulk-${i}-${org.organizationId}@example.test,Bulk,${i}`),
+    );
+    const preview = await org.previewImport(file);
+    expect(preview.summary.create).toBe(count);
+    const seen: { done: number; total: number }[] = [];
+    let finished = false;
+    const applying = org.admin.imports.commit({ id: preview.id }).finally(() => {
+      finished = true;
+    });
+    while (!finished) {
+      const { progress } = await org.admin.imports.get({ id: preview.id });
+      if (progress) seen.push(progress);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(await applying).toMatchObject({ created: count });
+    if (testServerUrl) expect(seen.length).toBeGreaterThan(0);
+    for (const progress of seen) {
+      expect(progress.total).toBe(count);
+      expect(progress.done).toBeLessThanOrEqual(count);
+    }
+    expect(await org.admin.imports.get({ id: preview.id })).toMatchObject({ status: 'applied', progress: null });
   });
 
   it('is applied once: a second apply is refused', async () => {

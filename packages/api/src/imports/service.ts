@@ -381,17 +381,24 @@ export async function applyUserImport(
   actor: Actor,
   input: { importId: string; skipErrors: boolean },
 ): Promise<ImportResult> {
+  const progress = { done: 0, total: 0 };
   try {
-    return await db.transaction().execute((tx) => applyIn(tx, actor, input));
+    return await db.transaction().execute((tx) => applyIn(tx, actor, input, progress));
   } finally {
-    running.delete(input.importId);
+    // Only this apply's own entry: a second apply of the same import, refused, leaves the first's.
+    if (running.get(input.importId) === progress) running.delete(input.importId);
   }
 }
 
 const stale = (what: string) =>
   appError('IMPORT_STALE', `${what} since the preview: nothing was imported. Preview the file again, then apply.`);
 
-async function applyIn(tx: Transaction<Database>, actor: Actor, input: { importId: string; skipErrors: boolean }) {
+async function applyIn(
+  tx: Transaction<Database>,
+  actor: Actor,
+  input: { importId: string; skipErrors: boolean },
+  progress: { done: number; total: number },
+) {
   // Changes that could leave the organization without an administrator wait for each other here.
   await lockOrganizationForImport(tx, actor.organizationId);
   const found = await lockImport(tx, actor.organizationId, input.importId);
@@ -419,7 +426,7 @@ async function applyIn(tx: Transaction<Database>, actor: Actor, input: { importI
     throw stale(`${taken.toLocaleString('en')} of the emails it creates ${taken > 1 ? 'have' : 'has'} been taken`);
 
   const last = await maxLine(tx, id);
-  const progress = { done: 0, total: summary.create + summary.update };
+  progress.total = summary.create + summary.update;
   running.set(id, progress);
   let sessionsEnded = 0;
   let apiKeysRevoked = 0;
