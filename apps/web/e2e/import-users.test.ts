@@ -99,6 +99,31 @@ describe('Import users', () => {
     expect(await page.getByRole('button', { name: 'Apply', exact: true }).count()).toBe(0);
   });
 
+  it('refuses to apply when someone changed a user since the preview, and offers a new preview', async () => {
+    const team = await must<Account>(request, 'mutation', 'accounts.create', {
+      name: `Stale ${tag}`,
+      users: [{ email: `stale.${tag}@example.com`, firstName: 'Stale', lastName: 'Before' }],
+    });
+    await page.goto(`/accounts/${team.id}/import`);
+    const file = csvFile('stale.csv', `email,first name,last name\nstale.${tag}@example.com,Stale,Imported\n`);
+    await page.getByLabel('CSV file').setInputFiles(file);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await visible(page.getByRole('cell', { name: 'Last name: Before → Imported' }));
+    // Another administrator edits the user meanwhile.
+    const user = await must<User>(request, 'query', 'users.get', { email: `stale.${tag}@example.com` });
+    await must(request, 'mutation', 'users.update', { id: user.id, lastName: 'Other' });
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Apply' }).click();
+    await visible(
+      page.getByRole('alert').filter({ hasText: 'changed or deleted since the preview: nothing was imported' }),
+    );
+    await page.getByRole('button', { name: 'Choose the file again' }).click();
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await visible(page.getByRole('cell', { name: 'Last name: Other → Imported' }));
+    const after = await must<User>(request, 'query', 'users.get', { id: user.id });
+    expect(after.lastName).toBe('Other');
+  });
+
   it('a keyboard user can choose, preview and reach the rows', async () => {
     const other = await must<Account>(request, 'mutation', 'accounts.create', { name: `Keyboard ${tag}`, users: [] });
     await page.goto(`/accounts/${other.id}/import`);
