@@ -201,7 +201,7 @@ async function main() {
     if (Object.values(importNames).some(selected)) {
       // Last: it changes the data every other scenario reads.
       const file = await buildImportFile(url, inputs.bigAccountId);
-      const run = await runImport(base, cookie, inputs.bigAccountId, file, () => memory.window(), say);
+      const run = await runImport(base, cookie, inputs.bigAccountId, file, () => memory.window(), say, server.pid);
       scenarios.push(run.preview, run.apply);
       importReport = { summary: run.summary, result: run.result };
     }
