@@ -11,6 +11,7 @@ import { assertOurs, createBenchDatabase, databaseUrl, dropBenchDatabase } from 
 import { databaseUrlFromEnv } from './env.js';
 import { type ExportResult, exportName, exportTargets, measureExport, renderExport } from './export-scenario.js';
 import type { FloorConfig } from './floor-server.js';
+import { buildImportFile, importNames, runImport } from './import-scenario.js';
 import { chooseInputs } from './inputs.js';
 import { drive, type Load, measureInTurns, type ScenarioResult } from './load.js';
 import { type Child, nodeScript, repoRoot, resultsDir, runNode, sampleMemory, startNode } from './processes.js';
@@ -220,11 +221,21 @@ async function main() {
       if (selected(scimNames.walk)) record(await walkWithCursors(base, scim, 120), memory.window());
     }
 
+    let importReport: { summary: unknown; result: unknown } | null = null;
+    if (Object.values(importNames).some(selected)) {
+      // Last: it changes the data every other scenario reads.
+      const file = await buildImportFile(url, inputs.bigAccountId);
+      const run = await runImport(base, cookie, inputs.bigAccountId, file, () => memory.window(), say, server.pid);
+      scenarios.push(run.preview, run.apply);
+      importReport = { summary: run.summary, result: run.result };
+    }
+
     const serverRssMb = Math.round(memory.stop() * 10) / 10;
     const targets = [
       ...evaluateTargets(scenarios, floor, serverRssMb),
       ...scimTargets(scenarios),
       ...exportTargets(exported, users),
+      ...importTargets(scenarios),
     ];
     const ratio = (a: string, b: string) => {
       const x = scenarios.find((s) => s.name === a);
@@ -270,6 +281,7 @@ async function main() {
         deepRows: inputs.deepRows,
         bigAccountUsers: inputs.bigAccountUsers,
       },
+      import: importReport,
       seed: seedResult ? { ...seedResult.timings, accounts: seedResult.accounts } : null,
       settings: {
         connections: options.connections,
@@ -293,6 +305,18 @@ async function main() {
       say(`Kept database ${database.name}: rerun with --reuse ${database.name}, drop it with dropdb when done.`);
     }
   }
+}
+
+function importTargets(scenarios: ScenarioResult[]) {
+  const target = (name: string, seconds: number) => {
+    const s = scenarios.find((x) => x.name === name);
+    return {
+      target: `${name}: ≤ ${seconds} s`,
+      measured: s ? `${(s.p50Ms / 1000).toFixed(2)} s, server RSS ${s.serverRssMb} MB` : 'not run',
+      met: s ? s.errors === 0 && s.p50Ms <= seconds * 1000 : null,
+    };
+  };
+  return [target(importNames.preview, 5), target(importNames.apply, 20)];
 }
 
 async function countUsers(url: string): Promise<number> {

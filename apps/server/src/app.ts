@@ -16,6 +16,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import { type Kysely, sql } from 'kysely';
 import pinoPretty from 'pino-pretty';
 import { registerExportRoute } from './export-route.js';
+import { registerImportRoute } from './import-route.js';
 import { createMetrics, hasMetricsToken, type Metrics } from './metrics.js';
 import { registerRequestGuards } from './request-guards.js';
 import { noteActor, procedureOf, registerRequestLog, requestIdOf } from './request-log.js';
@@ -282,6 +283,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     origins,
     hasSessionCookie: (request) => request.cookies[sessionCookieName] !== undefined,
     createContext: contextOf,
+  });
+  registerImportRoute(app, {
+    db: options.db,
+    origins,
+    createContext: contextOf,
+    inflight,
   });
 
   const hasWeb = existsSync(join(options.webRoot, 'index.html'));

@@ -126,12 +126,17 @@ export function mediaTypeOf(contentType: string | undefined): string {
  * keys), which holds no administrator's cookie by accident. Sec-Fetch-Site
  * covers the odd browser request that omits Origin.
  */
-export function browserCallRefusal(request: FastifyRequest, origins: OriginPolicy): Refusal | null {
-  if (mediaTypeOf(request.headers['content-type']) !== 'application/json') {
+export function browserCallRefusal(
+  request: FastifyRequest,
+  origins: OriginPolicy,
+  // Another media type only where a form cannot send it either: text/csv, like JSON, needs a preflight.
+  mediaType: 'application/json' | 'text/csv' = 'application/json',
+): Refusal | null {
+  if (mediaTypeOf(request.headers['content-type']) !== mediaType) {
     return {
       statusCode: 415,
       error: 'Unsupported Media Type',
-      message: 'Send API calls as application/json.',
+      message: mediaType === 'text/csv' ? 'Send the file as text/csv.' : 'Send API calls as application/json.',
     };
   }
   const origin = request.headers.origin;

@@ -32,6 +32,7 @@ export function procedureOf(path: string, procedures: ReadonlySet<string>): stri
   }
   if (path === '/scim/v2' || path.startsWith('/scim/v2/')) return 'scim';
   if (path === '/export/users.csv') return 'users.export';
+  if (path === '/import/users') return 'users.import';
   if (quietPaths.has(path)) return path.slice(1);
   if (path.startsWith('/assets/')) return 'asset';
   return 'page';

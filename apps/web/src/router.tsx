@@ -13,6 +13,7 @@ import { RequireAdmin } from './components/require-admin';
 import {
   parseAccountSearch,
   parseAuditSearch,
+  parseImportSearch,
   parseLoginSearch,
   parseQuerySearch,
   parseUsersSearch,
@@ -88,6 +89,13 @@ const accountRoute = createRoute({
   component: lazyRouteComponent(() => import('./routes/account'), 'AccountPage'),
 });
 
+const accountImportRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/accounts/$accountId/import',
+  validateSearch: parseImportSearch,
+  component: lazyRouteComponent(() => import('./routes/account-import'), 'AccountImportPage'),
+});
+
 const usersRoute = createRoute({
   getParentRoute: () => adminRoute,
   path: '/users',
@@ -128,6 +136,7 @@ const routeTree = rootRoute.addChildren([
       ]),
       accountNewRoute,
       accountRoute,
+      accountImportRoute,
       usersRoute,
       userRoute,
       auditRoute,

@@ -8,7 +8,10 @@ export {
 export { retryAfterOf } from './auth/sign-in-policy.js';
 export { type Sweeper, startSweeper, sweepSignInData } from './auth/sweep.js';
 export { type Context, type CreateContextOptions, createContext, type SessionCookies } from './context.js';
+export { authenticate } from './core/authenticate.js';
 export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';
+export { importMaxBytes } from './imports/csv.js';
+export { type ImportSummary, previewUserImport } from './imports/service.js';
 export { createInflightTracker, type InflightTracker } from './inflight.js';
 export { liveSessionCount } from './metrics/queries.js';
 export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';

@@ -10,6 +10,7 @@ import * as m0007 from './migrations/0007_api_key_expiry.js';
 import * as m0008 from './migrations/0008_sign_in_limits.js';
 import * as m0009 from './migrations/0009_search_fold.js';
 import * as m0010 from './migrations/0010_scim.js';
+import * as m0011 from './migrations/0011_user_imports.js';
 import * as m0013 from './migrations/0013_user_sort_orders.js';
 import type { Database } from './schema.js';
 
@@ -25,6 +26,7 @@ export const migrations = {
   '0008_sign_in_limits': m0008,
   '0009_search_fold': m0009,
   '0010_scim': m0010,
+  '0011_user_imports': m0011,
   '0013_user_sort_orders': m0013,
 };
 

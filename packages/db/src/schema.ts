@@ -137,6 +137,40 @@ export type AuditLogTable = {
   searchText: ColumnType<string, never, never>;
 };
 
+export type ImportVerdict = 'create' | 'update' | 'unchanged' | 'error';
+
+/** A previewed CSV import of users into one account (0011). */
+export type UserImportsTable = {
+  id: Generated<string>;
+  organizationId: string;
+  accountId: string;
+  createdBy: string | null;
+  fileName: string | null;
+  status: ColumnType<'previewed' | 'applied', 'previewed' | 'applied' | undefined, 'previewed' | 'applied'>;
+  summary: ColumnType<Record<string, unknown>, string, string>;
+  createdAt: Timestamp;
+  expiresAt: Date;
+  appliedAt: Date | null;
+  appliedBy: string | null;
+  result: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+};
+
+/** One row of a previewed import, with its verdict. */
+export type UserImportRowsTable = {
+  importId: string;
+  line: number;
+  verdict: ImportVerdict;
+  email: string;
+  userId: string | null;
+  userVersion: number | null;
+  firstName: string | null;
+  lastName: string | null;
+  role: Role | null;
+  active: boolean | null;
+  changes: ColumnType<AuditChanges | null, string | null, string | null>;
+  error: string | null;
+};
+
 /** The before/after values of the fields a mutation changed. */
 export type AuditChanges = {
   before?: Record<string, unknown> | null;
@@ -153,6 +187,8 @@ export type Database = {
   signInAttempts: SignInAttemptsTable;
   signInEmailWindows: SignInEmailWindowsTable;
   scimConnections: ScimConnectionsTable;
+  userImports: UserImportsTable;
+  userImportRows: UserImportRowsTable;
 };
 
 /** The database, or a transaction of it (a Transaction is a Kysely): what queries run on. */

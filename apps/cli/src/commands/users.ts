@@ -5,6 +5,7 @@ import { download } from '../download.js';
 import { type Column, fields, when } from '../output.js';
 import { findAccount, findUser } from '../resolve.js';
 import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
+import { registerImport } from './import.js';
 
 const fullName = (user: User) => `${user.firstName} ${user.lastName}`;
 const plural = (count: number, one: string) => `${count} ${count === 1 ? one : `${one}s`}`;
@@ -53,6 +54,7 @@ export function registerUsers(program: Command, runtime: Runtime): void {
     .command('users')
     .description('find, create, change and remove users (administrators)')
     .addHelpText('after', '\nA <user> is an id or an email address.');
+  registerImport(users, runtime);
 
   withPaging(
     users

@@ -254,6 +254,7 @@ describe('request ids and procedure labels', () => {
     expect(procedureOf('/trpc/anything', known)).toBe('unknown');
     expect(procedureOf('/scim/v2/Users/42', known)).toBe('scim');
     expect(procedureOf('/export/users.csv', known)).toBe('users.export');
+    expect(procedureOf('/import/users', known)).toBe('users.import');
     expect(procedureOf('/healthz', known)).toBe('healthz');
     expect(procedureOf('/assets/index-abc.js', known)).toBe('asset');
     expect(procedureOf('/accounts/42', known)).toBe('page');

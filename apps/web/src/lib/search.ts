@@ -104,3 +104,9 @@ export function shortSearchHint(query: string | undefined): string | null {
     ? 'One or two letters match only the start of a first name, last name or email; type three or more to search inside names and emails.'
     : null;
 }
+
+/** An import's preview, by id, so a reload or a return to the page shows it again. */
+export type ImportSearch = { id?: string };
+export const parseImportSearch = (search: Record<string, unknown>): ImportSearch => ({
+  id: typeof search.id === 'string' && /^[0-9a-f-]{36}$/i.test(search.id) ? search.id : undefined,
+});

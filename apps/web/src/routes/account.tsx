@@ -272,6 +272,9 @@ function AccountUsers({ account }: { account: Account }) {
             <AddUserForm accountId={account.id} isDefaultAccount={account.isDefault} onDone={() => setAdding(false)} />
           )}
         </Modal>
+        <Link to="/accounts/$accountId/import" params={{ accountId: account.id }} className="btn">
+          Import users
+        </Link>
       </div>
       {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
         <SearchTooBroad

@@ -41,6 +41,7 @@ const actionLabels: Record<AuditAction, string> = {
   'scim_connection.created': 'Added provisioning connection',
   'scim_connection.revoked': 'Revoked provisioning connection',
   'users.exported': 'Exported users (CSV)',
+  'account.users_imported': 'Imported users',
 };
 
 // Also the order fields are listed in (the database keeps JSON keys in its own order).

@@ -468,6 +468,77 @@ const cases: Record<string, Case> = {
       },
     ],
   },
+  // An import writes the rows the single calls would, and one for itself (on the account).
+  'imports.commit': {
+    setup: async (org) => {
+      const user = await org.addUser({ firstName: 'Old', lastName: 'Name' });
+      const fresh = uniqueEmail('imported');
+      const preview = await org.previewImport(
+        `email,first name,last name,active\n${user.email},New,Name,false\n${fresh},Fresh,Person,\n`,
+      );
+      const account = await org.admin.accounts.get({ id: org.defaultAccountId });
+      return { importId: preview.id, id: user.id, email: user.email, fresh, accountName: account.name };
+    },
+    act: (caller, t) => caller.imports.commit({ id: t.importId ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'account.users_imported',
+        targetType: 'account',
+        targetId: org.defaultAccountId,
+        targetLabel: t.accountName ?? '',
+        before: null,
+        after: {
+          importId: t.importId,
+          fileName: 'users.csv',
+          created: 1,
+          updated: 1,
+          unchanged: 0,
+          skipped: 0,
+          deactivated: 1,
+          reactivated: 0,
+          roleChanged: 0,
+          sessionsEnded: 0,
+          apiKeysRevoked: 0,
+        },
+      },
+      {
+        actorId: org.adminId,
+        action: 'user.created',
+        targetType: 'user',
+        targetId: expect.any(String),
+        targetLabel: t.fresh ?? '',
+        before: null,
+        after: {
+          email: t.fresh,
+          firstName: 'Fresh',
+          lastName: 'Person',
+          role: 'user',
+          active: true,
+          accountId: org.defaultAccountId,
+          passwordSet: false,
+        },
+      },
+      {
+        actorId: org.adminId,
+        action: 'user.deactivated',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { active: true },
+        after: { active: false },
+      },
+      {
+        actorId: org.adminId,
+        action: 'user.updated',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { firstName: 'Old' },
+        after: { firstName: 'New' },
+      },
+    ],
+  },
 };
 
 const mutations = Object.entries(appRouter._def.procedures)

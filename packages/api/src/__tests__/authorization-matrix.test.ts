@@ -38,6 +38,8 @@ type World = {
   apiKeyId: string;
   /** A SCIM connection to the account `accountId`. */
   scimConnectionId: string;
+  /** A previewed CSV import into `accountId` (one user to create). */
+  importId: string;
 };
 
 type Inputs = inferRouterInputs<AppRouter>;
@@ -128,6 +130,9 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'scim.connections.revoke': { input: (w) => ({ id: w.scimConnectionId }), expect: adminOnIds },
   // The plain user was created in the console, by no connection: null.
   'scim.connections.get': { input: (w) => ({ userId: w.userId }), expect: [U, U, F, N, 'null'] },
+  'imports.get': { input: (w) => ({ id: w.importId }), expect: adminOnIds },
+  'imports.rows': { input: (w) => ({ id: w.importId }), expect: adminOnIds },
+  'imports.commit': { input: (w) => ({ id: w.importId }), expect: adminOnIds },
 };
 
 type Caller = ReturnType<typeof callerWithToken>;
@@ -194,6 +199,8 @@ async function buildWorld() {
   const { apiKey } = await (await callerAs(db, user.id)).apiKeys.create({ name: 'Script' });
   const { connection } = await org.admin.scim.connections.create({ accountId: account.id, name: 'Identity provider' });
 
+  const preview = await org.previewImport(`email,first name,last name\n${uniqueEmail()},Imported,User\n`, account.id);
+
   const world: World = {
     org,
     accountId: account.id,
@@ -203,6 +210,7 @@ async function buildWorld() {
     signInEmail: signInUser.email,
     apiKeyId: apiKey.id,
     scimConnectionId: connection.id,
+    importId: preview.id,
   };
   const callers: Record<(typeof personas)[number], Caller> = {
     anonymous: callerWithToken(db, null),

@@ -1,4 +1,5 @@
 import type { Db } from '@roster/db';
+import { deleteExpiredImports } from '../imports/queries.js';
 import { sweepEmailWindows, sweepSessions, sweepSignInAttempts } from './queries.js';
 import { signInPolicy } from './sign-in-policy.js';
 
@@ -36,7 +37,7 @@ export async function sweepSignInData(db: Db, options: SweepOptions): Promise<Sw
 export type Sweeper = { stop(): Promise<void> };
 
 /**
- * Runs `sweepSignInData` every `intervalMs` (one run at a time; the timer does
+ * Runs `sweepSignInData` (and removes old import previews) every `intervalMs` (one run at a time; the timer does
  * not keep the process alive). A failed run is reported to `onError` and the
  * next one comes as planned. `stop` waits for a run in progress.
  */
@@ -52,6 +53,8 @@ export function startSweeper(
     if (stopped) return;
     timer = setTimeout(() => {
       running = sweepSignInData(db, options)
+        // And CSV import previews a day past their expiry.
+        .then(() => deleteExpiredImports(db))
         .then(
           () => {},
           (error: unknown) => options.onError?.(error),

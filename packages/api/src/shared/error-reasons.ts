@@ -47,6 +47,13 @@ export const errorReasons = {
   API_KEY_LIMIT: 'PRECONDITION_FAILED',
   // Limits.
   TOO_MANY_SIGN_INS: 'TOO_MANY_REQUESTS',
+  // CSV imports.
+  IMPORT_FILE_INVALID: 'BAD_REQUEST',
+  IMPORT_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  IMPORT_STALE: 'CONFLICT',
+  IMPORT_APPLIED: 'CONFLICT',
+  IMPORT_EXPIRED: 'PRECONDITION_FAILED',
+  IMPORT_HAS_ERRORS: 'PRECONDITION_FAILED',
 } as const;
 
 /** A stable machine name for why a call was refused. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditActionSchema } from './schemas.js';
+import { auditActionSchema, importVerdicts } from './schemas.js';
 
 // Every procedure's output schema, and only here: routers name one of these in
 // `.output()` (an array or page of one, or `.nullable()`), never a schema of
@@ -140,4 +140,66 @@ export const scimConnectionSummaryOutput = z.object({
   name: z.string(),
   prefix: z.string(),
   status: z.enum(['active', 'revoked']),
+});
+
+/** A CSV import's verdict for a row. */
+export const importVerdictSchema = z.enum(importVerdicts, { error: 'A verdict is error, create, update or unchanged' });
+
+/** What a CSV import's preview found. */
+const importSummaryOutput = z.object({
+  total: z.number(),
+  create: z.number(),
+  update: z.number(),
+  unchanged: z.number(),
+  error: z.number(),
+  columns: z.array(z.string()),
+  ignoredColumns: z.array(z.string()),
+  unknownColumns: z.array(z.string()),
+  notes: z.array(z.string()),
+});
+
+/** What applying a CSV import changed. */
+export const importResultOutput = z.object({
+  created: z.number(),
+  updated: z.number(),
+  unchanged: z.number(),
+  skipped: z.number(),
+  deactivated: z.number(),
+  reactivated: z.number(),
+  roleChanged: z.number(),
+  sessionsEnded: z.number(),
+  apiKeysRevoked: z.number(),
+});
+
+/** A CSV import: its preview's summary, and once applied its result. */
+export const importOutput = z.object({
+  id: z.string(),
+  accountId: z.string(),
+  fileName: z.string().nullable(),
+  status: z.enum(['previewed', 'applied']),
+  summary: importSummaryOutput,
+  createdAt: z.date(),
+  expiresAt: z.date(),
+  appliedAt: z.date().nullable(),
+  result: importResultOutput.nullable(),
+  /** While an apply runs on this server: how many of its changes are done. */
+  progress: z.object({ done: z.number(), total: z.number() }).nullable(),
+});
+
+const importChangeValue = z.union([z.string(), z.boolean(), z.null()]);
+/** One row of a CSV import's preview. */
+export const importRowOutput = z.object({
+  line: z.number(),
+  verdict: importVerdictSchema,
+  email: z.string(),
+  userId: z.string().nullable(),
+  changes: z
+    .object({ before: z.record(z.string(), importChangeValue), after: z.record(z.string(), importChangeValue) })
+    .nullable(),
+  /** What a new user gets (create). */
+  firstName: z.string().nullable(),
+  lastName: z.string().nullable(),
+  role: z.enum(['admin', 'user']).nullable(),
+  active: z.boolean().nullable(),
+  error: z.string().nullable(),
 });

@@ -253,7 +253,12 @@ export const auditActions = [
   'scim_connection.created',
   'scim_connection.revoked',
   'users.exported',
+  'account.users_imported',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
 export const auditActionSchema = z.enum(auditActions, { error: 'Not an action the audit log records' });
+
+/** The verdicts of an import's preview, errors first. */
+export const importVerdicts = ['error', 'create', 'update', 'unchanged'] as const;
+export type ImportVerdictName = (typeof importVerdicts)[number];

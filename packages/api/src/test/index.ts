@@ -9,6 +9,7 @@ import { expect } from 'vitest';
 import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
 import { createContext, type SessionCookies } from '../context.js';
+import { previewUserImport } from '../imports/service.js';
 import { createOrganizationIn } from '../organizations/service.js';
 import { appRouter } from '../root.js';
 import type { SessionConfig } from '../shared/config.js';
@@ -253,6 +254,22 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
     },
     async addAccount(name = `Account ${randomUUID().slice(0, 8)}`) {
       return admin.accounts.create({ name, users: [] });
+    },
+    /** The administrator previews a CSV file (text or bytes) into an account, as POST /import/users does. */
+    async previewImport(csv: string | Uint8Array, accountId: string = created.account.id, fileName = 'users.csv') {
+      return previewUserImport(
+        db,
+        {
+          id: created.admin.id,
+          organizationId: created.organization.id,
+          accountId: created.account.id,
+          email: created.admin.email,
+          role: 'admin',
+          via: 'session',
+          sessionId: '00000000-0000-4000-8000-000000000000',
+        },
+        { accountId, fileName, bytes: typeof csv === 'string' ? Buffer.from(csv) : csv },
+      );
     },
   };
 }
