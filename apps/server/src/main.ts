@@ -1,4 +1,4 @@
-import { bootstrapInstallation, generatePassword, startSweeper } from '@roster/api';
+import { bootstrapInstallation, generatePassword, startBulkWorker, startSweeper } from '@roster/api';
 import { createDb, migrateToLatest } from '@roster/db';
 import { buildApp } from './app.js';
 import { readEnv } from './env.js';
@@ -58,6 +58,11 @@ const sweeper = startSweeper(db, {
   onError: (error) => app.log.warn({ err: error }, 'sweeping expired sign-in data failed'),
 });
 
+// Bulk actions on users, applied in the background: queued ones, and those a stopped server left unfinished.
+const bulkWorker = startBulkWorker(db, {
+  onError: (error) => app.log.warn({ err: error }, 'a bulk action batch failed'),
+});
+
 let closing = false;
 async function shutdown(signal: string) {
   if (closing) return;
@@ -73,6 +78,7 @@ async function shutdown(signal: string) {
     // so the database is not destroyed under them; the timer above bounds the wait.
     await app.close();
     await sweeper.stop();
+    await bulkWorker.stop();
     await db.destroy();
   } finally {
     clearTimeout(force);

@@ -11,6 +11,7 @@ export {
   type SessionConfig,
   type SessionCookies,
 } from './context.js';
+export { type BulkWorker, type BulkWorkOptions, runBulkWork, startBulkWorker } from './bulk/service.js';
 export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';
 export { createInflightTracker, type InflightTracker } from './inflight.js';
 export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';

@@ -10,6 +10,7 @@ import * as m0007 from './migrations/0007_api_key_expiry.js';
 import * as m0008 from './migrations/0008_sign_in_limits.js';
 import * as m0009 from './migrations/0009_search_fold.js';
 import * as m0010 from './migrations/0010_scim.js';
+import * as m0012 from './migrations/0012_bulk_operations.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in order. Listed here rather than read from disk so bundles and tests agree. */
@@ -24,6 +25,8 @@ export const migrations = {
   '0008_sign_in_limits': m0008,
   '0009_search_fold': m0009,
   '0010_scim': m0010,
+  // 0011 is CSV import's (another branch).
+  '0012_bulk_operations': m0012,
 };
 
 /**

@@ -38,6 +38,8 @@ type World = {
   apiKeyId: string;
   /** A SCIM connection to the account `accountId`. */
   scimConnectionId: string;
+  /** A bulk action (ending `userId`'s sessions). */
+  bulkOperationId: string;
 };
 
 type Inputs = inferRouterInputs<AppRouter>;
@@ -102,6 +104,13 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'users.unlock': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.sessions': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.endSessions': { input: (w) => ({ id: w.userId, revokeApiKeys: true }), expect: adminOnIds },
+  // A preview by ids: another organization's admin selects nobody (its ids are "not found"), and learns nothing.
+  'users.bulk': {
+    input: (w) => ({ selection: { ids: [w.userId] }, action: 'deactivate', dryRun: true }),
+    expect: adminInOwnOrg,
+  },
+  'users.bulkStatus': { input: (w) => ({ id: w.bulkOperationId }), expect: adminOnIds },
+  'users.bulkList': { input: () => ({}), expect: adminInOwnOrg },
   // Every filter at once; another organization's admin finds nothing of this one (an empty page).
   'audit.list': {
     input: (w) => ({
@@ -191,6 +200,14 @@ async function buildWorld() {
   const { apiKey } = await (await callerAs(db, user.id)).apiKeys.create({ name: 'Script' });
   const { connection } = await org.admin.scim.connections.create({ accountId: account.id, name: 'Identity provider' });
 
+  const bulkInput = { selection: { ids: [user.id] }, action: 'end_sessions' as const };
+  const { preview } = await org.admin.users.bulk({ ...bulkInput, dryRun: true });
+  const { operation } = await org.admin.users.bulk({
+    ...bulkInput,
+    dryRun: false,
+    previewToken: preview?.previewToken ?? '',
+  });
+
   const world: World = {
     org,
     accountId: account.id,
@@ -200,6 +217,7 @@ async function buildWorld() {
     signInEmail: signInUser.email,
     apiKeyId: apiKey.id,
     scimConnectionId: connection.id,
+    bulkOperationId: operation?.id ?? '',
   };
   const callers: Record<(typeof personas)[number], Caller> = {
     anonymous: callerWithToken(db, null),

@@ -8,7 +8,7 @@ export type AuditRecord = {
   /** Who acted; id and email are null for a request nobody authenticated (a refused API key). */
   actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null; via?: Actor['via'] };
   action: AuditAction;
-  targetType: 'user' | 'account' | 'organization' | 'api_key';
+  targetType: 'user' | 'account' | 'organization' | 'api_key' | 'bulk_operation';
   targetId: string | null;
   targetLabel: string | null;
   /**
@@ -63,6 +63,57 @@ export async function recordAudit(tx: Transaction<Database>, entry: AuditRecord)
       changes: JSON.stringify(changes),
     })
     .execute();
+}
+
+/**
+ * Writes many audit rows of one actor at once (a bulk action's batch), in the
+ * transaction of the change. Unlike recordAudit, each entry gives its target's
+ * snapshots (email, name, account): the batch has read them already.
+ */
+export async function recordAuditMany(
+  tx: Transaction<Database>,
+  actor: AuditRecord['actor'],
+  entries: ReadonlyArray<
+    Omit<AuditRecord, 'actor' | 'targetEmail' | 'targetName' | 'accountId'> & {
+      targetEmail: string | null;
+      targetName: string | null;
+      accountId: string | null;
+    }
+  >,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const actorId = actor.via === 'scim' ? null : actor.id;
+  const actorName = actorId
+    ? ((
+        await tx
+          .selectFrom('users')
+          .select(sql<string>`first_name || ' ' || last_name`.as('name'))
+          .where('id', '=', actorId)
+          .executeTakeFirst()
+      )?.name ?? null)
+    : null;
+  // Eleven values a row: well under the 65,535 a statement may carry.
+  for (let start = 0; start < entries.length; start += 2_000) {
+    await tx
+      .insertInto('auditLog')
+      .values(
+        entries.slice(start, start + 2_000).map((entry) => ({
+          organizationId: actor.organizationId,
+          actorId,
+          actorEmail: actor.email,
+          actorName,
+          action: entry.action,
+          targetType: entry.targetType,
+          targetId: entry.targetId,
+          targetLabel: entry.targetLabel,
+          targetEmail: entry.targetEmail,
+          targetName: entry.targetName,
+          accountId: entry.accountId,
+          changes: JSON.stringify({ before: entry.before ?? null, after: entry.after ?? null }),
+        })),
+      )
+      .execute();
+  }
 }
 
 /**

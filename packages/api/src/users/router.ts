@@ -7,12 +7,22 @@ import {
   emailSchema,
   idSchema,
   limitSchema,
+  bulkInputSchema,
   passwordSchema,
   roleSchema,
   searchQuerySchema,
   updateUserSchema,
 } from '../shared/schemas.js';
 import { adminProcedure, router } from '../trpc.js';
+import {
+  bulkList,
+  bulkOperationOutput,
+  bulkPreviewOutput,
+  bulkResultOutput,
+  bulkStatus,
+  previewBulk,
+  startBulk,
+} from '../bulk/service.js';
 import { findUserByEmail, findUserById, searchUsers } from './queries.js';
 import { endUserSessions, listSessions, sessionOutput, unlockUser } from './security.js';
 import {
@@ -119,4 +129,43 @@ export const usersRouter = router({
     .input(z.object({ id: idSchema, revokeApiKeys: z.boolean().optional() }))
     .output(z.object({ ended: z.number(), apiKeysRevoked: z.number() }))
     .mutation(({ ctx, input }) => endUserSessions(ctx.db, ctx.actor, input)),
+
+  /**
+   * A bulk action: with dryRun, what it would do (counts, skips and why, what it
+   * ends) and a previewToken; without, the operation that applies it in the
+   * background (refused when the selection is no longer the previewed set).
+   */
+  bulk: adminProcedure
+    .input(bulkInputSchema)
+    .output(z.object({ preview: bulkPreviewOutput.nullable(), operation: bulkOperationOutput.nullable() }))
+    .mutation(async ({ ctx, input }) =>
+      input.dryRun
+        ? { preview: await previewBulk(ctx.db, ctx.actor, input), operation: null }
+        : { preview: null, operation: await startBulk(ctx.db, ctx.actor, input) },
+    ),
+
+  /** A bulk action's progress, skips by reason, and a page of its per-user results. */
+  bulkStatus: adminProcedure
+    .input(
+      z.object({
+        id: idSchema,
+        outcome: z.enum(['pending', 'done', 'skipped']).optional(),
+        cursor: cursorSchema,
+        limit: limitSchema,
+      }),
+    )
+    .output(
+      z.object({
+        operation: bulkOperationOutput,
+        skippedByReason: z.array(z.object({ reason: z.string(), count: z.number(), message: z.string() })),
+        results: pageOf(bulkResultOutput),
+      }),
+    )
+    .query(({ ctx, input }) => bulkStatus(ctx.db, ctx.actor, input)),
+
+  /** The organization's bulk actions, newest first. */
+  bulkList: adminProcedure
+    .input(z.object({ cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }))
+    .output(pageOf(bulkOperationOutput))
+    .query(({ ctx, input }) => bulkList(ctx.db, ctx.actor, input)),
 });
