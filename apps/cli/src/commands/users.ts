@@ -1,5 +1,6 @@
 import { Argument, type Command, Option } from 'commander';
 import type { User } from '../client.js';
+import { registerBulk } from './bulk.js';
 import { type Column, fields, when } from '../output.js';
 import { findAccount, findUser } from '../resolve.js';
 import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
@@ -216,4 +217,6 @@ export function registerUsers(program: Command, runtime: Runtime): void {
         (u) => `${u.email} is now ${u.role === 'admin' ? 'an administrator' : 'a plain user'}.`,
       );
     });
+
+  registerBulk(users, runtime);
 }
