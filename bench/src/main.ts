@@ -14,6 +14,7 @@ import { chooseInputs } from './inputs.js';
 import { drive, type Load, measureInTurns, type ScenarioResult } from './load.js';
 import { type Child, nodeScript, repoRoot, resultsDir, runNode, sampleMemory, startNode } from './processes.js';
 import { evaluateTargets, floorPairs, names, renderResults, renderTargets } from './report.js';
+import { type BulkResults, bulkNames, bulkTargets, runBulk, setUpBulk } from './bulk-scenarios.js';
 import { buildLoads, checkFloor, signIn, verify } from './scenarios.js';
 import { buildScimLoads, scimNames, scimTargets, setUpScim, verifyScim, walkWithCursors } from './scim-scenarios.js';
 import { adminEmail, adminPassword, type SeedResult, seed } from './seed.js';
@@ -198,8 +199,23 @@ async function main() {
       if (selected(scimNames.walk)) record(await walkWithCursors(base, scim, 120), memory.window());
     }
 
+    // Last: it deactivates 100,000 users.
+    let bulk: BulkResults | null = null;
+    if (Object.values(bulkNames).some(selected)) {
+      const setup = await setUpBulk(url, inputs);
+      say(`Bulk: an account of ${setup.users.toLocaleString('en')} users.`);
+      bulk = await runBulk(base, cookie, setup, loads.get, options.duration, say);
+      say(
+        `  ${bulkNames.apply}: ${(bulk.applyMs / 1000).toFixed(1)} s (${bulk.operation.done.toLocaleString('en')} done, ` +
+          `${bulk.operation.skipped} skipped; the apply request ${Math.round(bulk.applyRequestMs)} ms)`,
+      );
+      const rssMb = memory.window();
+      record(bulk.baseline, rssMb);
+      record(bulk.during, rssMb);
+    }
+
     const serverRssMb = Math.round(memory.stop() * 10) / 10;
-    const targets = [...evaluateTargets(scenarios, floor, serverRssMb), ...scimTargets(scenarios)];
+    const targets = [...evaluateTargets(scenarios, floor, serverRssMb), ...scimTargets(scenarios), ...bulkTargets(bulk)];
     const ratio = (a: string, b: string) => {
       const x = scenarios.find((s) => s.name === a);
       const y = floor.find((s) => s.name === b);
@@ -231,6 +247,15 @@ async function main() {
       serverRssMb,
       floorRatios,
       targets,
+      bulk: bulk
+        ? {
+            previewMs: bulk.previewMs,
+            users: bulk.preview.affected,
+            applyMs: bulk.applyMs,
+            applyRequestMs: bulk.applyRequestMs,
+            operation: bulk.operation,
+          }
+        : null,
       inputs: {
         substring: inputs.substring,
         substringMatches: inputs.substringMatches,
