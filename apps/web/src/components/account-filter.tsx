@@ -9,9 +9,13 @@ import { trpc } from '../trpc';
 export function AccountFilter({
   accountId,
   onChange,
+  label = 'Account',
+  placeholder = 'All accounts',
 }: {
   accountId: string | undefined;
   onChange: (accountId: string | undefined) => void;
+  label?: string;
+  placeholder?: string;
 }) {
   const id = useId();
   const listId = useId();
@@ -53,13 +57,13 @@ export function AccountFilter({
 
   return (
     <div className="filter">
-      <label htmlFor={id}>Account</label>
+      <label htmlFor={id}>{label}</label>
       <input
         id={id}
         type="search"
         list={listId}
         autoComplete="off"
-        placeholder="All accounts"
+        placeholder={placeholder}
         value={text}
         onChange={(event) => {
           setText(event.target.value);

@@ -39,13 +39,22 @@ function AccountLink({ store, accountId }: { store: NameStore; accountId: string
   );
 }
 
-/** Users with their actions; with `accountNames`, also the account each belongs to. */
+/** The rows chosen for a bulk action (see components/bulk-actions.tsx). */
+export type RowSelection = {
+  selected: ReadonlySet<string>;
+  /** Every user matching the search is selected: each row shows checked, and is changed by clearing it. */
+  all: boolean;
+  toggle: (ids: string[], on: boolean) => void;
+};
+
+/** Users with their actions; with `accountNames`, also the account each belongs to; with `selection`, checkboxes. */
 export function UsersTable({
   users,
   caption,
   defaultAccountId,
   accountNames,
   footer,
+  selection,
 }: {
   users: User[];
   caption: string;
@@ -53,6 +62,7 @@ export function UsersTable({
   /** Account names by id: the Account column (a name not known yet shows as a link all the same). */
   accountNames?: Map<string, string>;
   footer?: ReactNode;
+  selection?: RowSelection;
 }) {
   const [store] = useState(createNameStore);
   useEffect(() => {
@@ -60,8 +70,36 @@ export function UsersTable({
   }, [accountNames, store]);
   const withAccounts = accountNames !== undefined;
 
+  const pageIds = useMemo(() => users.map((user) => user.id), [users]);
   const columns = useMemo(() => {
-    const list: Columns<User> = [
+    const list: Columns<User> = [];
+    if (selection) {
+      const allOnPage = selection.all || (pageIds.length > 0 && pageIds.every((id) => selection.selected.has(id)));
+      list.push(
+        column.display({
+          id: 'select',
+          header: () => (
+            <input
+              type="checkbox"
+              aria-label="Select every user shown"
+              checked={allOnPage}
+              disabled={selection.all}
+              onChange={(event) => selection.toggle(pageIds, event.target.checked)}
+            />
+          ),
+          cell: ({ row }) => (
+            <input
+              type="checkbox"
+              aria-label={`Select ${fullName(row.original)} (${row.original.email})`}
+              checked={selection.all || selection.selected.has(row.original.id)}
+              disabled={selection.all}
+              onChange={(event) => selection.toggle([row.original.id], event.target.checked)}
+            />
+          ),
+        }),
+      );
+    }
+    list.push(
       column.accessor((user) => fullName(user), {
         id: 'name',
         header: 'Name',
@@ -81,7 +119,7 @@ export function UsersTable({
         header: 'Email',
         cell: ({ getValue }) => <Email value={getValue()} className="clamp" />,
       }),
-    ];
+    );
     if (withAccounts) {
       list.push(
         column.accessor('accountId', {
@@ -115,7 +153,7 @@ export function UsersTable({
       }),
     );
     return list;
-  }, [withAccounts, store, defaultAccountId]);
+  }, [withAccounts, store, defaultAccountId, selection, pageIds]);
 
   return <DataTable caption={caption} columns={columns} data={users} footer={footer} />;
 }

@@ -1,7 +1,7 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { accountDescriptionSchema, accountNameSchema } from '@roster/api/schemas';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useId, useState } from 'react';
+import { useId, useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { ConfirmDialog } from '../components/confirm-dialog';
@@ -14,6 +14,7 @@ import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { AddUserForm } from '../components/user-forms';
 import { UsersTable } from '../components/users-table';
+import { BulkBar, useBulkSelection } from '../components/bulk-actions';
 import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
@@ -215,8 +216,10 @@ function AccountUsers({ account }: { account: Account }) {
   const me = useMe();
   const [adding, setAdding] = useState(false);
   const pageSize = usePageSize();
+  const filter = useMemo(() => ({ accountId: account.id, query: q }), [account.id, q]);
+  const bulk = useBulkSelection(filter);
   const users = trpc.users.search.useInfiniteQuery(
-    { accountId: account.id, query: q, limit: pageSize },
+    { ...filter, limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
 
@@ -247,6 +250,7 @@ function AccountUsers({ account }: { account: Account }) {
           )}
         </Modal>
       </div>
+      <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />
       <PagedList
         query={users}
         loading="Loading users…"
@@ -267,6 +271,7 @@ function AccountUsers({ account }: { account: Account }) {
             users={items}
             defaultAccountId={me.accountId}
             footer={footer}
+            selection={bulk.rows}
           />
         )}
       </PagedList>

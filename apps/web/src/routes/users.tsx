@@ -1,6 +1,7 @@
-import { getRouteApi, useNavigate } from '@tanstack/react-router';
+import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { useCallback, useId, useMemo } from 'react';
 import { AccountFilter } from '../components/account-filter';
+import { BulkBar, useBulkSelection } from '../components/bulk-actions';
 import { useMe } from '../components/me';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
@@ -27,15 +28,19 @@ export function UsersPage() {
 
   const pageSize = usePageSize();
   const accountId = search.account && /^[0-9a-f-]{36}$/i.test(search.account) ? search.account : undefined;
-  const users = trpc.users.search.useInfiniteQuery(
-    {
+  const filter = useMemo(
+    () => ({
       query: search.q,
       active: search.active === undefined ? undefined : search.active === 'active',
       role: search.role,
       accountId,
       locked: search.locked ? true : undefined,
-      limit: pageSize,
-    },
+    }),
+    [search.q, search.active, search.role, accountId, search.locked],
+  );
+  const bulk = useBulkSelection(filter);
+  const users = trpc.users.search.useInfiniteQuery(
+    { ...filter, limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
   // The Account column: the names of the accounts on screen, asked for page by page.
@@ -51,9 +56,13 @@ export function UsersPage() {
         <div className="page-header-text">
           <h1>Users</h1>
           <p className="muted">
-            Every user of the organization, in every account. Open a user for their sessions and API keys.
+            Every user of the organization, in every account. Open a user for their sessions and API keys; select
+            users for an action on all of them at once.
           </p>
         </div>
+        <Link to="/bulk-actions" className="btn">
+          Bulk actions
+        </Link>
       </div>
       <div className="filters">
         <SearchBox
@@ -102,6 +111,7 @@ export function UsersPage() {
           </button>
         )}
       </div>
+      <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />
       <PagedList
         query={users}
         loading="Loading users…"
@@ -121,6 +131,7 @@ export function UsersPage() {
             accountNames={accountNames}
             defaultAccountId={me.accountId}
             footer={footer}
+            selection={bulk.rows}
           />
         )}
       </PagedList>
