@@ -336,7 +336,19 @@ describe('users.bulk apply', () => {
     expect(endPreview).toMatchObject({ affected: 1, ends: { sessions: 1, apiKeys: 0 } });
     expect(await liveSessions(db, signedIn.user.id)).toBe(0);
 
-    const actions = (await auditRowsOf(db, org.organizationId)).map((r) => `${r.action}:${r.targetId}`);
+    const rows = await auditRowsOf(db, org.organizationId);
+    const rowOf = (action: string, id: string) => rows.find((r) => r.action === action && r.targetId === id);
+    expect(rowOf('user.deleted', doomed.id)).toMatchObject({
+      targetEmail: doomed.email,
+      targetName: 'Test User',
+      accountId: org.defaultAccountId,
+      changes: { before: { email: doomed.email, role: 'user', active: true }, after: null },
+    });
+    expect(rowOf('user.unlocked', locked.id)?.changes.before?.lockedUntil).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    expect(rowOf('user.unlocked', locked.id)?.changes.after).toEqual({ lockedUntil: null });
+    expect(rowOf('user.sessions_ended', signedIn.user.id)?.changes.after).toEqual({ ended: 1 });
+    expect(rowOf('user.reactivated', sleeper.id)?.changes).toEqual({ before: { active: false }, after: { active: true } });
+    const actions = rows.map((r) => `${r.action}:${r.targetId}`);
     expect(actions).toContain(`user.deleted:${doomed.id}`);
     expect(actions).toContain(`user.reactivated:${sleeper.id}`);
     expect(actions).toContain(`user.unlocked:${locked.id}`);

@@ -1,5 +1,5 @@
 import type { AuditChanges, Database, Db } from '@roster/db';
-import { sql, type Transaction } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Actor } from '../context.js';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 import type { AuditAction } from '../shared/schemas.js';
@@ -114,6 +114,37 @@ export async function recordAuditMany(
       )
       .execute();
   }
+}
+
+/**
+ * One audit row for each of the users (a bulk action's batch), written by one
+ * INSERT ... SELECT from their rows: the snapshots (email, name, account) are
+ * read as the rows are now, so call it before a change that would lose them (a
+ * deletion, a move), with `changes` an SQL expression of the row's columns
+ * (`users.…`) giving the { before, after } object.
+ */
+export async function recordUsersAudit(
+  tx: Transaction<Database>,
+  actor: AuditRecord['actor'],
+  action: AuditAction,
+  userIds: readonly string[],
+  changes: RawBuilder<unknown>,
+  accountId: RawBuilder<string> = sql<string>`users.account_id`,
+): Promise<void> {
+  if (userIds.length === 0) return;
+  const actorId = actor.via === 'scim' ? null : actor.id;
+  await sql`
+    insert into audit_log (organization_id, actor_id, actor_email, actor_name, action, target_type, target_id,
+      target_label, target_email, target_name, account_id, changes)
+    select ${actor.organizationId}::uuid, ${actorId}::uuid, ${actor.email}::text,
+      (select a.first_name || ' ' || a.last_name from users a where a.id = ${actorId}::uuid),
+      ${action}::text, 'user', users.id, users.email, users.email, users.first_name || ' ' || users.last_name,
+      ${accountId}, ${changes}
+    from users
+    where users.organization_id = ${actor.organizationId}::uuid
+      and users.id = any(string_to_array(${userIds.join(',')}, ',')::uuid[])
+    order by users.id
+  `.execute(tx);
 }
 
 /**

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { BulkAction, Db } from '@roster/db';
+import { type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import { auditName, recordAudit, recordAuditMany } from '../audit/queries.js';
+import { auditName, recordAudit, recordAuditMany, recordUsersAudit } from '../audit/queries.js';
 import type { Actor } from '../context.js';
 import { appError } from '../errors.js';
 import { decodeCursor, encodeCursor, toPage } from '../shared/cursor.js';
 import {
+  type AuditAction,
   type BulkInput,
   type BulkSelection,
   type BulkSkipReason,
@@ -386,21 +388,20 @@ async function processBatch(db: Db, operation: ClaimedOperation, batchSize: numb
       targetName: auditName(u),
       accountId: u.accountId,
     });
+    const audit = (name: AuditAction, changes: RawBuilder<unknown>, accountId?: RawBuilder<string>) =>
+      recordUsersAudit(tx, actor, name, changedIds, changes, accountId);
     switch (action) {
       case 'deactivate': {
         // As users.deactivate: out at once, sessions ended and keys revoked for good.
         await endSessionsOfMany(tx, changedIds);
         const keys = await revokeKeysOfMany(tx, changedIds);
         await setActiveMany(tx, organizationId, changedIds, false);
+        await audit('user.deactivated', sql`'{"before":{"active":true},"after":{"active":false}}'::jsonb`);
         const byId = new Map(changed.map((u) => [u.id, u]));
-        await recordAuditMany(tx, actor, [
-          ...changed.map((u) => ({
-            ...snapshot(u),
-            action: 'user.deactivated' as const,
-            before: { active: true },
-            after: { active: false },
-          })),
-          ...keys.map((key) => {
+        await recordAuditMany(
+          tx,
+          actor,
+          keys.map((key) => {
             const user = byId.get(key.userId ?? '') as (typeof users)[number];
             return {
               ...snapshot(user),
@@ -415,82 +416,52 @@ async function processBatch(db: Db, operation: ClaimedOperation, batchSize: numb
               },
             };
           }),
-        ]);
+        );
         break;
       }
       case 'reactivate':
         await setActiveMany(tx, organizationId, changedIds, true);
-        await recordAuditMany(
-          tx,
-          actor,
-          changed.map((u) => ({
-            ...snapshot(u),
-            action: 'user.reactivated' as const,
-            before: { active: false },
-            after: { active: true },
-          })),
-        );
+        await audit('user.reactivated', sql`'{"before":{"active":false},"after":{"active":true}}'::jsonb`);
         break;
       case 'delete':
-        await recordAuditMany(
-          tx,
-          actor,
-          changed.map((u) => ({
-            ...snapshot(u),
-            action: 'user.deleted' as const,
-            before: {
-              email: u.email,
-              firstName: u.firstName,
-              lastName: u.lastName,
-              role: u.role,
-              active: u.active,
-              accountId: u.accountId,
-            },
-          })),
+        // Written first: the rows are gone after.
+        await audit(
+          'user.deleted',
+          sql`jsonb_build_object('before', jsonb_build_object(
+            'email', users.email, 'firstName', users.first_name, 'lastName', users.last_name,
+            'role', users.role, 'active', users.active, 'accountId', users.account_id), 'after', null)`,
         );
         await deleteMany(tx, organizationId, changedIds);
         break;
       case 'move': {
         const to = operation.toAccountId as string;
-        await moveMany(tx, organizationId, changedIds, to);
-        await recordAuditMany(
-          tx,
-          actor,
-          changed.map((u) => ({
-            ...snapshot(u),
-            accountId: to,
-            action: 'user.moved' as const,
-            before: { accountId: u.accountId },
-            after: { accountId: to },
-          })),
+        await audit(
+          'user.moved',
+          sql`jsonb_build_object('before', jsonb_build_object('accountId', users.account_id),
+            'after', jsonb_build_object('accountId', ${to}::uuid))`,
+          sql<string>`${to}::uuid`,
         );
+        await moveMany(tx, organizationId, changedIds, to);
         break;
       }
       case 'end_sessions': {
         const ended = await endSessionsOfMany(tx, changedIds);
-        await recordAuditMany(
-          tx,
-          actor,
-          changed.map((u) => ({
-            ...snapshot(u),
-            action: 'user.sessions_ended' as const,
-            after: { ended: ended.get(u.id) ?? 0 },
-          })),
+        const counts = JSON.stringify(Object.fromEntries(ended));
+        await audit(
+          'user.sessions_ended',
+          sql`jsonb_build_object('before', null, 'after',
+            jsonb_build_object('ended', coalesce((${counts}::jsonb ->> users.id::text)::int, 0)))`,
         );
         break;
       }
       case 'unlock':
-        await unlockMany(tx, organizationId, changedIds);
-        await recordAuditMany(
-          tx,
-          actor,
-          changed.map((u) => ({
-            ...snapshot(u),
-            action: 'user.unlocked' as const,
-            before: { lockedUntil: u.lockedUntil?.toISOString() ?? null },
-            after: { lockedUntil: null },
-          })),
+        await audit(
+          'user.unlocked',
+          sql`jsonb_build_object('before', jsonb_build_object('lockedUntil',
+              to_char(users.locked_until at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+            'after', jsonb_build_object('lockedUntil', null))`,
         );
+        await unlockMany(tx, organizationId, changedIds);
         break;
     }
     const emailOf = new Map(users.map((u) => [u.id, u.email]));
