@@ -297,6 +297,10 @@ export async function claimOperation(db: Db) {
 
 export type ClaimedOperation = NonNullable<Awaited<ReturnType<typeof claimOperation>>>;
 
+/**
+ * The next pending users of the operation, their result rows locked for the
+ * batch; skip-locked, so batches running side by side take different users.
+ */
 export async function pendingUserIds(tx: Db, operationId: string, limit: number): Promise<string[]> {
   const rows = await tx
     .selectFrom('bulkOperationResults')
@@ -305,8 +309,21 @@ export async function pendingUserIds(tx: Db, operationId: string, limit: number)
     .where('outcome', '=', 'pending')
     .orderBy('userId')
     .limit(limit)
+    .forUpdate()
+    .skipLocked()
     .execute();
   return rows.map((row) => row.userId);
+}
+
+/** Whether any of these users is an active administrator now (read without locking). */
+export async function anyActiveAdmin(tx: Db, organizationId: string, ids: readonly string[]): Promise<boolean> {
+  const row = await idsSelection(tx, organizationId, ids)
+    .select('users.id')
+    .where('users.role', '=', 'admin')
+    .where('users.active', '=', true)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** The batch's users, locked in id order (a fixed order: two operations never deadlock on each other's rows). */

@@ -18,6 +18,7 @@ import {
 import { assertAccountInOrganization } from '../users/service.js';
 import {
   activeAdminsBesides,
+  anyActiveAdmin,
   type ClaimedOperation,
   type ClassifyContext,
   claimOperation,
@@ -199,7 +200,7 @@ const selectionChanged = () =>
  * operation with one audit row for the bulk action itself. The worker does the rest.
  */
 export async function startBulk(db: Db, actor: Actor, input: BulkInput): Promise<BulkOperationOutput> {
-  return db.transaction().execute(async (tx) => {
+  const started = await db.transaction().execute(async (tx) => {
     await targetAccount(tx, actor, input);
     const ids = uniqueIds(input.selection);
     const selected = await selectionQuery(tx, actor, input.selection);
@@ -242,7 +243,13 @@ export async function startBulk(db: Db, actor: Actor, input: BulkInput): Promise
     if (!row) throw new Error('startBulk: operation vanished');
     return operationOutput(row);
   });
+  // This server's worker starts on it now rather than at its next round.
+  for (const wake of wakers) queueMicrotask(wake);
+  return started;
 }
+
+/** The workers of this process (startBulkWorker), woken when an operation is queued here. */
+const wakers = new Set<() => void>();
 
 export async function bulkStatus(
   db: Db,
@@ -289,6 +296,8 @@ export type BulkWorkOptions = {
   batchSize?: number;
   /** Stop after this many batches (the rest waits for the next run). */
   maxBatches?: number;
+  /** Batches run side by side (default 2: on PostgreSQL, the work of two connections). */
+  concurrency?: number;
   /** Pause between batches, so other requests get the database in between. */
   pauseMs?: number;
   /** Asked before each batch: false stops (a server shutting down). */
@@ -308,6 +317,7 @@ const transient = (error: unknown) =>
 export async function runBulkWork(db: Db, options: BulkWorkOptions = {}): Promise<number> {
   const batchSize = options.batchSize ?? 1_000;
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  const concurrency = Math.max(1, options.concurrency ?? 2);
   let batches = 0;
   while (batches < maxBatches && (options.keepGoing?.() ?? true)) {
     const operation = await claimOperation(db);
@@ -315,22 +325,27 @@ export async function runBulkWork(db: Db, options: BulkWorkOptions = {}): Promis
     let failures = 0;
     let finished = false;
     while (batches < maxBatches && (options.keepGoing?.() ?? true)) {
-      let more: boolean;
-      try {
-        more = await processBatch(db, operation, batchSize);
-        failures = 0;
-      } catch (error) {
-        if (transient(error) && ++failures < 5) continue;
-        await finishOperation(db, operation.id, failureMessage(error, operation));
+      // Batches side by side take different users (skip-locked); the organization's lock still serializes
+      // those that could remove an administrator.
+      const lanes = Math.min(concurrency, maxBatches - batches);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: lanes }, () => processBatchLocked(db, operation, batchSize)),
+      );
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      const done = outcomes.filter((o) => o.status === 'fulfilled' && o.value).length;
+      batches += done;
+      if (failed) {
+        if (transient(failed.reason) && ++failures < 5) continue;
+        await finishOperation(db, operation.id, failureMessage(failed.reason, operation));
         finished = true;
         break;
       }
-      if (!more) {
+      failures = 0;
+      if (done === 0) {
         await finishOperation(db, operation.id, null);
         finished = true;
         break;
       }
-      batches += 1;
       if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
       else await new Promise((resolve) => setImmediate(resolve));
     }
@@ -338,6 +353,18 @@ export async function runBulkWork(db: Db, options: BulkWorkOptions = {}): Promis
     if (!finished) await releaseOperation(db, operation.id);
   }
   return batches;
+}
+
+/** A batch found an administrator it had not locked the organization for: it is run again, with the lock. */
+class NeedsOrganizationLock extends Error {}
+
+async function processBatchLocked(db: Db, operation: ClaimedOperation, batchSize: number): Promise<boolean> {
+  try {
+    return await processBatch(db, operation, batchSize, false);
+  } catch (error) {
+    if (error instanceof NeedsOrganizationLock) return processBatch(db, operation, batchSize, true);
+    throw error;
+  }
 }
 
 function failureMessage(error: unknown, operation: ClaimedOperation): string {
@@ -352,14 +379,27 @@ function failureMessage(error: unknown, operation: ClaimedOperation): string {
  * statements, each change with its audit row, and the results recorded.
  * Returns false when nothing was pending.
  */
-async function processBatch(db: Db, operation: ClaimedOperation, batchSize: number): Promise<boolean> {
+async function processBatch(
+  db: Db,
+  operation: ClaimedOperation,
+  batchSize: number,
+  organizationLock: boolean,
+): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
+    // A batch lost with the server (committed but not yet on disk) is redone: its results go with it.
+    await sql`set local synchronous_commit = off`.execute(tx);
     const organizationId = operation.organizationId;
     const action = operation.action as BulkAction;
-    // As users.deactivate and users.delete do: whoever holds it sees the final count of administrators.
-    if (removesAdmins(action)) await lockOrganization(tx, organizationId);
     const ids = await pendingUserIds(tx, operation.id, batchSize);
     if (ids.length === 0) return false;
+    // As users.deactivate and users.delete do, before the users' locks: whoever holds it sees the final count
+    // of administrators. Only for a batch with administrators in it: one without takes none away (and nobody
+    // becomes an administrator while its users are locked), so such batches run side by side.
+    let locked = false;
+    if (removesAdmins(action) && (organizationLock || (await anyActiveAdmin(tx, organizationId, ids)))) {
+      await lockOrganization(tx, organizationId);
+      locked = true;
+    }
     const context: ClassifyContext = {
       action,
       actorId: operation.actorId ?? '00000000-0000-0000-0000-000000000000',
@@ -367,6 +407,9 @@ async function processBatch(db: Db, operation: ClaimedOperation, batchSize: numb
     };
     const users = await lockBatchUsers(tx, organizationId, ids, context);
     const reasons = new Map<string, BulkSkipReason | null>(users.map((u) => [u.id, u.reason]));
+    if (removesAdmins(action) && !locked && users.some((u) => u.reason === null && u.role === 'admin' && u.active)) {
+      throw new NeedsOrganizationLock();
+    }
     if (removesAdmins(action)) {
       const admins = users.filter((u) => u.reason === null && u.role === 'admin' && u.active);
       if (admins.length > 0 && (await activeAdminsBesides(tx, organizationId, admins.map((u) => u.id))) === 0) {
@@ -509,10 +552,12 @@ export function startBulkWorker(
     timer.unref();
   };
   schedule();
+  wakers.add(run);
   return {
     wake: run,
     async stop() {
       stopped = true;
+      wakers.delete(run);
       clearTimeout(timer);
       await running;
     },

@@ -57,10 +57,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       primary key (operation_id, user_id)
     )
   `.execute(db);
-  // What is left to do, in user id order, and results by outcome.
-  await sql`create index bulk_operation_results_pending on bulk_operation_results (operation_id, user_id) where outcome = 'pending'`.execute(
-    db,
-  );
+  // Results by outcome, in user id order: what is left to do ('pending'), and the pages of bulkStatus.
   await sql`create index bulk_operation_results_outcome on bulk_operation_results (operation_id, outcome, user_id)`.execute(
     db,
   );
