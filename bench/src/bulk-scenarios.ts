@@ -161,8 +161,7 @@ export function bulkTargets(results: BulkResults | null): Target[] {
       // "Usual latency": p95 within 10 ms or twice of the same load alone (2 cores share the database and the server).
       target: `${bulkNames.during}: p95 ≤ max(2 × alone, alone + 10 ms), no errors`,
       measured: `${during.p95Ms} ms vs ${baseline.p95Ms} ms alone (p50 ${during.p50Ms} vs ${baseline.p50Ms})`,
-      met:
-        during.errors === 0 && during.p95Ms <= Math.max(2 * baseline.p95Ms, baseline.p95Ms + 10),
+      met: during.errors === 0 && during.p95Ms <= Math.max(2 * baseline.p95Ms, baseline.p95Ms + 10),
     },
   ];
 }

@@ -6,6 +6,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createDb, migrateToLatest } from '@roster/db';
 import { type BenchOptions, parseOptions } from './args.js';
+import { type BulkResults, bulkNames, bulkTargets, runBulk, setUpBulk } from './bulk-scenarios.js';
 import { captureSql } from './capture.js';
 import { assertOurs, createBenchDatabase, databaseUrl, dropBenchDatabase } from './database.js';
 import { databaseUrlFromEnv } from './env.js';
@@ -14,7 +15,6 @@ import { chooseInputs } from './inputs.js';
 import { drive, type Load, measureInTurns, type ScenarioResult } from './load.js';
 import { type Child, nodeScript, repoRoot, resultsDir, runNode, sampleMemory, startNode } from './processes.js';
 import { evaluateTargets, floorPairs, names, renderResults, renderTargets } from './report.js';
-import { type BulkResults, bulkNames, bulkTargets, runBulk, setUpBulk } from './bulk-scenarios.js';
 import { buildLoads, checkFloor, signIn, verify } from './scenarios.js';
 import { buildScimLoads, scimNames, scimTargets, setUpScim, verifyScim, walkWithCursors } from './scim-scenarios.js';
 import { adminEmail, adminPassword, type SeedResult, seed } from './seed.js';
@@ -215,7 +215,11 @@ async function main() {
     }
 
     const serverRssMb = Math.round(memory.stop() * 10) / 10;
-    const targets = [...evaluateTargets(scenarios, floor, serverRssMb), ...scimTargets(scenarios), ...bulkTargets(bulk)];
+    const targets = [
+      ...evaluateTargets(scenarios, floor, serverRssMb),
+      ...scimTargets(scenarios),
+      ...bulkTargets(bulk),
+    ];
     const ratio = (a: string, b: string) => {
       const x = scenarios.find((s) => s.name === a);
       const y = floor.find((s) => s.name === b);

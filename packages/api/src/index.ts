@@ -1,6 +1,7 @@
 export { generatePassword, hashPassword } from './auth/passwords.js';
 export { retryAfterOf } from './auth/sign-in.js';
 export { type Sweeper, startSweeper, sweepSignInData } from './auth/sweep.js';
+export { type BulkWorker, type BulkWorkOptions, runBulkWork, startBulkWorker } from './bulk/service.js';
 export {
   type ApiKeyConfig,
   type Context,
@@ -11,7 +12,6 @@ export {
   type SessionConfig,
   type SessionCookies,
 } from './context.js';
-export { type BulkWorker, type BulkWorkOptions, runBulkWork, startBulkWorker } from './bulk/service.js';
 export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';
 export { createInflightTracker, type InflightTracker } from './inflight.js';
 export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';

@@ -45,7 +45,15 @@ describe('roster users bulk', () => {
     const text = await roster(['users', 'bulk', 'deactivate', '--account', account.name, '--dry-run']);
     expect(text.code).toBe(0);
     expect(text.stdout).toBe('2 users selected: Deactivate 2 users.\n');
-    const json = await roster(['users', 'bulk', 'deactivate', '--ids', `${a.id},${org.adminId}`, '--dry-run', '--json']);
+    const json = await roster([
+      'users',
+      'bulk',
+      'deactivate',
+      '--ids',
+      `${a.id},${org.adminId}`,
+      '--dry-run',
+      '--json',
+    ]);
     expect(JSON.parse(json.stdout)).toMatchObject({
       total: 2,
       affected: 1,
@@ -66,7 +74,9 @@ describe('roster users bulk', () => {
     expect(applied.code).toBe(0);
     expect(applied.stderr).toContain('6 users selected: Deactivate 5 users.');
     expect(applied.stderr).toMatch(/6 of 6 \(100%\)/);
-    expect(applied.stdout).toMatch(/^Done: 5 done, 1 skipped \(bulk action [0-9a-f-]{36}\)\.\nEMAIL\s+OUTCOME\s+REASON\s+ID\n/);
+    expect(applied.stdout).toMatch(
+      /^Done: 5 done, 1 skipped \(bulk action [0-9a-f-]{36}\)\.\nEMAIL\s+OUTCOME\s+REASON\s+ID\n/,
+    );
     expect(applied.stdout).toContain('You cannot do this to yourself');
     for (const id of ids) expect(await activeOf(id)).toBe(false);
 

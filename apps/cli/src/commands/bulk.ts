@@ -1,9 +1,4 @@
-import {
-  type BulkActionName,
-  bulkActionLabels,
-  bulkActions,
-  type BulkSelection,
-} from '@roster/api/schemas';
+import { type BulkActionName, type BulkSelection, bulkActionLabels, bulkActions } from '@roster/api/schemas';
 import { Argument, type Command, Option } from 'commander';
 import type { RosterClient } from '../client.js';
 import { CliError, UsageError } from '../errors.js';
@@ -46,8 +41,10 @@ export function describePreview(preview: Preview): string {
   ];
   for (const skip of preview.skipped) lines.push(`  skipped: ${n(skip.count)} (${skip.message})`);
   const ends: string[] = [];
-  if (preview.ends.sessions) ends.push(`${n(preview.ends.sessions)} live session${preview.ends.sessions === 1 ? '' : 's'}`);
-  if (preview.ends.apiKeys) ends.push(`${n(preview.ends.apiKeys)} working API key${preview.ends.apiKeys === 1 ? '' : 's'}`);
+  if (preview.ends.sessions)
+    ends.push(`${n(preview.ends.sessions)} live session${preview.ends.sessions === 1 ? '' : 's'}`);
+  if (preview.ends.apiKeys)
+    ends.push(`${n(preview.ends.apiKeys)} working API key${preview.ends.apiKeys === 1 ? '' : 's'}`);
   if (ends.length) lines.push(`  it ends: ${ends.join(' and ')}`);
   if (preview.action === 'delete') lines.push('  Deleting cannot be undone.');
   return lines.join('\n');

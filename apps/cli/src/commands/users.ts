@@ -1,9 +1,9 @@
 import { Argument, type Command, Option } from 'commander';
 import type { User } from '../client.js';
-import { registerBulk } from './bulk.js';
 import { type Column, fields, when } from '../output.js';
 import { findAccount, findUser } from '../resolve.js';
 import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
+import { registerBulk } from './bulk.js';
 
 const fullName = (user: User) => `${user.firstName} ${user.lastName}`;
 const status = (user: User) => (user.active ? 'active' : 'deactivated');

@@ -1,8 +1,8 @@
 import {
   type BulkActionName,
+  type BulkSelection,
   bulkActionLabels,
   bulkActions,
-  type BulkSelection,
   type UserSearchFilter,
 } from '@roster/api/schemas';
 import { useNavigate } from '@tanstack/react-router';
@@ -39,7 +39,6 @@ export function useBulkSelection(filter: UserSearchFilter) {
   const key = JSON.stringify(filter);
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [all, setAll] = useState(false);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the key is what changes the selection.
   useEffect(() => {
     setSelected(new Set());
     setAll(false);
@@ -59,11 +58,7 @@ export function useBulkSelection(filter: UserSearchFilter) {
     setSelected(new Set());
     setAll(false);
   }, []);
-  const selection: BulkSelection | null = all
-    ? { search: filter }
-    : selected.size > 0
-      ? { ids: [...selected] }
-      : null;
+  const selection: BulkSelection | null = all ? { search: filter } : selected.size > 0 ? { ids: [...selected] } : null;
   return { rows, selection, all, setAll, clear, size: selected.size };
 }
 
@@ -114,11 +109,7 @@ export function BulkBar({
       <div className="bulk-bar-action">
         <div className="filter">
           <label htmlFor={actionId}>Action</label>
-          <select
-            id={actionId}
-            value={action}
-            onChange={(event) => setAction(event.target.value as BulkActionName)}
-          >
+          <select id={actionId} value={action} onChange={(event) => setAction(event.target.value as BulkActionName)}>
             {bulkActions.map((name) => (
               <option key={name} value={name}>
                 {actionOptions[name]}
@@ -248,11 +239,11 @@ function BulkPreviewDialog({
               .
             </span>
           )}
-          {action === 'delete' && (
-            <strong className="bulk-preview-line">Deleting cannot be undone.</strong>
-          )}
+          {action === 'delete' && <strong className="bulk-preview-line">Deleting cannot be undone.</strong>}
           {action === 'deactivate' && (
-            <span className="bulk-preview-line">Deactivated users can be reactivated; their API keys stay revoked.</span>
+            <span className="bulk-preview-line">
+              Deactivated users can be reactivated; their API keys stay revoked.
+            </span>
           )}
         </span>
       )}

@@ -31,8 +31,7 @@ export function BulkActionsPage() {
     {
       getNextPageParam: (page) => page.nextCursor ?? undefined,
       // While one is still running, its progress moves here too.
-      refetchInterval: (query) =>
-        query.state.data?.pages.some((page) => page.items.some(unfinished)) ? 2_000 : false,
+      refetchInterval: (query) => (query.state.data?.pages.some((page) => page.items.some(unfinished)) ? 2_000 : false),
     },
   );
   const items = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
@@ -91,8 +90,8 @@ export function BulkActionsPage() {
                     {statusLabels[operation.status]}
                   </td>
                   <td data-label="Progress">
-                    {operation.processed.toLocaleString()} of {operation.total.toLocaleString()}: {operation.done.toLocaleString()} done,{' '}
-                    {operation.skipped.toLocaleString()} skipped
+                    {operation.processed.toLocaleString()} of {operation.total.toLocaleString()}:{' '}
+                    {operation.done.toLocaleString()} done, {operation.skipped.toLocaleString()} skipped
                   </td>
                   <td data-label="Started by">{operation.actorEmail ?? '—'}</td>
                   <td data-label="Started" className="col-createdAt">
@@ -246,7 +245,9 @@ export function BulkOperationPage() {
               </table>
               <MoreRows
                 shown={rows.length}
-                total={outcome === 'done' ? operation.done : outcome === 'skipped' ? operation.skipped : operation.total}
+                total={
+                  outcome === 'done' ? operation.done : outcome === 'skipped' ? operation.skipped : operation.total
+                }
                 noun={['user', 'users']}
                 hasMore={results.hasNextPage}
                 loading={results.isFetchingNextPage}

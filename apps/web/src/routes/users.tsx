@@ -56,8 +56,8 @@ export function UsersPage() {
         <div className="page-header-text">
           <h1>Users</h1>
           <p className="muted">
-            Every user of the organization, in every account. Open a user for their sessions and API keys; select
-            users for an action on all of them at once.
+            Every user of the organization, in every account. Open a user for their sessions and API keys; select users
+            for an action on all of them at once.
           </p>
         </div>
         <Link to="/bulk-actions" className="btn">

@@ -171,7 +171,11 @@ describe('users.bulk apply', () => {
     const audit = await auditRowsOf(db, org.organizationId);
     const deactivated = audit.filter((r) => r.action === 'user.deactivated');
     expect(deactivated.map((r) => r.targetId).sort()).toEqual(users.map((u) => u.id).sort());
-    expect(deactivated[0]).toMatchObject({ actorId: org.adminId, actorEmail: org.adminEmail, actorName: 'Organization Administrator' });
+    expect(deactivated[0]).toMatchObject({
+      actorId: org.adminId,
+      actorEmail: org.adminEmail,
+      actorName: 'Organization Administrator',
+    });
     expect(deactivated[0]?.changes).toEqual({ before: { active: true }, after: { active: false } });
     expect(audit.filter((r) => r.action === 'api_key.revoked')).toHaveLength(1);
     const bulkRows = audit.filter((r) => r.action === 'users.bulk_action');
@@ -180,7 +184,12 @@ describe('users.bulk apply', () => {
     expect(bulkRows[0]?.changes.after).toMatchObject({ operationId: id, action: 'deactivate', users: 6 });
 
     const list = await org.admin.users.bulkList();
-    expect(list.items[0]).toMatchObject({ id, action: 'deactivate', status: 'done', selection: { kind: 'ids', count: 6 } });
+    expect(list.items[0]).toMatchObject({
+      id,
+      action: 'deactivate',
+      status: 'done',
+      selection: { kind: 'ids', count: 6 },
+    });
   });
 
   it('pages per-user results by outcome', async () => {
@@ -188,7 +197,10 @@ describe('users.bulk apply', () => {
     const org = await createTestOrg(db);
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push((await org.addUser()).id);
-    const { operation } = await bulk(db, org.admin, { selection: { ids: [...ids, org.adminId] }, action: 'deactivate' });
+    const { operation } = await bulk(db, org.admin, {
+      selection: { ids: [...ids, org.adminId] },
+      action: 'deactivate',
+    });
     const page1 = await org.admin.users.bulkStatus({ id: operation.id, outcome: 'done', limit: 3 });
     expect(page1.results.items).toHaveLength(3);
     const page2 = await org.admin.users.bulkStatus({
@@ -225,7 +237,12 @@ describe('users.bulk apply', () => {
     const again = await org.admin.users.bulk({ selection, action: 'deactivate', dryRun: true });
     await org.admin.users.update({ id: a.id, firstName: 'Changed' });
     const edited = await expectTRPCError(
-      org.admin.users.bulk({ selection, action: 'deactivate', dryRun: false, previewToken: again.preview?.previewToken }),
+      org.admin.users.bulk({
+        selection,
+        action: 'deactivate',
+        dryRun: false,
+        previewToken: again.preview?.previewToken,
+      }),
       'CONFLICT',
     );
     expect(errorDataOf(edited).reason).toBe('BULK_SELECTION_CHANGED');
@@ -298,7 +315,9 @@ describe('users.bulk apply', () => {
       org.admin.users.bulk({ selection: { ids: [u.id] }, action: 'move', dryRun: true }),
       'BAD_REQUEST',
     );
-    expect(errorDataOf(missing).fieldErrors).toMatchObject({ toAccountId: ['Choose the account to move the users to'] });
+    expect(errorDataOf(missing).fieldErrors).toMatchObject({
+      toAccountId: ['Choose the account to move the users to'],
+    });
   });
 
   it('deletes, reactivates, unlocks and ends sessions, each audited per user', async () => {
@@ -347,7 +366,10 @@ describe('users.bulk apply', () => {
     expect(rowOf('user.unlocked', locked.id)?.changes.before?.lockedUntil).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
     expect(rowOf('user.unlocked', locked.id)?.changes.after).toEqual({ lockedUntil: null });
     expect(rowOf('user.sessions_ended', signedIn.user.id)?.changes.after).toEqual({ ended: 1 });
-    expect(rowOf('user.reactivated', sleeper.id)?.changes).toEqual({ before: { active: false }, after: { active: true } });
+    expect(rowOf('user.reactivated', sleeper.id)?.changes).toEqual({
+      before: { active: false },
+      after: { active: true },
+    });
     const actions = rows.map((r) => `${r.action}:${r.targetId}`);
     expect(actions).toContain(`user.deleted:${doomed.id}`);
     expect(actions).toContain(`user.reactivated:${sleeper.id}`);
@@ -406,7 +428,11 @@ describe('users.bulk apply', () => {
         .updateTable('bulkOperations')
         .set({
           claimedUntil:
-            until === null ? null : until === 'future' ? sql<Date>`now() + interval '1 hour'` : sql<Date>`now() - interval '1 second'`,
+            until === null
+              ? null
+              : until === 'future'
+                ? sql<Date>`now() + interval '1 hour'`
+                : sql<Date>`now() - interval '1 second'`,
         })
         .where('id', '=', operation.id)
         .execute();
@@ -490,7 +516,10 @@ describe('users.bulk access and input', () => {
       { selection: { ids: Array.from({ length: 10_001 }, () => crypto.randomUUID()) }, action: 'delete', dryRun: true },
       'selection',
     );
-    await bad({ selection: { ids: [org.adminId] }, action: 'deactivate', toAccountId: org.defaultAccountId, dryRun: true }, 'toAccountId');
+    await bad(
+      { selection: { ids: [org.adminId] }, action: 'deactivate', toAccountId: org.defaultAccountId, dryRun: true },
+      'toAccountId',
+    );
     await expectTRPCError(org.admin.users.bulkStatus({ id: 'nope' }), 'BAD_REQUEST');
     await expectTRPCError(org.admin.users.bulkStatus({ id: crypto.randomUUID() }), 'NOT_FOUND');
   });

@@ -220,7 +220,12 @@ export async function findOperation(db: Db, organizationId: string, id: string) 
     .executeTakeFirst();
 }
 
-export async function listOperations(db: Db, organizationId: string, after: [string, string] | undefined, limit: number) {
+export async function listOperations(
+  db: Db,
+  organizationId: string,
+  after: [string, string] | undefined,
+  limit: number,
+) {
   let query = db
     .selectFrom('bulkOperations')
     .select(operationColumns)

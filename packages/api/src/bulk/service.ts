@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { auditName, recordAudit, recordAuditMany, recordUsersAudit } from '../audit/queries.js';
 import type { Actor } from '../context.js';
 import { appError } from '../errors.js';
-import { decodeCursor, encodeCursor, toPage } from '../shared/cursor.js';
+import { decodeCursor, toPage } from '../shared/cursor.js';
 import {
   type AuditAction,
   type BulkInput,
@@ -15,6 +15,7 @@ import {
   bulkSkipReasons,
   userSearchFilterSchema,
 } from '../shared/schemas.js';
+import { lockOrganization } from '../users/queries.js';
 import { assertAccountInOrganization } from '../users/service.js';
 import {
   activeAdminsBesides,
@@ -34,9 +35,9 @@ import {
   pendingUserIds,
   pinSelection,
   previewCounts,
-  releaseOperation,
   type ResultRow,
   recordResults,
+  releaseOperation,
   removesAdmins,
   revokeKeysOfMany,
   searchSelection,
@@ -44,7 +45,6 @@ import {
   skipCounts,
   unlockMany,
 } from './queries.js';
-import { lockOrganization } from '../users/queries.js';
 
 // Bulk actions on users: a preview (nothing changes) whose token pins the
 // selected set, then an operation applied in batches by a background worker,
@@ -254,7 +254,12 @@ const wakers = new Set<() => void>();
 export async function bulkStatus(
   db: Db,
   actor: Actor,
-  input: { id: string; outcome?: 'pending' | 'done' | 'skipped' | undefined; cursor?: string | undefined; limit: number },
+  input: {
+    id: string;
+    outcome?: 'pending' | 'done' | 'skipped' | undefined;
+    cursor?: string | undefined;
+    limit: number;
+  },
 ) {
   const row = await findOperation(db, actor.organizationId, input.id);
   if (!row) throw appError('NOT_FOUND', 'No such bulk action.');
@@ -306,7 +311,9 @@ export type BulkWorkOptions = {
 
 /** Errors a retry of the same batch may not meet: a deadlock, a serialization failure. */
 const transient = (error: unknown) =>
-  typeof error === 'object' && error !== null && ['40P01', '40001'].includes(String((error as { code?: unknown }).code));
+  typeof error === 'object' &&
+  error !== null &&
+  ['40P01', '40001'].includes(String((error as { code?: unknown }).code));
 
 /**
  * Works on unfinished bulk operations until there are none (or `maxBatches`):
@@ -412,7 +419,14 @@ async function processBatch(
     }
     if (removesAdmins(action)) {
       const admins = users.filter((u) => u.reason === null && u.role === 'admin' && u.active);
-      if (admins.length > 0 && (await activeAdminsBesides(tx, organizationId, admins.map((u) => u.id))) === 0) {
+      if (
+        admins.length > 0 &&
+        (await activeAdminsBesides(
+          tx,
+          organizationId,
+          admins.map((u) => u.id),
+        )) === 0
+      ) {
         reasons.set((admins.at(-1) as { id: string }).id, 'last_admin');
       }
     }

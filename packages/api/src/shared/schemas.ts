@@ -250,13 +250,7 @@ export const bulkInputSchema = z
 export type BulkInput = z.infer<typeof bulkInputSchema>;
 
 /** Why a bulk action left a user as they were. */
-export const bulkSkipReasons = [
-  'self',
-  'last_admin',
-  'admin_default_account',
-  'already',
-  'not_found',
-] as const;
+export const bulkSkipReasons = ['self', 'last_admin', 'admin_default_account', 'already', 'not_found'] as const;
 export type BulkSkipReason = (typeof bulkSkipReasons)[number];
 
 /** Why a user was skipped, in words (the console and the CLI show it). */

@@ -1,19 +1,4 @@
 import { z } from 'zod';
-import { appError } from '../errors.js';
-import { pageOf, userOutput } from '../shared/outputs.js';
-import {
-  createUserSchema,
-  cursorSchema,
-  emailSchema,
-  idSchema,
-  limitSchema,
-  bulkInputSchema,
-  passwordSchema,
-  roleSchema,
-  searchQuerySchema,
-  updateUserSchema,
-} from '../shared/schemas.js';
-import { adminProcedure, router } from '../trpc.js';
 import {
   bulkList,
   bulkOperationOutput,
@@ -23,6 +8,21 @@ import {
   previewBulk,
   startBulk,
 } from '../bulk/service.js';
+import { appError } from '../errors.js';
+import { pageOf, userOutput } from '../shared/outputs.js';
+import {
+  bulkInputSchema,
+  createUserSchema,
+  cursorSchema,
+  emailSchema,
+  idSchema,
+  limitSchema,
+  passwordSchema,
+  roleSchema,
+  searchQuerySchema,
+  updateUserSchema,
+} from '../shared/schemas.js';
+import { adminProcedure, router } from '../trpc.js';
 import { findUserByEmail, findUserById, searchUsers } from './queries.js';
 import { endUserSessions, listSessions, sessionOutput, unlockUser } from './security.js';
 import {

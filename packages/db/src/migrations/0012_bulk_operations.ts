@@ -36,7 +36,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       check ((action = 'move') = (to_account_id is not null))
     )
   `.execute(db);
-  await sql`create index bulk_operations_org on bulk_operations (organization_id, created_at desc, id desc)`.execute(db);
+  await sql`create index bulk_operations_org on bulk_operations (organization_id, created_at desc, id desc)`.execute(
+    db,
+  );
   // The worker's queue: only unfinished operations are in it.
   await sql`create index bulk_operations_unfinished on bulk_operations (created_at) where status in ('queued', 'running')`.execute(
     db,
