@@ -192,6 +192,38 @@ describe('users.bulk apply', () => {
     });
   });
 
+  it('two batches side by side never take the same user, administrators among them included', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    await runBulkWork(db);
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) ids.push((await org.addUser({ role: i % 4 === 0 ? 'admin' : 'user' })).id);
+    const { operation } = await bulk(
+      db,
+      org.admin,
+      { selection: { ids: [...ids, org.adminId] }, action: 'deactivate' },
+      false,
+    );
+    await runBulkWork(db, { batchSize: 2, concurrency: 2 });
+    const status = await org.admin.users.bulkStatus({ id: operation.id, limit: 100 });
+    expect(status.operation).toMatchObject({ status: 'done', total: 10, done: 9, skipped: 1, processed: 10 });
+    expect(
+      status.results.items
+        .filter((r) => r.outcome === 'done')
+        .map((r) => r.userId)
+        .sort(),
+    ).toEqual([...ids].sort());
+    const audit = (await auditRowsOf(db, org.organizationId)).filter((r) => r.action === 'user.deactivated');
+    expect(audit.map((r) => r.targetId).sort()).toEqual([...ids].sort());
+    const active = await db
+      .selectFrom('users')
+      .select('id')
+      .where('organizationId', '=', org.organizationId)
+      .where('active', '=', true)
+      .execute();
+    expect(active.map((u) => u.id)).toEqual([org.adminId]);
+  });
+
   it('pages per-user results by outcome', async () => {
     const db = await testDb();
     const org = await createTestOrg(db);

@@ -149,16 +149,32 @@ const contextOf = (actor: Actor, input: BulkInput): ClassifyContext => ({
   toAccountId: input.toAccountId ?? null,
 });
 
+/**
+ * Counting or pinning every user a search selects reads all of them: at a
+ * million users, longer than the server's statement timeout (10 s by default)
+ * may allow. These transactions get a minute.
+ */
+async function allowLongStatements(tx: Db) {
+  // Never shorter than the server's own setting (0 is none).
+  await sql`select set_config('statement_timeout', '60000', true)
+    where (select setting::int from pg_settings where name = 'statement_timeout') between 1 and 59999`.execute(tx);
+}
+
 /** What the action would do, without changing anything. */
 export async function previewBulk(db: Db, actor: Actor, input: BulkInput): Promise<BulkPreview> {
   const toAccount = await targetAccount(db, actor, input);
   const ids = uniqueIds(input.selection);
-  const counts = await previewCounts(
-    db,
-    actor.organizationId,
-    await selectionQuery(db, actor, input.selection),
-    contextOf(actor, input),
-  );
+  // One read-only transaction: every user the search finds, however many, may take longer than a request's
+  // usual statement timeout.
+  const counts = await db.transaction().execute(async (tx) => {
+    await allowLongStatements(tx);
+    return previewCounts(
+      tx,
+      actor.organizationId,
+      await selectionQuery(tx, actor, input.selection),
+      contextOf(actor, input),
+    );
+  });
   const skipped = new Map<BulkSkipReason, number>();
   let affected = 0;
   for (const { reason, count } of counts.reasons) {
@@ -201,6 +217,7 @@ const selectionChanged = () =>
  */
 export async function startBulk(db: Db, actor: Actor, input: BulkInput): Promise<BulkOperationOutput> {
   const started = await db.transaction().execute(async (tx) => {
+    await allowLongStatements(tx);
     await targetAccount(tx, actor, input);
     const ids = uniqueIds(input.selection);
     const selected = await selectionQuery(tx, actor, input.selection);
