@@ -81,14 +81,18 @@ export function BulkBar({
   const [action, setAction] = useState<BulkActionName>('deactivate');
   const [toAccountId, setToAccountId] = useState<string | undefined>();
   const [open, setOpen] = useState(false);
-  // How many users the search matches: counted by a preview when "all" is chosen.
+  // How many users the search matches (more than the rows loaded): counted by a preview, which changes nothing,
+  // once the bar shows, so that the button can say it.
   const counter = trpc.users.bulk.useMutation();
+  const { mutate: count } = counter;
+  const filterKey = JSON.stringify(filter);
+  const wanted = Boolean(bulk.selection) && moreThanShown;
+  useEffect(() => {
+    if (wanted) count({ selection: { search: JSON.parse(filterKey) }, action: 'reactivate', dryRun: true });
+  }, [wanted, filterKey, count]);
   const matching = counter.data?.preview?.total;
   if (!bulk.selection) return null;
-  const selectAll = () => {
-    bulk.setAll(true);
-    counter.mutate({ selection: { search: filter }, action: 'reactivate', dryRun: true });
-  };
+  const selectAll = () => bulk.setAll(true);
   return (
     <section className="bulk-bar" aria-label="Bulk actions">
       <p className="bulk-bar-count" aria-live="polite">
@@ -100,7 +104,9 @@ export function BulkBar({
       </p>
       {!bulk.all && moreThanShown && (
         <button type="button" className="btn btn-small btn-quiet" onClick={selectAll}>
-          Select all users matching this search
+          {matching === undefined
+            ? 'Select all users matching this search'
+            : `Select all ${usersWord(matching)} matching this search`}
         </button>
       )}
       <button type="button" className="btn btn-small btn-quiet" onClick={bulk.clear}>
