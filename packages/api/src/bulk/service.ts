@@ -246,7 +246,7 @@ export async function startBulk(db: Db, actor: Actor, input: BulkInput): Promise
       action: 'users.bulk_action',
       targetType: 'bulk_operation',
       targetId: operation.id,
-      targetLabel: `${input.action}: ${pinned.total} users`,
+      targetLabel: `${input.action} ${pinned.total} ${pinned.total === 1 ? 'user' : 'users'}`,
       accountId: input.toAccountId ?? null,
       after: {
         operationId: operation.id,
