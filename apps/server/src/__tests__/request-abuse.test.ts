@@ -170,7 +170,8 @@ describe('trusted extra origins (the Vite dev server proxying /trpc)', () => {
 
 describe('queries never change state', () => {
   // Reads are named as reads; every other verb changes something and must be a mutation (POST only).
-  const readVerbs = new Set(['me', 'list', 'get', 'search', 'sessions', 'names']);
+  // users.bulkStatus and users.bulkList read a bulk action's progress and the list of them.
+  const readVerbs = new Set(['me', 'list', 'get', 'search', 'sessions', 'names', 'bulkStatus', 'bulkList']);
 
   it('every procedure that is not a read is a mutation', () => {
     const procedures = Object.entries(
