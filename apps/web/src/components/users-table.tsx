@@ -1,5 +1,5 @@
 import { Link } from '@tanstack/react-router';
-import { type ReactNode, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { type ReactNode, useEffect, useLayoutEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { formatDateTime, fullName, roleLabel } from '../lib/format';
 import type { User } from '../trpc';
 import { type Columns, columnsFor, DataTable } from './data-table';
@@ -39,6 +39,53 @@ function AccountLink({ store, accountId }: { store: NameStore; accountId: string
   );
 }
 
+/** The selection and the ids of the rows shown, for the checkboxes (see UsersTable). */
+function createSelectionStore() {
+  let state: { selection: RowSelection | undefined; pageIds: string[] } = { selection: undefined, pageIds: [] };
+  const listeners = new Set<() => void>();
+  return {
+    set(selection: RowSelection | undefined, pageIds: string[]) {
+      state = { selection, pageIds };
+      for (const listener of listeners) listener();
+    },
+    subscribe(listener: () => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    get: () => state,
+  };
+}
+type SelectionStore = ReturnType<typeof createSelectionStore>;
+
+function RowCheckbox({ store, user }: { store: SelectionStore; user: User }) {
+  const { selection } = useSyncExternalStore(store.subscribe, store.get);
+  if (!selection) return null;
+  return (
+    <input
+      type="checkbox"
+      aria-label={`Select ${fullName(user)} (${user.email})`}
+      checked={selection.all || selection.selected.has(user.id)}
+      disabled={selection.all}
+      onChange={(event) => selection.toggle([user.id], event.target.checked)}
+    />
+  );
+}
+
+function PageCheckbox({ store }: { store: SelectionStore }) {
+  const { selection, pageIds } = useSyncExternalStore(store.subscribe, store.get);
+  if (!selection) return null;
+  const allOnPage = selection.all || (pageIds.length > 0 && pageIds.every((id) => selection.selected.has(id)));
+  return (
+    <input
+      type="checkbox"
+      aria-label="Select every user shown"
+      checked={allOnPage}
+      disabled={selection.all}
+      onChange={(event) => selection.toggle(pageIds, event.target.checked)}
+    />
+  );
+}
+
 /** The rows chosen for a bulk action (see components/bulk-actions.tsx). */
 export type RowSelection = {
   selected: ReadonlySet<string>;
@@ -70,32 +117,22 @@ export function UsersTable({
   }, [accountNames, store]);
   const withAccounts = accountNames !== undefined;
 
+  // The selection reaches the checkboxes through a store, not the columns: columns made again would
+  // remount every cell (losing focus, and the speed of Show more).
+  const [selectionStore] = useState(createSelectionStore);
   const pageIds = useMemo(() => users.map((user) => user.id), [users]);
+  useLayoutEffect(() => {
+    selectionStore.set(selection, pageIds);
+  }, [selection, pageIds, selectionStore]);
+  const selectable = selection !== undefined;
   const columns = useMemo(() => {
     const list: Columns<User> = [];
-    if (selection) {
-      const allOnPage = selection.all || (pageIds.length > 0 && pageIds.every((id) => selection.selected.has(id)));
+    if (selectable) {
       list.push(
         column.display({
           id: 'select',
-          header: () => (
-            <input
-              type="checkbox"
-              aria-label="Select every user shown"
-              checked={allOnPage}
-              disabled={selection.all}
-              onChange={(event) => selection.toggle(pageIds, event.target.checked)}
-            />
-          ),
-          cell: ({ row }) => (
-            <input
-              type="checkbox"
-              aria-label={`Select ${fullName(row.original)} (${row.original.email})`}
-              checked={selection.all || selection.selected.has(row.original.id)}
-              disabled={selection.all}
-              onChange={(event) => selection.toggle([row.original.id], event.target.checked)}
-            />
-          ),
+          header: () => <PageCheckbox store={selectionStore} />,
+          cell: ({ row }) => <RowCheckbox store={selectionStore} user={row.original} />,
         }),
       );
     }
@@ -153,7 +190,7 @@ export function UsersTable({
       }),
     );
     return list;
-  }, [withAccounts, store, defaultAccountId, selection, pageIds]);
+  }, [withAccounts, store, defaultAccountId, selectable, selectionStore]);
 
   return <DataTable caption={caption} columns={columns} data={users} footer={footer} />;
 }
