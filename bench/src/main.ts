@@ -6,6 +6,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createDb, migrateToLatest } from '@roster/db';
 import { type BenchOptions, parseOptions } from './args.js';
+import { type BulkResults, bulkNames, bulkTargets, runBulk, setUpBulk } from './bulk-scenarios.js';
 import { captureSql } from './capture.js';
 import { assertOurs, createBenchDatabase, databaseUrl, dropBenchDatabase } from './database.js';
 import { databaseUrlFromEnv } from './env.js';
@@ -221,6 +222,21 @@ async function main() {
       if (selected(scimNames.walk)) record(await walkWithCursors(base, scim, 120), memory.window());
     }
 
+    // Near the end: it deactivates 100,000 users (of an account of their own).
+    let bulk: BulkResults | null = null;
+    if (Object.values(bulkNames).some(selected)) {
+      const setup = await setUpBulk(url, inputs);
+      say(`Bulk: an account of ${setup.users.toLocaleString('en')} users.`);
+      bulk = await runBulk(base, cookie, setup, loads.get, options.duration, say);
+      say(
+        `  ${bulkNames.apply}: ${(bulk.applyMs / 1000).toFixed(1)} s (${bulk.operation.done.toLocaleString('en')} done, ` +
+          `${bulk.operation.skipped} skipped; the apply request ${Math.round(bulk.applyRequestMs)} ms)`,
+      );
+      const rssMb = memory.window();
+      record(bulk.baseline, rssMb);
+      record(bulk.during, rssMb);
+    }
+
     let importReport: { summary: unknown; result: unknown } | null = null;
     if (Object.values(importNames).some(selected)) {
       // Last: it changes the data every other scenario reads.
@@ -236,6 +252,7 @@ async function main() {
       ...scimTargets(scenarios),
       ...exportTargets(exported, users),
       ...importTargets(scenarios),
+      ...bulkTargets(bulk),
     ];
     const ratio = (a: string, b: string) => {
       const x = scenarios.find((s) => s.name === a);
@@ -270,6 +287,15 @@ async function main() {
       serverRssMb,
       floorRatios,
       targets,
+      bulk: bulk
+        ? {
+            previewMs: bulk.previewMs,
+            users: bulk.preview.affected,
+            applyMs: bulk.applyMs,
+            applyRequestMs: bulk.applyRequestMs,
+            operation: bulk.operation,
+          }
+        : null,
       inputs: {
         substring: inputs.substring,
         substringMatches: inputs.substringMatches,

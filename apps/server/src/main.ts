@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { bootstrapInstallation, generatePassword, startSweeper } from '@roster/api';
+import { bootstrapInstallation, generatePassword, startBulkWorker, startSweeper } from '@roster/api';
 import { createDb, migrateToLatest } from '@roster/db';
 import { buildApp } from './app.js';
 import { readEnv } from './env.js';
@@ -87,6 +87,11 @@ const sweeper = startSweeper(db, {
   onError: (error) => app.log.warn({ err: error }, 'sweeping expired sign-in data failed'),
 });
 
+// Bulk actions on users, applied in the background: queued ones, and those a stopped server left unfinished.
+const bulkWorker = startBulkWorker(db, {
+  onError: (error) => app.log.warn({ err: error }, 'a bulk action batch failed'),
+});
+
 let metricsServer: Server | null = null;
 let closing = false;
 async function shutdown(signal: string) {
@@ -108,6 +113,7 @@ async function shutdown(signal: string) {
     await app.close();
     metricsServer?.close();
     await sweeper.stop();
+    await bulkWorker.stop();
     await db.destroy();
     await tracing?.shutdown();
   } finally {

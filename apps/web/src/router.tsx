@@ -109,6 +109,18 @@ const userRoute = createRoute({
   component: lazyRouteComponent(() => import('./routes/user'), 'UserPage'),
 });
 
+const bulkActionsRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/bulk-actions',
+  component: lazyRouteComponent(() => import('./routes/bulk-actions'), 'BulkActionsPage'),
+});
+
+const bulkOperationRoute = createRoute({
+  getParentRoute: () => adminRoute,
+  path: '/bulk-actions/$operationId',
+  component: lazyRouteComponent(() => import('./routes/bulk-actions'), 'BulkOperationPage'),
+});
+
 const auditRoute = createRoute({
   getParentRoute: () => adminRoute,
   path: '/audit',
@@ -139,6 +151,8 @@ const routeTree = rootRoute.addChildren([
       accountImportRoute,
       usersRoute,
       userRoute,
+      bulkActionsRoute,
+      bulkOperationRoute,
       auditRoute,
     ]),
   ]),

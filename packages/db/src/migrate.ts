@@ -11,6 +11,7 @@ import * as m0008 from './migrations/0008_sign_in_limits.js';
 import * as m0009 from './migrations/0009_search_fold.js';
 import * as m0010 from './migrations/0010_scim.js';
 import * as m0011 from './migrations/0011_user_imports.js';
+import * as m0012 from './migrations/0012_bulk_operations.js';
 import * as m0013 from './migrations/0013_user_sort_orders.js';
 import type { Database } from './schema.js';
 
@@ -27,6 +28,7 @@ export const migrations = {
   '0009_search_fold': m0009,
   '0010_scim': m0010,
   '0011_user_imports': m0011,
+  '0012_bulk_operations': m0012,
   '0013_user_sort_orders': m0013,
 };
 

@@ -177,6 +177,41 @@ export type AuditChanges = {
   after?: Record<string, unknown> | null;
 };
 
+export type BulkAction = 'deactivate' | 'reactivate' | 'delete' | 'move' | 'end_sessions' | 'unlock';
+export type BulkStatus = 'queued' | 'running' | 'done' | 'failed';
+
+/** A bulk action on users (0012): requested once, applied in batches in the background. */
+export type BulkOperationsTable = {
+  id: Generated<string>;
+  organizationId: string;
+  actorId: string | null;
+  actorEmail: string | null;
+  action: BulkAction;
+  selection: ColumnType<unknown, string, string>;
+  toAccountId: string | null;
+  status: ColumnType<BulkStatus, BulkStatus | undefined, BulkStatus>;
+  total: number;
+  done: ColumnType<number, number | undefined, number>;
+  skipped: ColumnType<number, number | undefined, number>;
+  previewToken: string;
+  error: string | null;
+  claimedUntil: Date | null;
+  createdAt: Timestamp;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+};
+
+/** What became of each user a bulk operation selected. */
+export type BulkOperationResultsTable = {
+  operationId: string;
+  userId: string;
+  version: number | null;
+  outcome: ColumnType<'pending' | 'done' | 'skipped', 'pending' | 'done' | 'skipped' | undefined, 'done' | 'skipped'>;
+  reason: string | null;
+  label: string | null;
+  processedAt: Date | null;
+};
+
 export type Database = {
   organizations: OrganizationsTable;
   accounts: AccountsTable;
@@ -189,6 +224,8 @@ export type Database = {
   scimConnections: ScimConnectionsTable;
   userImports: UserImportsTable;
   userImportRows: UserImportRowsTable;
+  bulkOperations: BulkOperationsTable;
+  bulkOperationResults: BulkOperationResultsTable;
 };
 
 /** The database, or a transaction of it (a Transaction is a Kysely): what queries run on. */

@@ -5,6 +5,7 @@ import { download } from '../download.js';
 import { type Column, fields, when } from '../output.js';
 import { findAccount, findUser } from '../resolve.js';
 import { type PageOptions, pages, printPage, type Runtime, withPaging } from '../runtime.js';
+import { registerBulk } from './bulk.js';
 import { registerImport } from './import.js';
 
 const fullName = (user: User) => `${user.firstName} ${user.lastName}`;
@@ -323,4 +324,6 @@ export function registerUsers(program: Command, runtime: Runtime): void {
         (u) => `${u.email} is now ${u.role === 'admin' ? 'an administrator' : 'a plain user'}.`,
       );
     });
+
+  registerBulk(users, runtime);
 }

@@ -166,9 +166,10 @@ describe('trusted extra origins (the Vite dev server proxying /trpc)', () => {
 });
 
 describe('queries never change state', () => {
-  // Reads are named as reads (a preview of what a change would do, too: users.deactivationPreview); every other
-  // verb changes something and must be a mutation (POST only).
-  const readVerbs = new Set(['me', 'list', 'get', 'search', 'sessions', 'names', 'rows']);
+  // Reads are named as reads (a preview of what a change would do, too: users.deactivationPreview; and
+  // users.bulkStatus / users.bulkList, a bulk action's progress and the list of them); every other verb
+  // changes something and must be a mutation (POST only).
+  const readVerbs = new Set(['me', 'list', 'get', 'search', 'sessions', 'names', 'rows', 'bulkStatus', 'bulkList']);
   const isRead = (verb: string) => readVerbs.has(verb) || verb.endsWith('Preview');
 
   it('every procedure that is not a read is a mutation', () => {

@@ -1,5 +1,5 @@
 import { Link } from '@tanstack/react-router';
-import { type ReactNode, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { type ReactNode, useEffect, useLayoutEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { formatDate, fullName, roleLabel } from '../lib/format';
 import type { User } from '../trpc';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
@@ -84,10 +84,65 @@ function SortHeader({
   );
 }
 
+/** The selection and the ids of the rows shown, for the checkboxes (see UsersTable). */
+function createSelectionStore() {
+  let state: { selection: RowSelection | undefined; pageIds: string[] } = { selection: undefined, pageIds: [] };
+  const listeners = new Set<() => void>();
+  return {
+    set(selection: RowSelection | undefined, pageIds: string[]) {
+      state = { selection, pageIds };
+      for (const listener of listeners) listener();
+    },
+    subscribe(listener: () => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    get: () => state,
+  };
+}
+type SelectionStore = ReturnType<typeof createSelectionStore>;
+
+function RowCheckbox({ store, user }: { store: SelectionStore; user: User }) {
+  const { selection } = useSyncExternalStore(store.subscribe, store.get);
+  if (!selection) return null;
+  return (
+    <input
+      type="checkbox"
+      aria-label={`Select ${fullName(user)} (${user.email})`}
+      checked={selection.all || selection.selected.has(user.id)}
+      disabled={selection.all}
+      onChange={(event) => selection.toggle([user.id], event.target.checked)}
+    />
+  );
+}
+
+function PageCheckbox({ store }: { store: SelectionStore }) {
+  const { selection, pageIds } = useSyncExternalStore(store.subscribe, store.get);
+  if (!selection) return null;
+  const allOnPage = selection.all || (pageIds.length > 0 && pageIds.every((id) => selection.selected.has(id)));
+  return (
+    <input
+      type="checkbox"
+      aria-label="Select every user shown"
+      checked={allOnPage}
+      disabled={selection.all}
+      onChange={(event) => selection.toggle(pageIds, event.target.checked)}
+    />
+  );
+}
+
+/** The rows chosen for a bulk action (see components/bulk-actions.tsx). */
+export type RowSelection = {
+  selected: ReadonlySet<string>;
+  /** Every user matching the search is selected: each row shows checked, and is changed by clearing it. */
+  all: boolean;
+  toggle: (ids: string[], on: boolean) => void;
+};
+
 /**
  * Users with their actions; with `accountNames`, also the account each belongs
- * to. With `onSort`, the name, email, last sign-in and created headers sort the
- * table (on the server: `sort` is the order the rows came in).
+ * to; with `selection`, checkboxes. With `onSort`, the name, email, last sign-in
+ * and created headers sort the table (on the server: `sort` is the order the rows came in).
  */
 export function UsersTable({
   users,
@@ -97,6 +152,7 @@ export function UsersTable({
   footer,
   sort = defaultSort,
   onSort,
+  selection,
 }: {
   users: User[];
   caption: string;
@@ -106,6 +162,7 @@ export function UsersTable({
   footer?: ReactNode;
   sort?: TableSort;
   onSort?: (sort: TableSort) => void;
+  selection?: RowSelection;
 }) {
   const [store] = useState(createNameStore);
   useEffect(() => {
@@ -113,8 +170,26 @@ export function UsersTable({
   }, [accountNames, store]);
   const withAccounts = accountNames !== undefined;
 
+  // The selection reaches the checkboxes through a store, not the columns: columns made again would
+  // remount every cell (losing focus, and the speed of Show more).
+  const [selectionStore] = useState(createSelectionStore);
+  const pageIds = useMemo(() => users.map((user) => user.id), [users]);
+  useLayoutEffect(() => {
+    selectionStore.set(selection, pageIds);
+  }, [selection, pageIds, selectionStore]);
+  const selectable = selection !== undefined;
   const columns = useMemo(() => {
-    const list: Columns<User> = [
+    const list: Columns<User> = [];
+    if (selectable) {
+      list.push(
+        column.display({
+          id: 'select',
+          header: () => <PageCheckbox store={selectionStore} />,
+          cell: ({ row }) => <RowCheckbox store={selectionStore} user={row.original} />,
+        }),
+      );
+    }
+    list.push(
       column.accessor((user) => fullName(user), {
         id: 'name',
         header: 'Name',
@@ -134,7 +209,7 @@ export function UsersTable({
         header: 'Email',
         cell: ({ getValue }) => <Email value={getValue()} className="clamp" />,
       }),
-    ];
+    );
     if (withAccounts) {
       list.push(
         column.accessor('accountId', {
@@ -169,7 +244,7 @@ export function UsersTable({
       }),
     );
     return list;
-  }, [withAccounts, store, defaultAccountId]);
+  }, [withAccounts, store, defaultAccountId, selectable, selectionStore]);
 
   const ariaSort = useMemo(
     () =>

@@ -1,9 +1,10 @@
 import { zodResolver } from '@hookform/resolvers/zod';
 import { accountDescriptionSchema, accountNameSchema } from '@roster/api/schemas';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useCallback, useId, useState } from 'react';
+import { useCallback, useId, useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
+import { BulkBar, useBulkSelection } from '../components/bulk-actions';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { ExportCsvLink } from '../components/export-csv-link';
 import { Field, FormError } from '../components/field';
@@ -231,8 +232,10 @@ function AccountUsers({ account }: { account: Account }) {
       }),
     [navigate],
   );
+  const filter = useMemo(() => ({ accountId: account.id, query: q }), [account.id, q]);
+  const bulk = useBulkSelection(filter);
   const users = trpc.users.search.useInfiniteQuery(
-    { accountId: account.id, query: q, sort, limit: pageSize },
+    { ...filter, sort, limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
 
@@ -276,6 +279,7 @@ function AccountUsers({ account }: { account: Account }) {
           Import users
         </Link>
       </div>
+      <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />
       {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
         <SearchTooBroad
           message={errorMessage(users.error)}
@@ -304,6 +308,7 @@ function AccountUsers({ account }: { account: Account }) {
               footer={footer}
               sort={sort}
               onSort={chooseSort}
+              selection={bulk.rows}
             />
           )}
         </PagedList>

@@ -32,6 +32,7 @@ const actionLabels: Record<AuditAction, string> = {
   'user.unlocked': 'Unlocked sign-in',
   'user.sessions_ended': 'Ended sessions',
   'user.moved': 'Moved to another account',
+  'users.bulk_action': 'Bulk action',
   'api_key.created': 'Created API key',
   'api_key.revoked': 'Revoked API key',
   'api_key.refused': 'Refused an API key',

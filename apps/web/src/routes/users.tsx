@@ -1,6 +1,7 @@
-import { getRouteApi, useNavigate } from '@tanstack/react-router';
+import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { useCallback, useId, useMemo } from 'react';
 import { AccountFilter } from '../components/account-filter';
+import { BulkBar, useBulkSelection } from '../components/bulk-actions';
 import { ClearFilters } from '../components/clear-filters';
 import { ExportCsvLink } from '../components/export-csv-link';
 import { useMe } from '../components/me';
@@ -30,15 +31,20 @@ export function UsersPage() {
 
   const pageSize = usePageSize();
   const accountId = search.account && /^[0-9a-f-]{36}$/i.test(search.account) ? search.account : undefined;
-  // The filters of the list, and so of its CSV export: the file has exactly the users the pages show.
-  const filter = {
-    query: search.q,
-    active: search.active === undefined ? undefined : search.active === 'active',
-    role: search.role,
-    accountId,
-    locked: search.locked ? true : undefined,
-    lastSignIn: lastSignInFilterOf(search.lastSignIn),
-  };
+  // The filters of the list, and so of its CSV export and of a bulk action on all it matches:
+  // the file, or the action, has exactly the users the pages show.
+  const filter = useMemo(
+    () => ({
+      query: search.q,
+      active: search.active === undefined ? undefined : search.active === 'active',
+      role: search.role,
+      accountId,
+      locked: search.locked ? true : undefined,
+      lastSignIn: lastSignInFilterOf(search.lastSignIn),
+    }),
+    [search.q, search.active, search.role, accountId, search.locked, search.lastSignIn],
+  );
+  const bulk = useBulkSelection(filter);
   const users = trpc.users.search.useInfiniteQuery(
     { ...filter, sort: userSortOf(search), limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
@@ -66,10 +72,14 @@ export function UsersPage() {
         <div className="page-header-text">
           <h1>Users</h1>
           <p className="muted">
-            Every user of the organization, in every account. Open a user for their sessions and API keys.
+            Every user of the organization, in every account. Open a user for their sessions and API keys; select users
+            for an action on all of them at once.
           </p>
         </div>
         <ExportCsvLink filter={filter} description="Download the users these filters show as a CSV file" />
+        <Link to="/bulk-actions" className="btn">
+          Bulk actions
+        </Link>
       </div>
       <div className="filters">
         <SearchBox
@@ -122,6 +132,7 @@ export function UsersPage() {
         />
         <ClearFilters filtered={filtered} keep={{ sort: search.sort, order: search.order }} />
       </div>
+      <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />
       {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
         <SearchTooBroad
           message={errorMessage(users.error)}
@@ -149,6 +160,7 @@ export function UsersPage() {
               footer={footer}
               sort={sort}
               onSort={chooseSort}
+              selection={bulk.rows}
             />
           )}
         </PagedList>

@@ -21,7 +21,7 @@ type Caller = TestOrg['admin'];
 type ExpectedRow = {
   actorId: string;
   action: string;
-  targetType: 'user' | 'account' | 'organization';
+  targetType: 'user' | 'account' | 'organization' | 'bulk_operation';
   targetId: string;
   targetLabel: string;
   before: Record<string, unknown> | null;
@@ -386,6 +386,30 @@ const cases: Record<string, Case> = {
         targetLabel: t.email ?? '',
         before: null,
         after: { ended: 1 },
+      },
+    ],
+  },
+  // The request writes the row of the bulk action itself; each user's row is the worker's (bulk.test.ts).
+  'users.bulk': {
+    setup: async (org) => {
+      const user = await org.addUser();
+      return { id: user.id };
+    },
+    act: async (caller, t) => {
+      const input = { selection: { ids: [t.id ?? ''] }, action: 'deactivate' as const };
+      const { preview } = await caller.users.bulk({ ...input, dryRun: true });
+      const { operation } = await caller.users.bulk({ ...input, dryRun: false, previewToken: preview?.previewToken });
+      t.operationId = operation?.id ?? '';
+    },
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'users.bulk_action',
+        targetType: 'bulk_operation',
+        targetId: t.operationId ?? '',
+        targetLabel: 'deactivate 1 user',
+        before: null,
+        after: { operationId: t.operationId, action: 'deactivate', users: 1, selection: { ids: 1 } },
       },
     ],
   },

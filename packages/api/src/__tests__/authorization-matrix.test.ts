@@ -40,6 +40,8 @@ type World = {
   scimConnectionId: string;
   /** A previewed CSV import into `accountId` (one user to create). */
   importId: string;
+  /** A bulk action (ending `userId`'s sessions). */
+  bulkOperationId: string;
 };
 
 type Inputs = inferRouterInputs<AppRouter>;
@@ -107,6 +109,13 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'users.deactivationPreview': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   // A fresh user is at version 1.
   'users.move': { input: (w) => ({ id: w.defaultUserId, accountId: w.accountId, version: 1 }), expect: adminOnIds },
+  // A preview by ids: another organization's admin selects nobody (its ids are "not found"), and learns nothing.
+  'users.bulk': {
+    input: (w) => ({ selection: { ids: [w.userId] }, action: 'deactivate', dryRun: true }),
+    expect: adminInOwnOrg,
+  },
+  'users.bulkStatus': { input: (w) => ({ id: w.bulkOperationId }), expect: adminOnIds },
+  'users.bulkList': { input: () => ({}), expect: adminInOwnOrg },
   // Every filter at once; another organization's admin finds nothing of this one (an empty page).
   'audit.list': {
     input: (w) => ({
@@ -199,7 +208,17 @@ async function buildWorld() {
   const { apiKey } = await (await callerAs(db, user.id)).apiKeys.create({ name: 'Script' });
   const { connection } = await org.admin.scim.connections.create({ accountId: account.id, name: 'Identity provider' });
 
-  const preview = await org.previewImport(`email,first name,last name\n${uniqueEmail()},Imported,User\n`, account.id);
+  const importPreview = await org.previewImport(
+    `email,first name,last name\n${uniqueEmail()},Imported,User\n`,
+    account.id,
+  );
+  const bulkInput = { selection: { ids: [user.id] }, action: 'end_sessions' as const };
+  const { preview } = await org.admin.users.bulk({ ...bulkInput, dryRun: true });
+  const { operation } = await org.admin.users.bulk({
+    ...bulkInput,
+    dryRun: false,
+    previewToken: preview?.previewToken ?? '',
+  });
 
   const world: World = {
     org,
@@ -210,7 +229,8 @@ async function buildWorld() {
     signInEmail: signInUser.email,
     apiKeyId: apiKey.id,
     scimConnectionId: connection.id,
-    importId: preview.id,
+    importId: importPreview.id,
+    bulkOperationId: operation?.id ?? '',
   };
   const callers: Record<(typeof personas)[number], Caller> = {
     anonymous: callerWithToken(db, null),

@@ -1,5 +1,5 @@
 import type { AuditChanges, Database, Db } from '@roster/db';
-import { sql, type Transaction } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Actor } from '../shared/actor.js';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 import type { AuditAction } from '../shared/schemas.js';
@@ -8,7 +8,7 @@ export type AuditRecord = {
   /** Who acted; id and email are null for a request nobody authenticated (a refused API key). */
   actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null; via?: Actor['via'] };
   action: AuditAction;
-  targetType: 'user' | 'account' | 'organization' | 'api_key';
+  targetType: 'user' | 'account' | 'organization' | 'api_key' | 'bulk_operation';
   targetId: string | null;
   targetLabel: string | null;
   /**
@@ -63,6 +63,88 @@ export async function recordAudit(tx: Transaction<Database>, entry: AuditRecord)
       changes: JSON.stringify(changes),
     })
     .execute();
+}
+
+/**
+ * Writes many audit rows of one actor at once (a bulk action's batch), in the
+ * transaction of the change. Unlike recordAudit, each entry gives its target's
+ * snapshots (email, name, account): the batch has read them already.
+ */
+export async function recordAuditMany(
+  tx: Transaction<Database>,
+  actor: AuditRecord['actor'],
+  entries: ReadonlyArray<
+    Omit<AuditRecord, 'actor' | 'targetEmail' | 'targetName' | 'accountId'> & {
+      targetEmail: string | null;
+      targetName: string | null;
+      accountId: string | null;
+    }
+  >,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const actorId = actor.via === 'scim' ? null : actor.id;
+  const actorName = actorId
+    ? ((
+        await tx
+          .selectFrom('users')
+          .select(sql<string>`first_name || ' ' || last_name`.as('name'))
+          .where('id', '=', actorId)
+          .executeTakeFirst()
+      )?.name ?? null)
+    : null;
+  // Eleven values a row: well under the 65,535 a statement may carry.
+  for (let start = 0; start < entries.length; start += 2_000) {
+    await tx
+      .insertInto('auditLog')
+      .values(
+        entries.slice(start, start + 2_000).map((entry) => ({
+          organizationId: actor.organizationId,
+          actorId,
+          actorEmail: actor.email,
+          actorName,
+          action: entry.action,
+          targetType: entry.targetType,
+          targetId: entry.targetId,
+          targetLabel: entry.targetLabel,
+          targetEmail: entry.targetEmail,
+          targetName: entry.targetName,
+          accountId: entry.accountId,
+          changes: JSON.stringify({ before: entry.before ?? null, after: entry.after ?? null }),
+        })),
+      )
+      .execute();
+  }
+}
+
+/**
+ * One audit row for each of the users (a bulk action's batch), written by one
+ * INSERT ... SELECT from their rows: the snapshots (email, name, account) are
+ * read as the rows are now, so call it before a change that would lose them (a
+ * deletion, a move), with `changes` an SQL expression of the row's columns
+ * (`users.…`) giving the { before, after } object.
+ */
+export async function recordUsersAudit(
+  tx: Transaction<Database>,
+  actor: AuditRecord['actor'],
+  action: AuditAction,
+  userIds: readonly string[],
+  changes: RawBuilder<unknown>,
+  accountId: RawBuilder<string> = sql<string>`users.account_id`,
+): Promise<void> {
+  if (userIds.length === 0) return;
+  const actorId = actor.via === 'scim' ? null : actor.id;
+  await sql`
+    insert into audit_log (organization_id, actor_id, actor_email, actor_name, action, target_type, target_id,
+      target_label, target_email, target_name, account_id, changes)
+    select ${actor.organizationId}::uuid, ${actorId}::uuid, ${actor.email}::text,
+      (select a.first_name || ' ' || a.last_name from users a where a.id = ${actorId}::uuid),
+      ${action}::text, 'user', users.id, users.email, users.email, users.first_name || ' ' || users.last_name,
+      ${accountId}, ${changes}
+    from users
+    where users.organization_id = ${actor.organizationId}::uuid
+      and users.id = any(string_to_array(${userIds.join(',')}, ',')::uuid[])
+    order by users.id
+  `.execute(tx);
 }
 
 /**

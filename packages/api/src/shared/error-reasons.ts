@@ -39,12 +39,16 @@ export const errorReasons = {
   VALUE_TAKEN: 'CONFLICT',
   STALE_VERSION: 'CONFLICT',
   CONCURRENT_CHANGE: 'CONFLICT',
+  // A bulk action's selection no longer matches what its preview showed: preview again.
+  BULK_SELECTION_CHANGED: 'CONFLICT',
   // Rules.
   LAST_ADMIN: 'PRECONDITION_FAILED',
   SELF_ACTION: 'PRECONDITION_FAILED',
   DEFAULT_ACCOUNT: 'PRECONDITION_FAILED',
   ADMIN_OUTSIDE_DEFAULT_ACCOUNT: 'PRECONDITION_FAILED',
   API_KEY_LIMIT: 'PRECONDITION_FAILED',
+  // A bulk action that would change nobody.
+  BULK_NOTHING_TO_DO: 'PRECONDITION_FAILED',
   // Limits.
   TOO_MANY_SIGN_INS: 'TOO_MANY_REQUESTS',
   // CSV imports.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditActionSchema, importVerdicts } from './schemas.js';
+import { auditActionSchema, bulkSkipReasons, importVerdicts, userSearchFilterSchema } from './schemas.js';
 
 // Every procedure's output schema, and only here: routers name one of these in
 // `.output()` (an array or page of one, or `.nullable()`), never a schema of
@@ -202,4 +202,70 @@ export const importRowOutput = z.object({
   role: z.enum(['admin', 'user']).nullable(),
   active: z.boolean().nullable(),
   error: z.string().nullable(),
+});
+
+/** Why a bulk action leaves a user as they are. */
+const bulkSkipReasonSchema = z.enum(bulkSkipReasons);
+
+/** A bulk action's preview. */
+export const bulkPreviewOutput = z.object({
+  action: z.enum(['deactivate', 'reactivate', 'delete', 'move', 'end_sessions', 'unlock']),
+  toAccount: z.object({ id: z.string(), name: z.string() }).nullable(),
+  /** Users the selection finds (ids of nobody are counted in `skipped` as not_found). */
+  total: z.number(),
+  /** Users the action would change. */
+  affected: z.number(),
+  skipped: z.array(z.object({ reason: bulkSkipReasonSchema, count: z.number(), message: z.string() })),
+  /** What changing them ends: live sessions, and working API keys (deactivate, delete). */
+  ends: z.object({ sessions: z.number(), apiKeys: z.number() }),
+  /** Pass it back with dryRun: false to apply; refused if the selection has changed meanwhile. */
+  previewToken: z.string(),
+});
+export type BulkPreview = z.infer<typeof bulkPreviewOutput>;
+
+/** A bulk action being applied, or applied. */
+export const bulkOperationOutput = z.object({
+  id: z.string(),
+  action: bulkPreviewOutput.shape.action,
+  status: z.enum(['queued', 'running', 'done', 'failed']),
+  selection: z.union([
+    z.object({ kind: z.literal('ids'), count: z.number() }),
+    z.object({ kind: z.literal('search'), search: userSearchFilterSchema }),
+  ]),
+  toAccountId: z.string().nullable(),
+  actorId: z.string().nullable(),
+  actorEmail: z.string().nullable(),
+  total: z.number(),
+  done: z.number(),
+  skipped: z.number(),
+  /** done + skipped: what the progress bar shows of `total`. */
+  processed: z.number(),
+  error: z.string().nullable(),
+  createdAt: z.date(),
+  startedAt: z.date().nullable(),
+  finishedAt: z.date().nullable(),
+});
+export type BulkOperationOutput = z.infer<typeof bulkOperationOutput>;
+
+/** What a bulk action did to one user. */
+export const bulkResultOutput = z.object({
+  userId: z.string(),
+  /** The user's email when processed; null for an id that found nobody. */
+  email: z.string().nullable(),
+  outcome: z.enum(['pending', 'done', 'skipped']),
+  reason: bulkSkipReasonSchema.nullable(),
+  message: z.string().nullable(),
+});
+
+/** users.bulk: a preview (dryRun), or the operation that applies it. */
+export const bulkStartedOutput = z.object({
+  preview: bulkPreviewOutput.nullable(),
+  operation: bulkOperationOutput.nullable(),
+});
+
+/** users.bulkStatus: progress, skips by reason, and a page of per-user results. */
+export const bulkStatusOutput = z.object({
+  operation: bulkOperationOutput,
+  skippedByReason: z.array(z.object({ reason: z.string(), count: z.number(), message: z.string() })),
+  results: pageOf(bulkResultOutput),
 });

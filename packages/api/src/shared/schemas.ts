@@ -244,6 +244,7 @@ export const auditActions = [
   'user.unlocked',
   'user.sessions_ended',
   'user.moved',
+  'users.bulk_action',
   'api_key.created',
   'api_key.revoked',
   'api_key.refused',
@@ -262,3 +263,98 @@ export const auditActionSchema = z.enum(auditActions, { error: 'Not an action th
 /** The verdicts of an import's preview, errors first. */
 export const importVerdicts = ['error', 'create', 'update', 'unchanged'] as const;
 export type ImportVerdictName = (typeof importVerdicts)[number];
+/** The filters of users.search, without paging: what a bulk action selects by search (the same as an export's). */
+export const userSearchFilterSchema = userFilterSchema.strict();
+export type UserSearchFilter = z.infer<typeof userSearchFilterSchema>;
+
+export const bulkActions = ['deactivate', 'reactivate', 'delete', 'move', 'end_sessions', 'unlock'] as const;
+export type BulkActionName = (typeof bulkActions)[number];
+export const bulkActionSchema = z.enum(bulkActions, {
+  error: `The action is one of ${bulkActions.join(', ')}`,
+});
+
+/** At most this many ids in one selection; more users are selected by search. */
+export const bulkMaxIds = 10_000;
+
+/** The users a bulk action works on: ids (a page's rows, a script's list) or everyone a search matches. */
+export const bulkSelectionSchema = z.union(
+  [
+    z
+      .object({
+        ids: z
+          .array(idSchema)
+          .min(1, 'Select at least one user')
+          .max(bulkMaxIds, `Select at most ${bulkMaxIds.toLocaleString('en')} users by id; select more by search`),
+      })
+      .strict(),
+    z.object({ search: userSearchFilterSchema }).strict(),
+  ],
+  { error: 'Select users either by ids ({ ids }) or by search ({ search })' },
+);
+export type BulkSelection = z.infer<typeof bulkSelectionSchema>;
+
+export const bulkInputSchema = z
+  .object({
+    selection: bulkSelectionSchema,
+    action: bulkActionSchema,
+    /** The account to move users to (move only). */
+    toAccountId: idSchema.optional(),
+    /** true: only preview (nothing changes); false: apply, with the preview's token. */
+    dryRun: z.boolean({ error: 'dryRun is true (preview) or false (apply)' }),
+    previewToken: z.string().min(1).max(200).optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.action === 'move' && !input.toAccountId) {
+      ctx.addIssue({ code: 'custom', path: ['toAccountId'], message: 'Choose the account to move the users to' });
+    }
+    if (input.action !== 'move' && input.toAccountId) {
+      ctx.addIssue({ code: 'custom', path: ['toAccountId'], message: 'Only a move takes an account' });
+    }
+    if (!input.dryRun && !input.previewToken) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['previewToken'],
+        message: 'Preview first (dryRun: true) and pass its previewToken to apply',
+      });
+    }
+  });
+export type BulkInput = z.infer<typeof bulkInputSchema>;
+
+/** Why a bulk action left a user as they were. */
+export const bulkSkipReasons = ['self', 'last_admin', 'admin_default_account', 'already', 'not_found'] as const;
+export type BulkSkipReason = (typeof bulkSkipReasons)[number];
+
+/** Why a user was skipped, in words (the console and the CLI show it). */
+export function bulkSkipMessage(reason: BulkSkipReason | string | null, action: BulkActionName): string {
+  switch (reason) {
+    case 'self':
+      return 'You cannot do this to yourself';
+    case 'last_admin':
+      return 'The last active administrator';
+    case 'admin_default_account':
+      return 'Administrators cannot leave the default account';
+    case 'not_found':
+      return 'Not found';
+    case 'already':
+      return {
+        deactivate: 'Already deactivated',
+        reactivate: 'Already active',
+        delete: 'Already deleted',
+        move: 'Already in that account',
+        end_sessions: 'Has no live sessions',
+        unlock: 'Not locked',
+      }[action];
+    default:
+      return reason ?? '';
+  }
+}
+
+/** The action in words, for confirmations and lists ("Deactivate 1,234 users"). */
+export const bulkActionLabels: Record<BulkActionName, string> = {
+  deactivate: 'Deactivate',
+  reactivate: 'Reactivate',
+  delete: 'Delete',
+  move: 'Move',
+  end_sessions: 'End sessions of',
+  unlock: 'Unlock',
+};

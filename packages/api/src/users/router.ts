@@ -1,6 +1,10 @@
 import { z } from 'zod';
+import { bulkList, bulkStatus, previewBulk, startBulk } from '../bulk/service.js';
 import { appError } from '../errors.js';
 import {
+  bulkOperationOutput,
+  bulkStartedOutput,
+  bulkStatusOutput,
   deactivationPreviewOutput,
   endedSessionsOutput,
   pageOf,
@@ -8,6 +12,7 @@ import {
   userOutput,
 } from '../shared/outputs.js';
 import {
+  bulkInputSchema,
   createUserSchema,
   cursorSchema,
   emailSchema,
@@ -131,4 +136,37 @@ export const usersRouter = router({
     .input(z.object({ id: idSchema, revokeApiKeys: z.boolean().optional() }))
     .output(endedSessionsOutput)
     .mutation(({ ctx, input }) => endUserSessions(ctx.db, ctx.actor, input)),
+
+  /**
+   * A bulk action: with dryRun, what it would do (counts, skips and why, what it
+   * ends) and a previewToken; without, the operation that applies it in the
+   * background (refused when the selection is no longer the previewed set).
+   */
+  bulk: adminProcedure
+    .input(bulkInputSchema)
+    .output(bulkStartedOutput)
+    .mutation(async ({ ctx, input }) =>
+      input.dryRun
+        ? { preview: await previewBulk(ctx.db, ctx.actor, input), operation: null }
+        : { preview: null, operation: await startBulk(ctx.db, ctx.actor, input) },
+    ),
+
+  /** A bulk action's progress, skips by reason, and a page of its per-user results. */
+  bulkStatus: adminProcedure
+    .input(
+      z.object({
+        id: idSchema,
+        outcome: z.enum(['pending', 'done', 'skipped']).optional(),
+        cursor: cursorSchema,
+        limit: limitSchema,
+      }),
+    )
+    .output(bulkStatusOutput)
+    .query(({ ctx, input }) => bulkStatus(ctx.db, ctx.actor, input)),
+
+  /** The organization's bulk actions, newest first. */
+  bulkList: adminProcedure
+    .input(z.object({ cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }))
+    .output(pageOf(bulkOperationOutput))
+    .query(({ ctx, input }) => bulkList(ctx.db, ctx.actor, input)),
 });
