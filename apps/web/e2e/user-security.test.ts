@@ -210,7 +210,7 @@ describe('API keys, sign-in locks and sessions', () => {
 
     const { context, page } = await adminPage(browser);
     await page.goto('/users');
-    await page.getByLabel('Sign-in').selectOption('locked');
+    await page.getByLabel('Sign-in', { exact: true }).selectOption('locked');
     await page.waitForURL(/locked=locked/);
     const row = await visible(page.getByRole('row').filter({ hasText: locked.email }));
     await visible(row.getByText(/^Locked until \d{1,2}:\d{2}( [AP]M)?$/));
