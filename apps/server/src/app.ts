@@ -159,10 +159,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
+  // Metrics are counted only when someone can read them (METRICS_TOKEN here, or METRICS_PORT in main.ts):
+  // otherwise counting costs every request for nothing.
   const metrics =
     options.metrics ??
-    createMetrics({ db: options.db, pool: () => ({ total: 0, idle: 0, waiting: 0 }), version: 'dev' });
-  if (!options.metrics) app.addHook('onClose', async () => metrics.close());
+    (options.metricsToken
+      ? createMetrics({ db: options.db, pool: () => ({ total: 0, idle: 0, waiting: 0 }), version: 'dev' })
+      : null);
+  if (metrics && !options.metrics) app.addHook('onClose', async () => metrics.close());
   const procedures: ReadonlySet<string> = new Set(Object.keys(appRouter._def.procedures));
   options.tracing?.register(app, (request) => procedureOf(request.url.split('?')[0] ?? '', procedures));
   registerRequestLog(app, metrics, procedures);
@@ -174,7 +178,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   const metricsToken = options.metricsToken;
-  if (metricsToken) {
+  if (metricsToken && metrics) {
     app.get('/metrics', async (request, reply) => {
       reply.header('cache-control', 'no-store');
       if (!hasMetricsToken(request.headers.authorization, metricsToken)) {
@@ -266,8 +270,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     onError(error, path, req) {
       const reason = reasonOf(error);
-      if (reason === 'TIMEOUT') metrics.statementTimeout();
-      if (path === 'auth.login') metrics.signIn(reason);
+      if (reason === 'TIMEOUT') metrics?.statementTimeout();
+      if (path === 'auth.login') metrics?.signIn(reason);
       if (error.code === 'INTERNAL_SERVER_ERROR') {
         req.log.error({ err: error.cause ?? error, path }, 'procedure failed');
       }

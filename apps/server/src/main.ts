@@ -60,11 +60,12 @@ const sessions = {
   absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
   maxSignInsPerEmail: env.SIGN_IN_EMAIL_LIMIT,
 };
-const metrics = createMetrics({ db, pool: handle.pool, version });
+// Counted only when they can be read: on METRICS_PORT, or on the main port with METRICS_TOKEN.
+const metrics = env.METRICS_PORT || env.METRICS_TOKEN ? createMetrics({ db, pool: handle.pool, version }) : undefined;
 const lifecycle = { draining: false };
 const app = await buildApp({
   db,
-  metrics,
+  ...(metrics ? { metrics } : {}),
   lifecycle,
   ...(tracing ? { tracing } : {}),
   ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
@@ -128,5 +129,5 @@ process.once('SIGINT', () => void shutdown('SIGINT'));
 const address = await app.listen({ host: env.HOST, port: env.PORT });
 app.log.info(`Roster is serving on ${address} (database: ${handle.location})`);
 // Metrics on a port of their own, loopback unless METRICS_HOST says otherwise; none without METRICS_PORT.
-metricsServer = env.METRICS_PORT ? await serveMetrics(metrics, env.METRICS_HOST, env.METRICS_PORT) : null;
+metricsServer = metrics && env.METRICS_PORT ? await serveMetrics(metrics, env.METRICS_HOST, env.METRICS_PORT) : null;
 if (metricsServer) app.log.info(`Metrics at http://${env.METRICS_HOST}:${env.METRICS_PORT}/metrics`);

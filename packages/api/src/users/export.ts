@@ -28,7 +28,11 @@ import { type ExportRow, exportUsersPage, type UserFilter } from './queries.js';
  * Users read per statement: big enough that a million users take few round
  * trips, small enough to hold. Tests make it small, to cross many pages with few users.
  */
-export const exportLimits = { pageSize: 2_000, running: 4 };
+/**
+ * `pause`: after each page the export waits this share of the time the page took, so a big export
+ * leaves the server's CPU to everyone else's requests (at 2.5, an export works at most about 30% of the time).
+ */
+export const exportLimits = { pageSize: 2_000, running: 4, pause: 2.5 };
 
 /**
  * Exports running in this process. Each takes a share of the one thread that
@@ -231,12 +235,15 @@ function userCsvStream(
   /** The next page, asked for as soon as the one before it arrived, so the database reads it while this one is written. */
   let ahead: Promise<Page> | null = null;
 
+  let owedMs = 0;
   async function nextChunk(): Promise<string | null> {
     if (done) return null;
-    // Embedded PGlite answers without a turn of the event loop: let other requests (and a client's
-    // goodbye) in between pages, as a network round trip to PostgreSQL does anyway.
-    await new Promise((resolve) => setImmediate(resolve));
+    // Other requests first: a pause in proportion to the last page's work (exportLimits.pause), or at least a
+    // turn of the event loop (embedded PGlite answers without one; a client's goodbye must get in too).
+    if (owedMs >= 1) await new Promise((resolve) => setTimeout(resolve, Math.min(owedMs, 100)));
+    else await new Promise((resolve) => setImmediate(resolve));
     if (stream.destroyed) return null;
+    const started = performance.now();
     const page = await (ahead ?? read(cursor));
     cursor = page.nextCursor ?? undefined;
     done = cursor === undefined;
@@ -251,6 +258,7 @@ function userCsvStream(
     for (const user of page.items) text += userCsvLine(user, names.get(user.accountId) ?? '');
     rows += page.items.length;
     first = false;
+    owedMs = (performance.now() - started) * exportLimits.pause;
     return text;
   }
 
