@@ -80,6 +80,8 @@ export function registerExportRoute(app: FastifyInstance, options: ExportRouteOp
         const status = getHTTPStatusCodeFromError(error);
         const internal = status >= 500 && error.code === 'INTERNAL_SERVER_ERROR';
         if (internal) request.log.error({ err: error.cause ?? error }, 'users export failed');
+        // Too many exports at once: a script is told when to come back, as every other 429 does.
+        if (status === 429) reply.header('retry-after', '5');
         return refuse(reply, {
           statusCode: status,
           error: statusText[status] ?? 'Error',

@@ -28,8 +28,10 @@ afterAll(async () => {
 });
 
 const defaultPageSize = exportLimits.pageSize;
+const defaultRunning = exportLimits.running;
 afterEach(() => {
   exportLimits.pageSize = defaultPageSize;
+  exportLimits.running = defaultRunning;
 });
 
 const exportRows = async () =>
@@ -166,6 +168,14 @@ describe('another site cannot start a download with the administrator’s cookie
     const plain = await download('/export/users.csv', { cookie, ...headers });
     expect(plain.statusCode).toBe(403);
     expect((await exportRows()).length).toBe(before);
+  });
+
+  it('says when to come back (Retry-After) when too many exports run at once: 429', async () => {
+    exportLimits.running = 0;
+    const response = await app.inject({ url: '/export/users.csv', headers: { cookie, ...sameOrigin } });
+    expect(response.statusCode).toBe(429);
+    expect(response.headers['retry-after']).toBe('5');
+    expect(response.json()).toMatchObject({ reason: 'RATE_LIMITED' });
   });
 
   it('answers only known host names (DNS rebinding): 421', async () => {
