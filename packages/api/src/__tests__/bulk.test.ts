@@ -115,6 +115,59 @@ describe('users.bulk preview', () => {
       skipped: [{ reason: 'already', count: 8, message: 'Already active' }],
     });
   });
+
+  it('selects by the dormant filter exactly the users the list shows, and applies to them only', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const account = await org.addAccount();
+    const users = [];
+    for (let i = 0; i < 6; i++) users.push(await org.addUser({ accountId: account.id }));
+    // Two signed in long ago, two today, two never.
+    const signedIn = (id: string, at: Date) =>
+      db.updateTable('users').set({ lastLoginAt: at }).where('id', '=', id).execute();
+    await signedIn((users[0] as { id: string }).id, new Date('2025-01-01T00:00:00Z'));
+    await signedIn((users[1] as { id: string }).id, new Date('2025-02-01T00:00:00Z'));
+    await signedIn((users[2] as { id: string }).id, new Date());
+    await signedIn((users[3] as { id: string }).id, new Date());
+    const before = new Date('2026-01-01T00:00:00Z');
+    for (const lastSignIn of [{ never: true as const }, { before }]) {
+      const search = { accountId: account.id, lastSignIn };
+      const listed = (await org.admin.users.search({ ...search, limit: 100 })).items.map((u) => u.id).sort();
+      expect(listed).toHaveLength(2);
+      const { preview } = await org.admin.users.bulk({ selection: { search }, action: 'deactivate', dryRun: true });
+      expect(preview).toMatchObject({ total: 2, affected: 2 });
+      const { operation } = await org.admin.users.bulk({
+        selection: { search },
+        action: 'deactivate',
+        dryRun: false,
+        previewToken: preview?.previewToken ?? '',
+      });
+      // The operation shows the filter it was given, the date a date again.
+      expect(operation?.selection).toEqual({ kind: 'search', search });
+      while (await runBulkWork(db)) {}
+      const inactive = await db
+        .selectFrom('users')
+        .select('id')
+        .where('accountId', '=', account.id)
+        .where('active', '=', false)
+        .execute();
+      expect(
+        inactive
+          .map((u) => u.id)
+          .filter((id) => listed.includes(id))
+          .sort(),
+      ).toEqual(listed);
+    }
+    const stillActive = await db
+      .selectFrom('users')
+      .select('id')
+      .where('accountId', '=', account.id)
+      .where('active', '=', true)
+      .execute();
+    expect(stillActive.map((u) => u.id).sort()).toEqual(
+      [(users[2] as { id: string }).id, (users[3] as { id: string }).id].sort(),
+    );
+  });
 });
 
 describe('users.bulk apply', () => {
