@@ -14,6 +14,7 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import { readBoundedBody } from './bounded-body.js';
 import { browserCallRefusal, type OriginPolicy, refuse } from './request-guards.js';
 
 // POST /import/users?accountId=<id>&fileName=<name>: a CSV file (text/csv, at
@@ -68,44 +69,16 @@ export function registerImportRoute(app: FastifyInstance, options: ImportRouteOp
     payload: NodeJS.ReadableStream,
     done: (error: Error | null, body?: Buffer) => void,
   ) {
-    const declared = Number(request.headers['content-length']);
-    if (declared > limit) {
-      done(tooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const stop = () => {
-      payload.removeListener('data', onData);
-      payload.removeListener('end', onEnd);
-      payload.removeListener('error', onError);
-    };
-    function onData(chunk: Buffer | string) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      received += bytes.length;
-      if (received > limit) {
-        stop();
-        done(tooLarge());
-        return;
-      }
-      chunks.push(bytes);
-    }
-    function onError(error: Error) {
-      stop();
-      done(Object.assign(error, { statusCode: 400 }));
-    }
-    function onEnd() {
-      stop();
-      if (!Number.isNaN(declared) && received !== declared) {
-        done(new AppError('INVALID_INPUT', 'The body is not as long as its Content-Length.'));
-        return;
-      }
-      done(null, Buffer.concat(chunks, received));
-    }
-    payload.on('data', onData);
-    payload.on('end', onEnd);
-    payload.on('error', onError);
-    payload.resume();
+    readBoundedBody(
+      request,
+      payload,
+      {
+        limit,
+        tooLarge,
+        wrongLength: () => new AppError('INVALID_INPUT', 'The body is not as long as its Content-Length.'),
+      },
+      done,
+    );
   }
 
   /** Before the body: no caching, the browser checks, then who is calling (an active administrator). */

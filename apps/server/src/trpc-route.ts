@@ -25,6 +25,7 @@ import {
   transformTRPCResponse,
 } from '@trpc/server/unstable-core-do-not-import';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { readBoundedBody } from './bounded-body.js';
 import { JsonDepthScanner, nestsDeeperThan } from './json-depth.js';
 import { browserCallRefusal, type OriginPolicy, type Refusal, refuse } from './request-guards.js';
 
@@ -160,57 +161,24 @@ export function registerTrpcRoute<TRouter extends AnyTRPCRouter, TContext>(
           limit < 1024 * 1024 ? ' (calls without a session, such as sign-in, accept less)' : ''
         }.`,
       });
-    const declared = Number(request.headers['content-length']);
-    if (declared > limit) {
-      done(tooLarge());
-      return;
-    }
-    const chunks: Buffer[] = [];
     const depth = new JsonDepthScanner(guards.maxJsonDepth);
-    let received = 0;
-    const stop = () => {
-      payload.removeListener('data', onData);
-      payload.removeListener('end', onEnd);
-      payload.removeListener('error', onError);
-    };
-    function onData(chunk: Buffer | string) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      received += bytes.length;
-      if (received > limit) {
-        stop();
-        done(tooLarge());
-        return;
-      }
-      // Scanned as it arrives: a body too deep is refused at its 65th bracket, not after a megabyte.
-      if (depth.push(bytes)) {
-        stop();
-        done(httpError(tooDeep(guards.maxJsonDepth)));
-        return;
-      }
-      chunks.push(bytes);
-    }
-    function onError(error: Error) {
-      stop();
-      done(Object.assign(error, { statusCode: 400 }));
-    }
-    function onEnd() {
-      stop();
-      if (!Number.isNaN(declared) && received !== declared) {
-        done(
+    readBoundedBody(
+      request,
+      payload,
+      {
+        limit,
+        tooLarge,
+        wrongLength: () =>
           httpError({
             statusCode: 400,
             error: 'Bad Request',
             message: 'The body is not as long as its Content-Length.',
           }),
-        );
-        return;
-      }
-      done(null, Buffer.concat(chunks, received).toString('utf8'));
-    }
-    payload.on('data', onData);
-    payload.on('end', onEnd);
-    payload.on('error', onError);
-    payload.resume();
+        // Scanned as it arrives: a body too deep is refused at its 65th bracket, not after a megabyte.
+        inspect: (bytes) => (depth.push(bytes) ? httpError(tooDeep(guards.maxJsonDepth)) : undefined),
+      },
+      (error, body) => (error ? done(error) : done(null, body?.toString('utf8'))),
+    );
   }
 
   app.register(async (scope) => {
