@@ -1,5 +1,5 @@
-import type { Database, Db, ImportVerdict, Role } from '@roster/db';
-import { sql, type Transaction } from 'kysely';
+import type { Database, Db, ImportVerdict, UserImportRowsTable } from '@roster/db';
+import { type Insertable, sql, type Transaction } from 'kysely';
 import type { Actor } from '../shared/actor.js';
 
 // The SQL of CSV imports. Everything that touches many users is one set-based
@@ -37,19 +37,8 @@ export async function accountNames(db: Db, organizationId: string, ids: readonly
   return new Map(rows.map((row) => [row.id, row.name]));
 }
 
-export type ImportRowValues = {
-  line: number;
-  verdict: ImportVerdict;
-  email: string;
-  userId: string | null;
-  userVersion: number | null;
-  firstName: string | null;
-  lastName: string | null;
-  role: Role | null;
-  active: boolean | null;
-  changes: string | null;
-  error: string | null;
-};
+/** A preview row as it is inserted: the table's columns but the import's id (changes as JSON text). */
+export type ImportRowValues = Omit<Insertable<UserImportRowsTable>, 'importId'>;
 
 export async function insertImport(
   tx: Transaction<Database>,
