@@ -98,6 +98,8 @@ const schema = z.object({
     .default('true')
     .transform((value) => value === 'true'),
   DATABASE_DIRECT_URL: z.url().optional(),
+  DATABASE_READ_URL: z.url().optional(),
+  REPLICA_MAX_LAG_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   STATEMENT_TIMEOUT_MS: positiveInt(10_000),
   ALLOWED_ORIGINS: z
     .string()

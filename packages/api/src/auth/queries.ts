@@ -113,6 +113,19 @@ export async function touchSession(db: Db, id: string): Promise<void> {
   await db.updateTable('sessions').set({ lastSeenAt: sql<Date>`now()` }).where('id', '=', id).execute();
 }
 
+/**
+ * The primary's WAL position now, noted on a session after its change committed
+ * (read replica only, core/read-replica.ts). The insert position is past the
+ * change's commit record whatever `synchronous_commit` says; never lowered, so
+ * two changes at once leave the later position.
+ */
+export const currentWalPosition = sql<string>`greatest(coalesce(write_lsn, '0/0'::pg_lsn), pg_current_wal_insert_lsn())`;
+
+export async function noteSessionWrite(db: Db, where: { id: string } | { tokenHash: string }): Promise<void> {
+  const update = db.updateTable('sessions').set({ writeLsn: currentWalPosition });
+  await ('id' in where ? update.where('id', '=', where.id) : update.where('tokenHash', '=', where.tokenHash)).execute();
+}
+
 /** The session and its user, by the token's hash: every signed-in request runs it, so it is compiled once. */
 export const sessionByTokenHash = preparedQuery((db, tokenHash: string) =>
   db
@@ -122,6 +135,7 @@ export const sessionByTokenHash = preparedQuery((db, tokenHash: string) =>
       'sessions.id as sessionId',
       'sessions.lastSeenAt',
       'sessions.expiresAt',
+      'sessions.writeLsn',
       'users.id',
       'users.organizationId',
       'users.accountId',

@@ -1,0 +1,64 @@
+import type { Database, ReadReplica } from '@roster/db';
+import { TRPCError } from '@trpc/server';
+import type { Kysely } from 'kysely';
+import { noteApiKeyWrite } from '../api-keys/queries.js';
+import { noteSessionWrite } from '../auth/queries.js';
+import type { Actor } from '../shared/actor.js';
+import { hashSecret } from './tokens.js';
+
+// Reads on the read replica (DATABASE_READ_URL), with read-your-writes.
+//
+// The pure list reads (users.search, users.list, accounts.list, accounts.names,
+// audit.list and the CSV export) run through `onReader`; everything else uses
+// the primary. After a caller's change commits, `noteWrite` records the
+// primary's WAL position on the credential that made it (its session or API
+// key row), which authentication reads anyway: the caller's next read, on any
+// server process, goes to the replica only once the replica has replayed that
+// position. Without a replica, `replica` is null and neither does anything.
+
+/** What a read needs to choose its database: the primary, the replica (or none), and who reads. */
+export type Reading = { db: Kysely<Database>; replica: ReadReplica | null; actor: Actor };
+
+/**
+ * Runs a read on the replica when it may serve this caller (up, within the lag
+ * bound, and past the caller's last write), else on the primary. A read the
+ * replica fails (it went away, or cancelled the query for a conflict with
+ * recovery) runs again on the primary, and the next reads go there until the
+ * replica answers a check again. A refusal (an AppError such as NOT_FOUND) is
+ * the answer, wherever it came from.
+ */
+export async function onReader<T>(reading: Reading, read: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  const replica = reading.replica?.readerFor(reading.actor.writeLsn);
+  if (!replica) return read(reading.db);
+  try {
+    return await read(replica);
+  } catch (error) {
+    if (error instanceof TRPCError) throw error;
+    reading.replica?.failed(error);
+    return read(reading.db);
+  }
+}
+
+/**
+ * After a caller's change committed: the primary's WAL position on its session
+ * or API key. A failure here is not the change's: it is kept (the change is
+ * done), and at worst the caller's next reads may not show it for the
+ * replica's lag.
+ */
+export async function noteWrite(db: Kysely<Database>, actor: Actor): Promise<void> {
+  try {
+    if (actor.via === 'session') await noteSessionWrite(db, { id: actor.sessionId });
+    else if (actor.via === 'apiKey') await noteApiKeyWrite(db, actor.apiKeyId);
+  } catch {
+    // See above: the change stands.
+  }
+}
+
+/** After signing in: the new session's position, so its first reads show the sign-in (its audit row). */
+export async function noteSignInWrite(db: Kysely<Database>, sessionToken: string): Promise<void> {
+  try {
+    await noteSessionWrite(db, { tokenHash: hashSecret(sessionToken) });
+  } catch {
+    // As in noteWrite.
+  }
+}
