@@ -20,11 +20,9 @@ import type { Database } from './schema.js';
 
 /** A WAL position (`16/B374D848`) as a number that compares. */
 export function parseLsn(text: string): bigint {
-  const [high = '', low = ''] = text.split('/');
-  if (!/^[0-9A-Fa-f]{1,8}$/.test(high) || !/^[0-9A-Fa-f]{1,8}$/.test(low)) {
-    throw new Error(`not a WAL position: ${text.slice(0, 40)}`);
-  }
-  return (BigInt(`0x${high}`) << 32n) | BigInt(`0x${low}`);
+  const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text);
+  if (!match) throw new Error(`not a WAL position: ${text.slice(0, 40)}`);
+  return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
 }
 
 export type ReplicaStatus = 'starting' | 'ok' | 'down' | 'lagging';
