@@ -1,6 +1,5 @@
 import { type Database, type Db, type NewApiKey, preparedQuery } from '@roster/db';
 import { sql, type Transaction } from 'kysely';
-import { currentWalPosition } from '../auth/queries.js';
 import { decodeCursor, toPage } from '../shared/cursor.js';
 
 /** The only columns a key is read with for people: the secret's hash is not among them. */
@@ -123,11 +122,6 @@ export async function findApiKeyBySecretHash(db: Db, secretHash: string) {
 
 export async function touchApiKey(db: Db, id: string): Promise<void> {
   await db.updateTable('apiKeys').set({ lastUsedAt: sql<Date>`now()` }).where('id', '=', id).execute();
-}
-
-/** The primary's WAL position after a change made with this key committed (read replica only; auth/queries.ts). */
-export async function noteApiKeyWrite(db: Db, id: string): Promise<void> {
-  await db.updateTable('apiKeys').set({ writeLsn: currentWalPosition }).where('id', '=', id).execute();
 }
 
 /**

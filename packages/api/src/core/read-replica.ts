@@ -1,8 +1,7 @@
 import type { Database, ReadReplica } from '@roster/db';
 import { TRPCError } from '@trpc/server';
 import type { Kysely } from 'kysely';
-import { noteApiKeyWrite } from '../api-keys/queries.js';
-import { noteSessionWrite } from '../auth/queries.js';
+import { noteWritePosition } from '../auth/queries.js';
 import type { Actor } from '../shared/actor.js';
 import { hashSecret } from './tokens.js';
 
@@ -47,8 +46,8 @@ export async function onReader<T>(reading: Reading, read: (db: Kysely<Database>)
  */
 export async function noteWrite(db: Kysely<Database>, actor: Actor): Promise<void> {
   try {
-    if (actor.via === 'session') await noteSessionWrite(db, { id: actor.sessionId });
-    else if (actor.via === 'apiKey') await noteApiKeyWrite(db, actor.apiKeyId);
+    if (actor.via === 'session') await noteWritePosition(db, 'sessions', { id: actor.sessionId });
+    else if (actor.via === 'apiKey') await noteWritePosition(db, 'api_keys', { id: actor.apiKeyId });
   } catch {
     // See above: the change stands.
   }
@@ -57,7 +56,7 @@ export async function noteWrite(db: Kysely<Database>, actor: Actor): Promise<voi
 /** After signing in: the new session's position, so its first reads show the sign-in (its audit row). */
 export async function noteSignInWrite(db: Kysely<Database>, sessionToken: string): Promise<void> {
   try {
-    await noteSessionWrite(db, { tokenHash: hashSecret(sessionToken) });
+    await noteWritePosition(db, 'sessions', { tokenHash: hashSecret(sessionToken) });
   } catch {
     // As in noteWrite.
   }
