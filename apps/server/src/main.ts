@@ -107,6 +107,8 @@ logReplica = (state, previous) => {
   if (state.status === 'ok') app.log.info({ previous: previous.status }, 'read replica serving reads');
   else app.log.warn({ status: state.status, reason: state.reason }, 'list reads go to the primary');
 };
+const replicaAtStart = replica?.state();
+if (replicaAtStart && replicaAtStart.status !== 'ok') logReplica(replicaAtStart, replicaAtStart);
 
 // Expired sessions and spent sign-in limits, deleted every few minutes (safe with several servers on one database).
 const sweeper = startSweeper(db, {

@@ -159,12 +159,11 @@ function registerReplicaMetrics(registry: client.Registry, replica: ReadReplica)
   });
   new client.Gauge({
     name: 'roster_replica_lag_seconds',
-    help: 'How far the read replica was behind the primary at its last check (absent when it did not answer).',
+    help: 'How far the read replica was behind the primary at its last check (NaN when it did not answer).',
     registers: [registry],
     collect() {
       const { lagMs } = replica.state();
-      this.reset();
-      if (lagMs !== null) this.set(lagMs / 1000);
+      this.set(lagMs === null ? Number.NaN : lagMs / 1000);
     },
   });
   new client.Counter({

@@ -341,6 +341,9 @@ describe.skipIf(testServerUrl === undefined)('a streaming read replica (PostgreS
       const ready = await readyz(a);
       expect(ready.statusCode).toBe(200);
       expect(ready.body.reason).toMatch(/does not answer|failed/);
+      const metrics = await a.app.inject({ url: '/metrics', headers: { authorization: `Bearer ${metricsToken}` } });
+      expect(metrics.body).toMatch(/^roster_replica_up 0$/m);
+      expect(metrics.body).toMatch(/^roster_replica_lag_seconds nan$/im);
       const fellBack = a.replica.reads().unavailable;
       expect(await search(a.app, email, reader)).toEqual([email]);
       expect(a.replica.reads().unavailable).toBe(fellBack + 1);
