@@ -19,12 +19,29 @@ import { hashSecret } from './tokens.js';
 export type Reading = { db: Kysely<Database>; replica: ReadReplica | null; actor: Actor };
 
 /**
+ * Whether a read failed for the replica's sake, not the read's own: no
+ * connection (node-postgres' errors carry no SQLSTATE), class 08 (connection),
+ * 57P0x (shut down, starting up), 53 and 58 (out of resources, system error),
+ * and 40001, which a standby uses to cancel a query that conflicts with
+ * replay. A statement timeout (57014) or bad data (22…) would fail on the
+ * primary too: those are the answer.
+ */
+export function replicaFault(error: unknown): boolean {
+  // The server's own errors carry a severity beside their SQLSTATE; a socket's (ECONNREFUSED, EPIPE) do not.
+  const fromServer = typeof error === 'object' && error !== null && 'severity' in error && 'code' in error;
+  if (!fromServer) return true;
+  const code = String(error.code);
+  return /^(08|57P|53|58)/.test(code) || code === '40001';
+}
+
+/**
  * Runs a read on the replica when it may serve this caller (up, within the lag
  * bound, and past the caller's last write), else on the primary. A read the
  * replica fails (it went away, or cancelled the query for a conflict with
- * recovery) runs again on the primary, and the next reads go there until the
- * replica answers a check again. A refusal (an AppError such as NOT_FOUND) is
- * the answer, wherever it came from.
+ * recovery: replicaFault) runs again on the primary, and the next reads go
+ * there until the replica answers a check again. A refusal (an AppError such
+ * as NOT_FOUND) or the read's own failure (a statement timeout) is the answer,
+ * wherever it came from.
  */
 export async function onReader<T>(reading: Reading, read: (db: Kysely<Database>) => Promise<T>): Promise<T> {
   const replica = reading.replica?.readerFor(reading.actor.writeLsn);
@@ -32,7 +49,7 @@ export async function onReader<T>(reading: Reading, read: (db: Kysely<Database>)
   try {
     return await read(replica);
   } catch (error) {
-    if (error instanceof TRPCError) throw error;
+    if (error instanceof TRPCError || !replicaFault(error)) throw error;
     reading.replica?.failed(error);
     return read(reading.db);
   }
