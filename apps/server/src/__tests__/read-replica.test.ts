@@ -1,4 +1,6 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createOrganization } from '@roster/api';
 import { createTestOrg, testDb, testPassword, testServerUrl, uniqueEmail } from '@roster/api/test';
@@ -356,6 +358,123 @@ describe.skipIf(testServerUrl === undefined)('a streaming read replica (PostgreS
     expect((await search(b.app, 'outage-', reader)).length).toBeGreaterThan(0);
     expect(b.replica.reads().replica).toBe(onReplica + 1);
   });
+
+  it('holds read-your-writes across two server processes (main.ts) started with DATABASE_READ_URL', async () => {
+    const freePort = () =>
+      new Promise<number>((resolve, reject) => {
+        const probe = createServer();
+        probe.once('error', reject);
+        probe.listen(0, '127.0.0.1', () => {
+          const address = probe.address();
+          probe.close(() =>
+            typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+          );
+        });
+      });
+    const servers: Array<{ base: string; child: ChildProcess; log: string[] }> = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const port = await freePort();
+        const log: string[] = [];
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+          cwd: join(import.meta.dirname, '..', '..'),
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOST: '127.0.0.1',
+            PORT: String(port),
+            DATABASE_URL: primary.url,
+            DATABASE_READ_URL: standby.url,
+            REPLICA_MAX_LAG_MS: '60000',
+            DB_POOL_SIZE: '3',
+            LOG_LEVEL: 'info',
+            LOG_FORMAT: 'json',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+        child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+        servers.push({ base: `http://127.0.0.1:${port}`, child, log });
+      }
+      for (const server of servers) {
+        await waitFor(
+          `a server process\n${server.log.join('')}`,
+          async () => (await fetch(`${server.base}/readyz`)).ok,
+          90_000,
+        );
+      }
+      const [first, second] = servers as [(typeof servers)[0], (typeof servers)[0]];
+      const signIn = async (base: string, email: string) => {
+        const response = await fetch(`${base}/trpc/auth.login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ json: { email, password: testPassword } }),
+        });
+        expect(response.status).toBe(200);
+        return (
+          response.headers
+            .getSetCookie()
+            .find((c) => c.startsWith('roster_session='))
+            ?.split(';')[0] ?? ''
+        );
+      };
+      const searchOn = async (base: string, query: string, cookie: string) => {
+        const response = await fetch(`${base}${queryUrl('users.search', { query, limit: 25 })}`, {
+          headers: { cookie },
+        });
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as { result: { data: { json: { items: Array<{ email: string }> } } } };
+        return body.result.data.json.items.map((user) => user.email);
+      };
+      const writerCookie = await signIn(first.base, writerEmail);
+      const readerEmail = uniqueEmail('process-reader');
+      await call(
+        a.app,
+        'users.create',
+        {
+          accountId,
+          email: readerEmail,
+          firstName: 'Process',
+          lastName: 'Reader',
+          role: 'admin',
+          password: testPassword,
+        },
+        writer,
+      );
+      const readerCookie = await signIn(second.base, readerEmail);
+      await caughtUp();
+      await waitFor('both processes to read the replica', async () => {
+        const states = await Promise.all(
+          servers.map(async (server) => (await (await fetch(`${server.base}/readyz`)).json()) as { status: string }),
+        );
+        return states.every((state) => state.status === 'ready');
+      });
+      await pauseReplay();
+      try {
+        const email = uniqueEmail('process-write');
+        const created = await fetch(`${first.base}/trpc/users.create`, {
+          method: 'POST',
+          headers: { cookie: writerCookie, 'content-type': 'application/json' },
+          body: JSON.stringify({ json: { accountId, email, firstName: 'Across', lastName: 'Processes' } }),
+        });
+        expect(created.status).toBe(200);
+        // The writer, on the other process: its own write, at once.
+        expect(await searchOn(second.base, email, writerCookie)).toEqual([email]);
+        // The reader, on either: the replica, which has not replayed it.
+        expect(await searchOn(second.base, email, readerCookie)).toEqual([]);
+        expect(await searchOn(first.base, email, readerCookie)).toEqual([]);
+      } finally {
+        await resumeReplay();
+      }
+    } finally {
+      for (const server of servers) {
+        if (server.child.exitCode === null && server.child.signalCode === null) {
+          const exited = new Promise((resolve) => server.child.once('exit', resolve));
+          server.child.kill('SIGTERM');
+          await exited;
+        }
+      }
+    }
+  }, 180_000);
 
   it('says degraded when DATABASE_READ_URL names a server that is not a replica', async () => {
     const { db } = createDb({ url: primary.url, poolSize: 1 });
