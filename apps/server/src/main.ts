@@ -105,7 +105,8 @@ const app = await buildApp({
 // The replica's changes of state, in the log: reads leaving it (and why), and coming back.
 logReplica = (state, previous) => {
   if (state.status === 'ok') app.log.info({ previous: previous.status }, 'read replica serving reads');
-  else app.log.warn({ status: state.status, reason: state.reason }, 'list reads go to the primary');
+  else
+    app.log.warn({ status: state.status, reason: state.reason, error: state.detail }, 'list reads go to the primary');
 };
 const replicaAtStart = replica?.state();
 if (replicaAtStart && replicaAtStart.status !== 'ok') logReplica(replicaAtStart, replicaAtStart);

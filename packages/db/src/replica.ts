@@ -33,6 +33,8 @@ export type ReplicaState = {
   lagMs: number | null;
   /** Why reads go to the primary (`down`, `lagging`, `starting`), for /readyz and the log; null when ok. */
   reason: string | null;
+  /** The error behind `down`, for the server's log only: /readyz is public, and this may name hosts and ports. */
+  detail?: string;
 };
 
 /** Why a read went where it went (counted for metrics). */
@@ -157,7 +159,8 @@ export function createReadReplica(options: ReadReplicaOptions): ReadReplica {
       set({
         status: 'down',
         lagMs: null,
-        reason: `The read replica does not answer (${messageOf(error)}): reads go to the primary.`,
+        reason: 'The read replica does not answer: reads go to the primary.',
+        detail: messageOf(error),
       });
     }
     return state;
@@ -192,7 +195,8 @@ export function createReadReplica(options: ReadReplicaOptions): ReadReplica {
       set({
         status: 'down',
         lagMs: null,
-        reason: `A read on the replica failed (${messageOf(error)}): reads go to the primary.`,
+        reason: 'A read on the replica failed: reads go to the primary until it answers a check.',
+        detail: messageOf(error),
       });
     },
     state: () => state,
