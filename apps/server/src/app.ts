@@ -11,7 +11,7 @@ import {
   retryAfterOf,
   type SessionConfig,
 } from '@roster/api';
-import type { Database } from '@roster/db';
+import type { Database, ReadReplica } from '@roster/db';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 import pinoPretty from 'pino-pretty';
@@ -29,6 +29,11 @@ export const sessionCookieName = 'roster_session';
 
 export type AppOptions = {
   db: Kysely<Database>;
+  /**
+   * The read replica (DATABASE_READ_URL): list reads go to it when it may serve
+   * the caller; /readyz says `degraded` while it cannot. None: everything on `db`.
+   */
+  replica?: ReadReplica;
   /** Folder of the built SPA; when missing, `/` explains how to build it. */
   webRoot: string;
   sessions: SessionConfig;
@@ -199,6 +204,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         sql`select 1`.execute(options.db),
         new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
       ]);
+      // Reads fall back to the primary while the replica cannot serve them: still ready (200), so a load
+      // balancer keeps the process, but degraded, with the reason.
+      const replica = options.replica?.state();
+      if (replica && replica.status !== 'ok') return { status: 'degraded', reason: replica.reason };
       return { status: 'ready' };
     } catch {
       return reply.code(503).send({ status: 'unavailable', message: 'The database does not answer.' });
@@ -215,6 +224,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const contextOf = (req: FastifyRequest, res: FastifyReply) =>
     createContext({
       db: options.db,
+      replica: options.replica ?? null,
       sessionToken: req.cookies[sessionCookieName] ?? null,
       // `Bearer <API key>` for scripts; the logger already redacts this header.
       authorization: req.headers.authorization ?? null,

@@ -98,6 +98,14 @@ const schema = z.object({
     .default('true')
     .transform((value) => value === 'true'),
   DATABASE_DIRECT_URL: z.url().optional(),
+  DATABASE_READ_URL: z
+    .url()
+    .refine(
+      (url) => URL.canParse(url) && /^postgres(ql)?:$/.test(new URL(url).protocol),
+      'A postgres:// URL of the streaming replica',
+    )
+    .optional(),
+  REPLICA_MAX_LAG_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   STATEMENT_TIMEOUT_MS: positiveInt(10_000),
   ALLOWED_ORIGINS: z
     .string()

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { bootstrapInstallation, generatePassword, startBulkWorker, startSweeper } from '@roster/api';
-import { createDb, migrateToLatest } from '@roster/db';
+import { createDb, createReadReplica, migrateToLatest, type ReplicaState } from '@roster/db';
 import { buildApp } from './app.js';
 import { readEnv } from './env.js';
 import { createMetrics, serveMetrics } from './metrics.js';
@@ -35,6 +35,22 @@ if (env.DATABASE_DIRECT_URL) {
   await migrateToLatest(db);
 }
 
+let logReplica = (_state: ReplicaState, _previous: ReplicaState) => {};
+// List reads on a replica, when one is named: a pool of its own, checked in the background.
+const replica = env.DATABASE_READ_URL
+  ? createReadReplica({
+      ...(tracing ? { onQuery: tracing.onQuery } : {}),
+      primary: db,
+      url: env.DATABASE_READ_URL,
+      maxLagMs: env.REPLICA_MAX_LAG_MS,
+      poolSize: env.DB_POOL_SIZE,
+      statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
+      preparedStatements: env.DB_PREPARED_STATEMENTS,
+      onChange: (state, previous) => logReplica(state, previous),
+    })
+  : undefined;
+if (replica) await replica.check();
+
 const adminPassword = env.ROSTER_ADMIN_PASSWORD ?? generatePassword();
 const created = await bootstrapInstallation(db, {
   name: env.ROSTER_ORG_NAME,
@@ -61,10 +77,14 @@ const sessions = {
   maxSignInsPerEmail: env.SIGN_IN_EMAIL_LIMIT,
 };
 // Counted only when they can be read: on METRICS_PORT, or on the main port with METRICS_TOKEN.
-const metrics = env.METRICS_PORT || env.METRICS_TOKEN ? createMetrics({ db, pool: handle.pool, version }) : undefined;
+const metrics =
+  env.METRICS_PORT || env.METRICS_TOKEN
+    ? createMetrics({ db, pool: handle.pool, version, ...(replica ? { replica } : {}) })
+    : undefined;
 const lifecycle = { draining: false };
 const app = await buildApp({
   db,
+  ...(replica ? { replica } : {}),
   ...(metrics ? { metrics } : {}),
   lifecycle,
   ...(tracing ? { tracing } : {}),
@@ -81,6 +101,15 @@ const app = await buildApp({
   scimRequestsPerSecond: env.SCIM_RATE_LIMIT,
   logLevel: env.LOG_LEVEL,
 });
+
+// The replica's changes of state, in the log: reads leaving it (and why), and coming back.
+logReplica = (state, previous) => {
+  if (state.status === 'ok') app.log.info({ previous: previous.status }, 'read replica serving reads');
+  else
+    app.log.warn({ status: state.status, reason: state.reason, error: state.detail }, 'list reads go to the primary');
+};
+const replicaAtStart = replica?.state();
+if (replicaAtStart && replicaAtStart.status !== 'ok') logReplica(replicaAtStart, replicaAtStart);
 
 // Expired sessions and spent sign-in limits, deleted every few minutes (safe with several servers on one database).
 const sweeper = startSweeper(db, {
@@ -115,6 +144,7 @@ async function shutdown(signal: string) {
     metricsServer?.close();
     await sweeper.stop();
     await bulkWorker.stop();
+    await replica?.close();
     await db.destroy();
     await tracing?.shutdown();
   } finally {
@@ -127,7 +157,9 @@ process.once('SIGINT', () => void shutdown('SIGINT'));
 
 // The address bound, not the one asked for: PORT=0 picks a free port.
 const address = await app.listen({ host: env.HOST, port: env.PORT });
-app.log.info(`Roster is serving on ${address} (database: ${handle.location})`);
+app.log.info(
+  `Roster is serving on ${address} (database: ${handle.location}${replica ? `; list reads on the replica at ${new URL(env.DATABASE_READ_URL ?? '').host}` : ''})`,
+);
 // Metrics on a port of their own, loopback unless METRICS_HOST says otherwise; none without METRICS_PORT.
 metricsServer = metrics && env.METRICS_PORT ? await serveMetrics(metrics, env.METRICS_HOST, env.METRICS_PORT) : null;
 if (metricsServer) app.log.info(`Metrics at http://${env.METRICS_HOST}:${env.METRICS_PORT}/metrics`);

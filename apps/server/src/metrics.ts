@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { hashingQueueLength, liveSessionCount, observeHashing } from '@roster/api';
-import type { Database, PoolUse } from '@roster/db';
+import type { Database, PoolUse, ReadReplica, ReadRoute } from '@roster/db';
 import type { Kysely } from 'kysely';
 import client from 'prom-client';
 
@@ -14,6 +14,8 @@ export type MetricsOptions = {
   /** The database pool now (DbHandle.pool). */
   pool: () => PoolUse;
   version: string;
+  /** The read replica (DATABASE_READ_URL), if any: its state, lag, pool and where list reads went. */
+  replica?: ReadReplica;
   /** Live sessions are counted at most this often (default 15 s): a scrape must not load the database. */
   sessionCountEveryMs?: number;
 };
@@ -116,6 +118,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
   });
 
+  if (options.replica) registerReplicaMetrics(registry, options.replica);
+
   // One child per procedure and status, found by a map lookup: labelling each observation anew
   // (sorting and joining its labels) costs more than the observation.
   const durationOf = new Map<string, client.Histogram.Internal<'procedure' | 'status'>>();
@@ -141,6 +145,51 @@ export function createMetrics(options: MetricsOptions): Metrics {
       observeHashing(null);
     },
   };
+}
+
+/** The read replica's metrics: read from its monitor when scraped, so a read only adds one to a number. */
+function registerReplicaMetrics(registry: client.Registry, replica: ReadReplica) {
+  new client.Gauge({
+    name: 'roster_replica_up',
+    help: 'Whether list reads may go to the read replica now (1), or all go to the primary (0: down, lagging or not yet checked).',
+    registers: [registry],
+    collect() {
+      this.set(replica.state().status === 'ok' ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'roster_replica_lag_seconds',
+    help: 'How far the read replica was behind the primary at its last check (NaN when it did not answer).',
+    registers: [registry],
+    collect() {
+      const { lagMs } = replica.state();
+      this.set(lagMs === null ? Number.NaN : lagMs / 1000);
+    },
+  });
+  new client.Counter({
+    name: 'roster_replica_reads_total',
+    help: 'List reads by route: replica; or the primary because the caller had just written (recent_write), the replica was down or lagging (unavailable), or the read failed on the replica and ran again on the primary (failed).',
+    labelNames: ['route'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [route, count] of Object.entries(replica.reads()) as Array<[ReadRoute, number]>) {
+        this.inc({ route }, count);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'roster_replica_pool_connections',
+    help: 'Read replica connections by state: total open, idle, and callers waiting for one.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const use = replica.pool();
+      this.set({ state: 'total' }, use.total);
+      this.set({ state: 'idle' }, use.idle);
+      this.set({ state: 'waiting' }, use.waiting);
+    },
+  });
 }
 
 /** Whether `authorization` is `Bearer <token>` for this token, compared in constant time. */

@@ -1,4 +1,4 @@
-import type { Database } from '@roster/db';
+import type { Database, ReadReplica } from '@roster/db';
 import type { Kysely } from 'kysely';
 import type { InflightTracker } from './inflight.js';
 import type { Actor } from './shared/actor.js';
@@ -12,6 +12,8 @@ export type SessionCookies = {
 
 export type CreateContextOptions = {
   db: Kysely<Database>;
+  /** The read replica (DATABASE_READ_URL) for list reads, if any (core/read-replica.ts). */
+  replica?: ReadReplica | null;
   /** The raw session token from the cookie, if any. */
   sessionToken?: string | null;
   /**
@@ -32,6 +34,7 @@ export type CreateContextOptions = {
 
 export type Context = {
   db: Kysely<Database>;
+  replica: ReadReplica | null;
   sessionToken: string | null;
   /** The credential of an `Authorization` header; when present, the only one considered. */
   bearerToken: string | null;
@@ -61,6 +64,7 @@ function bearerTokenOf(header: string | null | undefined): string | null {
 export function createContext(options: CreateContextOptions): Context {
   return {
     db: options.db,
+    replica: options.replica ?? null,
     sessionToken: options.sessionToken ?? null,
     bearerToken: bearerTokenOf(options.authorization),
     cookies: options.cookies ?? noCookies,

@@ -3,6 +3,7 @@ import superjson from 'superjson';
 import { ZodError } from 'zod';
 import type { Context } from './context.js';
 import { authenticate } from './core/authenticate.js';
+import { noteWrite } from './core/read-replica.js';
 import { appError, mapDatabaseError, reasonOf } from './errors.js';
 
 /** Field-level messages of a validation failure: `{ "users.0.email": ["..."] }`. */
@@ -65,14 +66,21 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
 /** Anyone may call it. */
 export const publicProcedure = t.procedure.use(mapErrors);
 
-/** A live session of an active user. */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
+/**
+ * A live session of an active user. With a read replica, a change that
+ * succeeded notes the primary's WAL position on the caller's session or key,
+ * so the caller's next reads wait for the replica to have it (core/read-replica.ts).
+ */
+export const authedProcedure = publicProcedure.use(async ({ ctx, next, type }) => {
   const actor = await authenticate(ctx);
   if (!actor) {
     throw appError('UNAUTHENTICATED', 'Sign in to continue.');
   }
   ctx.onActor?.(actor);
-  return next({ ctx: { ...ctx, actor } });
+  if (ctx.replica === null || type !== 'mutation') return next({ ctx: { ...ctx, actor } });
+  const result = await next({ ctx: { ...ctx, actor } });
+  if (result.ok) await noteWrite(ctx.db, actor);
+  return result;
 });
 
 /** An active administrator of the organization. */

@@ -74,6 +74,8 @@ export type SessionsTable = {
   expiresAt: Date;
   clientAddress: string | null;
   userAgent: string | null;
+  /** The primary's WAL position after this session's last change (0017; only with a read replica), as `X/Y`. */
+  writeLsn: string | null;
 };
 
 export type ApiKeysTable = {
@@ -92,6 +94,8 @@ export type ApiKeysTable = {
   /** Every key expires (0007): at most API_KEY_MAX_DAYS after its creation. */
   expiresAt: Date;
   revokedAt: Date | null;
+  /** The primary's WAL position after the last change made with this key (0017; only with a read replica). */
+  writeLsn: string | null;
 };
 
 /** Failed (or in-flight) sign-ins per client address, for the per-address limit. */

@@ -20,6 +20,24 @@ describe('database settings for a pooler', () => {
   });
 });
 
+describe('read replica settings', () => {
+  it('takes DATABASE_READ_URL as a URL (unset: no replica) and REPLICA_MAX_LAG_MS (default 10 s, up to an hour)', () => {
+    expect(readEnv({}).DATABASE_READ_URL).toBeUndefined();
+    expect(readEnv({ DATABASE_READ_URL: '' }).DATABASE_READ_URL).toBeUndefined();
+    expect(readEnv({ DATABASE_READ_URL: 'postgres://roster@replica:5432/roster' }).DATABASE_READ_URL).toBe(
+      'postgres://roster@replica:5432/roster',
+    );
+    for (const bad of ['replica:5432', 'not a url', 'http://replica/']) {
+      expect(() => readEnv({ DATABASE_READ_URL: bad })).toThrow(/DATABASE_READ_URL/);
+    }
+    expect(readEnv({}).REPLICA_MAX_LAG_MS).toBe(10_000);
+    expect(readEnv({ REPLICA_MAX_LAG_MS: '2500' }).REPLICA_MAX_LAG_MS).toBe(2_500);
+    for (const bad of ['-1', '1.5', 'soon', '3600001']) {
+      expect(() => readEnv({ REPLICA_MAX_LAG_MS: bad })).toThrow(/REPLICA_MAX_LAG_MS/);
+    }
+  });
+});
+
 describe('draining for a load balancer', () => {
   it('answers /readyz 503 "draining" once shutting down, and still answers everything else', async () => {
     const lifecycle = { draining: false };

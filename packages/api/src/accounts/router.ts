@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { onReader } from '../core/read-replica.js';
 import { appError } from '../errors.js';
 import { accountNameOutput, accountOutput, pageOf } from '../shared/outputs.js';
 import {
@@ -18,13 +19,15 @@ export const accountsRouter = router({
   list: adminProcedure
     .input(z.object({ query: searchQuerySchema, cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }))
     .output(pageOf(accountOutput))
-    .query(({ ctx, input }) => listAccounts(ctx.db, ctx.actor.organizationId, input)),
+    .query(({ ctx, input }) => onReader(ctx, (db) => listAccounts(db, ctx.actor.organizationId, input))),
 
   /** The names of these accounts (of the caller's organization; other ids are left out), for showing ids. */
   names: adminProcedure
     .input(z.object({ ids: z.array(idSchema).min(1).max(100, { error: 'Ask for at most 100 accounts at once' }) }))
     .output(z.array(accountNameOutput))
-    .query(({ ctx, input }) => accountNames(ctx.db, ctx.actor.organizationId, [...new Set(input.ids)])),
+    .query(({ ctx, input }) =>
+      onReader(ctx, (db) => accountNames(db, ctx.actor.organizationId, [...new Set(input.ids)])),
+    ),
 
   get: adminProcedure
     .input(z.object({ id: idSchema }))

@@ -105,6 +105,7 @@ const apiKeyBySecretHash = preparedQuery((db, secretHash: string) =>
       'apiKeys.lastUsedAt',
       'apiKeys.expiresAt',
       'apiKeys.revokedAt',
+      'apiKeys.writeLsn',
       'users.id as userId',
       'users.organizationId',
       'users.accountId',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { onReader } from '../core/read-replica.js';
 import { fieldError } from '../errors.js';
 import { auditEntryOutput, pageOf } from '../shared/outputs.js';
 import {
@@ -36,6 +37,6 @@ export const auditRouter = router({
       if (input.from && input.to && input.from > input.to) {
         throw fieldError('INVALID_INPUT', ['to'], 'The end of the period comes before its start.');
       }
-      return listAudit(ctx.db, ctx.actor.organizationId, input);
+      return onReader(ctx, (db) => listAudit(db, ctx.actor.organizationId, input));
     }),
 });

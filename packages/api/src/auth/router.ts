@@ -1,4 +1,5 @@
 import { authenticate } from '../core/authenticate.js';
+import { noteSignInWrite } from '../core/read-replica.js';
 import { appError } from '../errors.js';
 import { okOutput, signedInOutput, userOutput } from '../shared/outputs.js';
 import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
@@ -19,6 +20,7 @@ export const authRouter = router({
     .mutation(async ({ ctx, input }) => {
       if (ctx.bearerToken !== null) throw notWithApiKey('a key already says who you are; sign in from the console.');
       const { token, expiresAt, user } = await signIn(ctx, input);
+      if (ctx.replica) await noteSignInWrite(ctx.db, token);
       ctx.cookies.set(token, expiresAt);
       return { user };
     }),

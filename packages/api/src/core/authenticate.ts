@@ -67,6 +67,7 @@ export async function authenticate(credentials: Credentials): Promise<Actor | nu
     accountId: row.accountId,
     email: row.email,
     role: row.role,
+    writeLsn: row.writeLsn,
     via: 'session',
     sessionId: row.sessionId,
   };
@@ -144,6 +145,7 @@ export async function authenticateApiKey(
     accountId: row.accountId,
     email: row.email,
     role: row.role,
+    writeLsn: row.writeLsn,
     via: 'apiKey',
     apiKeyId: row.id,
   };

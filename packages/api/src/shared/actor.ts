@@ -7,6 +7,12 @@ export type Actor = {
   accountId: string;
   email: string;
   role: Role;
+  /**
+   * With a read replica: the primary's WAL position after this credential's
+   * last write (its session's or API key's `write_lsn`), so its reads wait for
+   * the replica to have replayed it (core/read-replica.ts). Null or absent: none.
+   */
+  writeLsn?: string | null;
 } & (
   | { via: 'session'; sessionId: string }
   /** A script's request with `Authorization: Bearer <key>`: never a session. */

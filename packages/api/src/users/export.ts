@@ -11,12 +11,12 @@
 // written exactly once, while one created or deleted during the export may or
 // may not be in it.
 import { Readable } from 'node:stream';
-import type { Database } from '@roster/db';
-import type { Kysely } from 'kysely';
+import type { ReadReplica } from '@roster/db';
 import { ZodRealError } from 'zod';
 import { accountNames, findAccount } from '../accounts/queries.js';
 import { recordAudit } from '../audit/queries.js';
 import { authenticate, type Credentials } from '../core/authenticate.js';
+import { onReader, type Reading } from '../core/read-replica.js';
 import { appError, mapDatabaseError } from '../errors.js';
 import type { InflightTracker } from '../inflight.js';
 import type { Actor } from '../shared/actor.js';
@@ -181,6 +181,8 @@ export function userCsvLine(user: ExportRow, accountName: string): string {
 /** What an export needs of a request: its credentials, and the host's count of running work (a Context has both). */
 export type ExportRequest = Credentials & {
   inflight: InflightTracker | null;
+  /** The read replica the pages are read from when it may serve the caller (core/read-replica.ts). */
+  replica?: ReadReplica | null;
   onActor?: ((actor: Actor) => void) | null;
 };
 
@@ -198,14 +200,18 @@ async function prepare(ctx: ExportRequest, params: URLSearchParams): Promise<Use
   if (!actor) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
   if (actor.role !== 'admin') throw appError('NOT_ADMIN', 'Not allowed: account management is for administrators.');
   const { filter, bom } = parseUserExportParams(params);
-  const account = filter.accountId ? await findAccount(ctx.db, actor.organizationId, filter.accountId) : undefined;
+  const reading: Reading = { db: ctx.db, replica: ctx.replica ?? null, actor };
+  const accountId = filter.accountId;
+  const account = accountId
+    ? await onReader(reading, (db) => findAccount(db, actor.organizationId, accountId))
+    : undefined;
   if (filter.accountId && !account) throw appError('NOT_FOUND', 'No such account.');
   if (running >= exportLimits.running) {
     throw appError('RATE_LIMITED', `${running} exports are running already; try again when one has finished.`);
   }
   const day = new Date().toISOString().slice(0, 10);
   const filename = `users${account ? `-${slug(account.name) || 'account'}` : ''}-${day}.csv`;
-  const { stream, finished } = userCsvStream(ctx.db, actor, filter, { bom, accountName: account?.name ?? null });
+  const { stream, finished } = userCsvStream(reading, filter, { bom, accountName: account?.name ?? null });
   running += 1;
   const release = () => {
     running -= 1;
@@ -216,12 +222,13 @@ async function prepare(ctx: ExportRequest, params: URLSearchParams): Promise<Use
   return { actor, filter, filename, stream, finished };
 }
 
+/** The file's stream: its pages (each from the replica when it may serve the caller, else the primary) and its audit row (the primary). */
 function userCsvStream(
-  db: Kysely<Database>,
-  actor: Actor,
+  source: Reading,
   filter: UserExportFilter,
   options: { bom: boolean; accountName: string | null },
 ) {
+  const { db, actor } = source;
   const names = new Map<string, string>();
   let cursor: string | undefined;
   let first = true;
@@ -231,7 +238,9 @@ function userCsvStream(
   /** The next page as CSV text (the header row before the first), or null after the last. */
   type Page = Awaited<ReturnType<typeof exportUsersPage>>;
   const read = (after: string | undefined) =>
-    exportUsersPage(db, actor.organizationId, { ...filter, cursor: after, limit: exportLimits.pageSize });
+    onReader(source, (reader) =>
+      exportUsersPage(reader, actor.organizationId, { ...filter, cursor: after, limit: exportLimits.pageSize }),
+    );
   /** The next page, asked for as soon as the one before it arrived, so the database reads it while this one is written. */
   let ahead: Promise<Page> | null = null;
 
@@ -252,7 +261,8 @@ function userCsvStream(
     ahead?.catch(() => {});
     const missing = [...new Set(page.items.map((user) => user.accountId))].filter((id) => !names.has(id));
     if (missing.length > 0) {
-      for (const { id, name } of await accountNames(db, actor.organizationId, missing)) names.set(id, name);
+      const found = await onReader(source, (reader) => accountNames(reader, actor.organizationId, missing));
+      for (const { id, name } of found) names.set(id, name);
     }
     let text = first ? `${options.bom ? '\uFEFF' : ''}${userCsvHeader}` : '';
     for (const user of page.items) text += userCsvLine(user, names.get(user.accountId) ?? '');

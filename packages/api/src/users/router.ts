@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bulkList, bulkStatus, previewBulk, startBulk } from '../bulk/service.js';
+import { onReader } from '../core/read-replica.js';
 import { appError } from '../errors.js';
 import {
   bulkOperationOutput,
@@ -47,8 +48,10 @@ export const usersRouter = router({
     .input(z.object({ accountId: idSchema, sort: userSortSchema.optional(), cursor: cursorSchema, limit: limitSchema }))
     .output(pageOf(userOutput))
     .query(async ({ ctx, input }) => {
-      await assertAccountInOrganization(ctx.db, ctx.actor, input.accountId);
-      return searchUsers(ctx.db, ctx.actor.organizationId, input);
+      return onReader(ctx, async (db) => {
+        await assertAccountInOrganization(db, ctx.actor, input.accountId);
+        return searchUsers(db, ctx.actor.organizationId, input);
+      });
     }),
 
   search: adminProcedure
@@ -59,7 +62,7 @@ export const usersRouter = router({
         .default({ limit: 25 }),
     )
     .output(pageOf(userOutput))
-    .query(({ ctx, input }) => searchUsers(ctx.db, ctx.actor.organizationId, input)),
+    .query(({ ctx, input }) => onReader(ctx, (db) => searchUsers(db, ctx.actor.organizationId, input))),
 
   get: adminProcedure
     .input(
