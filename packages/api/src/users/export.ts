@@ -16,6 +16,7 @@ import type { Kysely } from 'kysely';
 import { ZodRealError } from 'zod';
 import { accountNames, findAccount } from '../accounts/queries.js';
 import { recordAudit } from '../audit/queries.js';
+import { assertAccess, scopedFilter } from '../core/access.js';
 import { authenticate, type Credentials } from '../core/authenticate.js';
 import { appError, mapDatabaseError } from '../errors.js';
 import type { InflightTracker } from '../inflight.js';
@@ -196,8 +197,12 @@ async function prepare(ctx: ExportRequest, params: URLSearchParams): Promise<Use
   const actor = await authenticate(ctx);
   if (actor) ctx.onActor?.(actor);
   if (!actor) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
-  if (actor.role !== 'admin') throw appError('NOT_ADMIN', 'Not allowed: account management is for administrators.');
-  const { filter, bom } = parseUserExportParams(params);
+  // A read: the users.search rule (accountRead). An account administrator's
+  // export is of their account, in the query (scopedFilter: naming another is NOT_FOUND).
+  assertAccess(actor, 'accountRead');
+  const parsed = parseUserExportParams(params);
+  const filter = scopedFilter(actor, parsed.filter);
+  const bom = parsed.bom;
   const account = filter.accountId ? await findAccount(ctx.db, actor.organizationId, filter.accountId) : undefined;
   if (filter.accountId && !account) throw appError('NOT_FOUND', 'No such account.');
   if (running >= exportLimits.running) {
