@@ -1,6 +1,7 @@
 import {
   type Actor,
   AppError,
+  assertAccess,
   authenticate,
   type Context,
   type InflightTracker,
