@@ -1,6 +1,7 @@
 import { Link } from '@tanstack/react-router';
 import { type ReactNode, useEffect, useLayoutEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { formatDate, fullName, roleLabel } from '../lib/format';
+import { roleBadgeClass } from '../lib/permissions';
 import type { User } from '../trpc';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
 import { Email } from './email';
@@ -221,9 +222,7 @@ export function UsersTable({
     list.push(
       column.accessor('role', {
         header: 'Role',
-        cell: ({ getValue }) => (
-          <span className={getValue() === 'admin' ? 'badge badge-purple' : 'badge'}>{roleLabel(getValue())}</span>
-        ),
+        cell: ({ getValue }) => <span className={roleBadgeClass(getValue())}>{roleLabel(getValue())}</span>,
       }),
       column.accessor('active', {
         header: 'Active',
