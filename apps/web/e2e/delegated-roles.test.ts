@@ -134,6 +134,16 @@ describe('an auditor’s day', () => {
     await expectAccessible(page, 'an account page seen by an auditor');
     await screenshot(page, 'auditor-account');
 
+    // The import page, reached by its address, offers nothing to press.
+    await page.goto(`/accounts/${accountId}/import`);
+    await visible(page.getByText('Importing users into this account is not for you.'));
+    expect(
+      await page
+        .getByRole('button')
+        .filter({ hasText: /Upload|Import|Preview/ })
+        .count(),
+    ).toBe(0);
+
     await page.goto('/security/administrators');
     for (const name of ['Administrators', 'Account administrators', 'Auditors']) {
       await visible(page.getByRole('heading', { level: 2, name, exact: true }));
