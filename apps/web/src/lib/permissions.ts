@@ -12,7 +12,15 @@ type Person = Pick<User, 'id' | 'role' | 'accountId'>;
 
 /** The badge's class for a role: the roles with rights stand out. */
 export const roleBadgeClass = (role: Role) =>
-  role === 'admin' ? 'badge badge-purple' : role === 'user' ? 'badge' : 'badge badge-blue';
+  role === 'admin'
+    ? 'badge badge-role badge-purple'
+    : role === 'user'
+      ? 'badge badge-role'
+      : 'badge badge-role badge-blue';
+
+/** A role in a table's narrow column (the full name is the badge's title). */
+export const roleShortLabel = (role: Role) =>
+  ({ admin: 'Administrator', account_admin: 'Account admin', auditor: 'Auditor', user: 'User' })[role];
 
 export type Permissions = {
   /** Any of the administration pages (users, accounts). */
