@@ -211,6 +211,27 @@ describe('an account administrator', () => {
     await expectTRPCError(caller.users.search({}), 'FORBIDDEN');
   });
 
+  it('never acts on someone being given a role at the same moment: the row lock decides, then the role is checked', async () => {
+    const { db, org, caller, mine, accountAdmin } = await delegatedOrg();
+    for (let round = 0; round < 6; round++) {
+      const target = await org.addUser({ accountId: mine.id });
+      const [password] = await Promise.allSettled([
+        caller.users.setPassword({ id: target.id, password: `racing password ${round}` }),
+        org.admin.users.setRole({ id: target.id, role: 'account_admin' }),
+      ]);
+      const rows = (await auditRowsOf(db, org.organizationId)).filter((row) => row.targetId === target.id);
+      const order = rows.map((row) => row.action).filter((a) => a === 'user.password_set' || a === 'user.role_changed');
+      if (password.status === 'fulfilled') {
+        // The password was set while they were a plain user: before the role changed.
+        expect(order).toEqual(['user.password_set', 'user.role_changed']);
+        expect(rows.find((row) => row.action === 'user.password_set')?.actorId).toBe(accountAdmin.id);
+      } else {
+        expect(order).toEqual(['user.role_changed']);
+        expect(reasonOf(password.reason as Parameters<typeof errorDataOf>[0])).toBe('OUTSIDE_DELEGATION');
+      }
+    }
+  });
+
   it('bulk-selects only the plain users of their account, and the worker checks again', async () => {
     const { db, caller, plain, peerAdmin, auditor, elsewhere, theirs, org, mine } = await delegatedOrg();
     const second = await org.addUser({ accountId: mine.id });
