@@ -1,6 +1,7 @@
 import {
   type Actor,
   AppError,
+  assertAccess,
   authenticate,
   type Context,
   type InflightTracker,
@@ -95,8 +96,12 @@ export function registerImportRoute(app: FastifyInstance, options: ImportRouteOp
     if (refusal) return refuse(reply, refusal);
     const actor = await authenticate(options.createContext(request, reply));
     if (!actor) return sendError(reply, new AppError('UNAUTHENTICATED', 'Sign in to continue.'));
-    if (actor.role !== 'admin') {
-      return sendError(reply, new AppError('NOT_ADMIN', 'Not allowed: account management is for administrators.'));
+    // users.create's rule: administrators, and account administrators into their own account
+    // (previewUserImport refuses another account as NOT_FOUND, and role changes row by row).
+    try {
+      assertAccess(actor, 'accountManage');
+    } catch (error) {
+      return sendError(reply, error as AppError);
     }
     actors.set(request, actor);
   }

@@ -218,11 +218,11 @@ describe('the administrator walkthrough', () => {
     ada.first = 'Augusta Ada';
   });
 
-  it('explains in plain words why demoting yourself is not offered', async () => {
+  it('explains in plain words why changing your own role is not offered', async () => {
     await page.goto('/security/administrators');
     const me = await visible(row(admin().email));
     await me.getByRole('button', { name: `More actions for ${admin().email}` }).click();
-    const item = await visible(page.getByRole('menuitem', { name: /^Make user \(you cannot demote yourself/ }));
+    const item = await visible(page.getByRole('menuitem', { name: /^Change role \(you cannot change your own/ }));
     expect(await item.getAttribute('aria-disabled')).toBe('true');
     await page.keyboard.press('Escape');
     expect(await focusedOn(page, `More actions for ${admin().email}`)).toBe(`More actions for ${admin().email}`);

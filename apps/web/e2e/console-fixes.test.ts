@@ -201,7 +201,7 @@ describe('the console, as a new administrator found it (issue 18)', () => {
     expect(await row.getByRole('button', { name: `Delete ${admin().email}` }).count()).toBe(0);
     await row.getByRole('button', { name: `More actions for ${admin().email}` }).click();
     const menu = await visible(page.getByRole('menu'));
-    expect(await menu.getByRole('menuitem', { name: 'Make user', exact: true }).count()).toBe(0);
+    expect(await menu.getByRole('menuitem', { name: 'Change role', exact: true }).count()).toBe(0);
     const reasons = menu.getByRole('menuitem', { disabled: true });
     expect(await reasons.allTextContents()).toEqual(
       expect.arrayContaining([expect.stringContaining('cannot delete yourself'), expect.stringContaining('cannot')]),

@@ -9,7 +9,7 @@ import {
 } from '@tanstack/react-router';
 import { AppLayout, HomeRedirect } from './components/app-layout';
 import { NotFoundPage } from './components/not-found';
-import { RequireAdmin } from './components/require-admin';
+import { RequireAdmin, RequireOrgAdmin, RequireOrgReader } from './components/require-admin';
 import {
   parseAccountSearch,
   parseAuditSearch,
@@ -40,11 +40,17 @@ const appRoute = createRoute({ getParentRoute: () => rootRoute, id: 'app', compo
 /** Pages for administrators only; a plain user sees why they cannot, and their profile. */
 const adminRoute = createRoute({ getParentRoute: () => appRoute, id: 'admin', component: RequireAdmin });
 
+/** The whole organization's pages: administrators and auditors. */
+const orgReaderRoute = createRoute({ getParentRoute: () => adminRoute, id: 'orgReader', component: RequireOrgReader });
+
+/** Pages that only make changes to the organization: administrators. */
+const orgAdminRoute = createRoute({ getParentRoute: () => adminRoute, id: 'orgAdmin', component: RequireOrgAdmin });
+
 /** `/` is the first page that fits the person: Security for administrators, their profile otherwise. */
 const indexRoute = createRoute({ getParentRoute: () => appRoute, path: '/', component: HomeRedirect });
 
 const securityRoute = createRoute({
-  getParentRoute: () => adminRoute,
+  getParentRoute: () => orgReaderRoute,
   path: '/security',
   component: lazyRouteComponent(() => import('./routes/security'), 'SecurityPage'),
 });
@@ -77,7 +83,7 @@ const securityProvisioningRoute = createRoute({
 });
 
 const accountNewRoute = createRoute({
-  getParentRoute: () => adminRoute,
+  getParentRoute: () => orgAdminRoute,
   path: '/accounts/new',
   component: lazyRouteComponent(() => import('./routes/account-new'), 'NewAccountPage'),
 });
@@ -122,7 +128,7 @@ const bulkOperationRoute = createRoute({
 });
 
 const auditRoute = createRoute({
-  getParentRoute: () => adminRoute,
+  getParentRoute: () => orgReaderRoute,
   path: '/audit',
   validateSearch: parseAuditSearch,
   component: lazyRouteComponent(() => import('./routes/audit'), 'AuditPage'),
@@ -140,20 +146,22 @@ const routeTree = rootRoute.addChildren([
     indexRoute,
     profileRoute,
     adminRoute.addChildren([
-      securityRoute.addChildren([
-        securityIndexRoute,
-        securityAccountsRoute,
-        securityAdminsRoute,
-        securityProvisioningRoute,
+      orgReaderRoute.addChildren([
+        securityRoute.addChildren([
+          securityIndexRoute,
+          securityAccountsRoute,
+          securityAdminsRoute,
+          securityProvisioningRoute,
+        ]),
+        auditRoute,
       ]),
-      accountNewRoute,
+      orgAdminRoute.addChildren([accountNewRoute]),
       accountRoute,
       accountImportRoute,
       usersRoute,
       userRoute,
       bulkActionsRoute,
       bulkOperationRoute,
-      auditRoute,
     ]),
   ]),
 ]);

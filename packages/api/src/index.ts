@@ -9,6 +9,7 @@ export { retryAfterOf } from './auth/sign-in-policy.js';
 export { type Sweeper, startSweeper, sweepSignInData } from './auth/sweep.js';
 export { type BulkWorker, type BulkWorkOptions, runBulkWork, startBulkWorker } from './bulk/service.js';
 export { type Context, type CreateContextOptions, createContext, type SessionCookies } from './context.js';
+export { type Access, accessRules, assertAccess } from './core/access.js';
 export { authenticate } from './core/authenticate.js';
 export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, reasonOf } from './errors.js';
 export { importMaxBytes } from './imports/csv.js';

@@ -2,9 +2,11 @@ import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import type { Context } from './context.js';
+import { type Access, assertAccess, isAccess, type ProcedureMeta } from './core/access.js';
 import { authenticate } from './core/authenticate.js';
 import { noteWrite } from './core/read-replica.js';
 import { appError, mapDatabaseError, reasonOf } from './errors.js';
+import type { Actor } from './shared/actor.js';
 
 /** Field-level messages of a validation failure: `{ "users.0.email": ["..."] }`. */
 export type FieldErrors = Record<string, string[]>;
@@ -18,33 +20,36 @@ function fieldErrorsOf(error: ZodError): FieldErrors {
   return fields;
 }
 
-const t = initTRPC.context<Context>().create({
-  transformer: superjson,
-  errorFormatter({ shape, error }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : null;
-    const fieldErrors = zodError ? fieldErrorsOf(zodError) : null;
-    return {
-      ...shape,
-      // A person reads this: "email: Enter a valid email address" rather than a JSON dump.
-      message: fieldErrors
-        ? Object.entries(fieldErrors)
-            .map(([field, messages]) => (field === '_' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
-            .join('; ')
-        : error.code === 'INTERNAL_SERVER_ERROR'
-          ? // The cause (a database message, a stack) is for the server's log, not the client.
-            'Something went wrong on our side. It has been logged; try again, and tell your administrator if it persists.'
-          : shape.message,
-      data: {
-        code: shape.data.code,
-        // The catalog's stable name for the refusal (shared/error-reasons.ts): what programs switch on.
-        reason: reasonOf(error),
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path,
-        fieldErrors,
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    transformer: superjson,
+    errorFormatter({ shape, error }) {
+      const zodError = error.cause instanceof ZodError ? error.cause : null;
+      const fieldErrors = zodError ? fieldErrorsOf(zodError) : null;
+      return {
+        ...shape,
+        // A person reads this: "email: Enter a valid email address" rather than a JSON dump.
+        message: fieldErrors
+          ? Object.entries(fieldErrors)
+              .map(([field, messages]) => (field === '_' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
+              .join('; ')
+          : error.code === 'INTERNAL_SERVER_ERROR'
+            ? // The cause (a database message, a stack) is for the server's log, not the client.
+              'Something went wrong on our side. It has been logged; try again, and tell your administrator if it persists.'
+            : shape.message,
+        data: {
+          code: shape.data.code,
+          // The catalog's stable name for the refusal (shared/error-reasons.ts): what programs switch on.
+          reason: reasonOf(error),
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          fieldErrors,
+        },
+      };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -63,30 +68,56 @@ const mapErrors = t.middleware(async ({ ctx, next }) => {
   return result;
 });
 
-/** Anyone may call it. */
-export const publicProcedure = t.procedure.use(mapErrors);
+// Who may call a procedure is declared with it, once: each builder below sets
+// its access rule (core/access.ts) as the procedure's `meta.access`, and the
+// one middleware `authorize` enforces what the meta says. A procedure whose
+// meta names no rule is refused to everyone (the matrix test fails for it too).
+
+const base = t.procedure.use(mapErrors);
 
 /**
- * A live session of an active user. With a read replica, a change that
- * succeeded notes the primary's WAL position on the caller's session or key,
- * so the caller's next reads wait for the replica to have it (core/read-replica.ts).
+ * Reads the rule from the procedure's meta: no rule, no call. With a read
+ * replica, a change that succeeded notes the primary's WAL position on the
+ * caller's session or key, so the caller's next reads wait for the replica to
+ * have it (core/read-replica.ts).
  */
-export const authedProcedure = publicProcedure.use(async ({ ctx, next, type }) => {
+const authorize = t.middleware(async ({ ctx, meta, next, type }) => {
+  const access = meta?.access;
+  if (!isAccess(access)) throw appError('NOT_ALLOWED', 'Not allowed: this procedure declares no access rule.');
+  if (access === 'public') return next({ ctx });
   const actor = await authenticate(ctx);
-  if (!actor) {
-    throw appError('UNAUTHENTICATED', 'Sign in to continue.');
-  }
+  if (!actor) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
   ctx.onActor?.(actor);
+  assertAccess(actor, access);
   if (ctx.replica === null || type !== 'mutation') return next({ ctx: { ...ctx, actor } });
   const result = await next({ ctx: { ...ctx, actor } });
   if (result.ok) await noteWrite(ctx.db, actor);
   return result;
 });
 
-/** An active administrator of the organization. */
-export const adminProcedure = authedProcedure.use(async ({ ctx, next }) => {
-  if (ctx.actor.role !== 'admin') {
-    throw appError('NOT_ADMIN', 'Not allowed: account management is for administrators.');
-  }
-  return next({ ctx });
+/** Anyone may call it. */
+export const publicProcedure = base.use(authorize).meta({ access: 'public' });
+
+const signedIn = base.use(authorize).use(({ ctx, next }) => {
+  // `authorize` authenticated every rule but `public`: say so to the types.
+  const actor = (ctx as typeof ctx & { actor?: Actor }).actor;
+  if (!actor) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
+  return next({ ctx: { ...ctx, actor } });
 });
+
+const withAccess = (access: Exclude<Access, 'public'>) => signedIn.meta({ access });
+
+/** A live session (or API key) of an active user, whatever their role: the service decides what is theirs. */
+export const authedProcedure = withAccess('signedIn');
+
+/** An active organization administrator. */
+export const adminProcedure = withAccess('orgAdmin');
+
+/** Organization administrators and auditors: reads of the whole organization. */
+export const orgReadProcedure = withAccess('orgRead');
+
+/** Administrators and auditors, and account administrators within their account (the service scopes them). */
+export const accountReadProcedure = withAccess('accountRead');
+
+/** Administrators, and account administrators on the plain users of their account (the service scopes them). */
+export const accountManageProcedure = withAccess('accountManage');

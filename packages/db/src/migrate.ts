@@ -13,6 +13,7 @@ import * as m0010 from './migrations/0010_scim.js';
 import * as m0011 from './migrations/0011_user_imports.js';
 import * as m0012 from './migrations/0012_bulk_operations.js';
 import * as m0013 from './migrations/0013_user_sort_orders.js';
+import * as m0016 from './migrations/0016_delegated_roles.js';
 import * as m0017 from './migrations/0017_write_positions.js';
 import type { Database } from './schema.js';
 
@@ -31,6 +32,7 @@ export const migrations = {
   '0011_user_imports': m0011,
   '0012_bulk_operations': m0012,
   '0013_user_sort_orders': m0013,
+  '0016_delegated_roles': m0016,
   '0017_write_positions': m0017,
 };
 

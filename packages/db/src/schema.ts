@@ -3,7 +3,11 @@ import type { ColumnType, Generated, Insertable, Kysely, Selectable, Updateable 
 /** A timestamp column: the database fills it on insert, we may set it on update. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
-export type Role = 'admin' | 'user';
+/**
+ * admin: an organization administrator (default account only). account_admin: manages the plain
+ * users of their own account. auditor: reads what an administrator reads, changes nothing.
+ */
+export type Role = 'admin' | 'account_admin' | 'auditor' | 'user';
 
 export type OrganizationsTable = {
   id: Generated<string>;
@@ -193,6 +197,8 @@ export type BulkOperationsTable = {
   action: BulkAction;
   selection: ColumnType<unknown, string, string>;
   toAccountId: string | null;
+  /** An account administrator's operation: the account it is limited to (null: the organization). */
+  scopeAccountId: ColumnType<string | null, string | null | undefined, never>;
   status: ColumnType<BulkStatus, BulkStatus | undefined, BulkStatus>;
   total: number;
   done: ColumnType<number, number | undefined, number>;

@@ -15,7 +15,7 @@ type BulkOptions = {
   ids?: string;
   query?: string;
   account?: string;
-  role?: 'admin' | 'user';
+  role?: 'admin' | 'account_admin' | 'auditor' | 'user';
   active?: boolean;
   inactive?: boolean;
   locked?: boolean;
@@ -104,7 +104,7 @@ export function registerBulk(users: Command, runtime: Runtime): void {
     .option('--ids <ids>', 'the users: ids separated by commas')
     .option('--query <text>', 'the users a search finds (as roster users search), with the filters below')
     .option('--account <account>', "only this account's users (id or name)")
-    .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'user']))
+    .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'account_admin', 'auditor', 'user']))
     .addOption(new Option('--active', 'only active users').conflicts('inactive'))
     .option('--inactive', 'only deactivated users')
     .option('--locked', 'only users locked out after failed sign-ins')

@@ -63,7 +63,7 @@ export function registerUsers(program: Command, runtime: Runtime): void {
       .description('find users of the organization by name or email')
       .argument('[text...]', 'what to look for (3+ characters match anywhere; shorter ones match the start)')
       .option('--account <account>', "only this account's users (id or name)")
-      .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'user']))
+      .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'account_admin', 'auditor', 'user']))
       .addOption(new Option('--active', 'only active users').conflicts('inactive'))
       .option('--inactive', 'only deactivated users')
       .addOption(new Option('--never-signed-in', 'only users who never signed in').conflicts('inactiveSince'))
@@ -81,7 +81,7 @@ export function registerUsers(program: Command, runtime: Runtime): void {
       words: string[],
       options: PageOptions & {
         account?: string;
-        role?: 'admin' | 'user';
+        role?: 'admin' | 'account_admin' | 'auditor' | 'user';
         active?: boolean;
         inactive?: boolean;
         neverSignedIn?: boolean;
@@ -118,7 +118,7 @@ export function registerUsers(program: Command, runtime: Runtime): void {
     .description('write the users of a search as CSV to standard output: roster users export [filters] > users.csv')
     .argument('[text...]', 'what to look for, as in `users search`')
     .option('--account <account>', "only this account's users (id or name)")
-    .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'user']))
+    .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'account_admin', 'auditor', 'user']))
     .addOption(new Option('--active', 'only active users').conflicts('inactive'))
     .option('--inactive', 'only deactivated users')
     .option('--locked', 'only users locked out after failed sign-ins')
@@ -132,7 +132,7 @@ export function registerUsers(program: Command, runtime: Runtime): void {
         words: string[],
         options: {
           account?: string;
-          role?: 'admin' | 'user';
+          role?: 'admin' | 'account_admin' | 'auditor' | 'user';
           active?: boolean;
           inactive?: boolean;
           locked?: boolean;
@@ -174,7 +174,9 @@ export function registerUsers(program: Command, runtime: Runtime): void {
     .requiredOption('--email <email>', 'their email address (unique)')
     .requiredOption('--first-name <name>', 'first name')
     .requiredOption('--last-name <name>', 'last name')
-    .addOption(new Option('--role <role>', 'their role').choices(['admin', 'user']).default('user'))
+    .addOption(
+      new Option('--role <role>', 'their role').choices(['admin', 'account_admin', 'auditor', 'user']).default('user'),
+    )
     .option('--password-stdin', 'read an initial password from standard input (else they have none yet)')
     .action(
       async (
@@ -183,7 +185,7 @@ export function registerUsers(program: Command, runtime: Runtime): void {
           email: string;
           firstName: string;
           lastName: string;
-          role: 'admin' | 'user';
+          role: 'admin' | 'account_admin' | 'auditor' | 'user';
           passwordStdin?: boolean;
         },
         command: Command,
@@ -305,24 +307,27 @@ export function registerUsers(program: Command, runtime: Runtime): void {
       }
     });
 
+  type Role = 'admin' | 'account_admin' | 'auditor' | 'user';
+  const roleWords: Record<Role, string> = {
+    admin: 'an administrator',
+    account_admin: 'an account administrator',
+    auditor: 'an auditor',
+    user: 'a plain user',
+  };
   users
     .command('set-role')
-    .description('make a user an administrator, or a plain user')
+    .description("give a user a role: admin, account_admin (their account's users), auditor (reads only) or user")
     .argument(...userArgument)
-    .addArgument(new Argument('<role>', 'the new role').choices(['admin', 'user']))
+    .addArgument(new Argument('<role>', 'the new role').choices(['admin', 'account_admin', 'auditor', 'user']))
     .option('-y, --yes', 'do not ask for confirmation (needed to make an administrator a plain user)')
-    .action(async (ref: string, role: 'admin' | 'user', options: { yes?: boolean }, command: Command) => {
+    .action(async (ref: string, role: Role, options: { yes?: boolean }, command: Command) => {
       const client = runtime.client(command);
       const user = await findUser(client, ref);
-      if (role === 'user' && user.role === 'admin') {
-        await runtime.confirm(`Make ${user.email} a plain user? They lose administrator rights.`, options.yes);
+      if (user.role === 'admin' && role !== 'admin') {
+        await runtime.confirm(`Make ${user.email} ${roleWords[role]}? They lose administrator rights.`, options.yes);
       }
       const updated = await client.users.setRole.mutate({ id: user.id, role });
-      runtime.print(
-        command,
-        updated,
-        (u) => `${u.email} is now ${u.role === 'admin' ? 'an administrator' : 'a plain user'}.`,
-      );
+      runtime.print(command, updated, (u) => `${u.email} is now ${roleWords[u.role]}.`);
     });
 
   registerBulk(users, runtime);

@@ -107,6 +107,28 @@ describe('SCIM scope and rules', () => {
     expect((await b.scim('GET', `/Users/${theirs.id}`)).json.active).toBe(true);
   });
 
+  it('never changes or deletes an account administrator or an auditor of its account either', async () => {
+    const account = await org.addAccount();
+    const { scim } = await connectionTo(app, org, account.id);
+    for (const role of ['account_admin', 'auditor'] as const) {
+      const user = await org.addUser({ accountId: account.id, role });
+      for (const [method, body] of [
+        ['PATCH', { schemas: [patchOp], Operations: [{ op: 'replace', path: 'active', value: false }] }],
+        ['PUT', { schemas: [userSchema], userName: user.email, name: { givenName: 'X', familyName: 'Y' } }],
+        ['DELETE', undefined],
+      ] as const) {
+        const response = await scim(method, `/Users/${user.id}`, body);
+        expect(response.status, `${role} ${method}`).toBe(403);
+        expect(response.json.detail).toContain('managed in the Roster console');
+      }
+      expect(await org.admin.users.get({ id: user.id })).toMatchObject({
+        active: true,
+        role,
+        firstName: user.firstName,
+      });
+    }
+  });
+
   it('never changes or deletes an administrator: a 403 says they are managed in the console', async () => {
     const { scim } = await connectionTo(app, org, org.defaultAccountId);
     const got = await scim('GET', `/Users/${org.adminId}`);

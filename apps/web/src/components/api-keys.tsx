@@ -6,10 +6,12 @@ import { z } from 'zod';
 import { applyFieldErrors, errorMessage, fieldErrorsOf } from '../lib/errors';
 import { formatDate } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
+import { permissionsOf } from '../lib/permissions';
 import { type ApiKey, trpc } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
 import { Field, FormError } from './field';
+import { useMe } from './me';
 import { FormDialogActions, useDirtyDialog } from './modal';
 import { PagedList } from './paged-list';
 import { CopyField, CreateThenShowOnce, SecretOnce } from './secret-once';
@@ -29,6 +31,10 @@ const statusBadge: Record<ApiKey['status'], { label: string; className: string }
  */
 export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerLabel?: string }) {
   const own = userId === undefined;
+  // Your own keys are yours to end; another user's, if you manage them (an auditor only reads).
+  const me = useMe();
+  const owner = trpc.users.get.useQuery({ id: userId ?? me.id }, { enabled: !own });
+  const mayRevoke = own || (owner.data !== undefined && permissionsOf(me).managesUser(owner.data));
   const pageSize = usePageSize();
   const keys = trpc.apiKeys.list.useInfiniteQuery(
     { userId, includeRevoked: true, limit: pageSize },
@@ -67,7 +73,8 @@ export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerL
       column.display({
         id: 'actions',
         header: 'Actions',
-        cell: ({ row }) => (row.original.status === 'revoked' ? null : <RevokeKey apiKey={row.original} />),
+        cell: ({ row }) =>
+          row.original.status === 'revoked' || !mayRevoke ? null : <RevokeKey apiKey={row.original} />,
       }),
     ];
     return list;

@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { Link, Navigate, Outlet, useLocation, useNavigate } from '@tanstack/react-router';
 import { useEffect, useRef } from 'react';
 import { errorMessage } from '../lib/errors';
+import { homeOf, permissionsOf } from '../lib/permissions';
 import { markSignedOut } from '../lib/session';
 import { trpc } from '../trpc';
 import { MeContext, useMe } from './me';
@@ -85,7 +86,7 @@ function Header({ onSignedOut }: { onSignedOut: () => void }) {
     },
   });
   const { pathname } = useLocation();
-  const isAdmin = me.role === 'admin';
+  const can = permissionsOf(me);
   // Account pages live under Security Settings, so "Security" stays current there.
   const inSecurity = /^\/(security|accounts)(\/|$)/.test(pathname);
   return (
@@ -97,15 +98,26 @@ function Header({ onSignedOut }: { onSignedOut: () => void }) {
           </span>
           Roster
         </Link>
-        {isAdmin && (
+        {can.administers && (
           <nav aria-label="Main" className="main-nav">
-            <Link
-              to="/security/accounts"
-              className={inSecurity ? 'nav-link active' : 'nav-link'}
-              aria-current={inSecurity ? 'page' : undefined}
-            >
-              Security
-            </Link>
+            {can.readsOrganization ? (
+              <Link
+                to="/security/accounts"
+                className={inSecurity ? 'nav-link active' : 'nav-link'}
+                aria-current={inSecurity ? 'page' : undefined}
+              >
+                Security
+              </Link>
+            ) : (
+              <Link
+                to="/accounts/$accountId"
+                params={{ accountId: me.accountId }}
+                className="nav-link"
+                activeProps={{ className: 'nav-link active', 'aria-current': 'page' }}
+              >
+                My account
+              </Link>
+            )}
             <Link
               to="/users"
               className="nav-link"
@@ -113,13 +125,15 @@ function Header({ onSignedOut }: { onSignedOut: () => void }) {
             >
               Users
             </Link>
-            <Link
-              to="/audit"
-              className="nav-link"
-              activeProps={{ className: 'nav-link active', 'aria-current': 'page' }}
-            >
-              Audit log
-            </Link>
+            {can.readsOrganization && (
+              <Link
+                to="/audit"
+                className="nav-link"
+                activeProps={{ className: 'nav-link active', 'aria-current': 'page' }}
+              >
+                Audit log
+              </Link>
+            )}
           </nav>
         )}
         <div className="header-user">
@@ -135,8 +149,11 @@ function Header({ onSignedOut }: { onSignedOut: () => void }) {
   );
 }
 
-/** `/`: Security Settings for administrators, the profile for everyone else. */
+/**
+ * `/`: Security Settings for administrators and auditors, their account's page
+ * for an account administrator, the profile for everyone else.
+ */
 export function HomeRedirect() {
   const me = useMe();
-  return <Navigate to={me.role === 'admin' ? '/security/accounts' : '/profile'} replace />;
+  return <Navigate {...homeOf(me)} replace />;
 }

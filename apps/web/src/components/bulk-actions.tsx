@@ -8,9 +8,11 @@ import {
 import { useNavigate } from '@tanstack/react-router';
 import { useCallback, useEffect, useId, useMemo, useState } from 'react';
 import { errorReason } from '../lib/errors';
+import { permissionsOf } from '../lib/permissions';
 import { trpc } from '../trpc';
 import { AccountFilter } from './account-filter';
 import { ConfirmDialog } from './confirm-dialog';
+import { useMe } from './me';
 import type { RowSelection } from './users-table';
 
 const count = (n: number) => n.toLocaleString();
@@ -78,6 +80,8 @@ export function BulkBar({
   moreThanShown: boolean;
 }) {
   const actionId = useId();
+  // Account administrators never move users between accounts.
+  const me = useMe();
   const [action, setAction] = useState<BulkActionName>('deactivate');
   const [toAccountId, setToAccountId] = useState<string | undefined>();
   const [open, setOpen] = useState(false);
@@ -116,11 +120,13 @@ export function BulkBar({
         <div className="filter">
           <label htmlFor={actionId}>Action</label>
           <select id={actionId} value={action} onChange={(event) => setAction(event.target.value as BulkActionName)}>
-            {bulkActions.map((name) => (
-              <option key={name} value={name}>
-                {actionOptions[name]}
-              </option>
-            ))}
+            {bulkActions
+              .filter((name) => name !== 'move' || permissionsOf(me).isOrgAdmin)
+              .map((name) => (
+                <option key={name} value={name}>
+                  {actionOptions[name]}
+                </option>
+              ))}
           </select>
         </div>
         {action === 'move' && (

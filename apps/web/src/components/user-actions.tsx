@@ -2,7 +2,8 @@ import * as Menu from '@radix-ui/react-dropdown-menu';
 import { useNavigate } from '@tanstack/react-router';
 import { type RefObject, useRef, useState } from 'react';
 import { errorMessage } from '../lib/errors';
-import { fullName } from '../lib/format';
+import { fullName, roleLabel } from '../lib/format';
+import { permissionsOf } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
 import { trpc, type User } from '../trpc';
 import { ConfirmDialog } from './confirm-dialog';
@@ -51,22 +52,29 @@ export function UserActions({
   onDeleted?: () => void;
 }) {
   const me = useMe();
+  const can = permissionsOf(me);
   const isSelf = me.id === user.id;
+  const manages = can.managesUser(user);
   const [open, setOpen] = useState<Open>(null);
   const moreButton = useRef<HTMLButtonElement>(null);
   const actions = useRef<HTMLDivElement>(null);
   const navigate = useNavigate();
   const unlock = useUnlock(user);
-  const nextRole = user.role === 'admin' ? 'user' : 'admin';
-  const canBeAdmin = user.accountId === defaultAccountId;
   const close = () => setOpen(null);
 
   return (
     <div className="row-actions" ref={actions}>
-      <button type="button" className="btn btn-small" aria-label={`Edit ${user.email}`} onClick={() => setOpen('edit')}>
-        Edit
-      </button>
-      {!isSelf && (
+      {manages && (
+        <button
+          type="button"
+          className="btn btn-small"
+          aria-label={`Edit ${user.email}`}
+          onClick={() => setOpen('edit')}
+        >
+          Edit
+        </button>
+      )}
+      {manages && !isSelf && (
         <button
           type="button"
           className="btn btn-small btn-danger-quiet"
@@ -96,7 +104,7 @@ export function UserActions({
             >
               Open user
             </Menu.Item>
-            {user.lockedUntil && (
+            {manages && user.lockedUntil && (
               <Menu.Item
                 className="menu-item"
                 disabled={unlock.isPending}
@@ -105,10 +113,13 @@ export function UserActions({
                 Unlock sign-in
               </Menu.Item>
             )}
-            <Menu.Item className="menu-item" onSelect={() => setOpen('password')}>
-              Set password
-            </Menu.Item>
-            {user.active &&
+            {manages && !isSelf && (
+              <Menu.Item className="menu-item" onSelect={() => setOpen('password')}>
+                Set password
+              </Menu.Item>
+            )}
+            {manages &&
+              user.active &&
               (isSelf ? (
                 <Menu.Item className="menu-item" disabled>
                   Deactivate (you cannot deactivate yourself)
@@ -118,38 +129,32 @@ export function UserActions({
                   Deactivate
                 </Menu.Item>
               ))}
-            {nextRole === 'admin' &&
-              (canBeAdmin ? (
-                <Menu.Item className="menu-item" onSelect={() => setOpen('role')}>
-                  Make administrator
-                </Menu.Item>
-              ) : (
-                <Menu.Item className="menu-item" disabled>
-                  Make administrator (only users of the default account can be)
-                </Menu.Item>
-              ))}
-            {nextRole === 'user' &&
+            {can.isOrgAdmin &&
               (isSelf ? (
                 <Menu.Item className="menu-item" disabled>
-                  Make user (you cannot demote yourself; ask another administrator)
+                  Change role (you cannot change your own; ask another administrator)
                 </Menu.Item>
               ) : (
                 <Menu.Item className="menu-item" onSelect={() => setOpen('role')}>
-                  Make user
+                  Change role
                 </Menu.Item>
               ))}
-            {isSelf && (
+            {manages && isSelf && (
               <Menu.Item className="menu-item" disabled>
                 Delete (you cannot delete yourself; ask another administrator)
               </Menu.Item>
             )}
-            <Menu.Separator className="menu-separator" />
-            <Menu.Item
-              className="menu-item"
-              onSelect={() => void navigate({ to: '/audit', search: { user: user.id } })}
-            >
-              View activity
-            </Menu.Item>
+            {can.readsOrganization && (
+              <>
+                <Menu.Separator className="menu-separator" />
+                <Menu.Item
+                  className="menu-item"
+                  onSelect={() => void navigate({ to: '/audit', search: { user: user.id } })}
+                >
+                  View activity
+                </Menu.Item>
+              </>
+            )}
           </Menu.Content>
         </Menu.Portal>
       </Menu.Root>
@@ -159,7 +164,9 @@ export function UserActions({
         <DeleteDialog user={user} onClose={close} onDeleted={onDeleted} row={() => actions.current?.closest('tr')} />
       )}
       {open === 'password' && <PasswordDialog user={user} onClose={close} back={moreButton} />}
-      {open === 'role' && <RoleDialog user={user} nextRole={nextRole} onClose={close} back={moreButton} />}
+      {open === 'role' && (
+        <RoleDialog user={user} canBeAdmin={user.accountId === defaultAccountId} onClose={close} back={moreButton} />
+      )}
       {open === 'deactivate' && <DeactivateDialog user={user} onClose={close} back={moreButton} />}
     </div>
   );
@@ -262,27 +269,50 @@ function PasswordDialog({
   );
 }
 
+const roleChoices: { role: User['role']; label: string; hint: string }[] = [
+  { role: 'user', label: 'User', hint: 'Their own profile and API keys, nothing more.' },
+  {
+    role: 'account_admin',
+    label: 'Account administrator',
+    hint: 'Manages the plain users of their own account: adds, edits, deactivates, deletes, imports and exports them.',
+  },
+  {
+    role: 'auditor',
+    label: 'Auditor',
+    hint: 'Reads everything an administrator reads (accounts, users, the audit log, sessions, keys) and changes nothing.',
+  },
+  {
+    role: 'admin',
+    label: 'Administrator',
+    hint: 'Manages every account and user of the organization. Only users of the default account can be one.',
+  },
+];
+
+/** Gives a user one of the four roles, after confirming what it means (users.setRole, audited). */
 function RoleDialog({
   user,
-  nextRole,
+  canBeAdmin,
   onClose,
   back,
 }: {
   user: User;
-  nextRole: 'admin' | 'user';
+  canBeAdmin: boolean;
   onClose: () => void;
   back: RefObject<HTMLButtonElement | null>;
 }) {
   const toast = useToast();
   const refresh = useRefreshAdminData();
   const name = fullName(user);
+  const [role, setRoleChoice] = useState<User['role']>(user.role);
+  const chosen = roleChoices.find((choice) => choice.role === role);
   const setRole = trpc.users.setRole.useMutation({
     onSuccess: async (updated) => {
       onClose();
       toast.show(
-        updated.role === 'admin'
-          ? `${user.email} is now an administrator.`
-          : `${user.email} is no longer an administrator.`,
+        `${user.email} is now ${roleLabel(updated.role)
+          .toLowerCase()
+          .replace(/^([aeiou])/, 'an $1')
+          .replace(/^([^a])/, 'a $1')}.`,
       );
       await refresh();
     },
@@ -291,16 +321,38 @@ function RoleDialog({
     <ConfirmDialog
       open
       onOpenChange={(open) => !open && onClose()}
-      title={nextRole === 'admin' ? `Make ${name} an administrator?` : `Make ${name} a user?`}
-      confirmLabel={nextRole === 'admin' ? 'Make administrator' : 'Make user'}
+      title={`Change the role of ${name}?`}
+      confirmLabel="Change role"
       pending={setRole.isPending}
       error={setRole.error}
-      onConfirm={() => setRole.mutate({ id: user.id, role: nextRole })}
+      confirmDisabled={role === user.role}
+      onConfirm={() => setRole.mutate({ id: user.id, role })}
       onCloseAutoFocus={focusOn(back)}
+      extra={
+        <fieldset className="form role-choices">
+          <legend>Role of {user.email}</legend>
+          {roleChoices.map((choice) => (
+            <label key={choice.role} className="radio">
+              <input
+                type="radio"
+                name="role"
+                value={choice.role}
+                checked={role === choice.role}
+                disabled={choice.role === 'admin' && !canBeAdmin && user.role !== 'admin'}
+                onChange={() => setRoleChoice(choice.role)}
+              />{' '}
+              {choice.label}
+              {choice.role === 'admin' && !canBeAdmin && user.role !== 'admin'
+                ? ' (only users of the default account)'
+                : ''}
+            </label>
+          ))}
+        </fieldset>
+      }
     >
-      {nextRole === 'admin'
-        ? `${user.email} will manage every account and user of the organization.`
-        : `${user.email} will no longer manage accounts and users. An organization always keeps at least one active administrator.`}
+      {role === user.role
+        ? `${user.email} is ${roleLabel(user.role).toLowerCase()} now. Choose another role.`
+        : `${chosen?.hint ?? ''} An organization always keeps at least one active administrator.`}
     </ConfirmDialog>
   );
 }

@@ -5,9 +5,11 @@ import { type UseFormRegisterReturn, useForm, useWatch } from 'react-hook-form';
 import { z } from 'zod';
 import { applyFieldErrors, errorCode, errorMessage, isDuplicateEmail, isStaleVersion } from '../lib/errors';
 import { fullName, plural } from '../lib/format';
+import { permissionsOf } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
 import { trpc, type User } from '../trpc';
 import { Field, FormError } from './field';
+import { useMe } from './me';
 import { FormDialogActions, useDirtyDialog } from './modal';
 import { useToast } from './toast';
 
@@ -297,6 +299,7 @@ export function AddUserForm({
   isDefaultAccount: boolean;
   onDone: () => void;
 }) {
+  const me = useMe();
   const toast = useToast();
   const refresh = useRefreshAdminData();
   const create = trpc.users.create.useMutation();
@@ -342,12 +345,18 @@ export function AddUserForm({
           />
         )}
       </Field>
-      {isDefaultAccount && (
-        <Field label="Role" error={errors.role?.message} hint="Administrators manage every account and user.">
+      {permissionsOf(me).isOrgAdmin && (
+        <Field
+          label="Role"
+          error={errors.role?.message}
+          hint="Administrators manage every account and user; account administrators the users of their account; auditors read everything."
+        >
           {(props) => (
             <select {...props} {...form.register('role')}>
               <option value="user">User</option>
-              <option value="admin">Administrator</option>
+              <option value="account_admin">Account administrator</option>
+              <option value="auditor">Auditor</option>
+              {isDefaultAccount && <option value="admin">Administrator</option>}
             </select>
           )}
         </Field>

@@ -1,6 +1,7 @@
 import { Link } from '@tanstack/react-router';
 import { type ReactNode, useEffect, useLayoutEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { formatDate, fullName, roleLabel } from '../lib/format';
+import { roleBadgeClass, roleShortLabel } from '../lib/permissions';
 import type { User } from '../trpc';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
 import { Email } from './email';
@@ -222,7 +223,9 @@ export function UsersTable({
       column.accessor('role', {
         header: 'Role',
         cell: ({ getValue }) => (
-          <span className={getValue() === 'admin' ? 'badge badge-purple' : 'badge'}>{roleLabel(getValue())}</span>
+          <span className={roleBadgeClass(getValue())} title={roleLabel(getValue())}>
+            {roleShortLabel(getValue())}
+          </span>
         ),
       }),
       column.accessor('active', {

@@ -19,4 +19,5 @@ export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
-export const roleLabel = (role: 'admin' | 'user') => (role === 'admin' ? 'Administrator' : 'User');
+export const roleLabel = (role: 'admin' | 'account_admin' | 'auditor' | 'user') =>
+  ({ admin: 'Administrator', account_admin: 'Account administrator', auditor: 'Auditor', user: 'User' })[role];

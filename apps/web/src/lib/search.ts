@@ -46,7 +46,7 @@ export function lastSignInFilterOf(preset: LastSignInPreset | undefined, now = n
 export type UsersSearch = SortSearch & {
   q?: string;
   active?: 'active' | 'inactive';
-  role?: 'admin' | 'user';
+  role?: 'admin' | 'account_admin' | 'auditor' | 'user';
   account?: string;
   locked?: 'locked';
   lastSignIn?: LastSignInPreset;
@@ -55,7 +55,10 @@ export function parseUsersSearch(search: Record<string, unknown>): UsersSearch {
   return {
     q: text(search.q),
     active: search.active === 'active' || search.active === 'inactive' ? search.active : undefined,
-    role: search.role === 'admin' || search.role === 'user' ? search.role : undefined,
+    role:
+      search.role === 'admin' || search.role === 'account_admin' || search.role === 'auditor' || search.role === 'user'
+        ? search.role
+        : undefined,
     account: text(search.account, 64),
     locked: search.locked === 'locked' ? 'locked' : undefined,
     lastSignIn: lastSignInPresets.find((preset) => preset === search.lastSignIn),

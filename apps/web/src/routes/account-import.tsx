@@ -4,9 +4,11 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { FormError } from '../components/field';
+import { useMe } from '../components/me';
 import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { errorCode, errorMessage, errorReason } from '../lib/errors';
 import { plural } from '../lib/format';
+import { permissionsOf } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
 import { useTitle } from '../lib/title';
 import { type Account, type RouterOutputs, trpc } from '../trpc';
@@ -70,6 +72,7 @@ class UploadError extends Error {
 
 /** Import users into an account from a CSV file: choose, preview every row, apply. */
 export function AccountImportPage() {
+  const me = useMe();
   const { accountId } = route.useParams();
   const { id: importId } = route.useSearch();
   const navigate = useNavigate();
@@ -91,12 +94,29 @@ export function AccountImportPage() {
       </>
     );
   }
+  if (!permissionsOf(me).managesAccount(account.data.id)) {
+    // An auditor (or another account's administrator) reads users but imports none: nothing here to press.
+    return (
+      <>
+        <h1>Import users</h1>
+        <EmptyState title="Importing users into this account is not for you.">
+          <Link to="/accounts/$accountId" params={{ accountId: account.data.id }}>
+            Back to the account
+          </Link>
+        </EmptyState>
+      </>
+    );
+  }
   const setImport = (id: string | undefined) => void navigate({ to: '.', search: id ? { id } : {}, replace: false });
   return (
     <>
       <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to="/security/accounts">Accounts</Link>
-        <span aria-hidden="true"> / </span>
+        {permissionsOf(me).readsOrganization && (
+          <>
+            <Link to="/security/accounts">Accounts</Link>
+            <span aria-hidden="true"> / </span>
+          </>
+        )}
         <Link to="/accounts/$accountId" params={{ accountId }}>
           {account.data.name}
         </Link>

@@ -19,6 +19,7 @@ import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-
 import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
+import { permissionsOf } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
 import { type AccountSearch, shortSearchHint, userSortOf } from '../lib/search';
 import { useTitle } from '../lib/title';
@@ -58,6 +59,8 @@ export function AccountPage() {
 }
 
 function Breadcrumb() {
+  // An account administrator's account is their whole console: no Security Settings above it.
+  if (!permissionsOf(useMe()).readsOrganization) return null;
   return (
     <nav aria-label="Breadcrumb" className="breadcrumb">
       <Link to="/security/accounts">Security Settings</Link>
@@ -68,6 +71,7 @@ function Breadcrumb() {
 }
 
 function AccountDetails({ account }: { account: Account }) {
+  const me = useMe();
   const [editing, setEditing] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [typedName, setTypedName] = useState('');
@@ -111,60 +115,62 @@ function AccountDetails({ account }: { account: Account }) {
           <p className="note">The default account holds the organization's administrators. It cannot be deleted.</p>
         )}
       </div>
-      <div className="page-actions">
-        <Modal
-          open={editing}
-          onOpenChange={setEditing}
-          title="Edit account"
-          trigger={
-            <button type="button" className="btn">
-              Edit account
-            </button>
-          }
-        >
-          {editing && <EditAccountForm account={account} onDone={() => setEditing(false)} />}
-        </Modal>
-        {!account.isDefault && (
-          <ConfirmDialog
-            open={deleting}
-            onOpenChange={(open) => {
-              setDeleting(open);
-              setTypedName('');
-              if (!open) remove.reset();
-            }}
-            title={`Delete account “${account.name}”?`}
-            confirmLabel="Delete account"
-            danger
-            confirmDisabled={mustType && typedName.trim() !== account.name}
-            extra={
-              mustType && (
-                <div className="field">
-                  <label htmlFor={typedId} className="long-text">
-                    Type the account's name, “{account.name}”, to confirm
-                  </label>
-                  <input
-                    id={typedId}
-                    value={typedName}
-                    onChange={(event) => setTypedName(event.target.value)}
-                    autoComplete="off"
-                    spellCheck={false}
-                  />
-                </div>
-              )
-            }
-            pending={remove.isPending}
-            error={remove.error}
-            onConfirm={() => remove.mutate({ id: account.id })}
+      {permissionsOf(me).isOrgAdmin && (
+        <div className="page-actions">
+          <Modal
+            open={editing}
+            onOpenChange={setEditing}
+            title="Edit account"
             trigger={
-              <button type="button" className="btn btn-danger-quiet">
-                Delete account
+              <button type="button" className="btn">
+                Edit account
               </button>
             }
           >
-            The account and its {plural(account.userCount, 'user')} will be removed. This cannot be undone.
-          </ConfirmDialog>
-        )}
-      </div>
+            {editing && <EditAccountForm account={account} onDone={() => setEditing(false)} />}
+          </Modal>
+          {!account.isDefault && (
+            <ConfirmDialog
+              open={deleting}
+              onOpenChange={(open) => {
+                setDeleting(open);
+                setTypedName('');
+                if (!open) remove.reset();
+              }}
+              title={`Delete account “${account.name}”?`}
+              confirmLabel="Delete account"
+              danger
+              confirmDisabled={mustType && typedName.trim() !== account.name}
+              extra={
+                mustType && (
+                  <div className="field">
+                    <label htmlFor={typedId} className="long-text">
+                      Type the account's name, “{account.name}”, to confirm
+                    </label>
+                    <input
+                      id={typedId}
+                      value={typedName}
+                      onChange={(event) => setTypedName(event.target.value)}
+                      autoComplete="off"
+                      spellCheck={false}
+                    />
+                  </div>
+                )
+              }
+              pending={remove.isPending}
+              error={remove.error}
+              onConfirm={() => remove.mutate({ id: account.id })}
+              trigger={
+                <button type="button" className="btn btn-danger-quiet">
+                  Delete account
+                </button>
+              }
+            >
+              The account and its {plural(account.userCount, 'user')} will be removed. This cannot be undone.
+            </ConfirmDialog>
+          )}
+        </div>
+      )}
     </div>
   );
 }
@@ -233,6 +239,8 @@ function AccountUsers({ account }: { account: Account }) {
     [navigate],
   );
   const filter = useMemo(() => ({ accountId: account.id, query: q }), [account.id, q]);
+  // Auditors read; administrators, and this account's administrator, change.
+  const manages = permissionsOf(me).managesAccount(account.id);
   const bulk = useBulkSelection(filter);
   const users = trpc.users.search.useInfiniteQuery(
     { ...filter, sort, limit: pageSize },
@@ -260,26 +268,34 @@ function AccountUsers({ account }: { account: Account }) {
           filter={{ accountId: account.id, query: q }}
           description={`Download the users of ${account.name} this search shows as a CSV file`}
         />
-        <Modal
-          open={adding}
-          onOpenChange={setAdding}
-          title="Add user"
-          description={`To the account “${account.name}”.`}
-          trigger={
-            <button type="button" className="btn btn-primary">
-              Add user
-            </button>
-          }
-        >
-          {adding && (
-            <AddUserForm accountId={account.id} isDefaultAccount={account.isDefault} onDone={() => setAdding(false)} />
-          )}
-        </Modal>
-        <Link to="/accounts/$accountId/import" params={{ accountId: account.id }} className="btn">
-          Import users
-        </Link>
+        {manages && (
+          <Modal
+            open={adding}
+            onOpenChange={setAdding}
+            title="Add user"
+            description={`To the account “${account.name}”.`}
+            trigger={
+              <button type="button" className="btn btn-primary">
+                Add user
+              </button>
+            }
+          >
+            {adding && (
+              <AddUserForm
+                accountId={account.id}
+                isDefaultAccount={account.isDefault}
+                onDone={() => setAdding(false)}
+              />
+            )}
+          </Modal>
+        )}
+        {manages && (
+          <Link to="/accounts/$accountId/import" params={{ accountId: account.id }} className="btn">
+            Import users
+          </Link>
+        )}
       </div>
-      <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />
+      {manages && <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />}
       {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
         <SearchTooBroad
           message={errorMessage(users.error)}
@@ -297,7 +313,9 @@ function AccountUsers({ account }: { account: Account }) {
             title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
             hint: q
               ? (shortSearchHint(q) ?? 'Try another name or email, or clear the search.')
-              : 'Add a user with the Add user button.',
+              : manages
+                ? 'Add a user with the Add user button.'
+                : undefined,
           }}
         >
           {(items, footer) => (
@@ -308,7 +326,7 @@ function AccountUsers({ account }: { account: Account }) {
               footer={footer}
               sort={sort}
               onSort={chooseSort}
-              selection={bulk.rows}
+              selection={manages ? bulk.rows : undefined}
             />
           )}
         </PagedList>

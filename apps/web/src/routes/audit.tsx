@@ -12,7 +12,7 @@ import type { AuditSearch } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { type AuditEntry, trpc } from '../trpc';
 
-const route = getRouteApi('/app/admin/audit');
+const route = getRouteApi('/app/admin/orgReader/audit');
 
 /** A label for every action the API records: a new action without one fails the type check. */
 const actionLabels: Record<AuditAction, string> = {

@@ -1,12 +1,14 @@
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { columnsFor, DataTable } from '../components/data-table';
+import { useMe } from '../components/me';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
 import { formatDate } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
+import { permissionsOf } from '../lib/permissions';
 import { type Account, trpc } from '../trpc';
 
-const route = getRouteApi('/app/admin/security/accounts');
+const route = getRouteApi('/app/admin/orgReader/security/accounts');
 const column = columnsFor<Account>();
 
 const columns = [
@@ -62,9 +64,11 @@ export function AccountsTab() {
           value={q ?? ''}
           onChange={(text) => void navigate({ to: '.', search: { q: text || undefined }, replace: true })}
         />
-        <Link to="/accounts/new" className="btn btn-primary">
-          Add account
-        </Link>
+        {permissionsOf(useMe()).isOrgAdmin && (
+          <Link to="/accounts/new" className="btn btn-primary">
+            Add account
+          </Link>
+        )}
       </div>
       <PagedList
         query={accounts}

@@ -2,12 +2,14 @@ import { useEffect, useId, useMemo, useState } from 'react';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from '../components/data-table';
 import { FormError } from '../components/field';
+import { useMe } from '../components/me';
 import { DialogClose } from '../components/modal';
 import { CopyField, CreateThenShowOnce, SecretOnce } from '../components/secret-once';
 import { EmptyState } from '../components/states';
 import { useToast } from '../components/toast';
 import { errorMessage } from '../lib/errors';
 import { formatDate } from '../lib/format';
+import { permissionsOf } from '../lib/permissions';
 import { type RouterOutputs, trpc } from '../trpc';
 
 type Connection = RouterOutputs['scim']['connections']['list'][number];
@@ -19,6 +21,8 @@ const scimBaseUrl = () => `${window.location.origin}/scim/v2`;
 
 /** Security Settings > Provisioning: SCIM connections of identity providers (Okta, Entra ID). */
 export function ProvisioningTab() {
+  // Auditors see the connections; only administrators add or revoke them.
+  const isOrgAdmin = permissionsOf(useMe()).isOrgAdmin;
   const connections = trpc.scim.connections.list.useQuery({});
   const columns = useMemo(() => {
     const list: Columns<Connection> = [
@@ -49,7 +53,8 @@ export function ProvisioningTab() {
       column.display({
         id: 'actions',
         header: 'Actions',
-        cell: ({ row }) => (row.original.status === 'revoked' ? null : <RevokeConnection connection={row.original} />),
+        cell: ({ row }) =>
+          row.original.status === 'revoked' || !isOrgAdmin ? null : <RevokeConnection connection={row.original} />,
       }),
     ];
     return list;
@@ -61,7 +66,7 @@ export function ProvisioningTab() {
         <h2 id="provisioning-heading" className="section-title">
           Provisioning
         </h2>
-        <AddConnection />
+        {isOrgAdmin && <AddConnection />}
       </div>
       <p className="muted section-intro">
         An identity provider (Okta, Microsoft Entra ID, …) creates, updates, deactivates and deletes the users of one

@@ -13,6 +13,7 @@ import { UserActions, useUnlock } from '../components/user-actions';
 import { UserBadges } from '../components/user-badges';
 import { errorCode } from '../lib/errors';
 import { formatDate, formatDateTime, fullName, plural, roleLabel } from '../lib/format';
+import { permissionsOf, roleBadgeClass } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
 import { useTitle } from '../lib/title';
 import { type Session, trpc, type User } from '../trpc';
@@ -21,6 +22,7 @@ const route = getRouteApi('/app/admin/users/$userId');
 
 /** One user as administrators see them: details, sign-in lock, live sessions and API keys. */
 export function UserPage() {
+  const me = useMe();
   const { userId } = route.useParams();
   const user = trpc.users.get.useQuery({ id: userId }, { retry: false });
   useTitle(user.data ? fullName(user.data) : 'User');
@@ -46,7 +48,13 @@ export function UserPage() {
     <>
       <Breadcrumb />
       <UserDetails user={user.data} />
-      {user.data.lockedUntil && <LockNotice user={user.data} lockedUntil={user.data.lockedUntil} />}
+      {user.data.lockedUntil && (
+        <LockNotice
+          user={user.data}
+          lockedUntil={user.data.lockedUntil}
+          manages={permissionsOf(me).managesUser(user.data)}
+        />
+      )}
       <Sessions user={user.data} />
       <ApiKeysSection userId={user.data.id} ownerLabel={name} />
     </>
@@ -80,7 +88,7 @@ function UserDetails({ user }: { user: User }) {
           <Email value={user.email} />
         </p>
         <p className="name-cell">
-          <span className={user.role === 'admin' ? 'badge badge-purple' : 'badge'}>{roleLabel(user.role)}</span>
+          <span className={roleBadgeClass(user.role)}>{roleLabel(user.role)}</span>
           <UserBadges user={user} />
         </p>
         <dl className="facts">
@@ -90,7 +98,7 @@ function UserDetails({ user }: { user: User }) {
               <Link to="/accounts/$accountId" params={{ accountId: user.accountId }} className="long-text">
                 {account.data?.name ?? 'Open account'}
               </Link>{' '}
-              <MoveUser user={user} accountName={account.data?.name} />
+              {permissionsOf(me).isOrgAdmin && <MoveUser user={user} accountName={account.data?.name} />}
             </dd>
           </div>
           <div>
@@ -173,7 +181,7 @@ function MoveUser({ user, accountName }: { user: User; accountName: string | und
   );
 }
 
-function LockNotice({ user, lockedUntil }: { user: User; lockedUntil: Date }) {
+function LockNotice({ user, lockedUntil, manages }: { user: User; lockedUntil: Date; manages: boolean }) {
   const unlock = useUnlock(user);
   return (
     <div className="alert alert-warning" role="note">
@@ -182,14 +190,16 @@ function LockNotice({ user, lockedUntil }: { user: User; lockedUntil: Date }) {
         There were too many failed sign-ins with this user's email. Unlock it if you know it was them (for example after
         they were given a new password).
       </p>
-      <button
-        type="button"
-        className="btn btn-small"
-        disabled={unlock.isPending}
-        onClick={() => unlock.mutate({ id: user.id })}
-      >
-        {unlock.isPending ? 'Unlocking…' : 'Unlock sign-in'}
-      </button>
+      {manages && (
+        <button
+          type="button"
+          className="btn btn-small"
+          disabled={unlock.isPending}
+          onClick={() => unlock.mutate({ id: user.id })}
+        >
+          {unlock.isPending ? 'Unlocking…' : 'Unlock sign-in'}
+        </button>
+      )}
     </div>
   );
 }
@@ -246,7 +256,7 @@ function Sessions({ user }: { user: User }) {
         <h2 id="sessions-heading" className="section-title">
           Sessions
         </h2>
-        {items.length > 0 && (!isSelf || others > 0) && (
+        {permissionsOf(me).managesUser(user) && items.length > 0 && (!isSelf || others > 0) && (
           <ConfirmDialog
             open={ending}
             onOpenChange={(open) => {

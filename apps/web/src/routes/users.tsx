@@ -11,6 +11,7 @@ import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-
 import { useAccountNames } from '../lib/account-names';
 import { errorMessage, errorReason } from '../lib/errors';
 import { usePageSize } from '../lib/page-size';
+import { permissionsOf } from '../lib/permissions';
 import { lastSignInFilterOf, shortSearchHint, type UsersSearch, userSortOf } from '../lib/search';
 import { useTitle } from '../lib/title';
 import { trpc } from '../trpc';
@@ -23,6 +24,8 @@ export function UsersPage() {
   const search = route.useSearch();
   const navigate = useNavigate();
   const me = useMe();
+  // Auditors read; administrators and account administrators (theirs only: the server scopes the search) change.
+  const manages = permissionsOf(me).managesAccount(me.accountId);
   const setSearch = useCallback(
     (change: Partial<UsersSearch>) =>
       void navigate({ to: '.', search: (previous: UsersSearch) => ({ ...previous, ...change }), replace: true }),
@@ -104,6 +107,8 @@ export function UsersPage() {
           options={[
             ['', 'Any role'],
             ['admin', 'Administrator'],
+            ['account_admin', 'Account administrator'],
+            ['auditor', 'Auditor'],
             ['user', 'User'],
           ]}
           onChange={(role) => setSearch({ role })}
@@ -132,7 +137,7 @@ export function UsersPage() {
         />
         <ClearFilters filtered={filtered} keep={{ sort: search.sort, order: search.order }} />
       </div>
-      <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />
+      {manages && <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />}
       {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
         <SearchTooBroad
           message={errorMessage(users.error)}
@@ -160,7 +165,7 @@ export function UsersPage() {
               footer={footer}
               sort={sort}
               onSort={chooseSort}
-              selection={bulk.rows}
+              selection={manages ? bulk.rows : undefined}
             />
           )}
         </PagedList>

@@ -48,7 +48,7 @@ describe('input bounds: BAD_REQUEST with a message per field', () => {
       firstName: ['Enter a first name'],
       lastName: ['A last name has at most 100 characters'],
       password: ['A password has at least 8 characters'],
-      role: ["Role is either 'admin' or 'user'"],
+      role: ["Role is 'admin', 'account_admin', 'auditor' or 'user'"],
     });
   });
 

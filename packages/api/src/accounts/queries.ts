@@ -31,25 +31,35 @@ export async function lockAccount(tx: Transaction<Database>, organizationId: str
     .executeTakeFirst();
 }
 
-/** Names of accounts of the organization by id, in name order; ids of other organizations find nothing. */
-export async function accountNames(db: Db, organizationId: string, ids: string[]) {
+/**
+ * Names of accounts of the organization by id, in name order; ids of other
+ * organizations find nothing, nor (with `scope`, an account administrator's
+ * account) ids of the organization's other accounts.
+ */
+export async function accountNames(db: Db, organizationId: string, ids: string[], scope?: string) {
   return db
     .selectFrom('accounts')
     .select(['id', 'name'])
     .where('organizationId', '=', organizationId)
     .where('id', 'in', ids)
+    .$if(scope !== undefined, (query) => query.where('id', '=', scope ?? ''))
     .orderBy('name')
     .execute();
 }
 
-/** Accounts by name (then id, so the keyset is total); the default account sorts like any other. */
+/**
+ * Accounts by name (then id, so the keyset is total); the default account sorts
+ * like any other. With `scope` (an account administrator's account), that one only.
+ */
 export async function listAccounts(
   db: Db,
   organizationId: string,
   input: { query?: string | undefined; cursor?: string | undefined; limit: number },
+  scope?: string,
 ) {
   const after = decodeCursor(input.cursor, ['text', 'uuid']);
   let query = db.selectFrom('accounts').select(accountColumns).where('organizationId', '=', organizationId);
+  if (scope !== undefined) query = query.where('id', '=', scope);
   const text = input.query?.trim().toLowerCase();
   if (text) query = query.where(sql<string>`lower(name)`, 'like', `%${escapeLike(text)}%`);
   if (after) {

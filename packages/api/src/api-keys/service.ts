@@ -1,6 +1,7 @@
 import type { Database, Db } from '@roster/db';
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
+import { assertMayManageUser, assertUserInScope, refusalOf } from '../core/access.js';
 import { apiKeyLabel } from '../core/authenticate.js';
 import { generatePrefixedSecret } from '../core/tokens.js';
 import { appError, fieldError } from '../errors.js';
@@ -104,7 +105,8 @@ export async function createApiKey(
 }
 
 /**
- * A user's keys: anyone's own; an administrator's for any user of the organization.
+ * A user's keys: anyone's own; an administrator's or an auditor's for any user
+ * of the organization; an account administrator's for the users of their account.
  */
 export async function listKeysOf(
   db: Db,
@@ -113,12 +115,12 @@ export async function listKeysOf(
 ) {
   const userId = input.userId ?? actor.id;
   if (userId !== actor.id) {
-    if (actor.role !== 'admin') {
+    if (actor.role === 'user') {
       throw appError('NOT_ADMIN', "Not allowed: only administrators see other users' API keys.");
     }
-    if (!(await findUserById(db, actor.organizationId, userId))) {
-      throw appError('NOT_FOUND', 'No such user.');
-    }
+    const user = await findUserById(db, actor.organizationId, userId);
+    if (!user) throw appError('NOT_FOUND', 'No such user.');
+    assertUserInScope(actor, user);
   }
   const page = await listApiKeys(db, actor.organizationId, { ...input, userId });
   return { items: page.items.map(withStatus), nextCursor: page.nextCursor };
@@ -131,9 +133,15 @@ export async function revokeApiKey(db: Db, actor: Actor, id: string): Promise<Ap
     if (!locked) throw appError('NOT_FOUND', 'No such API key.');
     const { userEmail, ...key } = locked;
     // Another user's key is none of a plain user's business: the same answer as a
-    // missing one, so ids cannot be probed for what exists.
+    // missing one, so ids cannot be probed for what exists. An auditor sees keys
+    // but changes nothing; an account administrator ends those of the users they manage.
     if (key.userId !== actor.id && actor.role !== 'admin') {
-      throw appError('NOT_FOUND', 'No such API key.');
+      if (actor.role === 'user') throw appError('NOT_FOUND', 'No such API key.');
+      if (actor.role === 'auditor') throw refusalOf(actor.role, 'accountManage');
+      const owner = key.userId ? await findUserById(tx, actor.organizationId, key.userId) : undefined;
+      if (!owner) throw appError('NOT_FOUND', 'No such API key.');
+      if (owner.accountId !== actor.accountId) throw appError('NOT_FOUND', 'No such API key.');
+      assertMayManageUser(actor, owner);
     }
     if (key.revokedAt) return withStatus(key);
     const revoked = await revokeApiKeyRow(tx, key.id);

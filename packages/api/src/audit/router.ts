@@ -10,7 +10,7 @@ import {
   limitSchema,
   searchQuerySchema,
 } from '../shared/schemas.js';
-import { adminProcedure, router } from '../trpc.js';
+import { orgReadProcedure, router } from '../trpc.js';
 import { listAudit } from './queries.js';
 
 const dateSchema = z.date({ error: 'A date and time' });
@@ -30,7 +30,8 @@ export const auditListInput = z
   .default({ limit: 25 });
 
 export const auditRouter = router({
-  list: adminProcedure
+  // Administrators and auditors: the organization's whole log. Not account administrators.
+  list: orgReadProcedure
     .input(auditListInput)
     .output(pageOf(auditEntryOutput))
     .query(({ ctx, input }) => {

@@ -19,9 +19,11 @@ type UsersQuery = SelectQueryBuilder<Database, 'users', object>;
  * of them rather than a page. Email-like text matches addresses that start
  * with it; when there are none, anywhere in the name and email (as the search does).
  */
-export async function searchSelection(db: Db, organizationId: string, filter: UserSearchFilter) {
+export async function searchSelection(db: Db, organizationId: string, filter: UserSearchFilter, scope?: string) {
   const base = (): UsersQuery => {
     let query = db.selectFrom('users').where('users.organizationId', '=', organizationId);
+    // An account administrator's selection: their account only, whatever the filter says.
+    if (scope !== undefined) query = query.where('users.accountId', '=', scope);
     if (filter.accountId) query = query.where('users.accountId', '=', filter.accountId);
     if (filter.active !== undefined) query = query.where('users.active', '=', filter.active);
     if (filter.role) query = query.where('users.role', '=', filter.role);
@@ -50,15 +52,25 @@ export async function searchSelection(db: Db, organizationId: string, filter: Us
   return base().where(sql<boolean>`users.search_text like ${`%${escapeLike(folded)}%`}`);
 }
 
-/** The users of the organization among the ids (ids of nobody, or of another organization, select nobody). */
-export function idsSelection(db: Db, organizationId: string, ids: readonly string[]): UsersQuery {
+/**
+ * The users of the organization among the ids (ids of nobody, or of another
+ * organization, select nobody; with `scope`, nor ids of another account).
+ */
+export function idsSelection(db: Db, organizationId: string, ids: readonly string[], scope?: string): UsersQuery {
   return db
     .selectFrom('users')
     .where('users.organizationId', '=', organizationId)
+    .$if(scope !== undefined, (query) => query.where('users.accountId', '=', scope ?? ''))
     .where(sql<boolean>`users.id = any(${uuidArray(ids)})`);
 }
 
-export type ClassifyContext = { action: BulkAction; actorId: string; toAccountId: string | null };
+export type ClassifyContext = {
+  action: BulkAction;
+  actorId: string;
+  toAccountId: string | null;
+  /** An account administrator's operation: only the plain users of this account change. */
+  scopeAccountId: string | null;
+};
 
 const liveSessionOf = sql<boolean>`exists (select 1 from sessions s where s.user_id = users.id and s.expires_at > now())`;
 
@@ -68,6 +80,14 @@ const liveSessionOf = sql<boolean>`exists (select 1 from sessions s where s.user
  * on the whole set: see lastAdminSkips). Evaluated on the users row.
  */
 export function skipReasonOf(context: ClassifyContext): RawBuilder<BulkSkipReason | null> {
+  const reason = actionSkipReasonOf(context);
+  if (context.scopeAccountId === null) return reason;
+  // Checked again when applied: someone moved or given a role meanwhile is left alone.
+  return sql`coalesce(case when users.account_id <> ${context.scopeAccountId}::uuid or users.role <> 'user'
+    then 'outside_delegation' end, ${reason})`;
+}
+
+function actionSkipReasonOf(context: ClassifyContext): RawBuilder<BulkSkipReason | null> {
   const self = sql`users.id = ${context.actorId}::uuid`;
   switch (context.action) {
     case 'deactivate':
@@ -214,12 +234,14 @@ export const operationColumns = [
   'bulkOperations.finishedAt',
 ] as const;
 
-export async function findOperation(db: Db, organizationId: string, id: string) {
+/** The operation; with `scope`, only one of an account administrator of that account. */
+export async function findOperation(db: Db, organizationId: string, id: string, scope?: string) {
   return db
     .selectFrom('bulkOperations')
     .select(operationColumns)
     .where('organizationId', '=', organizationId)
     .where('id', '=', id)
+    .$if(scope !== undefined, (query) => query.where('scopeAccountId', '=', scope ?? ''))
     .executeTakeFirst();
 }
 
@@ -228,11 +250,13 @@ export async function listOperations(
   organizationId: string,
   after: [string, string] | undefined,
   limit: number,
+  scope?: string,
 ) {
   let query = db
     .selectFrom('bulkOperations')
     .select(operationColumns)
     .where('organizationId', '=', organizationId)
+    .$if(scope !== undefined, (q) => q.where('scopeAccountId', '=', scope ?? ''))
     .orderBy('createdAt', 'desc')
     .orderBy('id', 'desc')
     .limit(limit + 1);
@@ -298,7 +322,7 @@ export async function claimOperation(db: Db) {
   if (!id) return undefined;
   return db
     .selectFrom('bulkOperations')
-    .select(['id', 'organizationId', 'actorId', 'actorEmail', 'action', 'toAccountId'])
+    .select(['id', 'organizationId', 'actorId', 'actorEmail', 'action', 'toAccountId', 'scopeAccountId'])
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
 }
@@ -524,6 +548,7 @@ export async function insertOperation(
     action: BulkAction;
     selection: string;
     toAccountId: string | null;
+    scopeAccountId: string | null;
     previewToken: string;
   },
 ) {

@@ -3,6 +3,7 @@ import type { BulkAction, Db } from '@roster/db';
 import type { RawBuilder } from 'kysely';
 import { findAccount } from '../accounts/queries.js';
 import { auditName, recordAudit, recordAuditMany, recordUsersAudit } from '../audit/queries.js';
+import { accountScopeOf, scopedFilter } from '../core/access.js';
 import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import { decodeCursor, toPage } from '../shared/cursor.js';
@@ -85,11 +86,28 @@ function uniqueIds(selection: BulkSelection): string[] | null {
   return 'ids' in selection ? [...new Set(selection.ids.map((id) => id.toLowerCase()))] : null;
 }
 
+/** The selected users; an account administrator's, of their account only (in the query: core/access.ts). */
 async function selectionQuery(db: Db, actor: Actor, selection: BulkSelection) {
   const ids = uniqueIds(selection);
+  const scope = accountScopeOf(actor);
   return ids
-    ? idsSelection(db, actor.organizationId, ids)
-    : searchSelection(db, actor.organizationId, 'search' in selection ? selection.search : {});
+    ? idsSelection(db, actor.organizationId, ids, scope)
+    : searchSelection(
+        db,
+        actor.organizationId,
+        scopedFilter(actor, 'search' in selection ? selection.search : {}),
+        scope,
+      );
+}
+
+/** Account administrators never move users between accounts. */
+function assertActionAllowed(actor: Actor, input: BulkInput) {
+  if (input.action === 'move' && accountScopeOf(actor) !== undefined) {
+    throw appError(
+      'OUTSIDE_DELEGATION',
+      'Not allowed: account administrators do not move users between accounts; ask an organization administrator.',
+    );
+  }
 }
 
 async function targetAccount(db: Db, actor: Actor, input: BulkInput) {
@@ -103,6 +121,7 @@ const contextOf = (actor: Actor, input: BulkInput): ClassifyContext => ({
   action: input.action,
   actorId: actor.id,
   toAccountId: input.toAccountId ?? null,
+  scopeAccountId: accountScopeOf(actor) ?? null,
 });
 
 /**
@@ -116,6 +135,7 @@ async function allowLongStatements(tx: Db) {
 
 /** What the action would do, without changing anything. */
 export async function previewBulk(db: Db, actor: Actor, input: BulkInput): Promise<BulkPreview> {
+  assertActionAllowed(actor, input);
   const toAccount = await targetAccount(db, actor, input);
   const ids = uniqueIds(input.selection);
   // One read-only transaction: every user the search finds, however many, may take longer than a request's
@@ -170,6 +190,7 @@ const selectionChanged = () =>
  * operation with one audit row for the bulk action itself. The worker does the rest.
  */
 export async function startBulk(db: Db, actor: Actor, input: BulkInput): Promise<BulkOperationOutput> {
+  assertActionAllowed(actor, input);
   const started = await db.transaction().execute(async (tx) => {
     await allowLongStatements(tx);
     await targetAccount(tx, actor, input);
@@ -182,6 +203,7 @@ export async function startBulk(db: Db, actor: Actor, input: BulkInput): Promise
       action: input.action,
       selection: JSON.stringify(ids ? { ids } : input.selection),
       toAccountId: input.toAccountId ?? null,
+      scopeAccountId: accountScopeOf(actor) ?? null,
       previewToken: input.previewToken ?? '',
     });
     const pinned = await pinSelection(tx, operation.id, selected, ids);
@@ -227,7 +249,7 @@ export async function bulkStatus(
     limit: number;
   },
 ) {
-  const row = await findOperation(db, actor.organizationId, input.id);
+  const row = await findOperation(db, actor.organizationId, input.id, accountScopeOf(actor));
   if (!row) throw appError('NOT_FOUND', 'No such bulk action.');
   const operation = operationOutput(row);
   const after = decodeCursor(input.cursor, ['uuid'])?.[0];
@@ -253,10 +275,11 @@ export async function bulkStatus(
 
 export async function bulkList(db: Db, actor: Actor, input: { cursor?: string | undefined; limit: number }) {
   const after = decodeCursor(input.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
-  const page = toPage(await listOperations(db, actor.organizationId, after, input.limit), input.limit, (row) => [
-    row.createdAt.toISOString(),
-    row.id,
-  ]);
+  const page = toPage(
+    await listOperations(db, actor.organizationId, after, input.limit, accountScopeOf(actor)),
+    input.limit,
+    (row) => [row.createdAt.toISOString(), row.id],
+  );
   return { items: page.items.map(operationOutput), nextCursor: page.nextCursor };
 }
 
@@ -377,6 +400,7 @@ async function processBatch(
       action,
       actorId: operation.actorId ?? '00000000-0000-0000-0000-000000000000',
       toAccountId: operation.toAccountId,
+      scopeAccountId: operation.scopeAccountId,
     };
     const users = await lockBatchUsers(tx, organizationId, ids, context);
     const reasons = new Map<string, BulkSkipReason | null>(users.map((u) => [u.id, u.reason]));

@@ -92,12 +92,14 @@ const importColumns = [
   'userImports.result',
 ] as const;
 
-export async function findImport(db: Db, organizationId: string, id: string) {
+/** The import; with `scope` (an account administrator's account), only an import into that account. */
+export async function findImport(db: Db, organizationId: string, id: string, scope?: string) {
   return db
     .selectFrom('userImports')
     .select(importColumns)
     .where('organizationId', '=', organizationId)
     .where('id', '=', id)
+    .$if(scope !== undefined, (query) => query.where('accountId', '=', scope ?? ''))
     .executeTakeFirst();
 }
 
@@ -114,13 +116,14 @@ export async function lockOrganizationForImport(tx: Transaction<Database>, organ
 }
 
 /** Locks the import for the rest of the transaction: a second apply waits here, then finds it applied. */
-export async function lockImport(tx: Transaction<Database>, organizationId: string, id: string) {
+export async function lockImport(tx: Transaction<Database>, organizationId: string, id: string, scope?: string) {
   return tx
     .selectFrom('userImports')
     .innerJoin('accounts', 'accounts.id', 'userImports.accountId')
     .select([...importColumns, 'accounts.name as accountName'])
     .where('userImports.organizationId', '=', organizationId)
     .where('userImports.id', '=', id)
+    .$if(scope !== undefined, (query) => query.where('userImports.accountId', '=', scope ?? ''))
     .forUpdate(['userImports'])
     .executeTakeFirst();
 }

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { appError } from '../errors.js';
 import { importOutput, importResultOutput, importRowOutput, importVerdictSchema, pageOf } from '../shared/outputs.js';
 import { cursorSchema, idSchema } from '../shared/schemas.js';
-import { adminProcedure, router } from '../trpc.js';
-import { findImport, importRowsPage } from './queries.js';
+import { accountManageProcedure, accountReadProcedure, router } from '../trpc.js';
+import { importRowsPage } from './queries.js';
 import { applyUserImport, getImport } from './service.js';
 
 // CSV imports of users. The preview is made by uploading the file to
@@ -18,13 +18,13 @@ function decodeRowCursor(cursor: string | undefined) {
 }
 
 export const importsRouter = router({
-  get: adminProcedure
+  get: accountReadProcedure
     .input(z.object({ id: idSchema }))
     .output(importOutput)
     .query(({ ctx, input }) => getImport(ctx.db, ctx.actor, input.id)),
 
   /** The preview's rows: errors first, then creates, updates and unchanged, each in file order. */
-  rows: adminProcedure
+  rows: accountReadProcedure
     .input(
       z.object({
         id: idSchema,
@@ -35,8 +35,7 @@ export const importsRouter = router({
     )
     .output(pageOf(importRowOutput))
     .query(async ({ ctx, input }) => {
-      const found = await findImport(ctx.db, ctx.actor.organizationId, input.id);
-      if (!found) throw appError('NOT_FOUND', 'No such import.');
+      await getImport(ctx.db, ctx.actor, input.id);
       const rows = await importRowsPage(ctx.db, input.id, {
         verdict: input.verdict,
         after: decodeRowCursor(input.cursor),
@@ -55,7 +54,7 @@ export const importsRouter = router({
     }),
 
   // (`apply` is a reserved word of tRPC routers.)
-  commit: adminProcedure
+  commit: accountManageProcedure
     .input(z.object({ id: idSchema, skipErrors: z.boolean().default(false) }))
     .output(importResultOutput)
     .mutation(({ ctx, input }) =>

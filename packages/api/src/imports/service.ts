@@ -1,6 +1,7 @@
 import type { Database, Db, ImportVerdict, Role } from '@roster/db';
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
+import { accountScopeOf } from '../core/access.js';
 import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import { emailSchema, firstNameSchema, lastNameSchema } from '../shared/schemas.js';
@@ -286,6 +287,10 @@ type VerdictContext = {
 function verdictOf(row: Row, user: Matched | undefined, context: VerdictContext): void {
   if (row.error) return;
   const { actor, isDefault } = context;
+  const delegated = accountScopeOf(actor) !== undefined;
+  if (delegated && row.role !== null && row.role !== 'user') {
+    return void toError(row, "Account administrators do not give roles: leave the role empty, or 'user'.");
+  }
   if (!user) {
     if (!row.firstName) return void toError(row, 'A new user needs a first name.');
     if (!row.lastName) return void toError(row, 'A new user needs a last name.');
@@ -303,10 +308,17 @@ function verdictOf(row: Row, user: Matched | undefined, context: VerdictContext)
     return void toError(row, 'This email is taken: a user outside this organization has it.');
   }
   if (user.accountId !== context.accountId) {
-    const name = context.accountNames.get(user.accountId) ?? 'another account';
+    // An account administrator is not told other accounts' names.
+    const name = accountScopeOf(actor) === undefined ? context.accountNames.get(user.accountId) : undefined;
     return void toError(
       row,
-      `This email is taken in another account ("${name}"): the import never moves users between accounts.`,
+      `This email is taken in another account${name ? ` ("${name}")` : ''}: the import never moves users between accounts.`,
+    );
+  }
+  if (delegated && user.role !== 'user') {
+    return void toError(
+      row,
+      'This user is an administrator or an auditor: account administrators change plain users only.',
     );
   }
   const before: Record<string, unknown> = {};
@@ -349,7 +361,7 @@ function verdictOf(row: Row, user: Matched | undefined, context: VerdictContext)
 
 /** An import as its procedures return it; another organization's is NOT_FOUND. */
 export async function getImport(db: Db, actor: Actor, id: string) {
-  const found = await findImport(db, actor.organizationId, id);
+  const found = await findImport(db, actor.organizationId, id, accountScopeOf(actor));
   if (!found) throw appError('NOT_FOUND', 'No such import.');
   return {
     id: found.id,
@@ -401,8 +413,16 @@ async function applyIn(
 ) {
   // Changes that could leave the organization without an administrator wait for each other here.
   await lockOrganizationForImport(tx, actor.organizationId);
-  const found = await lockImport(tx, actor.organizationId, input.importId);
+  const found = await lockImport(tx, actor.organizationId, input.importId, accountScopeOf(actor));
   if (!found) throw appError('NOT_FOUND', 'No such import.');
+  // Its verdicts were decided by the rules of whoever previewed it: an account
+  // administrator applies only what was previewed under theirs.
+  if (accountScopeOf(actor) !== undefined && found.createdBy !== actor.id) {
+    throw appError(
+      'OUTSIDE_DELEGATION',
+      'Not allowed: account administrators apply only imports they previewed; upload the file again.',
+    );
+  }
   if (found.status === 'applied') throw appError('IMPORT_APPLIED', 'This import was applied already.');
   if (found.expiresAt.getTime() <= Date.now()) {
     throw appError('IMPORT_EXPIRED', 'This preview has expired (after an hour): preview the file again.');

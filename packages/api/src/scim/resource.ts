@@ -1,3 +1,4 @@
+import type { Role } from '@roster/db';
 // The core User resource (RFC 7643 §4.1) as Roster holds it: userName is the
 // email, name the first and last names, one work email, and `active`.
 
@@ -13,7 +14,7 @@ export type ScimUserRow = {
   lastName: string;
   active: boolean;
   externalId: string | null;
-  role: 'admin' | 'user';
+  role: Role;
   version: number;
   createdAt: Date;
   updatedAt: Date;

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { createdScimConnectionOutput, scimConnectionOutput, scimConnectionSummaryOutput } from '../shared/outputs.js';
 import { accountNameSchema, idSchema } from '../shared/schemas.js';
-import { adminProcedure, router } from '../trpc.js';
+import { adminProcedure, orgReadProcedure, router } from '../trpc.js';
 import { connectionOfUserFor, createConnection, listConnectionsOf, revokeConnection } from './connections-service.js';
 
 /**
  * Provisioning connections: an identity provider's bearer token for the SCIM
- * endpoint (/scim/v2), bound to one account. Administrators only.
+ * endpoint (/scim/v2), bound to one account. Administrators manage them;
+ * auditors read them; account administrators have nothing to do with them.
  */
 export const scimRouter = router({
   connections: router({
@@ -15,7 +16,7 @@ export const scimRouter = router({
       .output(createdScimConnectionOutput)
       .mutation(({ ctx, input }) => createConnection(ctx.db, ctx.actor, input)),
 
-    list: adminProcedure
+    list: orgReadProcedure
       .input(z.object({}).optional())
       .output(z.array(scimConnectionOutput))
       .query(({ ctx }) => listConnectionsOf(ctx.db, ctx.actor)),
@@ -26,7 +27,7 @@ export const scimRouter = router({
       .mutation(({ ctx, input }) => revokeConnection(ctx.db, ctx.actor, input.id)),
 
     /** The connection that last created or changed a user (null: none did). */
-    get: adminProcedure
+    get: orgReadProcedure
       .input(z.object({ userId: idSchema }))
       .output(scimConnectionSummaryOutput.nullable())
       .query(({ ctx, input }) => connectionOfUserFor(ctx.db, ctx.actor, input.userId)),

@@ -32,7 +32,7 @@ const notFound = () => new ScimError(404, 'No such user in this connection’s a
 const adminRefused = () =>
   new ScimError(
     403,
-    'This user is an administrator of the organization. Administrators are managed in the Roster console, not through SCIM.',
+    'This user has a role in the organization (administrator, account administrator or auditor). They are managed in the Roster console, not through SCIM.',
   );
 
 /**
@@ -228,7 +228,7 @@ async function changeUser(
     const row = await lockAtVersion(tx, scope, id, ifMatch);
     const before = stateOf(row);
     const after = next(before);
-    if (row.role === 'admin') throw adminRefused();
+    if (row.role !== 'user') throw adminRefused();
     const inner = joined(tx);
     let changed = false;
     if (after.email !== before.email || after.firstName !== before.firstName || after.lastName !== before.lastName) {
@@ -292,7 +292,7 @@ export async function deleteScimUser(db: Db, actor: ScimActor, id: string, ifMat
   const scope = scopeOf(actor);
   await db.transaction().execute(async (tx) => {
     const row = await lockAtVersion(tx, scope, id, ifMatch);
-    if (row.role === 'admin') throw adminRefused();
+    if (row.role !== 'user') throw adminRefused();
     await deleteUser(joined(tx), actor, id);
   });
 }

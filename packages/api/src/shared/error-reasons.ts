@@ -33,6 +33,11 @@ export const errorReasons = {
   USER_DELETED: 'UNAUTHORIZED',
   NOT_ADMIN: 'FORBIDDEN',
   NOT_WITH_API_KEY: 'FORBIDDEN',
+  // An auditor asked to change something: auditors read, they change nothing.
+  READ_ONLY: 'FORBIDDEN',
+  // An account administrator asked to act beyond their delegation (on another
+  // administrator or an auditor, on roles, accounts or provisioning).
+  OUTSIDE_DELEGATION: 'FORBIDDEN',
   // Conflicts.
   EMAIL_TAKEN: 'CONFLICT',
   ACCOUNT_NAME_TAKEN: 'CONFLICT',

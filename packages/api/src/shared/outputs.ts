@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditActionSchema, bulkSkipReasons, importVerdicts, userSearchFilterSchema } from './schemas.js';
+import { auditActionSchema, bulkSkipReasons, importVerdicts, roles, userSearchFilterSchema } from './schemas.js';
 
 // Every procedure's output schema, and only here: routers name one of these in
 // `.output()` (an array or page of one, or `.nullable()`), never a schema of
@@ -13,7 +13,7 @@ export const userOutput = z.object({
   email: z.string(),
   firstName: z.string(),
   lastName: z.string(),
-  role: z.enum(['admin', 'user']),
+  role: z.enum(roles),
   active: z.boolean(),
   createdAt: z.date(),
   updatedAt: z.date(),
@@ -199,7 +199,7 @@ export const importRowOutput = z.object({
   /** What a new user gets (create). */
   firstName: z.string().nullable(),
   lastName: z.string().nullable(),
-  role: z.enum(['admin', 'user']).nullable(),
+  role: z.enum(roles).nullable(),
   active: z.boolean().nullable(),
   error: z.string().nullable(),
 });

@@ -35,7 +35,12 @@ export const passwordSchema = z
   .min(8, 'A password has at least 8 characters')
   .max(256, 'A password has at most 256 characters');
 
-export const roleSchema = z.enum(['admin', 'user'], { error: "Role is either 'admin' or 'user'" });
+/**
+ * The roles (core/access.ts says what each may do): an organization administrator,
+ * an account administrator, an auditor, a plain user.
+ */
+export const roles = ['admin', 'account_admin', 'auditor', 'user'] as const;
+export const roleSchema = z.enum(roles, { error: "Role is 'admin', 'account_admin', 'auditor' or 'user'" });
 
 export const idSchema = z.uuid({ error: 'Not a valid id' });
 
@@ -321,7 +326,14 @@ export const bulkInputSchema = z
 export type BulkInput = z.infer<typeof bulkInputSchema>;
 
 /** Why a bulk action left a user as they were. */
-export const bulkSkipReasons = ['self', 'last_admin', 'admin_default_account', 'already', 'not_found'] as const;
+export const bulkSkipReasons = [
+  'self',
+  'last_admin',
+  'admin_default_account',
+  'outside_delegation',
+  'already',
+  'not_found',
+] as const;
 export type BulkSkipReason = (typeof bulkSkipReasons)[number];
 
 /** Why a user was skipped, in words (the console and the CLI show it). */
@@ -333,6 +345,8 @@ export function bulkSkipMessage(reason: BulkSkipReason | string | null, action: 
       return 'The last active administrator';
     case 'admin_default_account':
       return 'Administrators cannot leave the default account';
+    case 'outside_delegation':
+      return 'Not a plain user of your account: ask an organization administrator';
     case 'not_found':
       return 'Not found';
     case 'already':

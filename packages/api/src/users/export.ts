@@ -15,6 +15,7 @@ import type { ReadReplica } from '@roster/db';
 import { ZodRealError } from 'zod';
 import { accountNames, findAccount } from '../accounts/queries.js';
 import { recordAudit } from '../audit/queries.js';
+import { assertAccess, scopedFilter } from '../core/access.js';
 import { authenticate, type Credentials } from '../core/authenticate.js';
 import { onReader, type Reading } from '../core/read-replica.js';
 import { appError, mapDatabaseError } from '../errors.js';
@@ -198,8 +199,12 @@ async function prepare(ctx: ExportRequest, params: URLSearchParams): Promise<Use
   const actor = await authenticate(ctx);
   if (actor) ctx.onActor?.(actor);
   if (!actor) throw appError('UNAUTHENTICATED', 'Sign in to continue.');
-  if (actor.role !== 'admin') throw appError('NOT_ADMIN', 'Not allowed: account management is for administrators.');
-  const { filter, bom } = parseUserExportParams(params);
+  // A read: the users.search rule (accountRead). An account administrator's
+  // export is of their account, in the query (scopedFilter: naming another is NOT_FOUND).
+  assertAccess(actor, 'accountRead');
+  const parsed = parseUserExportParams(params);
+  const filter = scopedFilter(actor, parsed.filter);
+  const bom = parsed.bom;
   const reading: Reading = { db: ctx.db, replica: ctx.replica ?? null, actor };
   const accountId = filter.accountId;
   const account = accountId

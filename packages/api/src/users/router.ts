@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bulkList, bulkStatus, previewBulk, startBulk } from '../bulk/service.js';
+import { assertUserInScope, scopedFilter } from '../core/access.js';
 import { onReader } from '../core/read-replica.js';
 import { appError } from '../errors.js';
 import {
@@ -25,7 +26,7 @@ import {
   userFilterSchema,
   userSortSchema,
 } from '../shared/schemas.js';
-import { adminProcedure, router } from '../trpc.js';
+import { accountManageProcedure, accountReadProcedure, adminProcedure, router } from '../trpc.js';
 import { findUserByEmail, findUserById, searchUsers } from './queries.js';
 import { endUserSessions, listSessions, unlockUser } from './security.js';
 import {
@@ -44,17 +45,17 @@ const byId = z.object({ id: idSchema });
 const versioned = z.object({ id: idSchema, version: z.number().int().min(1).optional() });
 
 export const usersRouter = router({
-  list: adminProcedure
+  list: accountReadProcedure
     .input(z.object({ accountId: idSchema, sort: userSortSchema.optional(), cursor: cursorSchema, limit: limitSchema }))
     .output(pageOf(userOutput))
     .query(async ({ ctx, input }) => {
       return onReader(ctx, async (db) => {
         await assertAccountInOrganization(db, ctx.actor, input.accountId);
-        return searchUsers(db, ctx.actor.organizationId, input);
+        return searchUsers(db, ctx.actor.organizationId, scopedFilter(ctx.actor, input));
       });
     }),
 
-  search: adminProcedure
+  search: accountReadProcedure
     .input(
       // The same filters as the CSV export (users/export.ts), plus order and paging.
       userFilterSchema
@@ -62,9 +63,11 @@ export const usersRouter = router({
         .default({ limit: 25 }),
     )
     .output(pageOf(userOutput))
-    .query(({ ctx, input }) => onReader(ctx, (db) => searchUsers(db, ctx.actor.organizationId, input))),
+    .query(({ ctx, input }) =>
+      onReader(ctx, (db) => searchUsers(db, ctx.actor.organizationId, scopedFilter(ctx.actor, input))),
+    ),
 
-  get: adminProcedure
+  get: accountReadProcedure
     .input(
       z.union([z.object({ id: idSchema }), z.object({ email: emailSchema })], {
         error: 'Give either an id or an email',
@@ -77,35 +80,36 @@ export const usersRouter = router({
           ? await findUserById(ctx.db, ctx.actor.organizationId, input.id)
           : await findUserByEmail(ctx.db, ctx.actor.organizationId, input.email);
       if (!user) throw appError('NOT_FOUND', 'No such user.');
+      assertUserInScope(ctx.actor, user);
       return user;
     }),
 
-  create: adminProcedure
+  create: accountManageProcedure
     .input(createUserSchema)
     .output(userOutput)
     .mutation(({ ctx, input }) => createUser(ctx.db, ctx.actor, input)),
 
-  update: adminProcedure
+  update: accountManageProcedure
     .input(updateUserSchema)
     .output(userOutput)
     .mutation(({ ctx, input }) => updateUser(ctx.db, ctx.actor, input)),
 
-  setPassword: adminProcedure
+  setPassword: accountManageProcedure
     .input(z.object({ id: idSchema, password: passwordSchema }))
     .output(userOutput)
     .mutation(({ ctx, input }) => setPassword(ctx.db, ctx.actor, input)),
 
-  deactivate: adminProcedure
+  deactivate: accountManageProcedure
     .input(versioned)
     .output(userOutput)
     .mutation(({ ctx, input }) => setActive(ctx.db, ctx.actor, { ...input, active: false })),
 
-  reactivate: adminProcedure
+  reactivate: accountManageProcedure
     .input(versioned)
     .output(userOutput)
     .mutation(({ ctx, input }) => setActive(ctx.db, ctx.actor, { ...input, active: true })),
 
-  deactivationPreview: adminProcedure
+  deactivationPreview: accountReadProcedure
     .input(byId)
     .output(deactivationPreviewOutput)
     .query(({ ctx, input }) => deactivationPreview(ctx.db, ctx.actor, input.id, ctx.sessions.idleTimeoutMs)),
@@ -115,7 +119,7 @@ export const usersRouter = router({
     .output(userOutput)
     .mutation(({ ctx, input }) => moveUser(ctx.db, ctx.actor, input)),
 
-  delete: adminProcedure
+  delete: accountManageProcedure
     .input(byId)
     .output(userOutput)
     .mutation(({ ctx, input }) => deleteUser(ctx.db, ctx.actor, input.id)),
@@ -125,17 +129,17 @@ export const usersRouter = router({
     .output(userOutput)
     .mutation(({ ctx, input }) => setRole(ctx.db, ctx.actor, input)),
 
-  unlock: adminProcedure
+  unlock: accountManageProcedure
     .input(byId)
     .output(userOutput)
     .mutation(({ ctx, input }) => unlockUser(ctx.db, ctx.actor, input.id)),
 
-  sessions: adminProcedure
+  sessions: accountReadProcedure
     .input(byId)
     .output(z.array(sessionOutput))
     .query(({ ctx, input }) => listSessions(ctx.db, ctx.actor, input.id, ctx.sessions)),
 
-  endSessions: adminProcedure
+  endSessions: accountManageProcedure
     .input(z.object({ id: idSchema, revokeApiKeys: z.boolean().optional() }))
     .output(endedSessionsOutput)
     .mutation(({ ctx, input }) => endUserSessions(ctx.db, ctx.actor, input)),
@@ -145,7 +149,7 @@ export const usersRouter = router({
    * ends) and a previewToken; without, the operation that applies it in the
    * background (refused when the selection is no longer the previewed set).
    */
-  bulk: adminProcedure
+  bulk: accountManageProcedure
     .input(bulkInputSchema)
     .output(bulkStartedOutput)
     .mutation(async ({ ctx, input }) =>
@@ -155,7 +159,7 @@ export const usersRouter = router({
     ),
 
   /** A bulk action's progress, skips by reason, and a page of its per-user results. */
-  bulkStatus: adminProcedure
+  bulkStatus: accountReadProcedure
     .input(
       z.object({
         id: idSchema,
@@ -168,7 +172,7 @@ export const usersRouter = router({
     .query(({ ctx, input }) => bulkStatus(ctx.db, ctx.actor, input)),
 
   /** The organization's bulk actions, newest first. */
-  bulkList: adminProcedure
+  bulkList: accountReadProcedure
     .input(z.object({ cursor: cursorSchema, limit: limitSchema }).default({ limit: 25 }))
     .output(pageOf(bulkOperationOutput))
     .query(({ ctx, input }) => bulkList(ctx.db, ctx.actor, input)),

@@ -2,6 +2,7 @@ import type { Db } from '@roster/db';
 import { revokeKeysOf } from '../api-keys/service.js';
 import { recordAudit } from '../audit/queries.js';
 import { endSessions, listLiveSessions } from '../auth/queries.js';
+import { assertMayManageUser, assertUserInScope } from '../core/access.js';
 import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import type { SessionConfig } from '../shared/config.js';
@@ -21,6 +22,7 @@ export async function unlockUser(db: Db, actor: Actor, id: string): Promise<User
   return db.transaction().execute(async (tx) => {
     const found = await lockUser(tx, actor.organizationId, id);
     if (!found) throw notFound();
+    assertMayManageUser(actor, found);
     const { passwordHash: _, ...user } = found;
     if (!user.lockedUntil) return user;
     await clearLockout(tx, actor.organizationId, user.id);
@@ -46,6 +48,7 @@ export async function listSessions(
 ): Promise<SessionOutput[]> {
   const user = await findUserById(db, actor.organizationId, id);
   if (!user) throw notFound();
+  assertUserInScope(actor, user);
   const rows = await listLiveSessions(db, user.id, sessions.idleTimeoutMs);
   const currentSessionId = actor.via === 'session' ? actor.sessionId : null;
   return rows.map((row) => ({ ...row, current: row.id === currentSessionId }));
@@ -64,6 +67,8 @@ export async function endUserSessions(
   return db.transaction().execute(async (tx) => {
     const user = await lockUser(tx, actor.organizationId, input.id);
     if (!user) throw notFound();
+    // An account administrator may end their own sessions, as anyone they manage.
+    assertMayManageUser(actor, user, { self: true });
     const ended = await endSessions(
       tx,
       user.id,

@@ -6,6 +6,7 @@ import { auditName, diff, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/queries.js';
+import { accountScopeOf, assertAccountInScope, assertMayManageUser, assertUserInScope } from '../core/access.js';
 import { appError, emailTakenAt } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import type { UserOutput } from '../shared/outputs.js';
@@ -54,15 +55,28 @@ function refuseSelf(actor: Actor, id: string, what: string) {
   }
 }
 
-/** Locks and returns the target, checking its optimistic version when given. */
-async function loadForChange(tx: Transaction<Database>, actor: Actor, id: string, version?: number) {
+/**
+ * Locks and returns the target, checking that the actor may change them
+ * (core/access.ts: an account administrator, only the plain users of their
+ * account, themselves only with `self`), then its optimistic version when given.
+ */
+async function loadForChange(
+  tx: Transaction<Database>,
+  actor: Actor,
+  id: string,
+  version?: number,
+  options: { self?: boolean } = {},
+) {
   const user = await lockUser(tx, actor.organizationId, id);
   if (!user) throw notFound();
+  assertMayManageUser(actor, user, options);
   if (version !== undefined && version !== user.version) throw staleVersion();
   return user;
 }
 
+/** The account, of the organization and within the actor's scope (another account is NOT_FOUND to an account administrator). */
 export async function assertAccountInOrganization(db: Db, actor: Actor, accountId: string) {
+  assertAccountInScope(actor, accountId);
   const account = await findAccountKind(db, actor.organizationId, accountId);
   if (!account) throw appError('NOT_FOUND', 'No such account.');
   return account;
@@ -90,6 +104,9 @@ export async function createUserIn(
   account: { isDefault: boolean },
 ): Promise<UserOutput> {
   const role = input.role ?? 'user';
+  if (role !== 'user' && (actor.role !== 'admin' || accountScopeOf(actor) !== undefined)) {
+    throw appError('OUTSIDE_DELEGATION', 'Not allowed: only organization administrators give roles.');
+  }
   if (role === 'admin' && !account.isDefault) {
     throw appError('ADMIN_OUTSIDE_DEFAULT_ACCOUNT', 'Administrators belong to the default account; add them there.');
   }
@@ -141,7 +158,8 @@ export async function updateUser(
   input: { id: string; firstName?: string; lastName?: string; email?: string; version?: number },
 ): Promise<UserOutput> {
   return db.transaction().execute(async (tx) => {
-    const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id, input.version);
+    // Account administrators edit their own profile as anyone's they manage.
+    const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id, input.version, { self: true });
     const changes = diff(user, { firstName: input.firstName, lastName: input.lastName, email: input.email });
     if (!changes) return user;
     const updated = await updateUserRow(tx, actor.organizationId, user.id, changes.after).catch((error: unknown) => {
@@ -222,8 +240,14 @@ export async function deleteUser(db: Db, actor: Actor, id: string): Promise<User
   });
 }
 
+/**
+ * Gives a user a role (organization administrators only, audited): the
+ * organization's administrators live in the default account, account
+ * administrators and auditors in any. Nobody takes their own administrator
+ * role away, and the last active administrator keeps theirs.
+ */
 export async function setRole(db: Db, actor: Actor, input: { id: string; role: Role }): Promise<UserOutput> {
-  if (input.role === 'user') refuseSelf(actor, input.id, 'demote');
+  if (input.role !== 'admin') refuseSelf(actor, input.id, 'demote');
   return db.transaction().execute(async (tx) => {
     await lockOrganization(tx, actor.organizationId);
     const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id);
@@ -330,5 +354,6 @@ export async function deactivationPreview(
 ): Promise<{ sessions: number; apiKeys: number }> {
   const user = await findUserById(db, actor.organizationId, id);
   if (!user) throw notFound();
+  assertUserInScope(actor, user);
   return countWhatDeactivationEnds(db, user.id, idleTimeoutMs);
 }
