@@ -24,3 +24,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   `.execute(db);
   await sql`alter table bulk_operations add column scope_account_id uuid`.execute(db);
 }
+
+/** Refuses (the old check fails) while anyone still holds one of the new roles: take them away first. */
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`alter table bulk_operations drop column scope_account_id`.execute(db);
+  await sql`alter table users drop constraint users_role_check`.execute(db);
+  await sql`alter table users add constraint users_role_check check (role in ('admin', 'user'))`.execute(db);
+}
