@@ -371,7 +371,15 @@ describe('roster users', () => {
     });
     const badRole = await roster(['users', 'set-role', user.email, 'owner']);
     expect(badRole.code).toBe(2);
-    expect(badRole.stderr).toContain('Allowed choices are admin, user');
+    expect(badRole.stderr).toContain('Allowed choices are admin, account_admin, auditor, user');
+
+    // The delegated roles: no question (nobody loses administrator rights), and the words say what they are.
+    const other = await org.addUser();
+    const asAccountAdmin = await roster(['users', 'set-role', other.email, 'account_admin']);
+    expect(asAccountAdmin.code).toBe(0);
+    expect(asAccountAdmin.stdout).toBe(`${other.email} is now an account administrator.\n`);
+    await expect(json<User>(['users', 'set-role', other.email, 'auditor'])).resolves.toMatchObject({ role: 'auditor' });
+    await expect(json<User>(['users', 'set-role', other.email, 'user'])).resolves.toMatchObject({ role: 'user' });
 
     expect((await roster(['users', 'delete', user.id])).code).toBe(2);
     expect((await roster(['users', 'delete', user.id, '--yes'])).stdout).toBe(`Deleted ${user.email}.\n`);
