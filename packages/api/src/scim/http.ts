@@ -1,4 +1,5 @@
 import type { Db } from '@roster/db';
+import type { MailConfig } from '../shared/config.js';
 import { authenticateConnection, type ScimActor } from './connections-service.js';
 import { resourceType, resourceTypes, schemaById, schemas, serviceProviderConfig } from './discovery.js';
 import type { ConnectionRateLimiter } from './rate-limit.js';
@@ -62,6 +63,8 @@ const running = new Map<string, number>();
 export type ScimOptions = {
   /** Requests a second per connection (SCIM_RATE_LIMIT); none: unlimited. */
   rateLimiter?: ConnectionRateLimiter;
+  /** Links in mails (an invitation for a user created without a password). */
+  mail?: MailConfig;
 };
 
 async function route(db: Db, request: ScimRequest, options: ScimOptions): Promise<ScimResponse> {

@@ -255,6 +255,17 @@ export const auditActions = [
   'scim_connection.revoked',
   'users.exported',
   'account.users_imported',
+  'user.invited',
+  'user.invitation_resent',
+  'user.invitation_cancelled',
+  'user.invitation_accepted',
+  'user.password_reset_requested',
+  'user.password_reset',
+  'user.email_change_notified',
+  'auth.link_refused',
+  'mail.sent',
+  'mail.failed',
+  'mail.logged',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
