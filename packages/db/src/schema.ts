@@ -223,8 +223,8 @@ export type MailOutboxTable = {
   userId: string | null;
   toAddress: string;
   subject: string;
-  textBody: string;
-  htmlBody: string;
+  /** What the mail says (names, dates), rendered into its parts when it is sent. */
+  params: ColumnType<Record<string, unknown>, string, string>;
   /** The link (with its token) while the mail is unsent; null once sent. */
   link: string | null;
   linkExpiresAt: Date | null;

@@ -5,6 +5,7 @@ import {
   callerAs,
   callerWithToken,
   createTestOrg,
+  mailedTokenOf,
   type TestOrg,
   testDb,
   testPassword,
@@ -42,6 +43,9 @@ type World = {
   importId: string;
   /** A bulk action (ending `userId`'s sessions). */
   bulkOperationId: string;
+  /** The mailed invitation token of an invited user, and one each for the personas who accept one. */
+  invitationToken: string;
+  acceptTokens: string[];
 };
 
 type Inputs = inferRouterInputs<AppRouter>;
@@ -80,6 +84,12 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
     input: () => ({ currentPassword: testPassword, newPassword: 'a new password' }),
     expect: [U, U, 'ok', 'ok', 'ok'],
   },
+  // Public: whoever holds the link (the token is the credential), signed in or not.
+  'auth.invitation': { input: (w) => ({ token: w.invitationToken }), expect: ['ok', 'ok', 'ok', 'ok', 'ok'] },
+  'auth.acceptInvitation': {
+    input: (w) => ({ token: w.acceptTokens.shift() ?? '', password: 'a chosen password' }),
+    expect: ['ok', 'ok', 'ok', 'ok', 'ok'],
+  },
   'accounts.list': { input: () => ({}), expect: adminInOwnOrg },
   'accounts.get': { input: (w) => ({ id: w.accountId }), expect: adminOnIds },
   // Another organization's ids find nothing (an empty list; accounts.test.ts checks it).
@@ -103,6 +113,9 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'users.reactivate': { input: (w) => ({ id: w.inactiveUserId }), expect: adminOnIds },
   'users.delete': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.setRole': { input: (w) => ({ id: w.defaultUserId, role: 'admin' }), expect: adminOnIds },
+  // `userId` was created without a password: invited.
+  'users.resendInvitation': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
+  'users.cancelInvitation': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.unlock': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.sessions': { input: (w) => ({ id: w.userId }), expect: adminOnIds },
   'users.endSessions': { input: (w) => ({ id: w.userId, revokeApiKeys: true }), expect: adminOnIds },
@@ -147,7 +160,7 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
 type Caller = ReturnType<typeof callerWithToken>;
 
 const userKeys =
-  'accountId active createdAt email firstName hasPassword id lastLoginAt lastName lockedUntil role updatedAt version'.split(
+  'accountId active createdAt email firstName hasPassword id invitationExpiresAt invited lastLoginAt lastName lockedUntil role updatedAt version'.split(
     ' ',
   );
 const accountKeys = 'createdAt description id isDefault name updatedAt userCount'.split(' ');
@@ -197,7 +210,7 @@ async function buildWorld() {
   const org = await createTestOrg(db, 'Matrix Org');
   const other = await createTestOrg(db, 'Other Org');
   const account = await org.addAccount();
-  const user = await org.addUser({ accountId: account.id });
+  const user = await org.addUser({ accountId: account.id, invite: true });
   const defaultUser = await org.addUser();
   const signInUser = await org.addUser({ canSignIn: true });
   // The deactivated persona is an administrator signed in before being deactivated.
@@ -231,6 +244,10 @@ async function buildWorld() {
     scimConnectionId: connection.id,
     importId: importPreview.id,
     bulkOperationId: operation?.id ?? '',
+    invitationToken: await mailedTokenOf(db, user.id),
+    acceptTokens: await Promise.all(
+      personas.map(async () => mailedTokenOf(db, (await org.addUser({ accountId: account.id, invite: true })).id)),
+    ),
   };
   const callers: Record<(typeof personas)[number], Caller> = {
     anonymous: callerWithToken(db, null),

@@ -1,7 +1,13 @@
 import { authenticate } from '../core/authenticate.js';
 import { appError } from '../errors.js';
-import { okOutput, signedInOutput, userOutput } from '../shared/outputs.js';
-import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
+import { acceptInvitation, lookUpInvitation } from '../links/invitations.js';
+import { invitationOutput, okOutput, signedInOutput, userOutput } from '../shared/outputs.js';
+import {
+  acceptInvitationSchema,
+  changePasswordSchema,
+  invitationLookupSchema,
+  loginSchema,
+} from '../shared/schemas.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
 import { findUserById } from '../users/queries.js';
 import { changePassword, signIn, signOut } from './service.js';
@@ -35,6 +41,25 @@ export const authRouter = router({
     if (!actor) return null;
     return (await findUserById(ctx.db, actor.organizationId, actor.id)) ?? null;
   }),
+
+  /** An invitation link's organization and email, or why it does not work (expired, used, not valid). */
+  invitation: publicProcedure
+    .input(invitationLookupSchema)
+    .output(invitationOutput)
+    .query(({ ctx, input }) => lookUpInvitation(ctx.db, input.token)),
+
+  /** Chooses the first password through an invitation link, and signs in. */
+  acceptInvitation: publicProcedure
+    .input(acceptInvitationSchema)
+    .output(signedInOutput)
+    .mutation(async ({ ctx, input }) => {
+      if (ctx.bearerToken !== null) throw notWithApiKey('accept an invitation in the console.');
+      const { session, userId, organizationId } = await acceptInvitation(ctx, input);
+      ctx.cookies.set(session.token, session.expiresAt);
+      const user = await findUserById(ctx.db, organizationId, userId);
+      if (!user) throw appError('USER_DELETED', 'This user was deleted meanwhile.');
+      return { user };
+    }),
 
   changePassword: authedProcedure
     .input(changePasswordSchema)

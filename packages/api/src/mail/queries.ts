@@ -7,16 +7,22 @@ export type QueuedMail = {
   userId: string | null;
   toAddress: string;
   subject: string;
-  textBody: string;
-  htmlBody: string;
+  /** JSON of the mail's MailParams. */
+  params: string;
   link: string | null;
   linkExpiresAt: Date | null;
   messageId: string;
 };
 
-/** Queues one mail; call it with the transaction of what caused it. */
-export async function insertMail(db: Db, mail: QueuedMail & { id: string }): Promise<void> {
-  await db.insertInto('mailOutbox').values(mail).execute();
+/** Queues mails; call it with the transaction of what caused them. */
+export async function insertMails(db: Db, mails: (QueuedMail & { id: string })[]): Promise<void> {
+  // Twelve values a row: well under the 65,535 a statement may carry.
+  for (let start = 0; start < mails.length; start += 2_000) {
+    await db
+      .insertInto('mailOutbox')
+      .values(mails.slice(start, start + 2_000))
+      .execute();
+  }
 }
 
 const claimedColumns = [
@@ -26,8 +32,7 @@ const claimedColumns = [
   'userId',
   'toAddress',
   'subject',
-  'textBody',
-  'htmlBody',
+  'params',
   'link',
   'messageId',
   'attempts',
@@ -66,11 +71,8 @@ export async function claimMail(db: Db, claim: string, limit: number, leaseSecon
 
 export type ClaimedMail = Awaited<ReturnType<typeof claimMail>>[number];
 
-const redacted = '[link removed once sent]';
-
 /**
- * Marks a mail this sender still holds as sent, and removes its link (a token)
- * from what stays stored. False when the claim was lost (the lease ran out and
+ * Marks a mail this sender still holds as sent, and forgets its link (a token). False when the claim was lost (the lease ran out and
  * another sender took it over).
  */
 export async function markSent(db: Db, id: string, claim: string): Promise<boolean> {
@@ -82,8 +84,6 @@ export async function markSent(db: Db, id: string, claim: string): Promise<boole
       lastError: null,
       claim: null,
       claimedUntil: null,
-      textBody: sql<string>`case when link is null then text_body else replace(text_body, link, ${redacted}) end`,
-      htmlBody: sql<string>`case when link is null then html_body else replace(html_body, link, ${redacted}) end`,
       link: null,
     })
     .where('id', '=', id)

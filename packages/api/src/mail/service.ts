@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, Db, MailKind } from '@roster/db';
+import type { Database, Db } from '@roster/db';
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
 import type { MailConfig } from '../shared/config.js';
-import { type ClaimedMail, claimMail, insertMail, markAttemptFailed, markLogged, markSent } from './queries.js';
-import type { RenderedMail } from './templates.js';
+import { type ClaimedMail, claimMail, insertMails, markAttemptFailed, markLogged, markSent } from './queries.js';
+import { type MailParams, renderMail } from './templates.js';
 import type { MailTransport } from './transport.js';
 
 /** The Message-ID of a queued mail: its id at the host people open, fixed when it is queued. */
@@ -14,33 +14,39 @@ const messageIdOf = (id: string, config: MailConfig) => `<${id}@${new URL(config
  * Queues a mail in the caller's transaction: it is sent only if what caused it
  * commits, and is never lost once it has. Returns its id (for the cause's audit row).
  */
-export async function queueMail(
-  tx: Transaction<Database>,
-  config: MailConfig,
-  mail: {
-    organizationId: string;
-    kind: MailKind;
-    userId: string | null;
-    to: string;
-    content: RenderedMail;
-    link?: { url: string; expiresAt: Date };
-  },
-): Promise<string> {
-  const id = randomUUID();
-  await insertMail(tx, {
-    id,
-    organizationId: mail.organizationId,
-    kind: mail.kind,
-    userId: mail.userId,
-    toAddress: mail.to,
-    subject: mail.content.subject,
-    textBody: mail.content.text,
-    htmlBody: mail.content.html,
-    link: mail.link?.url ?? null,
-    linkExpiresAt: mail.link?.expiresAt ?? null,
-    messageId: messageIdOf(id, config),
-  });
+export async function queueMail(tx: Transaction<Database>, config: MailConfig, mail: MailToQueue): Promise<string> {
+  const [id] = await queueMails(tx, config, [mail]);
+  if (!id) throw new Error('queueMail: nothing queued');
   return id;
+}
+
+export type MailToQueue = {
+  organizationId: string;
+  userId: string | null;
+  to: string;
+  params: MailParams;
+  link?: { url: string; expiresAt: Date };
+};
+
+/** Queues many mails at once (an import's invitations), in the caller's transaction; returns their ids in order. */
+export async function queueMails(tx: Transaction<Database>, config: MailConfig, mails: MailToQueue[]) {
+  const rows = mails.map((mail) => {
+    const id = randomUUID();
+    return {
+      id,
+      organizationId: mail.organizationId,
+      kind: mail.params.kind,
+      userId: mail.userId,
+      toAddress: mail.to,
+      subject: renderMail(mail.params, null).subject,
+      params: JSON.stringify(mail.params),
+      link: mail.link?.url ?? null,
+      linkExpiresAt: mail.link?.expiresAt ?? null,
+      messageId: messageIdOf(id, config),
+    };
+  });
+  await insertMails(tx, rows);
+  return rows.map((row) => row.id);
 }
 
 export type MailWorkOptions = {
@@ -124,11 +130,12 @@ export async function runMailWork(
         continue;
       }
       try {
+        const content = renderMail(mail.params as MailParams, mail.link);
         await transport.send({
           to: mail.toAddress,
-          subject: mail.subject,
-          text: mail.textBody,
-          html: mail.htmlBody,
+          subject: content.subject,
+          text: content.text,
+          html: content.html,
           messageId: mail.messageId,
         });
       } catch (error) {

@@ -80,3 +80,27 @@ export function emailChangedNewMail(m: EmailChangedMail): RenderedMail {
     'If you did not expect this, contact your administrator.',
   ]);
 }
+
+/**
+ * What a queued mail says, stored with it (mail_outbox.params) and rendered
+ * when it is sent; dates as ISO text. The link is stored apart (it holds a token).
+ */
+export type MailParams =
+  | { kind: 'invitation'; organization: string; inviter: string; invitee: string; email: string; expiresAt: string }
+  | { kind: 'password_reset'; organization: string; name: string; email: string; expiresAt: string }
+  | ({ kind: 'email_changed_old' | 'email_changed_new' } & EmailChangedMail);
+
+/** A queued mail's parts, from its params and its link. */
+export function renderMail(params: MailParams, link: string | null): RenderedMail {
+  const url = link ?? '[link removed once sent]';
+  switch (params.kind) {
+    case 'invitation':
+      return invitationMail({ ...params, link: url, expiresAt: new Date(params.expiresAt) });
+    case 'password_reset':
+      return passwordResetMail({ ...params, link: url, expiresAt: new Date(params.expiresAt) });
+    case 'email_changed_old':
+      return emailChangedOldMail(params);
+    case 'email_changed_new':
+      return emailChangedNewMail(params);
+  }
+}

@@ -1,6 +1,7 @@
 import type { Database, Db } from '@roster/db';
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
+import type { MailConfig } from '../shared/config.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { assertAccountInOrganization, createUserIn, deleteUser, setActive, updateUser } from '../users/service.js';
 import type { ScimActor } from './connections-service.js';
@@ -168,7 +169,13 @@ export async function getUser(db: Db, actor: ScimActor, id: string, baseUrl: str
 }
 
 /** POST /Users: a user of the connection's account, as users.create makes one (without a password). */
-export async function createScimUser(db: Db, actor: ScimActor, body: unknown, baseUrl: string): Promise<ScimUser> {
+export async function createScimUser(
+  db: Db,
+  actor: ScimActor,
+  body: unknown,
+  baseUrl: string,
+  mail: MailConfig,
+): Promise<ScimUser> {
   const state = stateFromResource(body, null);
   const scope = scopeOf(actor);
   const row = await db.transaction().execute(async (tx) => {
@@ -184,6 +191,8 @@ export async function createScimUser(db: Db, actor: ScimActor, body: unknown, ba
         passwordHash: null,
       },
       account,
+      mail,
+      state.active,
     );
     await setScimColumns(
       tx,

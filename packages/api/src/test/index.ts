@@ -233,6 +233,8 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
       lastName: options.lastName ?? 'User',
       role: options.role,
       password: options.password,
+      // Fixtures are not invited unless a test asks (invitations.test.ts): their audit rows stay those of a creation.
+      sendInvitation: options.invite ?? false,
     });
     if (options.canSignIn) {
       await setPasswordHash(db, created.organization.id, user.id, await testPasswordHash());
@@ -282,6 +284,8 @@ export type AddUserOptions = {
   email?: string;
   firstName?: string;
   lastName?: string;
+  /** Invite a user created without a password (by email, as the console does); fixtures are not invited by default. */
+  invite?: boolean;
 };
 
 /** The `data` a client would get for the error: the router's own error formatter run on it, as the HTTP answer does. */
@@ -306,3 +310,25 @@ export const fieldErrorsOf = (error: TRPCError) => errorDataOf(error).fieldError
 
 /** The export's page size, which tests make small to cross many pages with few users. */
 export { exportLimits } from '../users/export.js';
+
+/**
+ * The token of the latest link mailed to a user (an invitation or a reset), read
+ * from the outbox as the person would read it from the mail (it is the URL's fragment).
+ */
+export async function mailedTokenOf(
+  db: Kysely<Database>,
+  userId: string,
+  kind: 'invitation' | 'password_reset' = 'invitation',
+): Promise<string> {
+  const mail = await db
+    .selectFrom('mailOutbox')
+    .select('link')
+    .where('userId', '=', userId)
+    .where('kind', '=', kind)
+    .orderBy('createdAt', 'desc')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  const token = mail?.link?.split('#')[1];
+  if (!token) throw new Error(`no ${kind} link was mailed to user ${userId}`);
+  return token;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { bulkList, bulkStatus, previewBulk, startBulk } from '../bulk/service.js';
 import { appError } from '../errors.js';
+import { cancelInvitation, resendInvitation } from '../links/invitations.js';
 import {
   bulkOperationOutput,
   bulkStartedOutput,
@@ -80,7 +81,7 @@ export const usersRouter = router({
   create: adminProcedure
     .input(createUserSchema)
     .output(userOutput)
-    .mutation(({ ctx, input }) => createUser(ctx.db, ctx.actor, input)),
+    .mutation(({ ctx, input }) => createUser(ctx.db, ctx.actor, input, ctx.mail)),
 
   update: adminProcedure
     .input(updateUserSchema)
@@ -96,6 +97,18 @@ export const usersRouter = router({
     .input(versioned)
     .output(userOutput)
     .mutation(({ ctx, input }) => setActive(ctx.db, ctx.actor, { ...input, active: false })),
+
+  /** A new invitation link, mailed again; the previous link stops working. */
+  resendInvitation: adminProcedure
+    .input(byId)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => resendInvitation(ctx.db, ctx.actor, ctx.mail, input.id)),
+
+  /** The open invitation stops working; the user stays, without a password, until invited again. */
+  cancelInvitation: adminProcedure
+    .input(byId)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => cancelInvitation(ctx.db, ctx.actor, input.id)),
 
   reactivate: adminProcedure
     .input(versioned)

@@ -18,8 +18,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       user_id uuid references users (id) on delete set null,
       to_address text not null,
       subject text not null,
-      text_body text not null,
-      html_body text not null,
+      -- What the mail says (names, dates), rendered into its text and HTML parts when sent: a few hundred
+      -- bytes a mail rather than kilobytes, so an import that invites 100,000 people stays small.
+      params jsonb not null,
       -- The link the mail carries while it is unsent (it holds a token); removed once sent.
       link text,
       link_expires_at timestamptz,
