@@ -8,6 +8,7 @@ import {
   callerWithToken,
   createTestOrg,
   expectTRPCError,
+  mailedResetTokenOf,
   mailedTokenOf,
   sessionOf,
   type TestOrg,
@@ -272,6 +273,32 @@ const cases: Record<string, Case> = {
         targetLabel: t.email ?? '',
         before: null,
         after: { clientAddress: '203.0.113.9', passwordSet: true },
+      },
+    ],
+  },
+  // Another email than anyone's (users get a row: resets.test.ts): nothing to record, and nothing told.
+  'auth.requestPasswordReset': {
+    setup: async () => ({}),
+    as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
+    act: (caller) => caller.auth.requestPasswordReset({ email: uniqueEmail('nobody') }),
+    rows: { none: 'an email of no user: no organization to record it in' },
+  },
+  'auth.resetPassword': {
+    setup: async (org) => {
+      const user = await org.addUser({ canSignIn: true });
+      return { id: user.id, email: user.email, token: await mailedResetTokenOf(await testDb(), user) };
+    },
+    as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
+    act: (caller, t) => caller.auth.resetPassword({ token: t.token ?? '', password: 'its own password' }),
+    rows: (_org, t) => [
+      {
+        actorId: t.id ?? '',
+        action: 'user.password_reset',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: { clientAddress: '203.0.113.9', endedSessions: 0 },
       },
     ],
   },

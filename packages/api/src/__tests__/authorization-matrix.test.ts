@@ -5,6 +5,7 @@ import {
   callerAs,
   callerWithToken,
   createTestOrg,
+  mailedResetTokenOf,
   mailedTokenOf,
   type TestOrg,
   testDb,
@@ -46,6 +47,8 @@ type World = {
   /** The mailed invitation token of an invited user, and one each for the personas who accept one. */
   invitationToken: string;
   acceptTokens: string[];
+  /** Reset tokens, one per persona (only built for auth.resetPassword's row). */
+  resetTokens: string[];
 };
 
 type Inputs = inferRouterInputs<AppRouter>;
@@ -88,6 +91,12 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'auth.invitation': { input: (w) => ({ token: w.invitationToken }), expect: ['ok', 'ok', 'ok', 'ok', 'ok'] },
   'auth.acceptInvitation': {
     input: (w) => ({ token: w.acceptTokens.shift() ?? '', password: 'a chosen password' }),
+    expect: ['ok', 'ok', 'ok', 'ok', 'ok'],
+  },
+  // Public, and the same answer for every email: anyone may ask.
+  'auth.requestPasswordReset': { input: (w) => ({ email: w.signInEmail }), expect: ['ok', 'ok', 'ok', 'ok', 'ok'] },
+  'auth.resetPassword': {
+    input: (w) => ({ token: w.resetTokens.shift() ?? '', password: 'a reset password' }),
     expect: ['ok', 'ok', 'ok', 'ok', 'ok'],
   },
   'accounts.list': { input: () => ({}), expect: adminInOwnOrg },
@@ -205,7 +214,7 @@ async function outcomeOf(call: Promise<unknown>): Promise<{ outcome: Outcome; va
 }
 
 /** A fresh organization per row, so one row's mutations never decide another's outcome. */
-async function buildWorld() {
+async function buildWorld(path: string) {
   const db = await testDb();
   const org = await createTestOrg(db, 'Matrix Org');
   const other = await createTestOrg(db, 'Other Org');
@@ -245,6 +254,14 @@ async function buildWorld() {
     importId: importPreview.id,
     bulkOperationId: operation?.id ?? '',
     invitationToken: await mailedTokenOf(db, user.id),
+    resetTokens:
+      path === 'auth.resetPassword'
+        ? await Promise.all(
+            personas.map(async () =>
+              mailedResetTokenOf(db, await org.addUser({ accountId: account.id, canSignIn: true })),
+            ),
+          )
+        : [],
     acceptTokens: await Promise.all(
       personas.map(async () => mailedTokenOf(db, (await org.addUser({ accountId: account.id, invite: true })).id)),
     ),
@@ -272,7 +289,7 @@ describe('authorization matrix', () => {
   it.each(procedures)('%s', async (path) => {
     const row = (matrix as Record<string, Row<unknown> | undefined>)[path];
     if (!row) expect.fail(`add an entry for ${path} to the authorization matrix`);
-    const { world, callers, orgSecrets } = await buildWorld();
+    const { world, callers, orgSecrets } = await buildWorld(path);
 
     const actual: Record<string, Outcome> = {};
     const expected: Record<string, Outcome> = {};

@@ -1,12 +1,15 @@
 import { authenticate } from '../core/authenticate.js';
 import { appError } from '../errors.js';
 import { acceptInvitation, lookUpInvitation } from '../links/invitations.js';
-import { invitationOutput, okOutput, signedInOutput, userOutput } from '../shared/outputs.js';
+import { requestPasswordReset, resetPassword } from '../links/resets.js';
+import { invitationOutput, okOutput, resetRequestOutput, signedInOutput, userOutput } from '../shared/outputs.js';
 import {
   acceptInvitationSchema,
   changePasswordSchema,
   invitationLookupSchema,
   loginSchema,
+  requestPasswordResetSchema,
+  resetPasswordSchema,
 } from '../shared/schemas.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
 import { findUserById } from '../users/queries.js';
@@ -55,6 +58,25 @@ export const authRouter = router({
     .mutation(async ({ ctx, input }) => {
       if (ctx.bearerToken !== null) throw notWithApiKey('accept an invitation in the console.');
       const { session, userId, organizationId } = await acceptInvitation(ctx, input);
+      ctx.cookies.set(session.token, session.expiresAt);
+      const user = await findUserById(ctx.db, organizationId, userId);
+      if (!user) throw appError('USER_DELETED', 'This user was deleted meanwhile.');
+      return { user };
+    }),
+
+  /** Mails a reset link if the email is an active user's; the same answer, in the same time, either way. */
+  requestPasswordReset: publicProcedure
+    .input(requestPasswordResetSchema)
+    .output(resetRequestOutput)
+    .mutation(({ ctx, input }) => requestPasswordReset(ctx, input)),
+
+  /** Sets a new password through a reset link: ends every session of the user, then signs in. */
+  resetPassword: publicProcedure
+    .input(resetPasswordSchema)
+    .output(signedInOutput)
+    .mutation(async ({ ctx, input }) => {
+      if (ctx.bearerToken !== null) throw notWithApiKey('reset a password in the console.');
+      const { session, userId, organizationId } = await resetPassword(ctx, input);
       ctx.cookies.set(session.token, session.expiresAt);
       const user = await findUserById(ctx.db, organizationId, userId);
       if (!user) throw appError('USER_DELETED', 'This user was deleted meanwhile.');

@@ -118,3 +118,42 @@ export async function personOf(db: Db, organizationId: string, userId: string) {
     .where('id', '=', userId)
     .executeTakeFirst();
 }
+
+/** Records one password reset request under its keys, and counts those of the last hour under each. */
+export async function countResetRequests(db: Db, emailKey: string, addressKey: string) {
+  await db.insertInto('passwordResetRequests').values({ emailKey, addressKey }).execute();
+  const row = await db
+    .selectFrom('passwordResetRequests')
+    .select([
+      sql<number>`count(*) filter (where email_key = ${emailKey})::int`.as('byEmail'),
+      sql<number>`count(*) filter (where address_key = ${addressKey})::int`.as('byAddress'),
+    ])
+    .where('createdAt', '>', sql<Date>`now() - interval '1 hour'`)
+    .where((eb) => eb.or([eb('emailKey', '=', emailKey), eb('addressKey', '=', addressKey)]))
+    .executeTakeFirstOrThrow();
+  return { byEmail: row.byEmail, byAddress: row.byAddress };
+}
+
+/** The user an email belongs to (emails are unique installation-wide), for a reset request. */
+export async function findResetUser(db: Db, email: string) {
+  return db
+    .selectFrom('users')
+    .innerJoin('organizations', 'organizations.id', 'users.organizationId')
+    .select([
+      'users.id',
+      'users.organizationId',
+      'users.accountId',
+      'users.email',
+      'users.firstName',
+      'users.lastName',
+      'users.active',
+      'organizations.name as organizationName',
+    ])
+    .where(sql<string>`lower(users.email)`, '=', email.toLowerCase())
+    .executeTakeFirst();
+}
+
+/** Forgets reset requests older than an hour (the sweeper's). */
+export async function deleteOldResetRequests(db: Db): Promise<void> {
+  await db.deleteFrom('passwordResetRequests').where('createdAt', '<', sql<Date>`now() - interval '1 hour'`).execute();
+}

@@ -73,6 +73,9 @@ export const signedInOutput = z.object({ user: userOutput });
 /** A mutation that has nothing to tell but that it was done. */
 export const okOutput = z.object({ ok: z.literal(true) });
 
+/** The one answer to a password reset request, whether or not the email is anyone's. */
+export const resetRequestOutput = z.object({ ok: z.literal(true), message: z.string() });
+
 /** What an invitation link's page shows before the person chooses a password. */
 export const invitationOutput = z.object({ organization: z.string(), email: z.string(), expiresAt: z.date() });
 

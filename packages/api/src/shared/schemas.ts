@@ -217,6 +217,10 @@ export const invitationLookupSchema = z.object({ token: linkTokenSchema });
 
 export const acceptInvitationSchema = z.object({ token: linkTokenSchema, password: passwordSchema });
 
+export const requestPasswordResetSchema = z.object({ email: emailSchema });
+
+export const resetPasswordSchema = z.object({ token: linkTokenSchema, password: passwordSchema });
+
 export const loginSchema = z.object({
   email: emailSchema,
   // Any length is accepted here: a wrong password is a failed sign-in, not a form error.

@@ -10,9 +10,10 @@ import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
 import { createContext, type SessionCookies } from '../context.js';
 import { previewUserImport } from '../imports/service.js';
+import { requestPasswordReset } from '../links/resets.js';
 import { createOrganizationIn } from '../organizations/service.js';
 import { appRouter } from '../root.js';
-import type { SessionConfig } from '../shared/config.js';
+import { defaultMailConfig, type SessionConfig } from '../shared/config.js';
 import type { ErrorReason } from '../shared/error-reasons.js';
 import { createCallerFactory } from '../trpc.js';
 import { setPasswordHash } from '../users/queries.js';
@@ -331,4 +332,14 @@ export async function mailedTokenOf(
   const token = mail?.link?.split('#')[1];
   if (!token) throw new Error(`no ${kind} link was mailed to user ${userId}`);
   return token;
+}
+
+/** Asks for a password reset of the email as a browser would, without the answer's minimum duration; returns the mailed token. */
+export async function mailedResetTokenOf(db: Kysely<Database>, user: { id: string; email: string }): Promise<string> {
+  await requestPasswordReset(
+    { db, clientAddress: uniqueClientAddress(), mail: defaultMailConfig },
+    { email: user.email },
+    0,
+  );
+  return mailedTokenOf(db, user.id, 'password_reset');
 }
