@@ -1,4 +1,3 @@
-import type { Db } from '@roster/db';
 import { auditName, recordAudit } from '../audit/queries.js';
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { clientKey, emailKey } from '../auth/limit-keys.js';
@@ -57,7 +56,7 @@ export async function requestPasswordReset(
       if (counts.byAddress > resetsPerAddressPerHour) return 'address_limit' as const;
       // The same work whether the email is anyone's or not: the lookup runs either way.
       const user = await findResetUser(tx, input.email);
-      if (!user || !user.active || counts.byEmail > resetsPerEmailPerHour) return false;
+      if (!user?.active || counts.byEmail > resetsPerEmailPerHour) return false;
       const token = randomSecret();
       const expiresAt = new Date(Date.now() + request.mail.resetTtlMs);
       // A new link ends the earlier ones: only the latest mail works.
