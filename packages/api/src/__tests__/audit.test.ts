@@ -955,6 +955,8 @@ describe('audit gaps', () => {
       ['user.created', user.email, 'Old Name', false],
       ['user.role_changed', user.email, 'Old Name', false],
       ['user.updated', renamedEmail, 'New Name', false],
+      // The email change mailed both addresses (email-change.test.ts).
+      ['user.email_change_notified', renamedEmail, 'New Name', false],
       ['user.deleted', renamedEmail, 'New Name', false],
     ]);
     // Both emails lead to the history written under them.

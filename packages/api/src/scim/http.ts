@@ -155,9 +155,9 @@ async function users(
     case 'GET':
       return withEtag(200, await getUser(db, actor, id, baseUrl), query);
     case 'PUT':
-      return withEtag(200, await replaceScimUser(db, actor, id, body, ifMatch, baseUrl), query);
+      return withEtag(200, await replaceScimUser(db, actor, id, body, ifMatch, baseUrl, mail), query);
     case 'PATCH':
-      return withEtag(200, await patchScimUser(db, actor, id, body, ifMatch, baseUrl), query);
+      return withEtag(200, await patchScimUser(db, actor, id, body, ifMatch, baseUrl, mail), query);
     case 'DELETE':
       await deleteScimUser(db, actor, id, ifMatch);
       return { status: 204, headers: {}, body: undefined };

@@ -230,6 +230,7 @@ async function changeUser(
   id: string,
   ifMatch: string | undefined,
   next: (current: UserState) => UserState,
+  mail: MailConfig,
 ): Promise<ScimUserRow> {
   if (!uuidPattern.test(id)) throw notFound();
   const scope = scopeOf(actor);
@@ -241,7 +242,12 @@ async function changeUser(
     const inner = joined(tx);
     let changed = false;
     if (after.email !== before.email || after.firstName !== before.firstName || after.lastName !== before.lastName) {
-      await updateUser(inner, actor, { id, email: after.email, firstName: after.firstName, lastName: after.lastName });
+      await updateUser(
+        inner,
+        actor,
+        { id, email: after.email, firstName: after.firstName, lastName: after.lastName },
+        mail,
+      );
       changed = true;
     }
     if (after.externalId !== before.externalId) {
@@ -277,8 +283,9 @@ export async function replaceScimUser(
   body: unknown,
   ifMatch: string | undefined,
   baseUrl: string,
+  mail: MailConfig,
 ): Promise<ScimUser> {
-  const row = await changeUser(db, actor, id, ifMatch, (current) => stateFromResource(body, current));
+  const row = await changeUser(db, actor, id, ifMatch, (current) => stateFromResource(body, current), mail);
   return toScimUser(row, baseUrl);
 }
 
@@ -290,8 +297,9 @@ export async function patchScimUser(
   body: unknown,
   ifMatch: string | undefined,
   baseUrl: string,
+  mail: MailConfig,
 ): Promise<ScimUser> {
-  const row = await changeUser(db, actor, id, ifMatch, (current) => applyPatch(current, body));
+  const row = await changeUser(db, actor, id, ifMatch, (current) => applyPatch(current, body), mail);
   return toScimUser(row, baseUrl);
 }
 

@@ -86,7 +86,7 @@ export const usersRouter = router({
   update: adminProcedure
     .input(updateUserSchema)
     .output(userOutput)
-    .mutation(({ ctx, input }) => updateUser(ctx.db, ctx.actor, input)),
+    .mutation(({ ctx, input }) => updateUser(ctx.db, ctx.actor, input, ctx.mail)),
 
   setPassword: adminProcedure
     .input(z.object({ id: idSchema, password: passwordSchema }))

@@ -7,6 +7,7 @@ import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/queries.js';
 import { appError, emailTakenAt } from '../errors.js';
+import { afterEmailChange } from '../links/email-change.js';
 import { inviteUsers } from '../links/invitations.js';
 import { revokeOpenLinks } from '../links/queries.js';
 import type { Actor } from '../shared/actor.js';
@@ -156,6 +157,7 @@ export async function updateUser(
   db: Db,
   actor: Actor,
   input: { id: string; firstName?: string; lastName?: string; email?: string; version?: number },
+  mail: MailConfig,
 ): Promise<UserOutput> {
   return db.transaction().execute(async (tx) => {
     const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id, input.version);
@@ -172,6 +174,10 @@ export async function updateUser(
       targetLabel: label(updated),
       ...changes,
     });
+    if (updated.email !== user.email) {
+      await afterEmailChange(tx, actor, mail, user.email, updated);
+      return (await findUserById(tx, actor.organizationId, user.id)) ?? updated;
+    }
     return updated;
   });
 }
