@@ -14,7 +14,10 @@ export function UserBadges({ user }: { user: User }) {
       {user.lockedUntil && <LockBadge until={user.lockedUntil} />}
       {user.invited && user.invitationExpiresAt && <InvitedBadge until={user.invitationExpiresAt} />}
       {!user.hasPassword && !user.invited && (
-        <span className="badge badge-amber" title="Created without a password: set one so they can sign in.">
+        <span
+          className="badge badge-amber"
+          title="No password and no open invitation: send an invitation from their page, or set a password."
+        >
           Cannot sign in: no password
         </span>
       )}
