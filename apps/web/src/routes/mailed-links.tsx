@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
-import { type FormEvent, type ReactNode, useRef, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import { Field, FormError } from '../components/field';
 import { Spinner } from '../components/states';
 import { errorCode, errorMessage, errorReason, fieldErrorsOf } from '../lib/errors';
@@ -122,7 +122,12 @@ export function InvitationPage() {
   const [token] = useState(tokenOfPage);
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const invitation = trpc.auth.invitation.useQuery({ token }, { retry: false, enabled: token.length > 0 });
+  // A POST (auth.invitation is a mutation): the token never appears in a URL a proxy would log.
+  const invitation = trpc.auth.invitation.useMutation();
+  const { mutate: lookUp } = invitation;
+  useEffect(() => {
+    if (token) lookUp({ token });
+  }, [token, lookUp]);
   const accept = trpc.auth.acceptInvitation.useMutation({
     onSuccess: ({ user }) => {
       markSignedIn(queryClient, user);
@@ -137,7 +142,7 @@ export function InvitationPage() {
       </Card>
     );
   }
-  if (invitation.isPending) {
+  if (!invitation.data && !invitation.error) {
     return (
       <Card title="Accept invitation">
         <Spinner label="Checking the invitation…" />
@@ -151,6 +156,7 @@ export function InvitationPage() {
       </Card>
     );
   }
+  if (!invitation.data) return null;
   const acceptError = accept.error;
   const spent = ['LINK_EXPIRED', 'LINK_USED', 'LINK_INVALID'].includes(errorReason(acceptError) ?? '');
   return (

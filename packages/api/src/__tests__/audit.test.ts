@@ -256,6 +256,16 @@ const cases: Record<string, Case> = {
       },
     ],
   },
+  // A mutation only so the token travels in a POST body: a working link's look-up changes nothing.
+  'auth.invitation': {
+    setup: async (org) => {
+      const user = await org.addUser({ invite: true });
+      return { token: await mailedTokenOf(await testDb(), user.id) };
+    },
+    as: async () => callerWithToken(await testDb(), null),
+    act: (caller, t) => caller.auth.invitation({ token: t.token ?? '' }),
+    rows: { none: 'looking a working link up changes nothing (a refused one is audited: invitations.test.ts)' },
+  },
   'auth.acceptInvitation': {
     setup: async (org) => {
       const user = await org.addUser({ invite: true });

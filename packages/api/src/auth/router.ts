@@ -45,11 +45,15 @@ export const authRouter = router({
     return (await findUserById(ctx.db, actor.organizationId, actor.id)) ?? null;
   }),
 
-  /** An invitation link's organization and email, or why it does not work (expired, used, not valid). */
+  /**
+   * An invitation link's organization and email, or why it does not work (expired, used, not valid).
+   * A mutation though it changes nothing: the token travels in a POST body, never in a URL that a
+   * proxy's access log would keep.
+   */
   invitation: publicProcedure
     .input(invitationLookupSchema)
     .output(invitationOutput)
-    .query(({ ctx, input }) => lookUpInvitation(ctx.db, input.token)),
+    .mutation(({ ctx, input }) => lookUpInvitation(ctx.db, input.token)),
 
   /** Chooses the first password through an invitation link, and signs in. */
   acceptInvitation: publicProcedure
