@@ -2,6 +2,7 @@ import {
   type CreatedOrganization,
   createOrganization,
   generatePassword,
+  listMail,
   mapDatabaseError,
   reasonOf,
 } from '@roster/api';
@@ -73,4 +74,26 @@ export async function createOrg(
     return createOrganization(db, { name, adminEmail: email.data, adminPassword: password.data });
   });
   return generated ? { ...result, generatedPassword: generated } : result;
+}
+
+export const mailStatuses = ['pending', 'sent', 'failed', 'logged'] as const;
+export type MailStatusFilter = (typeof mailStatuses)[number];
+
+/**
+ * `roster mail list`: the outbox, newest first, with each unsent mail's link
+ * (an invitation or reset: how to hand it over when the server has no SMTP_URL).
+ */
+export async function listOutbox(env: CliEnv, options: { status?: string | undefined; limit: number }) {
+  const status = options.status;
+  if (status !== undefined && !(mailStatuses as readonly string[]).includes(status)) {
+    throw new UsageError(`--status: one of ${mailStatuses.join(', ')}.`);
+  }
+  if (!Number.isInteger(options.limit) || options.limit < 1 || options.limit > 1000) {
+    throw new UsageError('--limit: a whole number from 1 to 1000.');
+  }
+  const { result } = await withDatabase(env, async (db) => {
+    await migrateToLatest(db);
+    return listMail(db, { status: status as MailStatusFilter | undefined, limit: options.limit });
+  });
+  return result;
 }

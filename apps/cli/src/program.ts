@@ -15,7 +15,7 @@ const programHelp = [
   'Environment:',
   `  ROSTER_URL       the server (default ${defaultUrl})`,
   '  ROSTER_API_KEY   your API key; `roster api-keys create --help` tells how to get one',
-  '  DATABASE_URL, DATA_DIR   the database, for the operator commands `db` and `org`',
+  '  DATABASE_URL, DATA_DIR   the database, for the operator commands `db`, `org` and `mail`',
   '',
   'Exit codes: 0 done; 1 refused or failed (the message says why); 2 wrong usage, no API key,',
   'or a destructive command without --yes when not at a terminal.',

@@ -7,6 +7,7 @@ import {
   appRouter,
   createContext,
   createInflightTracker,
+  type MailConfig,
   reasonOf,
   retryAfterOf,
   type SessionConfig,
@@ -39,6 +40,8 @@ export type AppOptions = {
   sessions: SessionConfig;
   /** API keys' longest lifetime (API_KEY_MAX_DAYS); the default when not given. */
   apiKeys?: ApiKeyConfig;
+  /** Links in mails (PUBLIC_URL) and how long invitations work (INVITATION_TTL_HOURS). */
+  mail?: MailConfig;
   cookieSecure: 'auto' | 'true' | 'false';
   /**
    * Which proxies' X-Forwarded-* headers to believe: a number of hops (1 behind
@@ -232,6 +235,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       userAgent: req.headers['user-agent'] ?? null,
       sessions: options.sessions,
       apiKeys: options.apiKeys,
+      ...(options.mail ? { mail: options.mail } : {}),
       inflight,
       onActor: (actor) => noteActor(req, actor),
       cookies: {
@@ -290,6 +294,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerScimRoute(app, {
     db: options.db,
+    ...(options.mail ? { mail: options.mail } : {}),
     inflight,
     ...(options.scimRequestsPerSecond === undefined ? {} : { requestsPerSecond: options.scimRequestsPerSecond }),
   });

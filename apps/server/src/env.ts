@@ -122,6 +122,15 @@ const schema = z.object({
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
   METRICS_HOST: z.string().default('127.0.0.1'),
+  SMTP_URL: z
+    .url()
+    .refine(
+      (url) => URL.canParse(url) && ['smtp:', 'smtps:'].includes(new URL(url).protocol),
+      'An SMTP server such as smtps://user:pass@mail.example.com:465 or smtp://mail.example.com:587',
+    )
+    .optional(),
+  MAIL_FROM: z.string().trim().min(3).max(320).default('Roster <roster@localhost>'),
+  INVITATION_TTL_HOURS: positiveInt(168),
   METRICS_TOKEN: z.string().min(24, 'At least 24 characters (e.g. openssl rand -hex 24)').max(512).optional(),
 });
 

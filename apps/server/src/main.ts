@@ -1,6 +1,13 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
-import { bootstrapInstallation, generatePassword, startBulkWorker, startSweeper } from '@roster/api';
+import {
+  bootstrapInstallation,
+  createSmtpTransport,
+  generatePassword,
+  startBulkWorker,
+  startMailWorker,
+  startSweeper,
+} from '@roster/api';
 import { createDb, createReadReplica, migrateToLatest, type ReplicaState } from '@roster/db';
 import { buildApp } from './app.js';
 import { readEnv } from './env.js';
@@ -76,6 +83,12 @@ const sessions = {
   absoluteTimeoutMs: env.SESSION_ABSOLUTE_HOURS * 3_600_000,
   maxSignInsPerEmail: env.SIGN_IN_EMAIL_LIMIT,
 };
+// Links in mails open the console at PUBLIC_URL (or where this server listens, on this machine).
+const mail = {
+  linkBase: env.PUBLIC_URL ?? `http://${['0.0.0.0', '::'].includes(env.HOST) ? 'localhost' : env.HOST}:${env.PORT}`,
+  invitationTtlMs: env.INVITATION_TTL_HOURS * 3_600_000,
+  resetTtlMs: 30 * 60_000,
+};
 // Counted only when they can be read: on METRICS_PORT, or on the main port with METRICS_TOKEN.
 const metrics =
   env.METRICS_PORT || env.METRICS_TOKEN
@@ -93,6 +106,7 @@ const app = await buildApp({
   webRoot: env.WEB_DIST,
   sessions,
   apiKeys: { maxLifetimeMs: env.API_KEY_MAX_DAYS * 86_400_000 },
+  mail,
   cookieSecure: env.COOKIE_SECURE,
   trustProxy: env.TRUST_PROXY,
   ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
@@ -122,6 +136,21 @@ const bulkWorker = startBulkWorker(db, {
   onError: (error) => app.log.warn({ err: error }, 'a bulk action batch failed'),
 });
 
+// Mail, sent from the outbox in the background (with several servers, each mail by one of them). Without
+// SMTP_URL it stays in the outbox and its link is logged once (`roster mail list` shows it again).
+const mailWorker = startMailWorker(
+  db,
+  env.SMTP_URL ? createSmtpTransport({ url: env.SMTP_URL, from: env.MAIL_FROM }) : null,
+  {
+    onLogged: (queued) =>
+      app.log.info(
+        { mailId: queued.id, kind: queued.kind, to: queued.toAddress },
+        `mail not sent (no SMTP_URL): ${queued.subject} to ${queued.toAddress}${queued.link ? `; link: ${queued.link}` : ''}`,
+      ),
+    onError: (error) => app.log.warn({ err: error }, 'sending mail failed'),
+  },
+);
+
 let metricsServer: Server | null = null;
 let closing = false;
 async function shutdown(signal: string) {
@@ -145,6 +174,7 @@ async function shutdown(signal: string) {
     await sweeper.stop();
     await bulkWorker.stop();
     await replica?.close();
+    await mailWorker.stop();
     await db.destroy();
     await tracing?.shutdown();
   } finally {

@@ -2,6 +2,7 @@ import {
   ConnectionRateLimiter,
   handleScimRequest,
   type InflightTracker,
+  type MailConfig,
   ScimError,
   type ScimResponse,
   scimErrorResponse,
@@ -24,6 +25,8 @@ export type ScimRouteOptions = {
   bodyLimitBytes?: number;
   /** Requests a second one connection may send (SCIM_RATE_LIMIT), with bursts of twice that; 0: unlimited. */
   requestsPerSecond?: number;
+  /** Links in invitation mails. */
+  mail?: MailConfig;
 };
 
 /** The default for SCIM_RATE_LIMIT: well above what Okta or Entra ID send in a full sync, well below what a runaway loop does. */
@@ -60,8 +63,10 @@ function parseJson(_request: FastifyRequest, body: string, done: (error: Error |
 
 export function registerScimRoute(app: FastifyInstance, options: ScimRouteOptions): void {
   const perSecond = options.requestsPerSecond ?? defaultScimRequestsPerSecond;
-  const scimOptions =
-    perSecond > 0 ? { rateLimiter: new ConnectionRateLimiter({ perSecond, burst: 2 * perSecond }) } : {};
+  const scimOptions = {
+    ...(perSecond > 0 ? { rateLimiter: new ConnectionRateLimiter({ perSecond, burst: 2 * perSecond }) } : {}),
+    ...(options.mail ? { mail: options.mail } : {}),
+  };
   app.register(async (scope) => {
     // Only JSON bodies: anything else (text/plain, forms) is 415.
     scope.removeAllContentTypeParsers();

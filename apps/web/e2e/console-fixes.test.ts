@@ -467,6 +467,11 @@ describe('the console, as a new administrator found it (issue 18)', () => {
     });
     const { context, page } = await adminPage(browser);
     await page.goto(`/accounts/${account.id}`);
+    // Created without a password: invited by email (invitations.test.ts follows the link).
+    await visible(page.getByRole('row').filter({ hasText: email }).getByText('Invited', { exact: true }));
+    const invited = await must<User>(adminRequest, 'query', 'users.get', { email });
+    await must(adminRequest, 'mutation', 'users.cancelInvitation', { id: invited.id });
+    await page.reload();
     const badge = 'Cannot sign in: no password';
     await visible(page.getByRole('row').filter({ hasText: email }).getByText(badge));
     expect(

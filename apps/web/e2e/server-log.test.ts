@@ -28,4 +28,10 @@ describe("the server's log of the whole browser run", () => {
     expect(log).not.toMatch(/rk_[a-z0-9]{8}_[A-Za-z0-9_-]{43}/);
     expect(log).not.toMatch(/"(password|newPassword|currentPassword|secret|token)"\s*:/);
   });
+
+  it('shows a mailed link only in the line that logs its unsent mail (no SMTP_URL), never in a request line', () => {
+    const withLinks = lines.filter((line) => /\/(invitation|reset-password)#/.test(line));
+    expect(withLinks.length).toBeGreaterThan(0);
+    for (const line of withLinks) expect(line).toContain('mail not sent (no SMTP_URL)');
+  });
 });

@@ -34,6 +34,23 @@ const loginRoute = createRoute({
   component: lazyRouteComponent(() => import('./routes/login'), 'LoginPage'),
 });
 
+/** The pages of mailed links and of Forgot password?: no session needed. */
+const invitationRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/invitation',
+  component: lazyRouteComponent(() => import('./routes/mailed-links'), 'InvitationPage'),
+});
+const resetPasswordRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/reset-password',
+  component: lazyRouteComponent(() => import('./routes/mailed-links'), 'ResetPasswordPage'),
+});
+const forgotPasswordRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/forgot-password',
+  component: lazyRouteComponent(() => import('./routes/mailed-links'), 'ForgotPasswordPage'),
+});
+
 /** Everything behind sign-in: the header, and the session guard. */
 const appRoute = createRoute({ getParentRoute: () => rootRoute, id: 'app', component: AppLayout });
 
@@ -142,6 +159,9 @@ const profileRoute = createRoute({
 
 const routeTree = rootRoute.addChildren([
   loginRoute,
+  invitationRoute,
+  resetPasswordRoute,
+  forgotPasswordRoute,
   appRoute.addChildren([
     indexRoute,
     profileRoute,

@@ -2,7 +2,14 @@ import type { Database, ReadReplica } from '@roster/db';
 import type { Kysely } from 'kysely';
 import type { InflightTracker } from './inflight.js';
 import type { Actor } from './shared/actor.js';
-import { type ApiKeyConfig, defaultApiKeyConfig, defaultSessionConfig, type SessionConfig } from './shared/config.js';
+import {
+  type ApiKeyConfig,
+  defaultApiKeyConfig,
+  defaultMailConfig,
+  defaultSessionConfig,
+  type MailConfig,
+  type SessionConfig,
+} from './shared/config.js';
 
 /** How the host hands session cookies to the client; tests pass a recorder. */
 export type SessionCookies = {
@@ -26,6 +33,8 @@ export type CreateContextOptions = {
   userAgent?: string | null;
   sessions?: SessionConfig;
   apiKeys?: ApiKeyConfig;
+  /** Links in mails (PUBLIC_URL) and how long they work. */
+  mail?: MailConfig;
   /** The host's count of running procedures, so it can wait for them before closing the database. */
   inflight?: InflightTracker;
   /** Told who the caller turned out to be, once authenticated (the host's request log). */
@@ -43,6 +52,7 @@ export type Context = {
   userAgent: string | null;
   sessions: SessionConfig;
   apiKeys: ApiKeyConfig;
+  mail: MailConfig;
   inflight: InflightTracker | null;
   onActor: ((actor: Actor) => void) | null;
 };
@@ -72,6 +82,7 @@ export function createContext(options: CreateContextOptions): Context {
     userAgent: options.userAgent?.slice(0, 512) ?? null,
     sessions: options.sessions ?? defaultSessionConfig,
     apiKeys: options.apiKeys ?? defaultApiKeyConfig,
+    mail: options.mail ?? defaultMailConfig,
     inflight: options.inflight ?? null,
     onActor: options.onActor ?? null,
   };

@@ -15,6 +15,9 @@ export { AppError, appError, type ErrorReason, errorReasons, mapDatabaseError, r
 export { importMaxBytes } from './imports/csv.js';
 export { type ImportSummary, previewUserImport } from './imports/service.js';
 export { createInflightTracker, type InflightTracker } from './inflight.js';
+export { listMail } from './mail/queries.js';
+export { type MailWorker, type MailWorkOptions, runMailWork, startMailWorker } from './mail/service.js';
+export { createSmtpTransport, type MailTransport, type OutgoingMail } from './mail/transport.js';
 export { liveSessionCount } from './metrics/queries.js';
 export { bootstrapInstallation, type CreatedOrganization, createOrganization } from './organizations/service.js';
 export { type AppRouter, appRouter } from './root.js';
@@ -28,6 +31,13 @@ export {
 export { ConnectionRateLimiter, type ScimRateLimit } from './scim/rate-limit.js';
 export { ScimError } from './scim/scim-error.js';
 export type { Actor } from './shared/actor.js';
-export { type ApiKeyConfig, defaultApiKeyConfig, defaultSessionConfig, type SessionConfig } from './shared/config.js';
+export {
+  type ApiKeyConfig,
+  defaultApiKeyConfig,
+  defaultMailConfig,
+  defaultSessionConfig,
+  type MailConfig,
+  type SessionConfig,
+} from './shared/config.js';
 export { createCallerFactory } from './trpc.js';
 export { parseUserExportParams, startUserExport, type UserExport, type UserExportFilter } from './users/export.js';

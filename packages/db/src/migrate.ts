@@ -13,6 +13,8 @@ import * as m0010 from './migrations/0010_scim.js';
 import * as m0011 from './migrations/0011_user_imports.js';
 import * as m0012 from './migrations/0012_bulk_operations.js';
 import * as m0013 from './migrations/0013_user_sort_orders.js';
+import * as m0014 from './migrations/0014_mail_outbox.js';
+import * as m0015 from './migrations/0015_invitations_and_resets.js';
 import * as m0016 from './migrations/0016_delegated_roles.js';
 import * as m0017 from './migrations/0017_write_positions.js';
 import type { Database } from './schema.js';
@@ -32,6 +34,8 @@ export const migrations = {
   '0011_user_imports': m0011,
   '0012_bulk_operations': m0012,
   '0013_user_sort_orders': m0013,
+  '0014_mail_outbox': m0014,
+  '0015_invitations_and_resets': m0015,
   '0016_delegated_roles': m0016,
   '0017_write_positions': m0017,
 };

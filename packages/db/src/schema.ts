@@ -222,6 +222,58 @@ export type BulkOperationResultsTable = {
   processedAt: Date | null;
 };
 
+export type MailKind = 'invitation' | 'password_reset' | 'email_changed_old' | 'email_changed_new';
+export type MailStatus = 'pending' | 'sent' | 'failed' | 'logged';
+
+/** A mail queued in the transaction of what caused it (0014), sent in the background. */
+export type MailOutboxTable = {
+  id: Generated<string>;
+  organizationId: string;
+  kind: MailKind;
+  userId: string | null;
+  toAddress: string;
+  subject: string;
+  /** What the mail says (names, dates), rendered into its parts when it is sent. */
+  params: ColumnType<Record<string, unknown>, string, string>;
+  /** The link (with its token) while the mail is unsent; null once sent. */
+  link: string | null;
+  linkExpiresAt: Date | null;
+  messageId: string;
+  status: ColumnType<MailStatus, MailStatus | undefined, MailStatus>;
+  attempts: ColumnType<number, number | undefined, number>;
+  lastError: string | null;
+  nextAttemptAt: Timestamp;
+  claimedUntil: Date | null;
+  claim: string | null;
+  createdAt: Timestamp;
+  sentAt: Date | null;
+};
+
+export type UserLinkPurpose = 'invitation' | 'password_reset';
+
+/** An invitation or password reset link (0015): only its token's sha256 is stored. */
+export type UserLinksTable = {
+  id: Generated<string>;
+  organizationId: string;
+  userId: string;
+  purpose: UserLinkPurpose;
+  tokenHash: string;
+  email: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+  createdBy: string | null;
+  createdAt: Timestamp;
+};
+
+/** One password reset request, counted per email and per client address (hashed keys). */
+export type PasswordResetRequestsTable = {
+  id: Generated<string>;
+  emailKey: string;
+  addressKey: string;
+  createdAt: Timestamp;
+};
+
 export type Database = {
   organizations: OrganizationsTable;
   accounts: AccountsTable;
@@ -236,6 +288,9 @@ export type Database = {
   userImportRows: UserImportRowsTable;
   bulkOperations: BulkOperationsTable;
   bulkOperationResults: BulkOperationResultsTable;
+  mailOutbox: MailOutboxTable;
+  userLinks: UserLinksTable;
+  passwordResetRequests: PasswordResetRequestsTable;
 };
 
 /** The database, or a transaction of it (a Transaction is a Kysely): what queries run on. */

@@ -110,4 +110,39 @@ describe('operator commands', () => {
       await db.destroy();
     }
   });
+
+  it('mail list shows the outbox, with the link of mail no SMTP server sent', async () => {
+    const invitee = uniqueEmail('invitee');
+    // The administrator invites someone; a server without SMTP_URL would log the link and keep the mail.
+    const { db: again } = createDb('DATABASE_URL' in where ? { url: where.DATABASE_URL } : { dataDir });
+    try {
+      const { signIn } = await import('@roster/api/test');
+      const admin = await signIn(again, email, { password: 'operator-pass-1' });
+      await admin.caller.users.create({
+        accountId: created.account.id,
+        email: invitee,
+        firstName: 'In',
+        lastName: 'Vitee',
+      });
+    } finally {
+      await again.destroy();
+    }
+    const listed = await roster(['mail', 'list', '--json']);
+    expect(listed.code).toBe(0);
+    const rows = JSON.parse(listed.stdout) as {
+      toAddress: string;
+      kind: string;
+      status: string;
+      link: string | null;
+    }[];
+    const mail = rows.find((row) => row.toAddress === invitee);
+    expect(mail).toMatchObject({ kind: 'invitation', status: 'pending' });
+    expect(mail?.link).toMatch(/\/invitation#[\w-]{40,}$/);
+    const text = await roster(['mail', 'list', '--status', 'pending']);
+    expect(text.stdout).toContain(invitee);
+    expect(text.stdout).toContain(mail?.link ?? 'no link');
+    const bad = await roster(['mail', 'list', '--status', 'lost']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--status');
+  });
 });

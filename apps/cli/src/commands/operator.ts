@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { toJson } from '../output.js';
+import { table, toJson, when } from '../output.js';
 import type { Runtime } from '../runtime.js';
 
 const databaseHelp = [
@@ -34,5 +34,34 @@ export function registerOperator(program: Command, runtime: Runtime): void {
       const { createOrg } = await import('../operator.js');
       const created = await createOrg(runtime.env, options);
       runtime.io.stdout.write(`${toJson(created)}\n`);
+    });
+
+  const mail = program.command('mail').description('operator: the mail outbox').addHelpText('after', databaseHelp);
+  mail
+    .command('list')
+    .description(
+      'list queued and sent mail, newest first; without SMTP_URL mail stays here (status logged) with its link',
+    )
+    .option('--status <status>', 'only pending, sent, failed or logged mail')
+    .option('--limit <n>', 'at most this many (default 50)', (value) => Number(value), 50)
+    .addHelpText('after', databaseHelp)
+    .action(async (options: { status?: string; limit: number }, command: Command) => {
+      const { listOutbox } = await import('../operator.js');
+      const rows = await listOutbox(runtime.env, options);
+      runtime.print(command, rows, (list) =>
+        list.length
+          ? table(list, [
+              { header: 'Queued', value: (m) => when(m.createdAt) },
+              {
+                header: 'Status',
+                value: (m) => (m.lastError ? `${m.status} (${m.attempts}: ${m.lastError})` : m.status),
+              },
+              { header: 'Organization', value: (m) => m.organization },
+              { header: 'To', value: (m) => m.toAddress },
+              { header: 'Subject', value: (m) => m.subject },
+              { header: 'Link', value: (m) => (m.link ? `${m.link} (until ${when(m.linkExpiresAt)})` : '-') },
+            ])
+          : 'The outbox is empty.',
+      );
     });
 }

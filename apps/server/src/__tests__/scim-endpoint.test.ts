@@ -67,6 +67,8 @@ describe('SCIM authentication', () => {
     expect(actions.map((r) => r.action)).toEqual([
       'scim_connection.created',
       'user.created',
+      // Created without a password: invited by email, with the connection as the inviter.
+      'user.invited',
       'user.deactivated',
       'scim_connection.revoked',
     ]);

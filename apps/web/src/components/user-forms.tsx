@@ -334,7 +334,7 @@ export function AddUserForm({
       <Field
         label="Password (optional)"
         error={errors.password?.message}
-        hint="At least 8 characters. Without one, the user cannot sign in until you set a password."
+        hint="At least 8 characters. Without one, the user is invited by email to choose their own."
       >
         {(props) => (
           <input

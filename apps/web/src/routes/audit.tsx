@@ -43,6 +43,17 @@ const actionLabels: Record<AuditAction, string> = {
   'scim_connection.revoked': 'Revoked provisioning connection',
   'users.exported': 'Exported users (CSV)',
   'account.users_imported': 'Imported users',
+  'user.invited': 'Invited user',
+  'user.invitation_resent': 'Resent invitation',
+  'user.invitation_cancelled': 'Cancelled invitation',
+  'user.invitation_accepted': 'Accepted invitation',
+  'user.password_reset_requested': 'Asked for a password reset',
+  'user.password_reset': 'Reset password by email',
+  'user.email_change_notified': 'Mailed an email change',
+  'auth.link_refused': 'Refused a mailed link',
+  'mail.sent': 'Sent mail',
+  'mail.failed': 'Gave up sending mail',
+  'mail.logged': 'Logged mail (no SMTP)',
 };
 
 // Also the order fields are listed in (the database keeps JSON keys in its own order).

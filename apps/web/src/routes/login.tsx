@@ -1,5 +1,5 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { getRouteApi, useNavigate } from '@tanstack/react-router';
+import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { Field, FormError } from '../components/field';
 import { errorCode, errorMessage, fieldErrorsOf } from '../lib/errors';
@@ -135,6 +135,9 @@ export function LoginPage() {
             {login.isPending ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
+        <p className="muted">
+          <Link to="/forgot-password">Forgot password?</Link>
+        </p>
       </div>
     </main>
   );

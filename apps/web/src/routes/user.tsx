@@ -11,7 +11,7 @@ import { EmptyState, ErrorState, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { UserActions, useUnlock } from '../components/user-actions';
 import { UserBadges } from '../components/user-badges';
-import { errorCode } from '../lib/errors';
+import { errorCode, errorMessage } from '../lib/errors';
 import { formatDate, formatDateTime, fullName, plural, roleLabel } from '../lib/format';
 import { permissionsOf, roleBadgeClass } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
@@ -54,6 +54,9 @@ export function UserPage() {
           lockedUntil={user.data.lockedUntil}
           manages={permissionsOf(me).managesUser(user.data)}
         />
+      )}
+      {!user.data.hasPassword && (
+        <InvitationNotice user={user.data} manages={permissionsOf(me).managesUser(user.data)} />
       )}
       <Sessions user={user.data} />
       <ApiKeysSection userId={user.data.id} ownerLabel={name} />
@@ -178,6 +181,84 @@ function MoveUser({ user, accountName }: { user: User; accountName: string | und
         ? 'Administrators belong to the default account. Make them a user first (in the ⋯ menu), then move them.'
         : `They are now in ${accountName ? `“${accountName}”` : 'their account'}. Choose the account to move them to; their sessions, API keys and role stay as they are.`}
     </ConfirmDialog>
+  );
+}
+
+/** An invited user's invitation (resend, cancel), or a way to send one to a user without a password. */
+function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  const [confirming, setConfirming] = useState(false);
+  const resend = trpc.users.resendInvitation.useMutation({
+    onSuccess: async (sent) => {
+      toast.show(`Invitation sent to ${sent.email}. The previous link no longer works.`);
+      await refresh();
+    },
+    onError: (error) => toast.show(`Could not send the invitation: ${errorMessage(error)}`),
+  });
+  const cancel = trpc.users.cancelInvitation.useMutation({
+    onSuccess: async (cancelled) => {
+      setConfirming(false);
+      toast.show(`The invitation of ${cancelled.email} is cancelled.`);
+      await refresh();
+    },
+  });
+  const until = user.invitationExpiresAt;
+  const expired = until !== null && until.getTime() <= Date.now();
+  return (
+    <div className="alert alert-info" role="note">
+      <p className="alert-title">
+        {user.invited && until
+          ? expired
+            ? `Invited: the link expired on ${formatDateTime(until)}.`
+            : `Invited: the link in the mail works until ${formatDateTime(until)}.`
+          : 'No password and no invitation: this user cannot sign in.'}
+      </p>
+      <p>
+        {user.invited
+          ? 'They choose their password through the mailed link. Resending mails a new link; the previous one stops working.'
+          : manages
+            ? 'Send an invitation so they choose a password themselves, or set one in the ⋯ menu.'
+            : 'An administrator can send them an invitation.'}
+      </p>
+      {manages && (
+        <div className="row-actions">
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={resend.isPending || !user.active}
+            title={user.active ? undefined : 'Reactivate the user first.'}
+            onClick={() => resend.mutate({ id: user.id })}
+          >
+            {resend.isPending ? 'Sending…' : user.invited ? 'Resend invitation' : 'Send invitation'}
+          </button>
+          {user.invited && (
+            <ConfirmDialog
+              open={confirming}
+              onOpenChange={(next) => {
+                setConfirming(next);
+                if (!next) cancel.reset();
+              }}
+              title={`Cancel the invitation of ${user.email}?`}
+              confirmLabel="Cancel invitation"
+              cancelLabel="Keep it"
+              danger
+              pending={cancel.isPending}
+              error={cancel.error}
+              onConfirm={() => cancel.mutate({ id: user.id })}
+              trigger={
+                <button type="button" className="btn btn-small">
+                  Cancel invitation
+                </button>
+              }
+            >
+              The link in their mail stops working. The user stays, without a password, until you invite them again or
+              set one.
+            </ConfirmDialog>
+          )}
+        </div>
+      )}
+    </div>
   );
 }
 

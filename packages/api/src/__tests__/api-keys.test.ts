@@ -191,7 +191,7 @@ describe('Authorization: Bearer <key>', () => {
       firstName: 'Made',
       lastName: 'ByKey',
     });
-    const audit = await org.admin.audit.list({ userId: created.id });
+    const audit = await org.admin.audit.list({ userId: created.id, action: 'user.created' });
     expect(audit.items[0]).toMatchObject({ action: 'user.created', actorId: org.adminId });
   });
 

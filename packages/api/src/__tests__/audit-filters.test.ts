@@ -34,6 +34,8 @@ async function history(org: Org) {
     email: uniqueEmail('zoe'),
     firstName: 'Zoe',
     lastName: 'Quartermaine',
+    // Not invited: this history is about the rows of changes (invitations.test.ts audits those).
+    sendInvitation: false,
   });
   await org.admin.users.update({ id: zoe.id, lastName: 'Smith' });
   await org.admin.users.delete({ id: leaver.id });

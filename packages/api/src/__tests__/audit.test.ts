@@ -8,6 +8,8 @@ import {
   callerWithToken,
   createTestOrg,
   expectTRPCError,
+  mailedResetTokenOf,
+  mailedTokenOf,
   sessionOf,
   type TestOrg,
   testDb,
@@ -132,6 +134,16 @@ const cases: Record<string, Case> = {
           passwordSet: false,
         },
       },
+      // Without a password: invited by email, in the same transaction.
+      {
+        actorId: org.adminId,
+        action: 'user.invited',
+        targetType: 'user',
+        targetId: expect.any(String),
+        targetLabel: t.email ?? '',
+        before: null,
+        after: { email: t.email, expiresAt: expect.any(String), mailId: expect.any(String) },
+      },
     ],
   },
   'accounts.update': {
@@ -205,6 +217,98 @@ const cases: Record<string, Case> = {
           accountId: org.defaultAccountId,
           passwordSet: true,
         },
+      },
+    ],
+  },
+  'users.resendInvitation': {
+    setup: async (org) => {
+      const user = await org.addUser({ invite: true });
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.resendInvitation({ id: t.id ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.invitation_resent',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: { email: t.email, expiresAt: expect.any(String), mailId: expect.any(String) },
+      },
+    ],
+  },
+  'users.cancelInvitation': {
+    setup: async (org) => {
+      const user = await org.addUser({ invite: true });
+      return { id: user.id, email: user.email };
+    },
+    act: (caller, t) => caller.users.cancelInvitation({ id: t.id ?? '' }),
+    rows: (org, t) => [
+      {
+        actorId: org.adminId,
+        action: 'user.invitation_cancelled',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: { email: t.email, expiresAt: expect.any(String) },
+        after: null,
+      },
+    ],
+  },
+  // A mutation only so the token travels in a POST body: a working link's look-up changes nothing.
+  'auth.invitation': {
+    setup: async (org) => {
+      const user = await org.addUser({ invite: true });
+      return { token: await mailedTokenOf(await testDb(), user.id) };
+    },
+    as: async () => callerWithToken(await testDb(), null),
+    act: (caller, t) => caller.auth.invitation({ token: t.token ?? '' }),
+    rows: { none: 'looking a working link up changes nothing (a refused one is audited: invitations.test.ts)' },
+  },
+  'auth.acceptInvitation': {
+    setup: async (org) => {
+      const user = await org.addUser({ invite: true });
+      return { id: user.id, email: user.email, token: await mailedTokenOf(await testDb(), user.id) };
+    },
+    as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
+    act: (caller, t) => caller.auth.acceptInvitation({ token: t.token ?? '', password: 'its own password' }),
+    // The invited user acts: they proved who they are with the mailed link.
+    rows: (_org, t) => [
+      {
+        actorId: t.id ?? '',
+        action: 'user.invitation_accepted',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: { clientAddress: '203.0.113.9', passwordSet: true },
+      },
+    ],
+  },
+  // Another email than anyone's (users get a row: resets.test.ts): nothing to record, and nothing told.
+  'auth.requestPasswordReset': {
+    setup: async () => ({}),
+    as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
+    act: (caller) => caller.auth.requestPasswordReset({ email: uniqueEmail('nobody') }),
+    rows: { none: 'an email of no user: no organization to record it in' },
+  },
+  'auth.resetPassword': {
+    setup: async (org) => {
+      const user = await org.addUser({ canSignIn: true });
+      return { id: user.id, email: user.email, token: await mailedResetTokenOf(await testDb(), user) };
+    },
+    as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
+    act: (caller, t) => caller.auth.resetPassword({ token: t.token ?? '', password: 'its own password' }),
+    rows: (_org, t) => [
+      {
+        actorId: t.id ?? '',
+        action: 'user.password_reset',
+        targetType: 'user',
+        targetId: t.id ?? '',
+        targetLabel: t.email ?? '',
+        before: null,
+        after: { clientAddress: '203.0.113.9', endedSessions: 0 },
       },
     ],
   },
@@ -545,6 +649,15 @@ const cases: Record<string, Case> = {
       },
       {
         actorId: org.adminId,
+        action: 'user.invited',
+        targetType: 'user',
+        targetId: expect.any(String),
+        targetLabel: t.fresh ?? '',
+        before: null,
+        after: { email: t.fresh, expiresAt: expect.any(String), mailId: expect.any(String) },
+      },
+      {
+        actorId: org.adminId,
         action: 'user.deactivated',
         targetType: 'user',
         targetId: t.id ?? '',
@@ -756,9 +869,15 @@ describe('audit.list', () => {
     const actions = async (userId: string) =>
       (await org.admin.audit.list({ userId })).items.map((i) => `${i.action}:${i.targetLabel}`).sort();
     expect(await actions(user.id)).toEqual(
-      [`user.created:${user.email}`, `user.created:${target.email}`, `user.updated:${user.email}`].sort(),
+      [
+        `user.created:${user.email}`,
+        `user.created:${target.email}`,
+        // Created without a password by this administrator: invited.
+        `user.invited:${target.email}`,
+        `user.updated:${user.email}`,
+      ].sort(),
     );
-    expect(await actions(target.id)).toEqual([`user.created:${target.email}`]);
+    expect(await actions(target.id)).toEqual([`user.created:${target.email}`, `user.invited:${target.email}`].sort());
   });
 
   it('keeps rows of a deleted actor whole: their id, email and name, no longer linked', async () => {
@@ -846,6 +965,8 @@ describe('audit gaps', () => {
       ['user.created', user.email, 'Old Name', false],
       ['user.role_changed', user.email, 'Old Name', false],
       ['user.updated', renamedEmail, 'New Name', false],
+      // The email change mailed both addresses (email-change.test.ts).
+      ['user.email_change_notified', renamedEmail, 'New Name', false],
       ['user.deleted', renamedEmail, 'New Name', false],
     ]);
     // Both emails lead to the history written under them.

@@ -7,6 +7,8 @@ import {
   callerWithKey,
   callerWithToken,
   createTestOrg,
+  mailedResetTokenOf,
+  mailedTokenOf,
   type TestOrg,
   testDb,
   testPassword,
@@ -79,6 +81,12 @@ type World = {
   importId: string;
   /** A bulk action of the administrator (ending `userId`'s sessions). */
   bulkOperationId: string;
+  /** The mailed invitation link's token of `userId` (created without a password: invited). */
+  invitationToken: string;
+  /** The token of another invited user of `accountId`, for the one caller per world who accepts it. */
+  acceptToken: string;
+  /** A mailed reset link's token of a user of `accountId` (only built for auth.resetPassword's row). */
+  resetToken: string;
 };
 
 type Inputs = inferRouterInputs<AppRouter>;
@@ -150,6 +158,31 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
     keys: noKeysSignedIn,
     repeatable: true,
   },
+  // Public: whoever holds the link (the token is the credential), signed in or not; console flows, so no keys.
+  'auth.invitation': {
+    input: (w) => ({ token: w.invitationToken }),
+    expect: ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+    keys: noKeys,
+    repeatable: true,
+  },
+  // Each caller who succeeds has a world (and an invitation) of their own: a link works once.
+  'auth.acceptInvitation': {
+    input: (w) => ({ token: w.acceptToken, password: 'a chosen password' }),
+    expect: ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+    keys: noKeys,
+  },
+  // Public, and the same answer for every email: anyone may ask.
+  'auth.requestPasswordReset': {
+    input: (w) => ({ email: w.signInEmail }),
+    expect: ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+    keys: noKeys,
+    repeatable: true,
+  },
+  'auth.resetPassword': {
+    input: (w) => ({ token: w.resetToken, password: 'a reset password' }),
+    expect: ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+    keys: noKeys,
+  },
   'accounts.list': { input: () => ({}), expect: accountReadInOwnOrg },
   'accounts.get': { input: (w) => ({ id: w.accountId }), expect: accountReadOnIds },
   // Ids outside the caller's scope find nothing (an empty list; delegated-access.test.ts checks it).
@@ -178,6 +211,9 @@ const matrix: { [P in ProcedurePath]: Row<P> } = {
   'users.reactivate': { input: (w) => ({ id: w.inactiveUserId }), expect: accountManageOnIds },
   'users.delete': { input: (w) => ({ id: w.userId }), expect: accountManageOnIds },
   'users.setRole': { input: (w) => ({ id: w.defaultUserId, role: 'admin' }), expect: orgAdminOnIds },
+  // `userId` was created without a password: invited.
+  'users.resendInvitation': { input: (w) => ({ id: w.userId }), expect: accountManageOnIds },
+  'users.cancelInvitation': { input: (w) => ({ id: w.userId }), expect: accountManageOnIds },
   'users.unlock': { input: (w) => ({ id: w.userId }), expect: accountManageOnIds },
   'users.sessions': { input: (w) => ({ id: w.userId }), expect: accountReadOnIds },
   'users.endSessions': { input: (w) => ({ id: w.userId, revokeApiKeys: true }), expect: accountManageOnIds },
@@ -291,13 +327,13 @@ async function keyCallerOf(db: Awaited<ReturnType<typeof testDb>>, session: Call
 }
 
 /** A fresh organization per row (and per successful change), so one call never decides another's outcome. */
-async function buildWorld() {
+async function buildWorld(path: string) {
   const db = await testDb();
   const org = await createTestOrg(db, 'Matrix Org');
   const other = await createTestOrg(db, 'Other Org');
   const account = await org.addAccount();
   const account2 = await org.addAccount();
-  const user = await org.addUser({ accountId: account.id });
+  const user = await org.addUser({ accountId: account.id, invite: true });
   const defaultUser = await org.addUser();
   const signInUser = await org.addUser({ canSignIn: true });
   const inactiveTarget = await org.addUser({ accountId: account.id });
@@ -336,6 +372,15 @@ async function buildWorld() {
     scimConnectionId: connection.id,
     importId: importPreview.id,
     bulkOperationId: operation?.id ?? '',
+    invitationToken: await mailedTokenOf(db, user.id),
+    acceptToken:
+      path === 'auth.acceptInvitation'
+        ? await mailedTokenOf(db, (await org.addUser({ accountId: account.id, invite: true })).id)
+        : '',
+    resetToken:
+      path === 'auth.resetPassword'
+        ? await mailedResetTokenOf(db, await org.addUser({ accountId: account.id, canSignIn: true }))
+        : '',
   };
   const sessions = {
     plainUser: await callerAs(db, plain.id),
@@ -390,7 +435,7 @@ describe('authorization matrix', () => {
     if (!row) expect.fail(`add an entry for ${path} to the authorization matrix`);
     // A change that succeeds gets an organization of its own: it may delete or change the target.
     const isolate = procedureDefs[path]?._def.type === 'mutation' && !row.repeatable;
-    let built = await buildWorld();
+    let built = await buildWorld(path);
     let fresh = true;
 
     const actual: Record<string, Outcome> = {};
@@ -402,7 +447,7 @@ describe('authorization matrix', () => {
     ];
     for (const persona of ordered) {
       if (isolate && succeeds(expectedOf(row, persona))) {
-        if (!fresh) built = await buildWorld();
+        if (!fresh) built = await buildWorld(path);
         fresh = false;
       }
       const { world, callers, orgSecrets, accountSecrets } = built;

@@ -155,9 +155,12 @@ describe('duplicate emails racing', () => {
     expect(count(outcomes, 'CONFLICT')).toBe(19);
     const rows = await db.selectFrom('users').select('id').where('email', '=', email).execute();
     expect(rows).toHaveLength(1);
-    // Only the winner was audited.
+    // Only the winner was audited (its creation, and its invitation: it has no password).
     const created = (await auditRowsOf(db, org.organizationId)).filter((r) => r.targetLabel === email);
-    expect(created).toHaveLength(1);
+    expect(created.map((r) => r.action).sort()).toEqual(['user.created', 'user.invited']);
+    // ... and only the winner was mailed.
+    const mails = await db.selectFrom('mailOutbox').select('id').where('toAddress', '=', email).execute();
+    expect(mails).toHaveLength(1);
   });
 
   it('two organizations creating one email at once: one wins', async () => {

@@ -193,6 +193,32 @@ describe('an account administrator', () => {
     ]);
   });
 
+  it('resends and cancels the invitations of plain users of their account only', async () => {
+    const { org, mine, theirs, caller } = await delegatedOrg();
+    const invitedPlain = await org.addUser({ accountId: mine.id, invite: true });
+    const invitedPeer = await org.addUser({ accountId: mine.id, role: 'account_admin', invite: true });
+    const invitedAuditor = await org.addUser({ accountId: mine.id, role: 'auditor', invite: true });
+    const invitedElsewhere = await org.addUser({ accountId: theirs.id, invite: true });
+
+    await expect(caller.users.resendInvitation({ id: invitedPlain.id })).resolves.toMatchObject({ invited: true });
+    await expect(caller.users.cancelInvitation({ id: invitedPlain.id })).resolves.toMatchObject({ invited: false });
+    // Someone with rights in their own account: FORBIDDEN (cancelling would lock them out), and nothing changes.
+    for (const withRights of [invitedPeer, invitedAuditor]) {
+      for (const attempt of [caller.users.resendInvitation, caller.users.cancelInvitation]) {
+        const error = await expectTRPCError(attempt({ id: withRights.id }), 'FORBIDDEN');
+        expect(reasonOf(error)).toBe('OUTSIDE_DELEGATION');
+      }
+    }
+    // Another account's invited user is not there for them.
+    await expectTRPCError(caller.users.resendInvitation({ id: invitedElsewhere.id }), 'NOT_FOUND');
+    await expectTRPCError(caller.users.cancelInvitation({ id: invitedElsewhere.id }), 'NOT_FOUND');
+    for (const untouched of [invitedPeer, invitedAuditor, invitedElsewhere]) {
+      const now = await org.admin.users.get({ id: untouched.id });
+      expect(now.invited).toBe(true);
+      expect(now.invitationExpiresAt?.getTime()).toBe(untouched.invitationExpiresAt?.getTime());
+    }
+  });
+
   it('acts with the same rights through an API key of their own', async () => {
     const { db, caller, plain, peerAdmin, elsewhere } = await delegatedOrg();
     const { secret } = await caller.apiKeys.create({ name: 'Account script' });

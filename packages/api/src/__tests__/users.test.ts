@@ -19,6 +19,8 @@ const userKeys = [
   'firstName',
   'hasPassword',
   'id',
+  'invitationExpiresAt',
+  'invited',
   'lastLoginAt',
   'lastName',
   'lockedUntil',

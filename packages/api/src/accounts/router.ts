@@ -48,7 +48,7 @@ export const accountsRouter = router({
   create: adminProcedure
     .input(createAccountSchema)
     .output(accountOutput)
-    .mutation(({ ctx, input }) => createAccount(ctx.db, ctx.actor, input)),
+    .mutation(({ ctx, input }) => createAccount(ctx.db, ctx.actor, input, ctx.mail)),
 
   update: adminProcedure
     .input(

@@ -3,6 +3,7 @@ import { diff, recordAccountUsersDeleted, recordAudit } from '../audit/queries.j
 import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { appError, emailTakenAt } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
+import type { MailConfig } from '../shared/config.js';
 import type { AccountOutput } from '../shared/outputs.js';
 import { createUserIn, hashOptional } from '../users/service.js';
 import { deleteAccountRow, findAccount, insertAccount, lockAccount, updateAccountRow } from './queries.js';
@@ -16,7 +17,12 @@ export type CreateAccountInput = {
 };
 
 /** The account and all of its users in one transaction: all or nothing. */
-export async function createAccount(db: Db, actor: Actor, input: CreateAccountInput): Promise<AccountOutput> {
+export async function createAccount(
+  db: Db,
+  actor: Actor,
+  input: CreateAccountInput,
+  mail: MailConfig,
+): Promise<AccountOutput> {
   input.users.forEach((user, index) => {
     assertNotCommonPassword(user.password, ['users', index, 'password']);
   });
@@ -41,6 +47,7 @@ export async function createAccount(db: Db, actor: Actor, input: CreateAccountIn
         actor,
         { ...user, accountId: account.id, passwordHash: hashes[index] ?? null },
         { isDefault: false },
+        mail,
       ).catch((error: unknown) => {
         // Which row of the form has the taken email.
         throw emailTakenAt(error, ['users', index, 'email']);

@@ -1,8 +1,17 @@
 import { authenticate } from '../core/authenticate.js';
 import { noteSignInWrite } from '../core/read-replica.js';
 import { appError } from '../errors.js';
-import { okOutput, signedInOutput, userOutput } from '../shared/outputs.js';
-import { changePasswordSchema, loginSchema } from '../shared/schemas.js';
+import { acceptInvitation, lookUpInvitation } from '../links/invitations.js';
+import { requestPasswordReset, resetPassword } from '../links/resets.js';
+import { invitationOutput, okOutput, resetRequestOutput, signedInOutput, userOutput } from '../shared/outputs.js';
+import {
+  acceptInvitationSchema,
+  changePasswordSchema,
+  invitationLookupSchema,
+  loginSchema,
+  requestPasswordResetSchema,
+  resetPasswordSchema,
+} from '../shared/schemas.js';
 import { authedProcedure, publicProcedure, router } from '../trpc.js';
 import { findUserById } from '../users/queries.js';
 import { changePassword, signIn, signOut } from './service.js';
@@ -37,6 +46,55 @@ export const authRouter = router({
     if (!actor) return null;
     return (await findUserById(ctx.db, actor.organizationId, actor.id)) ?? null;
   }),
+
+  /**
+   * An invitation link's organization and email, or why it does not work (expired, used, not valid).
+   * A mutation though it changes nothing: the token travels in a POST body, never in a URL that a
+   * proxy's access log would keep.
+   */
+  invitation: publicProcedure
+    .input(invitationLookupSchema)
+    .output(invitationOutput)
+    .mutation(({ ctx, input }) => {
+      // Like signing in, a console flow: a script's key has nothing to do with someone's invitation.
+      if (ctx.bearerToken !== null) throw notWithApiKey('open an invitation in the console.');
+      return lookUpInvitation(ctx.db, input.token);
+    }),
+
+  /** Chooses the first password through an invitation link, and signs in. */
+  acceptInvitation: publicProcedure
+    .input(acceptInvitationSchema)
+    .output(signedInOutput)
+    .mutation(async ({ ctx, input }) => {
+      if (ctx.bearerToken !== null) throw notWithApiKey('accept an invitation in the console.');
+      const { session, userId, organizationId } = await acceptInvitation(ctx, input);
+      ctx.cookies.set(session.token, session.expiresAt);
+      const user = await findUserById(ctx.db, organizationId, userId);
+      if (!user) throw appError('USER_DELETED', 'This user was deleted meanwhile.');
+      return { user };
+    }),
+
+  /** Mails a reset link if the email is an active user's; the same answer, in the same time, either way. */
+  requestPasswordReset: publicProcedure
+    .input(requestPasswordResetSchema)
+    .output(resetRequestOutput)
+    .mutation(({ ctx, input }) => {
+      if (ctx.bearerToken !== null) throw notWithApiKey('ask for a password reset on the sign-in page.');
+      return requestPasswordReset(ctx, input);
+    }),
+
+  /** Sets a new password through a reset link: ends every session of the user, then signs in. */
+  resetPassword: publicProcedure
+    .input(resetPasswordSchema)
+    .output(signedInOutput)
+    .mutation(async ({ ctx, input }) => {
+      if (ctx.bearerToken !== null) throw notWithApiKey('reset a password in the console.');
+      const { session, userId, organizationId } = await resetPassword(ctx, input);
+      ctx.cookies.set(session.token, session.expiresAt);
+      const user = await findUserById(ctx.db, organizationId, userId);
+      if (!user) throw appError('USER_DELETED', 'This user was deleted meanwhile.');
+      return { user };
+    }),
 
   changePassword: authedProcedure
     .input(changePasswordSchema)

@@ -1,5 +1,6 @@
 import type { Db } from '@roster/db';
 import { deleteExpiredImports } from '../imports/queries.js';
+import { deleteOldResetRequests } from '../links/queries.js';
 import { sweepEmailWindows, sweepSessions, sweepSignInAttempts } from './queries.js';
 import { signInPolicy } from './sign-in-policy.js';
 
@@ -53,8 +54,9 @@ export function startSweeper(
     if (stopped) return;
     timer = setTimeout(() => {
       running = sweepSignInData(db, options)
-        // And CSV import previews a day past their expiry.
+        // And CSV import previews a day past their expiry, and password reset requests past their hour.
         .then(() => deleteExpiredImports(db))
+        .then(() => deleteOldResetRequests(db))
         .then(
           () => {},
           (error: unknown) => options.onError?.(error),

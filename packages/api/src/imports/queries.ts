@@ -259,7 +259,7 @@ export async function countRows(tx: Transaction<Database>, importId: string, ver
   return Number(row.rows[0]?.n ?? 0);
 }
 
-/** Creates the users of these lines (no password: they cannot sign in until one is set). */
+/** Creates the users of these lines (no password: they are invited to choose one); returns them. */
 export async function insertCreates(
   tx: Transaction<Database>,
   actor: Actor,
@@ -267,15 +267,23 @@ export async function insertCreates(
   accountId: string,
   range: LineRange,
 ) {
-  const result = await sql`
+  const result = await sql<{
+    id: string;
+    accountId: string;
+    email: string;
+    firstName: string;
+    lastName: string;
+    active: boolean;
+  }>`
     insert into users (organization_id, account_id, email, first_name, last_name, role, active)
     select ${actor.organizationId}::uuid, ${accountId}::uuid, r.email, r.first_name, r.last_name,
       coalesce(r.role, 'user'), coalesce(r.active, true)
     from user_import_rows r
     where r.import_id = ${importId} and r.verdict = 'create' and ${inRange(range)}
     order by r.line
+    returning id, account_id as "accountId", email, first_name as "firstName", last_name as "lastName", active
   `.execute(tx);
-  return Number(result.numAffectedRows ?? 0);
+  return result.rows;
 }
 
 /** The audit rows of these lines' changes: as users.create, users.update, setRole and setActive write them. */

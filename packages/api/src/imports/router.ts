@@ -58,6 +58,6 @@ export const importsRouter = router({
     .input(z.object({ id: idSchema, skipErrors: z.boolean().default(false) }))
     .output(importResultOutput)
     .mutation(({ ctx, input }) =>
-      applyUserImport(ctx.db, ctx.actor, { importId: input.id, skipErrors: input.skipErrors }),
+      applyUserImport(ctx.db, ctx.actor, { importId: input.id, skipErrors: input.skipErrors }, ctx.mail),
     ),
 });

@@ -3,7 +3,9 @@ import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
 import { accountScopeOf } from '../core/access.js';
 import { appError } from '../errors.js';
+import { inviteUsers } from '../links/invitations.js';
 import type { Actor } from '../shared/actor.js';
+import type { MailConfig } from '../shared/config.js';
 import { emailSchema, firstNameSchema, lastNameSchema } from '../shared/schemas.js';
 import { countActiveAdmins } from '../users/queries.js';
 import { assertAccountInOrganization } from '../users/service.js';
@@ -392,10 +394,11 @@ export async function applyUserImport(
   db: Db,
   actor: Actor,
   input: { importId: string; skipErrors: boolean },
+  mail: MailConfig,
 ): Promise<ImportResult> {
   const progress = { done: 0, total: 0 };
   try {
-    return await db.transaction().execute((tx) => applyIn(tx, actor, input, progress));
+    return await db.transaction().execute((tx) => applyIn(tx, actor, input, progress, mail));
   } finally {
     // Only this apply's own entry: a second apply of the same import, refused, leaves the first's.
     if (running.get(input.importId) === progress) running.delete(input.importId);
@@ -410,6 +413,7 @@ async function applyIn(
   actor: Actor,
   input: { importId: string; skipErrors: boolean },
   progress: { done: number; total: number },
+  mail: MailConfig,
 ) {
   // Changes that could leave the organization without an administrator wait for each other here.
   await lockOrganizationForImport(tx, actor.organizationId);
@@ -463,7 +467,9 @@ async function applyIn(
       throw error;
     });
     await auditChanges(tx, actor, id, range);
-    progress.done += updated + created;
+    // Created without a password, so invited (the active ones), in this transaction with their mails.
+    await inviteUsers(tx, actor, mail, created);
+    progress.done += updated + created.length;
   }
   if ((await countActiveAdmins(tx, actor.organizationId)) === 0) {
     throw appError(

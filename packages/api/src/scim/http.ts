@@ -1,4 +1,5 @@
 import type { Db } from '@roster/db';
+import { defaultMailConfig, type MailConfig } from '../shared/config.js';
 import { authenticateConnection, type ScimActor } from './connections-service.js';
 import { resourceType, resourceTypes, schemaById, schemas, serviceProviderConfig } from './discovery.js';
 import type { ConnectionRateLimiter } from './rate-limit.js';
@@ -62,6 +63,8 @@ const running = new Map<string, number>();
 export type ScimOptions = {
   /** Requests a second per connection (SCIM_RATE_LIMIT); none: unlimited. */
   rateLimiter?: ConnectionRateLimiter;
+  /** Links in mails (an invitation for a user created without a password). */
+  mail?: MailConfig;
 };
 
 async function route(db: Db, request: ScimRequest, options: ScimOptions): Promise<ScimResponse> {
@@ -85,7 +88,7 @@ async function route(db: Db, request: ScimRequest, options: ScimOptions): Promis
   }
   running.set(actor.connectionId, now + 1);
   try {
-    return await routeAs(db, actor, request);
+    return await routeAs(db, actor, request, options.mail ?? defaultMailConfig);
   } finally {
     const left = (running.get(actor.connectionId) ?? 1) - 1;
     if (left > 0) running.set(actor.connectionId, left);
@@ -93,7 +96,7 @@ async function route(db: Db, request: ScimRequest, options: ScimOptions): Promis
   }
 }
 
-async function routeAs(db: Db, actor: ScimActor, request: ScimRequest): Promise<ScimResponse> {
+async function routeAs(db: Db, actor: ScimActor, request: ScimRequest, mail: MailConfig): Promise<ScimResponse> {
   const { method, baseUrl } = request;
   let segments: string[];
   try {
@@ -123,7 +126,7 @@ async function routeAs(db: Db, actor: ScimActor, request: ScimRequest): Promise<
       return json(200, found);
     }
     case 'Users':
-      return users(db, actor, request, id);
+      return users(db, actor, request, id, mail);
     default:
       if (resource === 'Groups' || resource === 'Bulk' || resource === 'Me' || resource === '.search') {
         throw new ScimError(501, `${resource} is not supported by Roster's SCIM endpoint; see ServiceProviderConfig.`);
@@ -132,23 +135,29 @@ async function routeAs(db: Db, actor: ScimActor, request: ScimRequest): Promise<
   }
 }
 
-async function users(db: Db, actor: ScimActor, request: ScimRequest, id: string | undefined): Promise<ScimResponse> {
+async function users(
+  db: Db,
+  actor: ScimActor,
+  request: ScimRequest,
+  id: string | undefined,
+  mail: MailConfig,
+): Promise<ScimResponse> {
   const { method, baseUrl, query, body, ifMatch } = request;
   if (id === undefined) {
     if (method === 'GET') {
       const list = await listUsers(db, actor, query, baseUrl);
       return json(200, { ...list, Resources: list.Resources.map((user) => project(user, query)) });
     }
-    if (method === 'POST') return withEtag(201, await createScimUser(db, actor, body, baseUrl), query);
+    if (method === 'POST') return withEtag(201, await createScimUser(db, actor, body, baseUrl, mail), query);
     throw methodNotAllowed(method, '/Users');
   }
   switch (method) {
     case 'GET':
       return withEtag(200, await getUser(db, actor, id, baseUrl), query);
     case 'PUT':
-      return withEtag(200, await replaceScimUser(db, actor, id, body, ifMatch, baseUrl), query);
+      return withEtag(200, await replaceScimUser(db, actor, id, body, ifMatch, baseUrl, mail), query);
     case 'PATCH':
-      return withEtag(200, await patchScimUser(db, actor, id, body, ifMatch, baseUrl), query);
+      return withEtag(200, await patchScimUser(db, actor, id, body, ifMatch, baseUrl, mail), query);
     case 'DELETE':
       await deleteScimUser(db, actor, id, ifMatch);
       return { status: 204, headers: {}, body: undefined };

@@ -1,6 +1,7 @@
 import type { Database, Db } from '@roster/db';
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
+import type { MailConfig } from '../shared/config.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { assertAccountInOrganization, createUserIn, deleteUser, setActive, updateUser } from '../users/service.js';
 import type { ScimActor } from './connections-service.js';
@@ -168,7 +169,13 @@ export async function getUser(db: Db, actor: ScimActor, id: string, baseUrl: str
 }
 
 /** POST /Users: a user of the connection's account, as users.create makes one (without a password). */
-export async function createScimUser(db: Db, actor: ScimActor, body: unknown, baseUrl: string): Promise<ScimUser> {
+export async function createScimUser(
+  db: Db,
+  actor: ScimActor,
+  body: unknown,
+  baseUrl: string,
+  mail: MailConfig,
+): Promise<ScimUser> {
   const state = stateFromResource(body, null);
   const scope = scopeOf(actor);
   const row = await db.transaction().execute(async (tx) => {
@@ -184,6 +191,8 @@ export async function createScimUser(db: Db, actor: ScimActor, body: unknown, ba
         passwordHash: null,
       },
       account,
+      mail,
+      state.active,
     );
     await setScimColumns(
       tx,
@@ -221,6 +230,7 @@ async function changeUser(
   id: string,
   ifMatch: string | undefined,
   next: (current: UserState) => UserState,
+  mail: MailConfig,
 ): Promise<ScimUserRow> {
   if (!uuidPattern.test(id)) throw notFound();
   const scope = scopeOf(actor);
@@ -232,7 +242,12 @@ async function changeUser(
     const inner = joined(tx);
     let changed = false;
     if (after.email !== before.email || after.firstName !== before.firstName || after.lastName !== before.lastName) {
-      await updateUser(inner, actor, { id, email: after.email, firstName: after.firstName, lastName: after.lastName });
+      await updateUser(
+        inner,
+        actor,
+        { id, email: after.email, firstName: after.firstName, lastName: after.lastName },
+        mail,
+      );
       changed = true;
     }
     if (after.externalId !== before.externalId) {
@@ -268,8 +283,9 @@ export async function replaceScimUser(
   body: unknown,
   ifMatch: string | undefined,
   baseUrl: string,
+  mail: MailConfig,
 ): Promise<ScimUser> {
-  const row = await changeUser(db, actor, id, ifMatch, (current) => stateFromResource(body, current));
+  const row = await changeUser(db, actor, id, ifMatch, (current) => stateFromResource(body, current), mail);
   return toScimUser(row, baseUrl);
 }
 
@@ -281,8 +297,9 @@ export async function patchScimUser(
   body: unknown,
   ifMatch: string | undefined,
   baseUrl: string,
+  mail: MailConfig,
 ): Promise<ScimUser> {
-  const row = await changeUser(db, actor, id, ifMatch, (current) => applyPatch(current, body));
+  const row = await changeUser(db, actor, id, ifMatch, (current) => applyPatch(current, body), mail);
   return toScimUser(row, baseUrl);
 }
 

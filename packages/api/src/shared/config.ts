@@ -21,3 +21,18 @@ export type ApiKeyConfig = {
 };
 
 export const defaultApiKeyConfig: ApiKeyConfig = { maxLifetimeMs: 365 * 86_400_000 };
+
+export type MailConfig = {
+  /** Where people open the console (PUBLIC_URL): the links in mails start with it. */
+  linkBase: string;
+  /** How long an invitation link works (INVITATION_TTL_HOURS, default a week). */
+  invitationTtlMs: number;
+  /** How long a password reset link works (30 minutes). */
+  resetTtlMs: number;
+};
+
+export const defaultMailConfig: MailConfig = {
+  linkBase: 'http://localhost:3000',
+  invitationTtlMs: 168 * 3_600_000,
+  resetTtlMs: 30 * 60_000,
+};

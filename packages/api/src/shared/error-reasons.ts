@@ -63,6 +63,12 @@ export const errorReasons = {
   IMPORT_APPLIED: 'CONFLICT',
   IMPORT_EXPIRED: 'PRECONDITION_FAILED',
   IMPORT_HAS_ERRORS: 'PRECONDITION_FAILED',
+  // Mailed links (invitations, password resets).
+  LINK_INVALID: 'NOT_FOUND',
+  LINK_EXPIRED: 'PRECONDITION_FAILED',
+  LINK_USED: 'PRECONDITION_FAILED',
+  NOT_INVITED: 'PRECONDITION_FAILED',
+  USER_INACTIVE: 'PRECONDITION_FAILED',
 } as const;
 
 /** A stable machine name for why a call was refused. */

@@ -23,6 +23,10 @@ export const userOutput = z.object({
   lockedUntil: z.date().nullable(),
   /** False for a user created without a password: they cannot sign in until one is set. */
   hasPassword: z.boolean(),
+  /** Invited by email and not yet accepted: the console shows "Invited" (the link may have expired: resend it). */
+  invited: z.boolean(),
+  /** When the open invitation's link stops working; null when not invited. */
+  invitationExpiresAt: z.date().nullable(),
 });
 export type UserOutput = z.infer<typeof userOutput>;
 
@@ -68,6 +72,12 @@ export const signedInOutput = z.object({ user: userOutput });
 
 /** A mutation that has nothing to tell but that it was done. */
 export const okOutput = z.object({ ok: z.literal(true) });
+
+/** The one answer to a password reset request, whether or not the email is anyone's. */
+export const resetRequestOutput = z.object({ ok: z.literal(true), message: z.string() });
+
+/** What an invitation link's page shows before the person chooses a password. */
+export const invitationOutput = z.object({ organization: z.string(), email: z.string(), expiresAt: z.date() });
 
 /** A live session as administrators see it: never its token. */
 export const sessionOutput = z.object({

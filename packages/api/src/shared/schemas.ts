@@ -188,6 +188,11 @@ export const createUserSchema = z.object({
   lastName: lastNameSchema,
   password: passwordSchema.optional(),
   role: roleSchema.optional(),
+  /**
+   * Without a password the user is invited by email (default); false creates them without an
+   * invitation (an administrator sets the password, or sends one later with users.resendInvitation).
+   */
+  sendInvitation: z.boolean({ error: 'sendInvitation is true or false' }).optional(),
 });
 
 export const updateUserSchema = z.object({
@@ -205,6 +210,21 @@ export const changePasswordSchema = z.object({
     .max(256, 'A password has at most 256 characters'),
   newPassword: passwordSchema,
 });
+
+/** The token of a mailed link (an invitation, a password reset), as the console reads it from the link. */
+export const linkTokenSchema = z
+  .string({ error: 'The link is incomplete: open it again from the mail' })
+  .trim()
+  .min(20, 'The link is incomplete: open it again from the mail')
+  .max(200, 'The link is not valid');
+
+export const invitationLookupSchema = z.object({ token: linkTokenSchema });
+
+export const acceptInvitationSchema = z.object({ token: linkTokenSchema, password: passwordSchema });
+
+export const requestPasswordResetSchema = z.object({ email: emailSchema });
+
+export const resetPasswordSchema = z.object({ token: linkTokenSchema, password: passwordSchema });
 
 export const loginSchema = z.object({
   email: emailSchema,
@@ -260,6 +280,17 @@ export const auditActions = [
   'scim_connection.revoked',
   'users.exported',
   'account.users_imported',
+  'user.invited',
+  'user.invitation_resent',
+  'user.invitation_cancelled',
+  'user.invitation_accepted',
+  'user.password_reset_requested',
+  'user.password_reset',
+  'user.email_change_notified',
+  'auth.link_refused',
+  'mail.sent',
+  'mail.failed',
+  'mail.logged',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -10,9 +10,10 @@ import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
 import { createContext, type SessionCookies } from '../context.js';
 import { previewUserImport } from '../imports/service.js';
+import { requestPasswordReset } from '../links/resets.js';
 import { createOrganizationIn } from '../organizations/service.js';
 import { appRouter } from '../root.js';
-import type { SessionConfig } from '../shared/config.js';
+import { defaultMailConfig, type SessionConfig } from '../shared/config.js';
 import type { ErrorReason } from '../shared/error-reasons.js';
 import { createCallerFactory } from '../trpc.js';
 import { setPasswordHash } from '../users/queries.js';
@@ -233,6 +234,8 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
       lastName: options.lastName ?? 'User',
       role: options.role,
       password: options.password,
+      // Fixtures are not invited unless a test asks (invitations.test.ts): their audit rows stay those of a creation.
+      sendInvitation: options.invite ?? false,
     });
     if (options.canSignIn) {
       await setPasswordHash(db, created.organization.id, user.id, await testPasswordHash());
@@ -282,6 +285,8 @@ export type AddUserOptions = {
   email?: string;
   firstName?: string;
   lastName?: string;
+  /** Invite a user created without a password (by email, as the console does); fixtures are not invited by default. */
+  invite?: boolean;
 };
 
 /** The `data` a client would get for the error: the router's own error formatter run on it, as the HTTP answer does. */
@@ -306,3 +311,35 @@ export const fieldErrorsOf = (error: TRPCError) => errorDataOf(error).fieldError
 
 /** The export's page size, which tests make small to cross many pages with few users. */
 export { exportLimits } from '../users/export.js';
+
+/**
+ * The token of the latest link mailed to a user (an invitation or a reset), read
+ * from the outbox as the person would read it from the mail (it is the URL's fragment).
+ */
+export async function mailedTokenOf(
+  db: Kysely<Database>,
+  userId: string,
+  kind: 'invitation' | 'password_reset' = 'invitation',
+): Promise<string> {
+  const mail = await db
+    .selectFrom('mailOutbox')
+    .select('link')
+    .where('userId', '=', userId)
+    .where('kind', '=', kind)
+    .orderBy('createdAt', 'desc')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+  const token = mail?.link?.split('#')[1];
+  if (!token) throw new Error(`no ${kind} link was mailed to user ${userId}`);
+  return token;
+}
+
+/** Asks for a password reset of the email as a browser would, without the answer's minimum duration; returns the mailed token. */
+export async function mailedResetTokenOf(db: Kysely<Database>, user: { id: string; email: string }): Promise<string> {
+  await requestPasswordReset(
+    { db, clientAddress: uniqueClientAddress(), mail: defaultMailConfig },
+    { email: user.email },
+    0,
+  );
+  return mailedTokenOf(db, user.id, 'password_reset');
+}

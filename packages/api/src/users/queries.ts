@@ -23,6 +23,11 @@ export const userColumns = [
   sql<Date | null>`case when users.locked_until > now() then users.locked_until end`.as('lockedUntil'),
   // Whether there is a password at all (a user created without one cannot sign in); never the hash itself.
   sql<boolean>`users.password_hash is not null`.as('hasPassword'),
+  // Invited (an invitation mailed and not yet accepted or cancelled), and until when its link works.
+  sql<boolean>`exists (select 1 from user_links l where l.user_id = users.id and l.purpose = 'invitation'
+    and l.used_at is null and l.revoked_at is null)`.as('invited'),
+  sql<Date | null>`(select l.expires_at from user_links l where l.user_id = users.id and l.purpose = 'invitation'
+    and l.used_at is null and l.revoked_at is null)`.as('invitationExpiresAt'),
 ] as const;
 
 /** A timestamp as JavaScript's toISOString writes it (UTC, milliseconds), written by the database. */

@@ -3,6 +3,7 @@ import { bulkList, bulkStatus, previewBulk, startBulk } from '../bulk/service.js
 import { assertUserInScope, scopedFilter } from '../core/access.js';
 import { onReader } from '../core/read-replica.js';
 import { appError } from '../errors.js';
+import { cancelInvitation, resendInvitation } from '../links/invitations.js';
 import {
   bulkOperationOutput,
   bulkStartedOutput,
@@ -87,12 +88,12 @@ export const usersRouter = router({
   create: accountManageProcedure
     .input(createUserSchema)
     .output(userOutput)
-    .mutation(({ ctx, input }) => createUser(ctx.db, ctx.actor, input)),
+    .mutation(({ ctx, input }) => createUser(ctx.db, ctx.actor, input, ctx.mail)),
 
   update: accountManageProcedure
     .input(updateUserSchema)
     .output(userOutput)
-    .mutation(({ ctx, input }) => updateUser(ctx.db, ctx.actor, input)),
+    .mutation(({ ctx, input }) => updateUser(ctx.db, ctx.actor, input, ctx.mail)),
 
   setPassword: accountManageProcedure
     .input(z.object({ id: idSchema, password: passwordSchema }))
@@ -103,6 +104,18 @@ export const usersRouter = router({
     .input(versioned)
     .output(userOutput)
     .mutation(({ ctx, input }) => setActive(ctx.db, ctx.actor, { ...input, active: false })),
+
+  /** A new invitation link, mailed again; the previous link stops working. */
+  resendInvitation: accountManageProcedure
+    .input(byId)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => resendInvitation(ctx.db, ctx.actor, ctx.mail, input.id)),
+
+  /** The open invitation stops working; the user stays, without a password, until invited again. */
+  cancelInvitation: accountManageProcedure
+    .input(byId)
+    .output(userOutput)
+    .mutation(({ ctx, input }) => cancelInvitation(ctx.db, ctx.actor, input.id)),
 
   reactivate: accountManageProcedure
     .input(versioned)

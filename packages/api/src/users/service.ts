@@ -8,7 +8,11 @@ import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/queries.js';
 import { accountScopeOf, assertAccountInScope, assertMayManageUser, assertUserInScope } from '../core/access.js';
 import { appError, emailTakenAt } from '../errors.js';
+import { afterEmailChange } from '../links/email-change.js';
+import { inviteUsers } from '../links/invitations.js';
+import { revokeOpenLinks } from '../links/queries.js';
 import type { Actor } from '../shared/actor.js';
+import type { MailConfig } from '../shared/config.js';
 import type { UserOutput } from '../shared/outputs.js';
 import {
   countActiveAdmins,
@@ -102,6 +106,9 @@ export async function createUserIn(
   actor: Actor,
   input: CreateUserInput,
   account: { isDefault: boolean },
+  mail: MailConfig,
+  /** False for a user created deactivated (SCIM `active: false`): no invitation until an administrator resends one. */
+  invite = true,
 ): Promise<UserOutput> {
   const role = input.role ?? 'user';
   if (role !== 'user' && (actor.role !== 'admin' || accountScopeOf(actor) !== undefined)) {
@@ -134,21 +141,32 @@ export async function createUserIn(
       passwordSet: input.passwordHash !== null,
     },
   });
-  return user;
+  // Without a password the user is invited: they choose one through the mailed link.
+  if (input.passwordHash !== null || !invite) return user;
+  const invited = await inviteUsers(tx, actor, mail, [user]);
+  const expiresAt = invited.get(user.id) ?? null;
+  return { ...user, invited: expiresAt !== null, invitationExpiresAt: expiresAt };
 }
 
 export async function createUser(
   db: Db,
   actor: Actor,
-  input: Omit<CreateUserInput, 'passwordHash'> & { password?: string | undefined },
+  input: Omit<CreateUserInput, 'passwordHash'> & {
+    password?: string | undefined;
+    sendInvitation?: boolean | undefined;
+  },
+  mail: MailConfig,
 ): Promise<UserOutput> {
   assertNotCommonPassword(input.password, ['password']);
   const passwordHash = await hashOptional(input.password);
   return db.transaction().execute(async (tx) => {
     const account = await assertAccountInOrganization(tx, actor, input.accountId);
-    return createUserIn(tx, actor, { ...input, passwordHash }, account).catch((error: unknown) => {
-      throw emailTakenAt(error, ['email']);
-    });
+    const { sendInvitation, ...values } = input;
+    return createUserIn(tx, actor, { ...values, passwordHash }, account, mail, sendInvitation ?? true).catch(
+      (error: unknown) => {
+        throw emailTakenAt(error, ['email']);
+      },
+    );
   });
 }
 
@@ -156,6 +174,7 @@ export async function updateUser(
   db: Db,
   actor: Actor,
   input: { id: string; firstName?: string; lastName?: string; email?: string; version?: number },
+  mail: MailConfig,
 ): Promise<UserOutput> {
   return db.transaction().execute(async (tx) => {
     // Account administrators edit their own profile as anyone's they manage.
@@ -173,6 +192,10 @@ export async function updateUser(
       targetLabel: label(updated),
       ...changes,
     });
+    if (updated.email !== user.email) {
+      await afterEmailChange(tx, actor, mail, user.email, updated);
+      return (await findUserById(tx, actor.organizationId, user.id)) ?? updated;
+    }
     return updated;
   });
 }
@@ -298,8 +321,9 @@ export async function setPassword(db: Db, actor: Actor, input: { id: string; pas
   return db.transaction().execute(async (tx) => {
     const { passwordHash: _, ...user } = await loadForChange(tx, actor, input.id);
     await setPasswordHash(tx, actor.organizationId, user.id, passwordHash);
-    // Whoever knew the old password is signed out everywhere.
+    // Whoever knew the old password is signed out everywhere, and mailed links (an invitation, a reset) stop working.
     await endSessions(tx, user.id);
+    await revokeOpenLinks(tx, actor.organizationId, user.id);
     await recordAudit(tx, {
       actor,
       action: 'user.password_set',
@@ -307,7 +331,7 @@ export async function setPassword(db: Db, actor: Actor, input: { id: string; pas
       targetId: user.id,
       targetLabel: label(user),
     });
-    return { ...user, hasPassword: true };
+    return { ...user, hasPassword: true, invited: false, invitationExpiresAt: null };
   });
 }
 

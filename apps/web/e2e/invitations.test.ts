@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import type { APIRequestContext, Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  adminPage,
+  defaultAccountIdOf,
+  expectAccessible,
+  gone,
+  launchAsAdmin,
+  must,
+  newPage,
+  unique,
+  visible,
+} from './support';
+
+// Invitations and password resets, from the mail to a signed-in console. The
+// browser suite's server has no SMTP_URL: it keeps each mail in the outbox and
+// logs its link once, which is where a person without mail would find it
+// (`roster mail list` shows the same); these tests read it from that log.
+
+type User = { id: string; email: string };
+
+/** The latest link of this kind logged for the address, waiting for the server's mail sender to log it. */
+async function mailedLink(to: string, kind: 'invitation' | 'password_reset', after = 0): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const links = readFileSync(inject('serverLogPath'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { to?: string; kind?: string; msg?: string })
+      .filter((line) => line.to === to && line.kind === kind)
+      .map((line) => /link: (\S+)$/.exec(line.msg ?? '')?.[1])
+      .filter((link): link is string => Boolean(link));
+    if (links.length > after) return links[links.length - 1] ?? '';
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`no ${kind} link was logged for ${to}`);
+}
+
+let browser: Browser;
+let adminRequest: APIRequestContext;
+let accountId: string;
+
+beforeAll(async () => {
+  ({ browser, adminRequest } = await launchAsAdmin());
+  accountId = await defaultAccountIdOf(adminRequest);
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function invite(name: string): Promise<User> {
+  return must<User>(adminRequest, 'mutation', 'users.create', {
+    accountId,
+    email: `${name}-${unique()}@example.test`,
+    firstName: 'Ines',
+    lastName: 'Vited',
+  });
+}
+
+describe('invitations', () => {
+  it('an invited user follows the mailed link, chooses a password and is signed in', async () => {
+    const user = await invite('invitee');
+    const { context, page } = await adminPage(browser);
+    try {
+      await page.goto(`/users/${user.id}`);
+      await visible(page.getByText('Invited', { exact: true }).first());
+      await visible(page.getByText(/Invited: the link in the mail works until/));
+      await expectAccessible(page, 'user page of an invited user');
+      // Resending mails a new link; the first stops working.
+      const first = await mailedLink(user.email, 'invitation');
+      await page.getByRole('button', { name: 'Resend invitation' }).click();
+      await visible(page.getByText(`Invitation sent to ${user.email}`));
+      const second = await mailedLink(user.email, 'invitation', 1);
+      expect(second).not.toBe(first);
+
+      // Each link opened as from the mail: a page load of its own.
+      const stale = await newPage(browser);
+      try {
+        await stale.page.goto(new URL(first).pathname + new URL(first).hash);
+        await visible(stale.page.getByRole('alert').filter({ hasText: 'no longer works' }));
+        await expect(stale.page.getByLabel('New password').count()).resolves.toBe(0);
+      } finally {
+        await stale.context.close();
+      }
+      const guest = await newPage(browser);
+      try {
+        await guest.page.goto(new URL(second).pathname + new URL(second).hash);
+        await visible(guest.page.getByRole('heading', { name: /^Join / }));
+        await visible(guest.page.getByText(user.email));
+        await expectAccessible(guest.page, 'invitation page');
+        await guest.page.getByLabel('New password').fill('my invited password');
+        await guest.page.getByLabel('Repeat the password').fill('my invited password');
+        await guest.page.getByRole('button', { name: 'Set password and sign in' }).click();
+        await guest.page.waitForURL((url) => !url.pathname.startsWith('/invitation'));
+        await visible(guest.page.getByText(user.email).first());
+        expect(guest.page.url()).not.toContain('/login');
+      } finally {
+        await guest.context.close();
+      }
+      await page.reload();
+      await gone(page.getByText(/Invited: the link/));
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('Cancel invitation asks first, then the link no longer works', async () => {
+    const user = await invite('cancelled');
+    const { context, page } = await adminPage(browser);
+    try {
+      await page.goto(`/users/${user.id}`);
+      await page.getByRole('button', { name: 'Cancel invitation' }).click();
+      const dialog = page.getByRole('alertdialog');
+      await visible(dialog.getByText('The link in their mail stops working.'));
+      await expectAccessible(page, 'cancel invitation dialog');
+      await dialog.getByRole('button', { name: 'Cancel invitation' }).click();
+      await visible(page.getByText(`The invitation of ${user.email} is cancelled.`));
+      await visible(page.getByText('No password and no invitation: this user cannot sign in.'));
+      const link = await mailedLink(user.email, 'invitation');
+      const guest = await newPage(browser);
+      try {
+        await guest.page.goto(new URL(link).pathname + new URL(link).hash);
+        await visible(guest.page.getByRole('alert').filter({ hasText: 'no longer works' }));
+      } finally {
+        await guest.context.close();
+      }
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('forgot password', () => {
+  it('asks for the email, mails a link, and the link sets a new password and signs in', async () => {
+    const email = `forgetful-${unique()}@example.test`;
+    await must(adminRequest, 'mutation', 'users.create', {
+      accountId,
+      email,
+      firstName: 'Fo',
+      lastName: 'Rgetful',
+      password: 'the old password',
+    });
+    const { context, page } = await newPage(browser);
+    try {
+      await page.goto('/login');
+      await page.getByRole('link', { name: 'Forgot password?' }).click();
+      await visible(page.getByRole('heading', { name: 'Forgot password' }));
+      await expectAccessible(page, 'forgot password page');
+      await page.getByLabel('Email').fill(email);
+      await page.getByRole('button', { name: 'Send the link' }).click();
+      await visible(page.getByRole('status').filter({ hasText: 'If this email belongs to an active user' }));
+
+      const link = await mailedLink(email, 'password_reset');
+      await page.goto(new URL(link).pathname + new URL(link).hash);
+      await visible(page.getByRole('heading', { name: 'Choose a new password' }));
+      await expectAccessible(page, 'reset password page');
+      await page.getByLabel('New password').fill('a brand new password');
+      await page.getByLabel('Repeat the password').fill('a different one');
+      await page.getByRole('button', { name: 'Set password and sign in' }).click();
+      await visible(page.getByText('The two passwords are not the same.'));
+      await page.getByLabel('Repeat the password').fill('a brand new password');
+      await page.getByRole('button', { name: 'Set password and sign in' }).click();
+      await page.waitForURL((url) => !url.pathname.startsWith('/reset-password'));
+      await visible(page.getByText(email).first());
+
+      // Used: it says so.
+      await page.goto(new URL(link).pathname + new URL(link).hash);
+      await page.getByLabel('New password').fill('once more please');
+      await page.getByLabel('Repeat the password').fill('once more please');
+      await page.getByRole('button', { name: 'Set password and sign in' }).click();
+      await visible(page.getByRole('alert').filter({ hasText: 'was used already' }));
+    } finally {
+      await context.close();
+    }
+  });
+});

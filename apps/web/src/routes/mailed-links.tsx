@@ -1,0 +1,276 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate } from '@tanstack/react-router';
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { Field, FormError } from '../components/field';
+import { Spinner } from '../components/states';
+import { errorCode, errorMessage, errorReason, fieldErrorsOf } from '../lib/errors';
+import { formatDateTime } from '../lib/format';
+import { markSignedIn } from '../lib/session';
+import { useTitle } from '../lib/title';
+import { trpc } from '../trpc';
+
+// The pages of mailed links (an invitation, a password reset) and of Forgot
+// password?. A link's token is its URL's fragment (#…): browsers never send it
+// to the server, so no request log holds it; the page reads it and sends it in
+// the body of the call that uses it.
+
+/** The token of the link that opened this page. */
+const tokenOfPage = () => decodeURIComponent(window.location.hash.slice(1));
+
+function Card({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <main className="login" id="main">
+      <div className="login-card">
+        <p className="brand brand-large" aria-hidden="true">
+          <span className="brand-mark">R</span>
+          Roster
+        </p>
+        <h1>{title}</h1>
+        {children}
+      </div>
+    </main>
+  );
+}
+
+/** What a link that does not work says: why, and what to do; nothing else to try. */
+function LinkRefused({ error, again }: { error: unknown; again: ReactNode }) {
+  const reason = errorReason(error);
+  const known = reason === 'LINK_EXPIRED' || reason === 'LINK_USED' || reason === 'LINK_INVALID';
+  return (
+    <>
+      <div className="alert alert-warning" role="alert">
+        {known ? errorMessage(error) : `This link could not be checked: ${errorMessage(error)}`}
+      </div>
+      <p className="muted">{again}</p>
+    </>
+  );
+}
+
+/** The new password twice, with the server's rules (8–256 characters, not a common one). */
+function PasswordForm({
+  submitLabel,
+  pendingLabel,
+  pending,
+  error,
+  onSubmit,
+}: {
+  submitLabel: string;
+  pendingLabel: string;
+  pending: boolean;
+  error: unknown;
+  onSubmit: (password: string) => void;
+}) {
+  const [password, setPassword] = useState('');
+  const [repeat, setRepeat] = useState('');
+  const [errors, setErrors] = useState<{ password?: string; repeat?: string }>({});
+  const passwordRef = useRef<HTMLInputElement>(null);
+  const serverField = fieldErrorsOf(error).password?.[0];
+  const failure = error && !serverField && errorCode(error) !== 'BAD_REQUEST' ? errorMessage(error) : null;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const found: { password?: string; repeat?: string } = {};
+    if (password.length < 8) found.password = 'A password has at least 8 characters.';
+    else if (password.length > 256) found.password = 'A password has at most 256 characters.';
+    else if (repeat !== password) found.repeat = 'The two passwords are not the same.';
+    setErrors(found);
+    if (found.password) passwordRef.current?.focus();
+    if (found.password || found.repeat) return;
+    onSubmit(password);
+  };
+  return (
+    <>
+      <FormError>{failure}</FormError>
+      <form noValidate onSubmit={submit}>
+        <Field label="New password" hint="At least 8 characters" error={errors.password ?? serverField}>
+          {(props) => (
+            <input
+              {...props}
+              ref={passwordRef}
+              name="new-password"
+              type="password"
+              autoComplete="new-password"
+              // biome-ignore lint/a11y/noAutofocus: the page's only purpose is this form, and it is its first field.
+              autoFocus
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Repeat the password" error={errors.repeat}>
+          {(props) => (
+            <input
+              {...props}
+              name="repeat-password"
+              type="password"
+              autoComplete="new-password"
+              value={repeat}
+              onChange={(event) => setRepeat(event.target.value)}
+            />
+          )}
+        </Field>
+        <button type="submit" className="btn btn-primary btn-block" disabled={pending}>
+          {pending ? pendingLabel : submitLabel}
+        </button>
+      </form>
+    </>
+  );
+}
+
+/** `/invitation#<token>`: the organization and email of the invitation, then the first password. */
+export function InvitationPage() {
+  useTitle('Accept invitation');
+  const [token] = useState(tokenOfPage);
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  // A POST (auth.invitation is a mutation): the token never appears in a URL a proxy would log.
+  const invitation = trpc.auth.invitation.useMutation();
+  const { mutate: lookUp } = invitation;
+  useEffect(() => {
+    if (token) lookUp({ token });
+  }, [token, lookUp]);
+  const accept = trpc.auth.acceptInvitation.useMutation({
+    onSuccess: ({ user }) => {
+      markSignedIn(queryClient, user);
+      void navigate({ to: '/', replace: true });
+    },
+  });
+  const again = 'Ask your administrator to send you a new invitation.';
+  if (!token) {
+    return (
+      <Card title="Accept invitation">
+        <LinkRefused error={new Error('the link is incomplete: open it again from the mail.')} again={again} />
+      </Card>
+    );
+  }
+  if (!invitation.data && !invitation.error) {
+    return (
+      <Card title="Accept invitation">
+        <Spinner label="Checking the invitation…" />
+      </Card>
+    );
+  }
+  if (invitation.error) {
+    return (
+      <Card title="Accept invitation">
+        <LinkRefused error={invitation.error} again={again} />
+      </Card>
+    );
+  }
+  if (!invitation.data) return null;
+  const acceptError = accept.error;
+  const spent = ['LINK_EXPIRED', 'LINK_USED', 'LINK_INVALID'].includes(errorReason(acceptError) ?? '');
+  return (
+    <Card title={`Join ${invitation.data.organization}`}>
+      <p className="muted">
+        You are invited to <strong>{invitation.data.organization}</strong> as <strong>{invitation.data.email}</strong>.
+        Choose your password to sign in. This link works once, until {formatDateTime(invitation.data.expiresAt)}.
+      </p>
+      {spent ? (
+        <LinkRefused error={acceptError} again={again} />
+      ) : (
+        <PasswordForm
+          submitLabel="Set password and sign in"
+          pendingLabel="Signing in…"
+          pending={accept.isPending}
+          error={acceptError}
+          onSubmit={(password) => accept.mutate({ token, password })}
+        />
+      )}
+    </Card>
+  );
+}
+
+/** `/reset-password#<token>`: a new password through a mailed reset link. */
+export function ResetPasswordPage() {
+  useTitle('Choose a new password');
+  const [token] = useState(tokenOfPage);
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const reset = trpc.auth.resetPassword.useMutation({
+    onSuccess: ({ user }) => {
+      markSignedIn(queryClient, user);
+      void navigate({ to: '/', replace: true });
+    },
+  });
+  const again = (
+    <>
+      Ask for a new link: <Link to="/forgot-password">Forgot password?</Link>
+    </>
+  );
+  const spent = ['LINK_EXPIRED', 'LINK_USED', 'LINK_INVALID'].includes(errorReason(reset.error) ?? '');
+  return (
+    <Card title="Choose a new password">
+      {!token || spent ? (
+        <LinkRefused
+          error={reset.error ?? new Error('the link is incomplete: open it again from the mail.')}
+          again={again}
+        />
+      ) : (
+        <>
+          <p className="muted">Choosing a new password signs you out everywhere else.</p>
+          <PasswordForm
+            submitLabel="Set password and sign in"
+            pendingLabel="Saving…"
+            pending={reset.isPending}
+            error={reset.error}
+            onSubmit={(password) => reset.mutate({ token, password })}
+          />
+        </>
+      )}
+    </Card>
+  );
+}
+
+/** `/forgot-password`: asks for the email; the answer is the same whether or not it is anyone's. */
+export function ForgotPasswordPage() {
+  useTitle('Forgot password');
+  const [email, setEmail] = useState('');
+  const [error, setError] = useState<string | undefined>();
+  const request = trpc.auth.requestPasswordReset.useMutation();
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const trimmed = email.trim();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(trimmed)) {
+      setError('Enter a valid email address, like name@example.com.');
+      return;
+    }
+    setError(undefined);
+    request.mutate({ email: trimmed.toLowerCase() });
+  };
+  return (
+    <Card title="Forgot password">
+      {request.data ? (
+        <div className="alert alert-info" role="status">
+          {request.data.message}
+        </div>
+      ) : (
+        <>
+          <p className="muted">Enter the email you sign in with. We mail a link to choose a new password.</p>
+          <FormError>{request.error ? errorMessage(request.error) : null}</FormError>
+          <form noValidate onSubmit={submit}>
+            <Field label="Email" error={error ?? fieldErrorsOf(request.error).email?.[0]}>
+              {(props) => (
+                <input
+                  {...props}
+                  name="email"
+                  type="email"
+                  autoComplete="username"
+                  // biome-ignore lint/a11y/noAutofocus: the page's only purpose is this form, and it is its first field.
+                  autoFocus
+                  value={email}
+                  onChange={(event) => setEmail(event.target.value)}
+                />
+              )}
+            </Field>
+            <button type="submit" className="btn btn-primary btn-block" disabled={request.isPending}>
+              {request.isPending ? 'Sending…' : 'Send the link'}
+            </button>
+          </form>
+        </>
+      )}
+      <p className="muted">
+        <Link to="/login">Back to sign in</Link>
+      </p>
+    </Card>
+  );
+}
