@@ -276,7 +276,7 @@ function expectedOf(row: Row<unknown>, persona: Persona): Outcome {
 type Caller = ReturnType<typeof callerWithToken>;
 
 const userKeys =
-  'accountId active createdAt email firstName hasPassword id lastLoginAt lastName lockedUntil role updatedAt version'.split(
+  'accountId active createdAt email firstName hasPassword id invitationExpiresAt invited lastLoginAt lastName lockedUntil role updatedAt version'.split(
     ' ',
   );
 const accountKeys = 'createdAt description id isDefault name updatedAt userCount'.split(' ');

@@ -185,6 +185,8 @@ describe('an account administrator', () => {
     const mineRows = (await auditRowsOf(db, org.organizationId)).filter((row) => row.actorId === accountAdmin.id);
     expect(mineRows.map((row) => row.action)).toEqual([
       'user.created',
+      // Created without a password: invited by mail, as the account administrator.
+      'user.invited',
       'user.updated',
       'user.password_set',
       'user.deactivated',
