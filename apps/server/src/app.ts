@@ -100,12 +100,17 @@ export type AppOptions = {
 const localHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /**
- * The procedures anyone may call without a session. A call naming one of them,
- * or any path that is not a procedure, gets the small body limit. The test
- * `public procedures are the ones that answer without a session` keeps this
- * list equal to the router's.
+ * The procedures anyone may call without a session: those whose declared access
+ * rule (their meta, packages/api/src/core/access.ts) is `public`. A call naming
+ * one of them, or any path that is not a procedure, gets the small body limit.
+ * The test `public procedures are the ones that answer without a session`
+ * checks the rule against what really answers.
  */
-export const publicProcedurePaths: ReadonlySet<string> = new Set(['auth.login', 'auth.logout', 'auth.me']);
+export const publicProcedurePaths: ReadonlySet<string> = new Set(
+  Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { meta?: { access?: unknown } } }>)
+    .filter(([, procedure]) => procedure._def.meta?.access === 'public')
+    .map(([path]) => path),
+);
 
 const requiresSession = (path: string) =>
   Object.hasOwn(appRouter._def.procedures, path) && !publicProcedurePaths.has(path);

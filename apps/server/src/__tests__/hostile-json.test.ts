@@ -154,5 +154,15 @@ describe('a small body limit before authentication', () => {
       if (response.json().error?.json.data.code !== 'UNAUTHORIZED') answering.push(path);
     }
     expect(answering.sort()).toEqual([...publicProcedurePaths].sort());
+    // The sign-in, the link pages and the reset request: each gets the small body limit.
+    expect([...publicProcedurePaths].sort()).toEqual([
+      'auth.acceptInvitation',
+      'auth.invitation',
+      'auth.login',
+      'auth.logout',
+      'auth.me',
+      'auth.requestPasswordReset',
+      'auth.resetPassword',
+    ]);
   });
 });
