@@ -260,6 +260,8 @@ async function snapshot(withSignInState: boolean): Promise<Record<string, string
 }
 
 const signInPaths = new Set(['auth.login', 'auth.changePassword']);
+/** Public procedures acting for whoever owns the email they are given, in whichever organization. */
+const anyOrganization = new Set(['auth.requestPasswordReset']);
 /** Procedures that answer no sooner than a fixed time on purpose (so that time tells nothing). */
 const slowAnswers = new Set(['auth.requestPasswordReset']);
 
@@ -297,8 +299,10 @@ describe('every procedure under generated and hostile input', () => {
               expect(await snapshot(withSignIn)).toEqual(before);
               return;
             }
-            // Whatever happened, the other organization was not touched.
-            expect((await snapshot(withSignIn))[other.organizationId]).toBe(before[other.organizationId]);
+            // Whatever happened, the other organization was not touched (but for a reset request for one of
+            // its own people's emails: anyone may ask, and it mails them and audits it there; resets.test.ts).
+            const after = (await snapshot(withSignIn))[other.organizationId];
+            if (!anyOrganization.has(path)) expect(after).toBe(before[other.organizationId]);
           }),
           { numRuns: runsPerProcedure },
         );
