@@ -4,6 +4,7 @@ import type { RawBuilder } from 'kysely';
 import { findAccount } from '../accounts/queries.js';
 import { auditName, recordAudit, recordAuditMany, recordUsersAudit } from '../audit/queries.js';
 import { accountScopeOf, scopedFilter } from '../core/access.js';
+import { startWorker, type Worker } from '../core/worker.js';
 import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import { decodeCursor, toPage } from '../shared/cursor.js';
@@ -503,7 +504,7 @@ async function processBatch(
   });
 }
 
-export type BulkWorker = { stop(): Promise<void>; wake(): void };
+export type BulkWorker = Worker;
 
 /**
  * Runs `runBulkWork` every `intervalMs` (one run at a time; the timer does not
@@ -514,37 +515,10 @@ export function startBulkWorker(
   db: Db,
   options: BulkWorkOptions & { intervalMs?: number; onError?: (error: unknown) => void } = {},
 ): BulkWorker {
-  const intervalMs = options.intervalMs ?? 1_000;
-  let stopped = false;
-  let running: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  const run = () => {
-    if (stopped || running) return;
-    clearTimeout(timer);
-    running = runBulkWork(db, { ...options, keepGoing: () => !stopped })
-      .then(
-        () => {},
-        (error: unknown) => options.onError?.(error),
-      )
-      .finally(() => {
-        running = null;
-        schedule();
-      });
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(run, intervalMs);
-    timer.unref();
-  };
-  schedule();
-  wakers.add(run);
-  return {
-    wake: run,
-    async stop() {
-      stopped = true;
-      wakers.delete(run);
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return startWorker({
+    work: (keepGoing) => runBulkWork(db, { ...options, keepGoing }),
+    intervalMs: options.intervalMs ?? 1_000,
+    onError: options.onError,
+    wakers,
+  });
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Db } from '@roster/db';
 import type { Transaction } from 'kysely';
 import { recordAudit } from '../audit/queries.js';
+import { startWorker, type Worker } from '../core/worker.js';
 import type { MailConfig } from '../shared/config.js';
 import { type ClaimedMail, claimMail, insertMails, markAttemptFailed, markLogged, markSent } from './queries.js';
 import { type MailParams, renderMail } from './templates.js';
@@ -154,7 +155,7 @@ export async function runMailWork(
   return handled;
 }
 
-export type MailWorker = { stop(): Promise<void>; wake(): void };
+export type MailWorker = Worker;
 
 /** The mail workers of this process, woken when a mail is queued here. */
 const wakers = new Set<() => void>();
@@ -173,38 +174,11 @@ export function startMailWorker(
   transport: MailTransport | null,
   options: MailWorkOptions & { intervalMs?: number; onError?: (error: unknown) => void } = {},
 ): MailWorker {
-  const intervalMs = options.intervalMs ?? 2_000;
-  let stopped = false;
-  let running: Promise<void> | null = null;
-  let timer: NodeJS.Timeout | undefined;
-  const run = () => {
-    if (stopped || running) return;
-    clearTimeout(timer);
-    running = runMailWork(db, transport, { ...options, keepGoing: () => !stopped })
-      .then(
-        () => {},
-        (error: unknown) => options.onError?.(error),
-      )
-      .finally(() => {
-        running = null;
-        schedule();
-      });
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(run, intervalMs);
-    timer.unref();
-  };
-  schedule();
-  wakers.add(run);
-  return {
-    wake: run,
-    async stop() {
-      stopped = true;
-      wakers.delete(run);
-      clearTimeout(timer);
-      await running;
-      transport?.close();
-    },
-  };
+  return startWorker({
+    work: (keepGoing) => runMailWork(db, transport, { ...options, keepGoing }),
+    intervalMs: options.intervalMs ?? 2_000,
+    onError: options.onError,
+    wakers,
+    onStop: () => transport?.close(),
+  });
 }
