@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import {
   bootstrapInstallation,
   createSmtpTransport,
+  defaultMailConfig,
   generatePassword,
   startBulkWorker,
   startMailWorker,
@@ -87,7 +88,8 @@ const sessions = {
 const mail = {
   linkBase: env.PUBLIC_URL ?? `http://${['0.0.0.0', '::'].includes(env.HOST) ? 'localhost' : env.HOST}:${env.PORT}`,
   invitationTtlMs: env.INVITATION_TTL_HOURS * 3_600_000,
-  resetTtlMs: 30 * 60_000,
+  resetTtlMs: defaultMailConfig.resetTtlMs,
+  resetAnswerMs: defaultMailConfig.resetAnswerMs,
 };
 // Counted only when they can be read: on METRICS_PORT, or on the main port with METRICS_TOKEN.
 const metrics =

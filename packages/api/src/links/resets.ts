@@ -35,7 +35,7 @@ export const resetRequestAnswer = {
 
 /**
  * `auth.requestPasswordReset`: mails a reset link to an active user with this
- * email, and answers the same, after the same time (at least `minimumMs`),
+ * email, and answers the same, after the same time (at least `mail.resetAnswerMs`),
  * whether or not there is one: the answer tells nobody which emails exist. Per
  * email at most `resetsPerEmailPerHour` mails (the rest silently send nothing,
  * so no one can flood a mailbox); per client address at most
@@ -47,7 +47,6 @@ export const resetRequestAnswer = {
 export async function requestPasswordReset(
   request: Pick<SessionRequest, 'db' | 'clientAddress'> & { mail: MailConfig },
   input: { email: string },
-  minimumMs = 400,
 ) {
   const started = Date.now();
   try {
@@ -107,7 +106,7 @@ export async function requestPasswordReset(
     return resetRequestAnswer;
   } finally {
     // The same time either way: a request that found a user and queued a mail is not told apart by its duration.
-    const left = minimumMs - (Date.now() - started);
+    const left = request.mail.resetAnswerMs - (Date.now() - started);
     if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
   }
 }

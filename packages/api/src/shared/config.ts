@@ -29,10 +29,16 @@ export type MailConfig = {
   invitationTtlMs: number;
   /** How long a password reset link works (30 minutes). */
   resetTtlMs: number;
+  /**
+   * The least time a password reset request takes to answer (400 ms), so that the time tells
+   * nobody whether the email is anyone's: the work of queueing a mail hides under it.
+   */
+  resetAnswerMs: number;
 };
 
 export const defaultMailConfig: MailConfig = {
   linkBase: 'http://localhost:3000',
   invitationTtlMs: 168 * 3_600_000,
   resetTtlMs: 30 * 60_000,
+  resetAnswerMs: 400,
 };

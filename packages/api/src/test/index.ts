@@ -13,7 +13,7 @@ import { previewUserImport } from '../imports/service.js';
 import { requestPasswordReset } from '../links/resets.js';
 import { createOrganizationIn } from '../organizations/service.js';
 import { appRouter } from '../root.js';
-import { defaultMailConfig, type SessionConfig } from '../shared/config.js';
+import { defaultMailConfig, type MailConfig, type SessionConfig } from '../shared/config.js';
 import type { ErrorReason } from '../shared/error-reasons.js';
 import { createCallerFactory } from '../trpc.js';
 import { setPasswordHash } from '../users/queries.js';
@@ -32,6 +32,15 @@ export { passwordCheck } from '../auth/sign-in.js';
 export function testDb(): Promise<Kysely<Database>> {
   shared ??= openTestDb();
   return shared;
+}
+
+/**
+ * A database of the test's own, not shared with the worker's other files: for a test that
+ * counts rows across the whole database (a sweep), where another file's rows would be counted too.
+ * The caller destroys it; on a server it is dropped by the global teardown with the others.
+ */
+export function isolatedTestDb(): Promise<Kysely<Database>> {
+  return openTestDb();
 }
 
 /** The server URL tests run against, or undefined for PGlite. */
@@ -79,7 +88,12 @@ export const uniqueClientAddress = () => `127.${randomInt(0, 256)}.${randomInt(0
 export function callerWithToken(
   db: Kysely<Database>,
   sessionToken: string | null,
-  options: { cookies?: SessionCookies; sessions?: SessionConfig; clientAddress?: string | null } = {},
+  options: {
+    cookies?: SessionCookies;
+    sessions?: SessionConfig;
+    clientAddress?: string | null;
+    mail?: MailConfig;
+  } = {},
 ) {
   return createCaller(
     createContext({ db, sessionToken, clientAddress: uniqueClientAddress(), userAgent: 'vitest', ...options }),
@@ -98,7 +112,11 @@ export function callerWithKey(
 }
 
 /** A session of the user (a real session row, valid for an hour) and its raw token. */
-export async function sessionOf(db: Kysely<Database>, userId: string, options: { sessions?: SessionConfig } = {}) {
+export async function sessionOf(
+  db: Kysely<Database>,
+  userId: string,
+  options: { sessions?: SessionConfig; mail?: MailConfig } = {},
+) {
   const { token } = await createSession(db, {
     userId,
     clientAddress: '127.0.0.1',
@@ -113,8 +131,8 @@ export async function sessionOf(db: Kysely<Database>, userId: string, options: {
  * tRPC proxy: any property read on it is a procedure path, so use `sessionOf`
  * when the token itself is needed.)
  */
-export async function callerAs(db: Kysely<Database>, userId: string) {
-  return (await sessionOf(db, userId)).caller;
+export async function callerAs(db: Kysely<Database>, userId: string, options: { mail?: MailConfig } = {}) {
+  return (await sessionOf(db, userId, options)).caller;
 }
 
 export const uniqueEmail = (label = 'user') => `${label}-${randomUUID().slice(0, 12)}@example.test`;
@@ -337,9 +355,8 @@ export async function mailedTokenOf(
 /** Asks for a password reset of the email as a browser would, without the answer's minimum duration; returns the mailed token. */
 export async function mailedResetTokenOf(db: Kysely<Database>, user: { id: string; email: string }): Promise<string> {
   await requestPasswordReset(
-    { db, clientAddress: uniqueClientAddress(), mail: defaultMailConfig },
+    { db, clientAddress: uniqueClientAddress(), mail: { ...defaultMailConfig, resetAnswerMs: 0 } },
     { email: user.email },
-    0,
   );
   return mailedTokenOf(db, user.id, 'password_reset');
 }
