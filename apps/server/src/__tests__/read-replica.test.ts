@@ -466,9 +466,20 @@ describe.skipIf(testServerUrl === undefined)('a streaming read replica (PostgreS
         expect(created.status).toBe(200);
         // The writer, on the other process: its own write, at once.
         expect(await searchOn(second.base, email, writerCookie)).toEqual([email]);
-        // The reader, on either: the replica, which has not replayed it.
-        expect(await searchOn(second.base, email, readerCookie)).toEqual([]);
-        expect(await searchOn(first.base, email, readerCookie)).toEqual([]);
+        // The reader, on either: the replica, which has not replayed it. A process learns the replica's
+        // replayed position by asking it every 200 ms, so until its first ask since catching up it still
+        // sends the reader (whose sign-in wrote) to the primary; on a busy machine that took long enough
+        // for a first read to find the row (CI saw it). What must hold is that the reader is then served
+        // by the replica, which never has the row while replay is paused.
+        await waitFor('the reader to be served by the replica on both processes', async () => {
+          const [onSecond, onFirst] = await Promise.all([
+            searchOn(second.base, email, readerCookie),
+            searchOn(first.base, email, readerCookie),
+          ]);
+          return onSecond.length === 0 && onFirst.length === 0;
+        });
+        // And the writer still reads their own write, on both.
+        expect(await searchOn(first.base, email, writerCookie)).toEqual([email]);
       } finally {
         await resumeReplay();
       }
