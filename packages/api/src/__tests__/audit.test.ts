@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { appRouter } from '../root.js';
 import { encodeCursor } from '../shared/cursor.js';
+import { withAuditFailing } from '../test/audit-failing.js';
 import {
   auditRowsOf,
   callerWithToken,
@@ -550,18 +550,10 @@ async function prepare(path: string) {
 /** Everything of the organization the mutations can change. */
 async function snapshotOf(org: TestOrg) {
   const db = await testDb();
-  const accounts = await db
-    .selectFrom('accounts')
-    .selectAll()
-    .where('organizationId', '=', org.organizationId)
-    .orderBy('id')
-    .execute();
-  const users = await db
-    .selectFrom('users')
-    .selectAll()
-    .where('organizationId', '=', org.organizationId)
-    .orderBy('id')
-    .execute();
+  const rowsOf = (table: 'accounts' | 'users' | 'apiKeys' | 'scimConnections') =>
+    db.selectFrom(table).selectAll().where('organizationId', '=', org.organizationId).orderBy('id').execute();
+  const accounts = await rowsOf('accounts');
+  const users = await rowsOf('users');
   const sessions = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.userId')
@@ -569,43 +561,10 @@ async function snapshotOf(org: TestOrg) {
     .where('users.organizationId', '=', org.organizationId)
     .orderBy('sessions.id')
     .execute();
-  const apiKeys = await db
-    .selectFrom('apiKeys')
-    .selectAll()
-    .where('organizationId', '=', org.organizationId)
-    .orderBy('id')
-    .execute();
-  const scimConnections = await db
-    .selectFrom('scimConnections')
-    .selectAll()
-    .where('organizationId', '=', org.organizationId)
-    .orderBy('id')
-    .execute();
+  const apiKeys = await rowsOf('apiKeys');
+  const scimConnections = await rowsOf('scimConnections');
   const audit = await auditRowsOf(db, org.organizationId);
   return { accounts, users, sessions, apiKeys, scimConnections, audit };
-}
-
-/** Makes every audit insert of this organization fail, at the database, for the duration of `run`. */
-async function withAuditFailing<T>(org: TestOrg, run: () => Promise<T>): Promise<T> {
-  const db = await testDb();
-  const name = `test_audit_down_${randomUUID().replaceAll('-', '')}`;
-  await sql
-    .raw(`
-      create function ${name}() returns trigger language plpgsql as $$
-      begin
-        if new.organization_id = '${org.organizationId}' then raise exception 'audit log unavailable'; end if;
-        return new;
-      end $$`)
-    .execute(db);
-  await sql
-    .raw(`create trigger ${name} before insert on audit_log for each row execute function ${name}()`)
-    .execute(db);
-  try {
-    return await run();
-  } finally {
-    await sql.raw(`drop trigger ${name} on audit_log`).execute(db);
-    await sql.raw(`drop function ${name}()`).execute(db);
-  }
 }
 
 describe('audit log', () => {
@@ -670,7 +629,7 @@ describe('audit log', () => {
   it.each(audited)('%s changes nothing when its audit row cannot be written', async (path) => {
     const { org, t, caller, kase } = await prepare(path);
     const before = await snapshotOf(org);
-    await withAuditFailing(org, async () => {
+    await withAuditFailing(await testDb(), org.organizationId, 'audit log unavailable', async () => {
       await expect(kase.act(caller, t)).rejects.toThrow();
     });
     expect(await snapshotOf(org)).toEqual(before);
