@@ -1,11 +1,11 @@
-import type { AddressInfo } from 'node:net';
 import { type BulkWorker, startBulkWorker } from '@roster/api';
-import { createTestOrg, type TestOrg, testDb } from '@roster/api/test';
+import type { TestOrg } from '@roster/api/test';
 import type { Database } from '@roster/db';
-import { buildTestApp } from '@roster/server/test';
+import type { buildTestApp } from '@roster/server/test';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Run, runInProcess } from './harness.js';
+import { startTestServer } from './test-server.js';
 
 // `roster users bulk` against a real server, with the bulk worker running as the server runs it.
 
@@ -17,12 +17,7 @@ let serverUrl: string;
 let key: string;
 
 beforeAll(async () => {
-  db = await testDb();
-  org = await createTestOrg(db, 'CLI Bulk Org');
-  key = (await org.admin.apiKeys.create({ name: 'bulk' })).secret;
-  app = await buildTestApp(db);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  serverUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ db, org, key, app, url: serverUrl } = await startTestServer('CLI Bulk Org', 'bulk'));
   worker = startBulkWorker(db, { intervalMs: 50, batchSize: 2 });
 });
 

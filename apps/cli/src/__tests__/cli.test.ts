@@ -1,10 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import { createTestOrg, type TestOrg, testDb, testPassword, uniqueEmail } from '@roster/api/test';
+import { type TestOrg, testPassword, uniqueEmail } from '@roster/api/test';
 import type { Database } from '@roster/db';
-import { buildTestApp } from '@roster/server/test';
+import type { buildTestApp } from '@roster/server/test';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, closedPort, type Run, runInProcess, runProcess } from './harness.js';
+import { startTestServer } from './test-server.js';
 
 // The CLI against a real HTTP server on a free port with its own database (the
 // test worker's: PGlite, or a fresh one on DATABASE_URL). Commands run in this
@@ -20,12 +20,7 @@ let bundle: Awaited<ReturnType<typeof buildBundle>>;
 
 beforeAll(async () => {
   bundle = await buildBundle();
-  db = await testDb();
-  org = await createTestOrg(db, 'CLI Org');
-  fixtureKey = (await org.admin.apiKeys.create({ name: 'fixture' })).secret;
-  app = await buildTestApp(db);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  serverUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ db, org, key: fixtureKey, app, url: serverUrl } = await startTestServer('CLI Org', 'fixture'));
 });
 
 afterAll(async () => {
@@ -173,63 +168,28 @@ describe('roster users', () => {
       .set({ lastLoginAt: new Date(Date.now() - 100 * 86_400_000) })
       .where('id', '=', made[0]?.id ?? '')
       .execute();
-    const lastNames = (page: { items: Array<User & { lastName: string }> }) => page.items.map((u) => u.lastName);
+    /** The last names `roster users search --account <it> ...flags` lists, in its order. */
+    const lastNames = async (...flags: string[]) =>
+      (
+        await json<{ items: Array<User & { lastName: string }> }>([
+          'users',
+          'search',
+          '--account',
+          account.id,
+          ...flags,
+        ])
+      ).items.map((u) => u.lastName);
 
-    const byName = await json<{ items: Array<User & { lastName: string }> }>([
-      'users',
-      'search',
-      '--account',
-      account.id,
-      '--sort',
-      'name',
-    ]);
-    expect(lastNames(byName)).toEqual(['Åberg', 'Meyer', 'Zimmer']);
+    expect(await lastNames('--sort', 'name')).toEqual(['Åberg', 'Meyer', 'Zimmer']);
     for (const flags of [['--desc'], ['--order', 'desc']]) {
-      const desc = await json<{ items: Array<User & { lastName: string }> }>([
-        'users',
-        'search',
-        '--account',
-        account.id,
-        '--sort',
-        'name',
-        ...flags,
-      ]);
-      expect(lastNames(desc)).toEqual(['Zimmer', 'Meyer', 'Åberg']);
+      expect(await lastNames('--sort', 'name', ...flags)).toEqual(['Zimmer', 'Meyer', 'Åberg']);
     }
-    const created = await json<{ items: Array<User & { lastName: string }> }>([
-      'users',
-      'search',
-      '--account',
-      account.id,
-      '--sort',
-      'created',
-      '--desc',
-    ]);
-    expect(lastNames(created)).toEqual(['Meyer', 'Åberg', 'Zimmer']);
-    const never = await json<{ items: Array<User & { lastName: string }> }>([
-      'users',
-      'search',
-      '--account',
-      account.id,
-      '--never-signed-in',
-      '--sort',
-      'last-sign-in',
-    ]);
-    expect(lastNames(never).sort()).toEqual(['Meyer', 'Åberg']);
+    expect(await lastNames('--sort', 'created', '--desc')).toEqual(['Meyer', 'Åberg', 'Zimmer']);
+    expect((await lastNames('--never-signed-in', '--sort', 'last-sign-in')).sort()).toEqual(['Meyer', 'Åberg']);
     for (const since of ['90d', new Date(Date.now() - 95 * 86_400_000).toISOString().slice(0, 10)]) {
-      const dormant = await json<{ items: Array<User & { lastName: string }> }>([
-        'users',
-        'search',
-        '--account',
-        account.id,
-        '--inactive-since',
-        since,
-      ]);
-      expect(lastNames(dormant), since).toEqual(['Zimmer']);
+      expect(await lastNames('--inactive-since', since), since).toEqual(['Zimmer']);
     }
-    expect(
-      lastNames((await json(['users', 'search', '--account', account.id, '--inactive-since', '120d'])) as never),
-    ).toEqual([]);
+    expect(await lastNames('--inactive-since', '120d')).toEqual([]);
 
     const badSince = await roster(['users', 'search', '--inactive-since', 'last week']);
     expect(badSince.code).not.toBe(0);

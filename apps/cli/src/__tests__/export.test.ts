@@ -1,10 +1,10 @@
-import type { AddressInfo } from 'node:net';
-import { auditRowsOf, createTestOrg, exportLimits, type TestOrg, testDb, uniqueEmail } from '@roster/api/test';
+import { auditRowsOf, exportLimits, type TestOrg, uniqueEmail } from '@roster/api/test';
 import type { Database } from '@roster/db';
-import { buildTestApp } from '@roster/server/test';
+import type { buildTestApp } from '@roster/server/test';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundle, closedPort, runInProcess, runProcess } from './harness.js';
+import { startTestServer } from './test-server.js';
 
 // `roster users export [filters] > users.csv` against a real server on a free port.
 
@@ -26,12 +26,7 @@ const idsOf = (csv: string) =>
     .map((line) => line.split(',')[0]);
 
 beforeAll(async () => {
-  db = await testDb();
-  org = await createTestOrg(db, 'CLI Export Org');
-  adminKey = (await org.admin.apiKeys.create({ name: 'export' })).secret;
-  app = await buildTestApp(db);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  serverUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ db, org, key: adminKey, app, url: serverUrl } = await startTestServer('CLI Export Org', 'export'));
 });
 
 afterAll(async () => {

@@ -1,11 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestOrg, type TestOrg, testDb, uniqueEmail } from '@roster/api/test';
-import { buildTestApp } from '@roster/server/test';
+import { type TestOrg, uniqueEmail } from '@roster/api/test';
+import type { buildTestApp } from '@roster/server/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInProcess } from './harness.js';
+import { startTestServer } from './test-server.js';
 
 let org: TestOrg;
 let app: Awaited<ReturnType<typeof buildTestApp>>;
@@ -14,12 +14,7 @@ let key: string;
 const dir = mkdtempSync(join(tmpdir(), 'roster-cli-import-'));
 
 beforeAll(async () => {
-  const db = await testDb();
-  org = await createTestOrg(db, 'CLI Import Org');
-  key = (await org.admin.apiKeys.create({ name: 'fixture' })).secret;
-  app = await buildTestApp(db);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  serverUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ org, key, app, url: serverUrl } = await startTestServer('CLI Import Org', 'fixture'));
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import { createTestOrg, type TestOrg, testDb } from '@roster/api/test';
-import { buildTestApp } from '@roster/server/test';
+import type { TestOrg } from '@roster/api/test';
+import type { buildTestApp } from '@roster/server/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInProcess } from './harness.js';
+import { startTestServer } from './test-server.js';
 
 let org: TestOrg;
 let app: Awaited<ReturnType<typeof buildTestApp>>;
@@ -10,12 +10,7 @@ let serverUrl: string;
 let key: string;
 
 beforeAll(async () => {
-  const db = await testDb();
-  org = await createTestOrg(db, 'CLI SCIM Org');
-  key = (await org.admin.apiKeys.create({ name: 'fixture' })).secret;
-  app = await buildTestApp(db);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  serverUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ org, key, app, url: serverUrl } = await startTestServer('CLI SCIM Org', 'fixture'));
 });
 
 afterAll(async () => {

@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, testServerUrl } from '@roster/api/test';
 import { createDb } from '@roster/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, type ServerProcess, startServerProcess, stopServerProcess, waitFor } from './processes.js';
 
 // Several server processes on one database behind HAProxy, as production runs
 // them: started, restarted and killed here. Needs the real PostgreSQL server
@@ -15,74 +15,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // database) there is no cluster to make, and the run says so.
 
 const haproxyBin = '/usr/sbin/haproxy';
-const serverDir = join(import.meta.dirname, '..', '..');
 const adminEmail = 'cluster-admin@roster.test';
 const adminPassword = 'cluster admin password 1';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-
-type Node = { port: number; process: ChildProcess; log: string[] };
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
 
 const ready = async (port: number) => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
 
 let databaseUrl = '';
-const nodes: Node[] = [];
+const nodes: ServerProcess[] = [];
 let haproxy: ChildProcess | null = null;
 const haproxyLog: string[] = [];
 let base = '';
 let dir = '';
 
-function startNode(port: number): Node {
-  const log: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: serverDir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      ROSTER_ORG_NAME: 'Cluster Org',
-      ROSTER_ADMIN_EMAIL: adminEmail,
-      ROSTER_ADMIN_PASSWORD: adminPassword,
-      // HAProxy adds X-Forwarded-For: one hop.
-      TRUST_PROXY: '1',
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-      DB_POOL_SIZE: '5',
-      // Out of HAProxy's rotation (two failed checks 300 ms apart, each given up to 2 s) before it stops listening.
-      SHUTDOWN_DELAY_MS: '3000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startNode(port: number): ServerProcess {
+  return startServerProcess(port, {
+    DATABASE_URL: databaseUrl,
+    ROSTER_ORG_NAME: 'Cluster Org',
+    ROSTER_ADMIN_EMAIL: adminEmail,
+    ROSTER_ADMIN_PASSWORD: adminPassword,
+    // HAProxy adds X-Forwarded-For: one hop.
+    TRUST_PROXY: '1',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    DB_POOL_SIZE: '5',
+    // Out of HAProxy's rotation (two failed checks 300 ms apart, each given up to 2 s) before it stops listening.
+    SHUTDOWN_DELAY_MS: '3000',
   });
-  child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  return { port, process: child, log };
-}
-
-async function stopNode(node: Node, signal: NodeJS.Signals) {
-  if (node.process.exitCode !== null || node.process.signalCode !== null) return;
-  const exited = new Promise((resolve) => node.process.once('exit', resolve));
-  node.process.kill(signal);
-  await exited;
 }
 
 const clusterable = testServerUrl !== undefined && existsSync(haproxyBin);
@@ -138,7 +96,7 @@ ${ports.map((port, i) => `  server s${i} 127.0.0.1:${port} check`).join('\n')}
 
   afterAll(async () => {
     haproxy?.kill('SIGTERM');
-    for (const node of nodes) await stopNode(node, 'SIGKILL');
+    for (const node of nodes) await stopServerProcess(node, 'SIGKILL');
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -209,7 +167,7 @@ ${ports.map((port, i) => `  server s${i} 127.0.0.1:${port} check`).join('\n')}
     );
     expect(created.status).toBe(200);
     for (let i = 0; i < 5; i++) {
-      const node = nodes[i % nodes.length] as Node;
+      const node = nodes[i % nodes.length] as ServerProcess;
       const wrong = await signIn(`http://127.0.0.1:${node.port}`, email, `wrong password ${i}`);
       expect(wrong.status).toBe(401);
     }
@@ -246,8 +204,8 @@ ${ports.map((port, i) => `  server s${i} 127.0.0.1:${port} check`).join('\n')}
     const clients = Array.from({ length: 16 }, client);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     for (let i = 0; i < nodes.length; i++) {
-      const old = nodes[i] as Node;
-      await stopNode(old, 'SIGTERM');
+      const old = nodes[i] as ServerProcess;
+      await stopServerProcess(old, 'SIGTERM');
       expect(old.process.exitCode, old.log.join('')).toBe(0);
       const fresh = startNode(old.port);
       nodes[i] = fresh;
@@ -302,8 +260,8 @@ ${ports.map((port, i) => `  server s${i} 127.0.0.1:${port} check`).join('\n')}
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const victim = nodes[1] as Node;
-    await stopNode(victim, 'SIGKILL');
+    const victim = nodes[1] as ServerProcess;
+    await stopServerProcess(victim, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     stop = true;
     await Promise.all(writers);

@@ -1,7 +1,7 @@
 import { createTestOrg, testDb, testPassword } from '@roster/api/test';
+import { withAuditFailing } from '@roster/api/test/audit-failing';
 import { createDb } from '@roster/db';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookieName } from '../app.js';
 import { buildTestApp, signInCookie } from './helpers.js';
@@ -199,18 +199,7 @@ describe('an unexpected failure', () => {
     const db = await testDb();
     const cookie = await sessionCookie();
     // An error no mapping knows (plpgsql's P0001), raised inside this organization's audit insert.
-    const name = `test_unexpected_${org.organizationId.replaceAll('-', '')}`;
-    await sql
-      .raw(`create function ${name}() returns trigger language plpgsql as $$
-        begin
-          if new.organization_id = '${org.organizationId}' then raise exception 'secret internal detail'; end if;
-          return new;
-        end $$`)
-      .execute(db);
-    await sql
-      .raw(`create trigger ${name} before insert on audit_log for each row execute function ${name}()`)
-      .execute(db);
-    try {
+    await withAuditFailing(db, org.organizationId, 'secret internal detail', async () => {
       const response = await app.inject({
         method: 'POST',
         url: '/trpc/accounts.create',
@@ -222,10 +211,7 @@ describe('an unexpected failure', () => {
       expect(error.data.code).toBe('INTERNAL_SERVER_ERROR');
       expect(error.message).not.toContain('secret internal detail');
       expect(error.message).toMatch(/went wrong/);
-    } finally {
-      await sql.raw(`drop trigger ${name} on audit_log`).execute(db);
-      await sql.raw(`drop function ${name}()`).execute(db);
-    }
+    });
   });
 });
 

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createOrganization } from '@roster/api';
 import { createTestOrg, testDb, testPassword, testServerUrl, uniqueEmail } from '@roster/api/test';
@@ -16,6 +14,13 @@ import {
   startPrivatePostgres,
   startPrivateReplica,
 } from './private-postgres.js';
+import {
+  freePort,
+  type ServerProcess,
+  startServerProcess,
+  stopServerProcess,
+  waitFor as waitUntil,
+} from './processes.js';
 
 // List reads on a read replica (DATABASE_READ_URL), with a real streaming
 // replica: a private primary (wal_level=replica) and a replica made from it by
@@ -111,14 +116,7 @@ describe.skipIf(testServerUrl === undefined)('a streaming read replica (PostgreS
     return process;
   }
 
-  async function waitFor(what: string, check: () => Promise<boolean>, ms = 20_000) {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await check().catch(() => false)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`Timed out waiting for ${what}`);
-  }
+  const waitFor = (what: string, check: () => Promise<boolean>, ms = 20_000) => waitUntil(what, check, ms, 50);
 
   /** Until the replica has replayed everything the primary has written, and every process has seen so. */
   async function caughtUp() {
@@ -367,40 +365,19 @@ describe.skipIf(testServerUrl === undefined)('a streaming read replica (PostgreS
   });
 
   it('holds read-your-writes across two server processes (main.ts) started with DATABASE_READ_URL', async () => {
-    const freePort = () =>
-      new Promise<number>((resolve, reject) => {
-        const probe = createServer();
-        probe.once('error', reject);
-        probe.listen(0, '127.0.0.1', () => {
-          const address = probe.address();
-          probe.close(() =>
-            typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-          );
-        });
-      });
-    const servers: Array<{ base: string; child: ChildProcess; log: string[] }> = [];
+    const servers: Array<ServerProcess & { base: string }> = [];
     try {
       for (let i = 0; i < 2; i++) {
         const port = await freePort();
-        const log: string[] = [];
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-          cwd: join(import.meta.dirname, '..', '..'),
-          env: {
-            PATH: process.env.PATH ?? '',
-            HOST: '127.0.0.1',
-            PORT: String(port),
-            DATABASE_URL: primary.url,
-            DATABASE_READ_URL: standby.url,
-            REPLICA_MAX_LAG_MS: '60000',
-            DB_POOL_SIZE: '3',
-            LOG_LEVEL: 'info',
-            LOG_FORMAT: 'json',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
+        const server = startServerProcess(port, {
+          DATABASE_URL: primary.url,
+          DATABASE_READ_URL: standby.url,
+          REPLICA_MAX_LAG_MS: '60000',
+          DB_POOL_SIZE: '3',
+          LOG_LEVEL: 'info',
+          LOG_FORMAT: 'json',
         });
-        child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-        child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-        servers.push({ base: `http://127.0.0.1:${port}`, child, log });
+        servers.push({ ...server, base: `http://127.0.0.1:${port}` });
       }
       for (const server of servers) {
         await waitFor(
@@ -484,13 +461,7 @@ describe.skipIf(testServerUrl === undefined)('a streaming read replica (PostgreS
         await resumeReplay();
       }
     } finally {
-      for (const server of servers) {
-        if (server.child.exitCode === null && server.child.signalCode === null) {
-          const exited = new Promise((resolve) => server.child.once('exit', resolve));
-          server.child.kill('SIGTERM');
-          await exited;
-        }
-      }
+      for (const server of servers) await stopServerProcess(server, 'SIGTERM');
     }
   }, 180_000);
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { appRouter } from '../root.js';
 import { encodeCursor } from '../shared/cursor.js';
+import { withAuditFailing } from '../test/audit-failing.js';
 import {
   auditRowsOf,
   callerWithToken,
@@ -40,25 +40,40 @@ type Case = {
   rows: ((org: TestOrg, t: Record<string, string>) => ExpectedRow[]) | { none: string };
 };
 
+/** The one audit row of a change to the case's target user (`t.id`, `t.email`), made by `actorId`. */
+function userRow(
+  actorId: string,
+  t: Record<string, string>,
+  action: string,
+  before: ExpectedRow['before'],
+  after: ExpectedRow['after'],
+): ExpectedRow {
+  return { actorId, action, targetType: 'user', targetId: t.id ?? '', targetLabel: t.email ?? '', before, after };
+}
+
+/** A setup that adds one user as the target (`then` prepares more of it, e.g. a session). */
+function aUser(
+  options?: Parameters<TestOrg['addUser']>[0],
+  then?: (userId: string) => Promise<unknown>,
+): Case['setup'] {
+  return async (org) => {
+    const user = await org.addUser(options);
+    await then?.(user.id);
+    return { id: user.id, email: user.email };
+  };
+}
+
+/** For `aUser`: the user has a session (which some mutations end). */
+const signedIn = async (userId: string) => sessionOf(await testDb(), userId);
+
 /** Every mutation of the router, with the audit rows it must write. */
 const cases: Record<string, Case> = {
   'auth.login': {
-    setup: async (org) => {
-      const user = await org.addUser({ canSignIn: true });
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({ canSignIn: true }),
     as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
     act: (caller, t) => caller.auth.login({ email: t.email ?? '', password: testPassword }),
     rows: (_org, t) => [
-      {
-        actorId: t.id ?? '',
-        action: 'auth.signed_in',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: null,
-        after: { clientAddress: '203.0.113.9', endedSessions: 0 },
-      },
+      userRow(t.id ?? '', t, 'auth.signed_in', null, { clientAddress: '203.0.113.9', endedSessions: 0 }),
     ],
   },
   'auth.logout': {
@@ -81,23 +96,10 @@ const cases: Record<string, Case> = {
     ],
   },
   'auth.changePassword': {
-    setup: async (org) => {
-      const user = await org.addUser({ canSignIn: true });
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({ canSignIn: true }),
     as: async (_org, t) => (await sessionOf(await testDb(), t.id ?? '')).caller,
     act: (caller) => caller.auth.changePassword({ currentPassword: testPassword, newPassword: 'a changed password' }),
-    rows: (_org, t) => [
-      {
-        actorId: t.id ?? '',
-        action: 'user.password_changed',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: null,
-        after: null,
-      },
-    ],
+    rows: (_org, t) => [userRow(t.id ?? '', t, 'user.password_changed', null, null)],
   },
   'accounts.create': {
     setup: async () => ({ email: uniqueEmail('in-new-account') }),
@@ -221,39 +223,21 @@ const cases: Record<string, Case> = {
     ],
   },
   'users.resendInvitation': {
-    setup: async (org) => {
-      const user = await org.addUser({ invite: true });
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({ invite: true }),
     act: (caller, t) => caller.users.resendInvitation({ id: t.id ?? '' }),
     rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.invitation_resent',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: null,
-        after: { email: t.email, expiresAt: expect.any(String), mailId: expect.any(String) },
-      },
+      userRow(org.adminId, t, 'user.invitation_resent', null, {
+        email: t.email,
+        expiresAt: expect.any(String),
+        mailId: expect.any(String),
+      }),
     ],
   },
   'users.cancelInvitation': {
-    setup: async (org) => {
-      const user = await org.addUser({ invite: true });
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({ invite: true }),
     act: (caller, t) => caller.users.cancelInvitation({ id: t.id ?? '' }),
     rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.invitation_cancelled',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { email: t.email, expiresAt: expect.any(String) },
-        after: null,
-      },
+      userRow(org.adminId, t, 'user.invitation_cancelled', { email: t.email, expiresAt: expect.any(String) }, null),
     ],
   },
   // A mutation only so the token travels in a POST body: a working link's look-up changes nothing.
@@ -275,15 +259,7 @@ const cases: Record<string, Case> = {
     act: (caller, t) => caller.auth.acceptInvitation({ token: t.token ?? '', password: 'its own password' }),
     // The invited user acts: they proved who they are with the mailed link.
     rows: (_org, t) => [
-      {
-        actorId: t.id ?? '',
-        action: 'user.invitation_accepted',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: null,
-        after: { clientAddress: '203.0.113.9', passwordSet: true },
-      },
+      userRow(t.id ?? '', t, 'user.invitation_accepted', null, { clientAddress: '203.0.113.9', passwordSet: true }),
     ],
   },
   // Another email than anyone's (users get a row: resets.test.ts): nothing to record, and nothing told.
@@ -301,72 +277,23 @@ const cases: Record<string, Case> = {
     as: async () => callerWithToken(await testDb(), null, { clientAddress: '203.0.113.9' }),
     act: (caller, t) => caller.auth.resetPassword({ token: t.token ?? '', password: 'its own password' }),
     rows: (_org, t) => [
-      {
-        actorId: t.id ?? '',
-        action: 'user.password_reset',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: null,
-        after: { clientAddress: '203.0.113.9', endedSessions: 0 },
-      },
+      userRow(t.id ?? '', t, 'user.password_reset', null, { clientAddress: '203.0.113.9', endedSessions: 0 }),
     ],
   },
   'users.update': {
-    setup: async (org) => {
-      const user = await org.addUser({ firstName: 'Before', lastName: 'Same' });
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({ firstName: 'Before', lastName: 'Same' }),
     act: (caller, t) => caller.users.update({ id: t.id ?? '', firstName: 'After', lastName: 'Same' }),
-    rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.updated',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { firstName: 'Before' },
-        after: { firstName: 'After' },
-      },
-    ],
+    rows: (org, t) => [userRow(org.adminId, t, 'user.updated', { firstName: 'Before' }, { firstName: 'After' })],
   },
   'users.setPassword': {
-    setup: async (org) => {
-      const user = await org.addUser();
-      await sessionOf(await testDb(), user.id);
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({}, signedIn),
     act: (caller, t) => caller.users.setPassword({ id: t.id ?? '', password: 'set by an admin' }),
-    rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.password_set',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: null,
-        after: null,
-      },
-    ],
+    rows: (org, t) => [userRow(org.adminId, t, 'user.password_set', null, null)],
   },
   'users.deactivate': {
-    setup: async (org) => {
-      const user = await org.addUser();
-      await sessionOf(await testDb(), user.id);
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({}, signedIn),
     act: (caller, t) => caller.users.deactivate({ id: t.id ?? '' }),
-    rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.deactivated',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { active: true },
-        after: { active: false },
-      },
-    ],
+    rows: (org, t) => [userRow(org.adminId, t, 'user.deactivated', { active: true }, { active: false })],
   },
   'users.reactivate': {
     setup: async (org) => {
@@ -375,33 +302,17 @@ const cases: Record<string, Case> = {
       return { id: user.id, email: user.email };
     },
     act: (caller, t) => caller.users.reactivate({ id: t.id ?? '' }),
-    rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.reactivated',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { active: false },
-        after: { active: true },
-      },
-    ],
+    rows: (org, t) => [userRow(org.adminId, t, 'user.reactivated', { active: false }, { active: true })],
   },
   'users.delete': {
-    setup: async (org) => {
-      const user = await org.addUser({ firstName: 'Del', lastName: 'Eted' });
-      await sessionOf(await testDb(), user.id);
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({ firstName: 'Del', lastName: 'Eted' }, signedIn),
     act: (caller, t) => caller.users.delete({ id: t.id ?? '' }),
     rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.deleted',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: {
+      userRow(
+        org.adminId,
+        t,
+        'user.deleted',
+        {
           email: t.email,
           firstName: 'Del',
           lastName: 'Eted',
@@ -409,8 +320,8 @@ const cases: Record<string, Case> = {
           active: true,
           accountId: org.defaultAccountId,
         },
-        after: null,
-      },
+        null,
+      ),
     ],
   },
   'users.move': {
@@ -421,34 +332,13 @@ const cases: Record<string, Case> = {
     },
     act: (caller, t) => caller.users.move({ id: t.id ?? '', accountId: t.other ?? '', version: 1 }),
     rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.moved',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { accountId: org.defaultAccountId },
-        after: { accountId: t.other ?? '' },
-      },
+      userRow(org.adminId, t, 'user.moved', { accountId: org.defaultAccountId }, { accountId: t.other ?? '' }),
     ],
   },
   'users.setRole': {
-    setup: async (org) => {
-      const user = await org.addUser();
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser(),
     act: (caller, t) => caller.users.setRole({ id: t.id ?? '', role: 'admin' }),
-    rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.role_changed',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { role: 'user' },
-        after: { role: 'admin' },
-      },
-    ],
+    rows: (org, t) => [userRow(org.adminId, t, 'user.role_changed', { role: 'user' }, { role: 'admin' })],
   },
   'users.unlock': {
     setup: async (org) => {
@@ -462,36 +352,12 @@ const cases: Record<string, Case> = {
       return { id: user.id, email: user.email, lockedUntil: lockedUntil.toISOString() };
     },
     act: (caller, t) => caller.users.unlock({ id: t.id ?? '' }),
-    rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.unlocked',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { lockedUntil: t.lockedUntil },
-        after: { lockedUntil: null },
-      },
-    ],
+    rows: (org, t) => [userRow(org.adminId, t, 'user.unlocked', { lockedUntil: t.lockedUntil }, { lockedUntil: null })],
   },
   'users.endSessions': {
-    setup: async (org) => {
-      const user = await org.addUser();
-      await sessionOf(await testDb(), user.id);
-      return { id: user.id, email: user.email };
-    },
+    setup: aUser({}, signedIn),
     act: (caller, t) => caller.users.endSessions({ id: t.id ?? '' }),
-    rows: (org, t) => [
-      {
-        actorId: org.adminId,
-        action: 'user.sessions_ended',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: null,
-        after: { ended: 1 },
-      },
-    ],
+    rows: (org, t) => [userRow(org.adminId, t, 'user.sessions_ended', null, { ended: 1 })],
   },
   // The request writes the row of the bulk action itself; each user's row is the worker's (bulk.test.ts).
   'users.bulk': {
@@ -656,24 +522,8 @@ const cases: Record<string, Case> = {
         before: null,
         after: { email: t.fresh, expiresAt: expect.any(String), mailId: expect.any(String) },
       },
-      {
-        actorId: org.adminId,
-        action: 'user.deactivated',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { active: true },
-        after: { active: false },
-      },
-      {
-        actorId: org.adminId,
-        action: 'user.updated',
-        targetType: 'user',
-        targetId: t.id ?? '',
-        targetLabel: t.email ?? '',
-        before: { firstName: 'Old' },
-        after: { firstName: 'New' },
-      },
+      userRow(org.adminId, t, 'user.deactivated', { active: true }, { active: false }),
+      userRow(org.adminId, t, 'user.updated', { firstName: 'Old' }, { firstName: 'New' }),
     ],
   },
 };
@@ -700,18 +550,10 @@ async function prepare(path: string) {
 /** Everything of the organization the mutations can change. */
 async function snapshotOf(org: TestOrg) {
   const db = await testDb();
-  const accounts = await db
-    .selectFrom('accounts')
-    .selectAll()
-    .where('organizationId', '=', org.organizationId)
-    .orderBy('id')
-    .execute();
-  const users = await db
-    .selectFrom('users')
-    .selectAll()
-    .where('organizationId', '=', org.organizationId)
-    .orderBy('id')
-    .execute();
+  const rowsOf = (table: 'accounts' | 'users' | 'apiKeys' | 'scimConnections') =>
+    db.selectFrom(table).selectAll().where('organizationId', '=', org.organizationId).orderBy('id').execute();
+  const accounts = await rowsOf('accounts');
+  const users = await rowsOf('users');
   const sessions = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.userId')
@@ -719,43 +561,10 @@ async function snapshotOf(org: TestOrg) {
     .where('users.organizationId', '=', org.organizationId)
     .orderBy('sessions.id')
     .execute();
-  const apiKeys = await db
-    .selectFrom('apiKeys')
-    .selectAll()
-    .where('organizationId', '=', org.organizationId)
-    .orderBy('id')
-    .execute();
-  const scimConnections = await db
-    .selectFrom('scimConnections')
-    .selectAll()
-    .where('organizationId', '=', org.organizationId)
-    .orderBy('id')
-    .execute();
+  const apiKeys = await rowsOf('apiKeys');
+  const scimConnections = await rowsOf('scimConnections');
   const audit = await auditRowsOf(db, org.organizationId);
   return { accounts, users, sessions, apiKeys, scimConnections, audit };
-}
-
-/** Makes every audit insert of this organization fail, at the database, for the duration of `run`. */
-async function withAuditFailing<T>(org: TestOrg, run: () => Promise<T>): Promise<T> {
-  const db = await testDb();
-  const name = `test_audit_down_${randomUUID().replaceAll('-', '')}`;
-  await sql
-    .raw(`
-      create function ${name}() returns trigger language plpgsql as $$
-      begin
-        if new.organization_id = '${org.organizationId}' then raise exception 'audit log unavailable'; end if;
-        return new;
-      end $$`)
-    .execute(db);
-  await sql
-    .raw(`create trigger ${name} before insert on audit_log for each row execute function ${name}()`)
-    .execute(db);
-  try {
-    return await run();
-  } finally {
-    await sql.raw(`drop trigger ${name} on audit_log`).execute(db);
-    await sql.raw(`drop function ${name}()`).execute(db);
-  }
 }
 
 describe('audit log', () => {
@@ -820,7 +629,7 @@ describe('audit log', () => {
   it.each(audited)('%s changes nothing when its audit row cannot be written', async (path) => {
     const { org, t, caller, kase } = await prepare(path);
     const before = await snapshotOf(org);
-    await withAuditFailing(org, async () => {
+    await withAuditFailing(await testDb(), org.organizationId, 'audit log unavailable', async () => {
       await expect(kase.act(caller, t)).rejects.toThrow();
     });
     expect(await snapshotOf(org)).toEqual(before);

@@ -30,13 +30,7 @@ export async function signIn(request: SessionRequest, input: SignInInput) {
   return checkCredentials(request, input, async (tx, found, organizationId) => {
     // A new token at every sign-in; the one the browser held before is ended.
     if (request.sessionToken) await endSessionByToken(tx, request.sessionToken);
-    const session = await startSession(tx, {
-      userId: found.id,
-      clientAddress: request.clientAddress,
-      userAgent: request.userAgent,
-      absoluteTimeoutMs: request.sessions.absoluteTimeoutMs,
-      idleTimeoutMs: request.sessions.idleTimeoutMs,
-    });
+    const session = await startSession(tx, found.id, request);
     await recordAudit(tx, {
       actor: { id: found.id, email: found.email, organizationId },
       action: 'auth.signed_in',

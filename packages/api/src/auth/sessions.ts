@@ -2,6 +2,7 @@ import type { Database, Db } from '@roster/db';
 import type { Transaction } from 'kysely';
 import { hashSecret, randomSecret } from '../core/tokens.js';
 import { endSessionByTokenHash, endSessionsBeyond, insertSession, insertSessionNow } from './queries.js';
+import type { SessionRequest } from './service.js';
 
 /** Starts a session: a fresh random 256-bit token, returned once for the cookie. */
 export async function createSession(
@@ -28,30 +29,26 @@ export const maxSessionsPerUser = 20;
  * transaction, under the user's row lock: sign-ins of one user run here one at
  * a time. The user's expired sessions end, and so do the oldest live ones
  * beyond `maxSessionsPerUser - 1`, so with the new one the user holds at most
- * the cap. Returns the token, once, for the cookie, and how many sessions it ended.
+ * the cap. The request gives the client's address and agent and the session
+ * timeouts. Returns the token, once, for the cookie, and how many sessions it ended.
  */
 export async function startSession(
   tx: Transaction<Database>,
-  input: {
-    userId: string;
-    clientAddress: string | null;
-    userAgent: string | null;
-    absoluteTimeoutMs: number;
-    idleTimeoutMs: number;
-  },
+  userId: string,
+  request: Pick<SessionRequest, 'clientAddress' | 'userAgent' | 'sessions'>,
 ) {
   const token = randomSecret();
-  const expiresAt = new Date(Date.now() + input.absoluteTimeoutMs);
-  const endedSessions = await endSessionsBeyond(tx, input.userId, {
-    idleTimeoutMs: input.idleTimeoutMs,
+  const expiresAt = new Date(Date.now() + request.sessions.absoluteTimeoutMs);
+  const endedSessions = await endSessionsBeyond(tx, userId, {
+    idleTimeoutMs: request.sessions.idleTimeoutMs,
     keep: maxSessionsPerUser - 1,
   });
   await insertSessionNow(tx, {
     tokenHash: hashSecret(token),
-    userId: input.userId,
+    userId,
     expiresAt,
-    clientAddress: input.clientAddress,
-    userAgent: input.userAgent,
+    clientAddress: request.clientAddress,
+    userAgent: request.userAgent,
   });
   return { token, expiresAt, endedSessions };
 }

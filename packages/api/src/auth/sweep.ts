@@ -1,4 +1,5 @@
 import type { Db } from '@roster/db';
+import { startWorker } from '../core/worker.js';
 import { deleteExpiredImports } from '../imports/queries.js';
 import { deleteOldResetRequests } from '../links/queries.js';
 import { sweepEmailWindows, sweepSessions, sweepSignInAttempts } from './queries.js';
@@ -46,31 +47,14 @@ export function startSweeper(
   db: Db,
   options: SweepOptions & { intervalMs?: number; onError?: (error: unknown) => void },
 ): Sweeper {
-  const intervalMs = options.intervalMs ?? sweepIntervalMs;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = sweepSignInData(db, options)
-        // And CSV import previews a day past their expiry, and password reset requests past their hour.
-        .then(() => deleteExpiredImports(db))
-        .then(() => deleteOldResetRequests(db))
-        .then(
-          () => {},
-          (error: unknown) => options.onError?.(error),
-        )
-        .finally(schedule);
-    }, intervalMs);
-    timer.unref();
-  };
-  schedule();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+  return startWorker({
+    work: async () => {
+      await sweepSignInData(db, options);
+      // And CSV import previews a day past their expiry, and password reset requests past their hour.
+      await deleteExpiredImports(db);
+      await deleteOldResetRequests(db);
     },
-  };
+    intervalMs: options.intervalMs ?? sweepIntervalMs,
+    onError: options.onError,
+  });
 }

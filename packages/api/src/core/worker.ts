@@ -1,7 +1,7 @@
 // A background worker of this process: runs `work` every `intervalMs`, one run
 // at a time, on a timer that does not keep the process alive. `wake` starts a
 // run now (when something was just queued here); `stop` lets the run in hand
-// finish. The bulk worker and the mail sender are both this loop.
+// finish. The bulk worker, the mail sender and the sign-in sweeper are all this loop.
 
 export type Worker = { stop(): Promise<void>; wake(): void };
 
@@ -11,8 +11,8 @@ export function startWorker(options: {
   intervalMs: number;
   /** Where a failed round is told (the next round runs anyway). */
   onError?: ((error: unknown) => void) | undefined;
-  /** The set a `wake…Workers()` function wakes: this worker is in it while it runs. */
-  wakers: Set<() => void>;
+  /** The set a `wake…Workers()` function wakes: this worker is in it while it runs (none: only its timer). */
+  wakers?: Set<() => void>;
   /** After the last round, on stop (e.g. closing the SMTP connection). */
   onStop?: () => void;
 }): Worker {
@@ -39,12 +39,12 @@ export function startWorker(options: {
     timer.unref();
   };
   schedule();
-  wakers.add(run);
+  wakers?.add(run);
   return {
     wake: run,
     async stop() {
       stopped = true;
-      wakers.delete(run);
+      wakers?.delete(run);
       clearTimeout(timer);
       await running;
       options.onStop?.();

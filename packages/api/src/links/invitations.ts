@@ -1,10 +1,7 @@
 import type { Database, Db } from '@roster/db';
 import type { Transaction } from 'kysely';
 import { auditName, recordAudit, recordAuditMany } from '../audit/queries.js';
-import { assertNotCommonPassword } from '../auth/common-passwords.js';
-import { hashPassword } from '../auth/passwords.js';
 import type { SessionRequest } from '../auth/service.js';
-import { startSession } from '../auth/sessions.js';
 import { assertMayManageUser } from '../core/access.js';
 import { hashSecret, randomSecret } from '../core/tokens.js';
 import { appError } from '../errors.js';
@@ -16,11 +13,11 @@ import {
   findLinkByHash,
   findOpenInvitation,
   insertLinks,
-  markLinkUsed,
   organizationName,
   personOf,
   revokeOpenLinks,
 } from './queries.js';
+import { linkWorks, setPasswordByLink } from './redeem.js';
 import { refuseLink } from './refusals.js';
 
 /** A user to invite, as created (or read) in the caller's transaction. */
@@ -167,7 +164,7 @@ export async function cancelInvitation(db: Db, actor: Actor, id: string) {
 /** `auth.invitation`: what the invitation page shows (organization and email), or why the link does not work. */
 export async function lookUpInvitation(db: Db, token: string) {
   const link = await findLinkByHash(db, hashSecret(token), 'invitation');
-  if (!link || link.usedAt || link.revokedAt || link.expired || !link.active) {
+  if (!linkWorks(link)) {
     // The refusal is audited (when the link is known) in a transaction of its own.
     throw await refuseLink(db, link, 'invitation', 'look up');
   }
@@ -180,32 +177,13 @@ export async function lookUpInvitation(db: Db, token: string) {
  * session as a sign-in does, audited. Returns the session token once.
  */
 export async function acceptInvitation(request: SessionRequest, input: { token: string; password: string }) {
-  assertNotCommonPassword(input.password, ['password']);
-  const passwordHash = await hashPassword(input.password);
-  const tokenHash = hashSecret(input.token);
-  const outcome = await request.db.transaction().execute(async (tx) => {
-    const link = await findLinkByHash(tx, tokenHash, 'invitation', true);
-    if (!link || link.usedAt || link.revokedAt || link.expired || !link.active) return { refused: link };
-    await markLinkUsed(tx, link.id);
-    await setPasswordHash(tx, link.organizationId, link.userId, passwordHash);
-    const session = await startSession(tx, {
-      userId: link.userId,
-      clientAddress: request.clientAddress,
-      userAgent: request.userAgent,
-      absoluteTimeoutMs: request.sessions.absoluteTimeoutMs,
-      idleTimeoutMs: request.sessions.idleTimeoutMs,
-    });
-    const actor = { id: link.userId, email: link.userEmail, organizationId: link.organizationId };
-    await recordAudit(tx, {
-      actor,
-      action: 'user.invitation_accepted',
-      targetType: 'user',
-      targetId: link.userId,
-      targetLabel: link.userEmail,
-      after: { clientAddress: request.clientAddress, passwordSet: true },
-    });
-    return { session, userId: link.userId, organizationId: link.organizationId };
-  });
-  if ('refused' in outcome) throw await refuseLink(request.db, outcome.refused, 'invitation', 'accept');
-  return outcome;
+  return setPasswordByLink(
+    request,
+    input,
+    { purpose: 'invitation', attempt: 'accept', action: 'user.invitation_accepted' },
+    async (tx, link, passwordHash) => {
+      await setPasswordHash(tx, link.organizationId, link.userId, passwordHash);
+      return { passwordSet: true };
+    },
+  );
 }

@@ -1,18 +1,14 @@
-import type { Database, Db, UserLinkPurpose } from '@roster/db';
+import type { Database, Db, UserLinkPurpose, UserLinksTable } from '@roster/db';
 import { sql, type Transaction } from 'kysely';
 
 // The SQL of mailed links (invitations, password resets): only a token's sha256
 // is stored, and every lookup is by that hash.
 
-export type NewLink = {
-  organizationId: string;
-  userId: string;
-  purpose: UserLinkPurpose;
-  tokenHash: string;
-  email: string;
-  expiresAt: Date;
-  createdBy: string | null;
-};
+/** A link as it is inserted: the columns that are not the database's own (id, use, revocation, creation time). */
+export type NewLink = Pick<
+  UserLinksTable,
+  'organizationId' | 'userId' | 'purpose' | 'tokenHash' | 'email' | 'expiresAt' | 'createdBy'
+>;
 
 export async function insertLinks(db: Db, links: NewLink[]): Promise<void> {
   // Seven values a row: well under the 65,535 a statement may carry.

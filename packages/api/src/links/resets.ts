@@ -1,25 +1,15 @@
 import { auditName, recordAudit } from '../audit/queries.js';
-import { assertNotCommonPassword } from '../auth/common-passwords.js';
 import { clientKey, emailKey } from '../auth/limit-keys.js';
-import { hashPassword } from '../auth/passwords.js';
 import { endSessions } from '../auth/queries.js';
 import type { SessionRequest } from '../auth/service.js';
-import { startSession } from '../auth/sessions.js';
 import { RetryLater } from '../auth/sign-in-policy.js';
 import { hashSecret, randomSecret } from '../core/tokens.js';
 import { appError } from '../errors.js';
 import { queueMail, wakeMailWorkers } from '../mail/service.js';
 import type { MailConfig } from '../shared/config.js';
 import { setPasswordHash } from '../users/queries.js';
-import {
-  countResetRequests,
-  findLinkByHash,
-  findResetUser,
-  insertLinks,
-  markLinkUsed,
-  revokeOpenLinks,
-} from './queries.js';
-import { refuseLink } from './refusals.js';
+import { countResetRequests, findResetUser, insertLinks, revokeOpenLinks } from './queries.js';
+import { setPasswordByLink } from './redeem.js';
 
 /** Reset mails one email may be sent an hour; beyond, requests are answered the same and send nothing. */
 export const resetsPerEmailPerHour = 3;
@@ -117,32 +107,14 @@ export async function requestPasswordReset(
  * every other open link (reset or invitation), and signs in afresh, audited.
  */
 export async function resetPassword(request: SessionRequest, input: { token: string; password: string }) {
-  assertNotCommonPassword(input.password, ['password']);
-  const passwordHash = await hashPassword(input.password);
-  const outcome = await request.db.transaction().execute(async (tx) => {
-    const link = await findLinkByHash(tx, hashSecret(input.token), 'password_reset', true);
-    if (!link || link.usedAt || link.revokedAt || link.expired || !link.active) return { refused: link };
-    await markLinkUsed(tx, link.id);
-    await revokeOpenLinks(tx, link.organizationId, link.userId);
-    await setPasswordHash(tx, link.organizationId, link.userId, passwordHash);
-    const ended = await endSessions(tx, link.userId);
-    const session = await startSession(tx, {
-      userId: link.userId,
-      clientAddress: request.clientAddress,
-      userAgent: request.userAgent,
-      absoluteTimeoutMs: request.sessions.absoluteTimeoutMs,
-      idleTimeoutMs: request.sessions.idleTimeoutMs,
-    });
-    await recordAudit(tx, {
-      actor: { id: link.userId, email: link.userEmail, organizationId: link.organizationId },
-      action: 'user.password_reset',
-      targetType: 'user',
-      targetId: link.userId,
-      targetLabel: link.userEmail,
-      after: { clientAddress: request.clientAddress, endedSessions: ended },
-    });
-    return { session, userId: link.userId, organizationId: link.organizationId };
-  });
-  if ('refused' in outcome) throw await refuseLink(request.db, outcome.refused, 'password_reset', 'reset');
-  return outcome;
+  return setPasswordByLink(
+    request,
+    input,
+    { purpose: 'password_reset', attempt: 'reset', action: 'user.password_reset' },
+    async (tx, link, passwordHash) => {
+      await revokeOpenLinks(tx, link.organizationId, link.userId);
+      await setPasswordHash(tx, link.organizationId, link.userId, passwordHash);
+      return { endedSessions: await endSessions(tx, link.userId) };
+    },
+  );
 }

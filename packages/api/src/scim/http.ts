@@ -5,7 +5,7 @@ import { resourceType, resourceTypes, schemaById, schemas, serviceProviderConfig
 import type { ConnectionRateLimiter } from './rate-limit.js';
 import { etagOf, project, type ScimUser } from './resource.js';
 import { ScimError, toScimError } from './scim-error.js';
-import { createScimUser, deleteScimUser, getUser, listUsers, patchScimUser, replaceScimUser } from './users-service.js';
+import { changeScimUser, createScimUser, deleteScimUser, getUser, listUsers } from './users-service.js';
 
 /** A SCIM request as the host hands it over, whatever the HTTP framework. */
 export type ScimRequest = {
@@ -155,9 +155,8 @@ async function users(
     case 'GET':
       return withEtag(200, await getUser(db, actor, id, baseUrl), query);
     case 'PUT':
-      return withEtag(200, await replaceScimUser(db, actor, id, body, ifMatch, baseUrl, mail), query);
     case 'PATCH':
-      return withEtag(200, await patchScimUser(db, actor, id, body, ifMatch, baseUrl, mail), query);
+      return withEtag(200, await changeScimUser(db, actor, method, id, body, ifMatch, baseUrl, mail), query);
     case 'DELETE':
       await deleteScimUser(db, actor, id, ifMatch);
       return { status: 204, headers: {}, body: undefined };

@@ -275,31 +275,23 @@ async function changeUser(
   });
 }
 
-/** PUT /Users/{id}: the resource as sent (attributes it leaves out keep their values). */
-export async function replaceScimUser(
+/**
+ * PUT /Users/{id}: the resource as sent (attributes it leaves out keep their
+ * values); PATCH /Users/{id}: RFC 7644 §3.5.2 operations, as Okta and Entra ID send them.
+ */
+export async function changeScimUser(
   db: Db,
   actor: ScimActor,
+  method: 'PUT' | 'PATCH',
   id: string,
   body: unknown,
   ifMatch: string | undefined,
   baseUrl: string,
   mail: MailConfig,
 ): Promise<ScimUser> {
-  const row = await changeUser(db, actor, id, ifMatch, (current) => stateFromResource(body, current), mail);
-  return toScimUser(row, baseUrl);
-}
-
-/** PATCH /Users/{id}: RFC 7644 §3.5.2 operations, as Okta and Entra ID send them. */
-export async function patchScimUser(
-  db: Db,
-  actor: ScimActor,
-  id: string,
-  body: unknown,
-  ifMatch: string | undefined,
-  baseUrl: string,
-  mail: MailConfig,
-): Promise<ScimUser> {
-  const row = await changeUser(db, actor, id, ifMatch, (current) => applyPatch(current, body), mail);
+  const next = (current: UserState) =>
+    method === 'PUT' ? stateFromResource(body, current) : applyPatch(current, body);
+  const row = await changeUser(db, actor, id, ifMatch, next, mail);
   return toScimUser(row, baseUrl);
 }
 

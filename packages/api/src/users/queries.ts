@@ -6,8 +6,8 @@ import type { LastSignInFilter, UserSort, UserSortField } from '../shared/schema
 import { foldSearchText } from './fold.js';
 import { likelyCommon } from './search-stats-queries.js';
 
-/** The only columns a user is ever read with: the password hash is not among them. */
-export const userColumns = [
+/** Who a user is and what they may do: the plain columns of both `userColumns` and `exportColumns`. */
+const personColumns = [
   'users.id',
   'users.accountId',
   'users.email',
@@ -15,6 +15,11 @@ export const userColumns = [
   'users.lastName',
   'users.role',
   'users.active',
+] as const;
+
+/** The only columns a user is ever read with: the password hash is not among them. */
+export const userColumns = [
+  ...personColumns,
   'users.createdAt',
   'users.updatedAt',
   'users.lastLoginAt',
@@ -39,13 +44,7 @@ const isoText = (column: 'created_at' | 'last_login_at') =>
  * text, so a million rows make no Date objects to parse and format again.
  */
 export const exportColumns = [
-  'users.id',
-  'users.accountId',
-  'users.email',
-  'users.firstName',
-  'users.lastName',
-  'users.role',
-  'users.active',
+  ...personColumns,
   isoText('created_at').as('createdAt'),
   isoText('last_login_at').as('lastLoginAt'),
 ] as const;
