@@ -5,10 +5,11 @@ export default defineConfig({
     // Names this run's Postgres databases and drops them at the end.
     globalSetup: ['../../packages/api/src/test/global-setup.ts'],
     pool: 'forks',
-    // The files start servers and databases in child processes: in parallel on two
-    // cores they would only slow each other down.
-    maxWorkers: 1,
-    // Each test runs the CLI as child processes against a real server.
+    // Most tests run the CLI in process (run(argv, runtime)) against a server in the
+    // same worker; a few start the installed bundle as a child. Two workers, as in the
+    // other packages: measured on PGlite, 28 s instead of 47 s for the same CPU time.
+    maxWorkers: 2,
+    // A few tests run the CLI as child processes against a real server.
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },
