@@ -5,6 +5,7 @@ import {
   adminPage,
   defaultAccountIdOf,
   expectAccessible,
+  focusedOn,
   gone,
   launchAsAdmin,
   must,
@@ -117,6 +118,9 @@ describe('invitations', () => {
       await dialog.getByRole('button', { name: 'Cancel invitation' }).click();
       await visible(page.getByText(`The invitation of ${user.email} is cancelled.`));
       await visible(page.getByText('No password and no invitation: this user cannot sign in.'));
+      // The button that opened the dialog is gone with the invitation: focus moves on to
+      // Send invitation, the next thing to do, not to the top of the page.
+      expect(await focusedOn(page, 'Send invitation')).toBe('Send invitation');
       const link = await mailedLink(user.email, 'invitation');
       const guest = await newPage(browser);
       try {

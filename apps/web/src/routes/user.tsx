@@ -1,5 +1,5 @@
 import { getRouteApi, Link, useCanGoBack, useNavigate, useRouter } from '@tanstack/react-router';
-import { useId, useMemo, useState } from 'react';
+import { useId, useMemo, useRef, useState } from 'react';
 import { AccountFilter } from '../components/account-filter';
 import { ApiKeysSection } from '../components/api-keys';
 import { ConfirmDialog } from '../components/confirm-dialog';
@@ -189,6 +189,9 @@ function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
   const toast = useToast();
   const refresh = useRefreshAdminData();
   const [confirming, setConfirming] = useState(false);
+  const resendButton = useRef<HTMLButtonElement>(null);
+  // Set once the invitation is cancelled: its Cancel invitation button goes with it, so focus moves on.
+  const cancelled = useRef(false);
   const resend = trpc.users.resendInvitation.useMutation({
     onSuccess: async (sent) => {
       toast.show(`Invitation sent to ${sent.email}. The previous link no longer works.`);
@@ -197,9 +200,10 @@ function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
     onError: (error) => toast.show(`Could not send the invitation: ${errorMessage(error)}`),
   });
   const cancel = trpc.users.cancelInvitation.useMutation({
-    onSuccess: async (cancelled) => {
+    onSuccess: async (done) => {
+      cancelled.current = true;
       setConfirming(false);
-      toast.show(`The invitation of ${cancelled.email} is cancelled.`);
+      toast.show(`The invitation of ${done.email} is cancelled.`);
       await refresh();
     },
   });
@@ -224,6 +228,7 @@ function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
       {manages && (
         <div className="row-actions">
           <button
+            ref={resendButton}
             type="button"
             className="btn btn-small"
             disabled={resend.isPending || !user.active}
@@ -246,6 +251,14 @@ function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
               pending={cancel.isPending}
               error={cancel.error}
               onConfirm={() => cancel.mutate({ id: user.id })}
+              onCloseAutoFocus={(event) => {
+                if (!cancelled.current) return;
+                // On Send invitation, the next thing to do (the page itself if it is disabled).
+                cancelled.current = false;
+                event.preventDefault();
+                const next = resendButton.current;
+                (next && !next.disabled ? next : document.getElementById('main'))?.focus();
+              }}
               trigger={
                 <button type="button" className="btn btn-small">
                   Cancel invitation
