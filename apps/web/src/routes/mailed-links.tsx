@@ -1,7 +1,8 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
-import { Field, FormError } from '../components/field';
+import { Email } from '../components/email';
+import { Field, FormError, sentence } from '../components/field';
 import { Spinner } from '../components/states';
 import { errorCode, errorMessage, errorReason, fieldErrorsOf } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
@@ -32,16 +33,28 @@ function Card({ title, children }: { title: string; children: ReactNode }) {
   );
 }
 
-/** What a link that does not work says: why, and what to do; nothing else to try. */
-function LinkRefused({ error, again }: { error: unknown; again: ReactNode }) {
+/** What a link cut short says (nothing after the #, or too little: a mail program broke the line). */
+const incomplete = 'The link is incomplete: open it again from the mail.';
+
+/**
+ * Why the server refused the link itself (expired, used, cancelled, unknown, or
+ * cut short), in its words, which say what to do; null when it refused something else.
+ */
+function linkRefusal(error: unknown): string | null {
   const reason = errorReason(error);
-  const known = reason === 'LINK_EXPIRED' || reason === 'LINK_USED' || reason === 'LINK_INVALID';
+  if (reason === 'LINK_EXPIRED' || reason === 'LINK_USED' || reason === 'LINK_INVALID') return errorMessage(error);
+  const token = fieldErrorsOf(error).token?.[0];
+  return token ? sentence(token) : null;
+}
+
+/** What a link that does not work says: why and what to do; nothing else to try. */
+function LinkRefused({ message, children }: { message: string; children?: ReactNode }) {
   return (
     <>
       <div className="alert alert-warning" role="alert">
-        {known ? errorMessage(error) : `This link could not be checked: ${errorMessage(error)}`}
+        {message}
       </div>
-      <p className="muted">{again}</p>
+      {children}
     </>
   );
 }
@@ -81,7 +94,7 @@ function PasswordForm({
     <>
       <FormError>{failure}</FormError>
       <form noValidate onSubmit={submit}>
-        <Field label="New password" hint="At least 8 characters" error={errors.password ?? serverField}>
+        <Field label="New password" hint="At least 8 characters." error={errors.password ?? serverField}>
           {(props) => (
             <input
               {...props}
@@ -134,11 +147,10 @@ export function InvitationPage() {
       void navigate({ to: '/', replace: true });
     },
   });
-  const again = 'Ask your administrator to send you a new invitation.';
   if (!token) {
     return (
       <Card title="Accept invitation">
-        <LinkRefused error={new Error('the link is incomplete: open it again from the mail.')} again={again} />
+        <LinkRefused message={incomplete} />
       </Card>
     );
   }
@@ -152,27 +164,31 @@ export function InvitationPage() {
   if (invitation.error) {
     return (
       <Card title="Accept invitation">
-        <LinkRefused error={invitation.error} again={again} />
+        <LinkRefused
+          message={linkRefusal(invitation.error) ?? `This link could not be checked. ${errorMessage(invitation.error)}`}
+        />
       </Card>
     );
   }
   if (!invitation.data) return null;
-  const acceptError = accept.error;
-  const spent = ['LINK_EXPIRED', 'LINK_USED', 'LINK_INVALID'].includes(errorReason(acceptError) ?? '');
+  const spent = linkRefusal(accept.error);
   return (
     <Card title={`Join ${invitation.data.organization}`}>
       <p className="muted">
-        You are invited to <strong>{invitation.data.organization}</strong> as <strong>{invitation.data.email}</strong>.
-        Choose your password to sign in. This link works once, until {formatDateTime(invitation.data.expiresAt)}.
+        You are invited to <strong>{invitation.data.organization}</strong> as{' '}
+        <strong>
+          <Email value={invitation.data.email} />
+        </strong>
+        . Choose your password to sign in. This link works once, until {formatDateTime(invitation.data.expiresAt)}.
       </p>
       {spent ? (
-        <LinkRefused error={acceptError} again={again} />
+        <LinkRefused message={spent} />
       ) : (
         <PasswordForm
           submitLabel="Set password and sign in"
           pendingLabel="Signing in…"
           pending={accept.isPending}
-          error={acceptError}
+          error={accept.error}
           onSubmit={(password) => accept.mutate({ token, password })}
         />
       )}
@@ -192,19 +208,15 @@ export function ResetPasswordPage() {
       void navigate({ to: '/', replace: true });
     },
   });
-  const again = (
-    <>
-      Ask for a new link: <Link to="/forgot-password">Forgot password?</Link>
-    </>
-  );
-  const spent = ['LINK_EXPIRED', 'LINK_USED', 'LINK_INVALID'].includes(errorReason(reset.error) ?? '');
+  const refused = token ? linkRefusal(reset.error) : incomplete;
   return (
     <Card title="Choose a new password">
-      {!token || spent ? (
-        <LinkRefused
-          error={reset.error ?? new Error('the link is incomplete: open it again from the mail.')}
-          again={again}
-        />
+      {refused ? (
+        <LinkRefused message={refused}>
+          <p className="muted">
+            <Link to="/forgot-password">Ask for a new link</Link>
+          </p>
+        </LinkRefused>
       ) : (
         <>
           <p className="muted">Choosing a new password signs you out everywhere else.</p>
