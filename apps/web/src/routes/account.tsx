@@ -12,11 +12,11 @@ import { useMe } from '../components/me';
 import { FormDialogActions, Modal, useDirtyDialog } from '../components/modal';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
-import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { AccountLoadFailed, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { AddUserForm } from '../components/user-forms';
 import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-table';
-import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
+import { applyFieldErrors, errorMessage, errorReason } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
 import { permissionsOf } from '../lib/permissions';
@@ -39,13 +39,7 @@ export function AccountPage() {
       <>
         <Breadcrumb />
         <h1>Account</h1>
-        {errorCode(account.error) === 'NOT_FOUND' || errorCode(account.error) === 'BAD_REQUEST' ? (
-          <EmptyState title="This account does not exist, or it was deleted.">
-            <Link to="/security/accounts">Back to all accounts</Link>
-          </EmptyState>
-        ) : (
-          <ErrorState error={account.error} onRetry={() => void account.refetch()} />
-        )}
+        <AccountLoadFailed error={account.error} onRetry={() => void account.refetch()} />
       </>
     );
   }

@@ -7,11 +7,11 @@ import { type Columns, columnsFor, DataTable } from '../components/data-table';
 import { Email } from '../components/email';
 import { useMe } from '../components/me';
 import { ProvisionedBy } from '../components/provisioned-by';
-import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { EmptyState, ErrorState, LoadFailed, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { UserActions, useUnlock } from '../components/user-actions';
 import { UserBadges } from '../components/user-badges';
-import { errorCode, errorMessage } from '../lib/errors';
+import { errorMessage } from '../lib/errors';
 import { formatDate, formatDateTime, fullName, plural, roleLabel } from '../lib/format';
 import { permissionsOf, roleBadgeClass } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
@@ -33,13 +33,12 @@ export function UserPage() {
       <>
         <Breadcrumb />
         <h1>User</h1>
-        {errorCode(user.error) === 'NOT_FOUND' || errorCode(user.error) === 'BAD_REQUEST' ? (
-          <EmptyState title="This user does not exist, or they were deleted.">
-            <Link to="/users">Back to all users</Link>
-          </EmptyState>
-        ) : (
-          <ErrorState error={user.error} onRetry={() => void user.refetch()} />
-        )}
+        <LoadFailed
+          error={user.error}
+          onRetry={() => void user.refetch()}
+          gone="This user does not exist, or they were deleted."
+          back={<Link to="/users">Back to all users</Link>}
+        />
       </>
     );
   }
