@@ -4,6 +4,7 @@ import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { useCallback, useId, useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
+import { AccountsBreadcrumb } from '../components/accounts-breadcrumb';
 import { useBulkSelection } from '../components/bulk-actions';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { ExportCsvLink } from '../components/export-csv-link';
@@ -37,7 +38,7 @@ export function AccountPage() {
   if (account.isError) {
     return (
       <>
-        <Breadcrumb />
+        <AccountsBreadcrumb />
         <h1>Account</h1>
         <AccountLoadFailed error={account.error} onRetry={() => void account.refetch()} />
       </>
@@ -45,22 +46,10 @@ export function AccountPage() {
   }
   return (
     <>
-      <Breadcrumb />
+      <AccountsBreadcrumb />
       <AccountDetails account={account.data} />
       <AccountUsers account={account.data} />
     </>
-  );
-}
-
-function Breadcrumb() {
-  // An account administrator's account is their whole console: no Security Settings above it.
-  if (!permissionsOf(useMe()).readsOrganization) return null;
-  return (
-    <nav aria-label="Breadcrumb" className="breadcrumb">
-      <Link to="/security/accounts">Security Settings</Link>
-      <span aria-hidden="true"> / </span>
-      <Link to="/security/accounts">Accounts</Link>
-    </nav>
   );
 }
 

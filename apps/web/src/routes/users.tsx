@@ -1,11 +1,12 @@
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useCallback, useId, useMemo } from 'react';
+import { useCallback, useMemo } from 'react';
 import { AccountFilter } from '../components/account-filter';
 import { useBulkSelection } from '../components/bulk-actions';
 import { ClearFilters } from '../components/clear-filters';
 import { ExportCsvLink } from '../components/export-csv-link';
 import { useMe } from '../components/me';
 import { SearchBox } from '../components/search-box';
+import { SelectFilter } from '../components/select-filter';
 import { UserResults } from '../components/user-results';
 import type { TableSort } from '../components/users-table';
 import { useAccountNames } from '../lib/account-names';
@@ -155,39 +156,5 @@ export function UsersPage() {
         }}
       />
     </>
-  );
-}
-
-/** A filter of a few fixed choices; the first, valued '', means any. */
-function SelectFilter<V extends string>({
-  label,
-  value,
-  options,
-  onChange,
-}: {
-  label: string;
-  value: V | undefined;
-  options: ReadonlyArray<readonly ['' | V, string]>;
-  onChange: (value: V | undefined) => void;
-}) {
-  const id = useId();
-  return (
-    <div className="filter">
-      <label htmlFor={id}>{label}</label>
-      <select
-        id={id}
-        value={value ?? ''}
-        onChange={(event) => {
-          const chosen = options.find(([option]) => option === event.target.value)?.[0];
-          onChange(chosen ? chosen : undefined);
-        }}
-      >
-        {options.map(([option, text]) => (
-          <option key={option} value={option}>
-            {text}
-          </option>
-        ))}
-      </select>
-    </div>
   );
 }
