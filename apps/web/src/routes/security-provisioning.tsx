@@ -2,7 +2,7 @@ import { useEffect, useId, useMemo, useState } from 'react';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from '../components/data-table';
 import { FormError } from '../components/field';
 import { useMe } from '../components/me';
-import { DialogClose } from '../components/modal';
+import { FormDialogActions } from '../components/modal';
 import { RevokeButton } from '../components/revoke-button';
 import { CopyField, CreateThenShowOnce, SecretOnce } from '../components/secret-once';
 import { EmptyState } from '../components/states';
@@ -193,16 +193,7 @@ function AddConnectionForm({ onCreated }: { onCreated: (created: { name: string;
         </datalist>
         <p className="field-hint">Its users are the ones the identity provider creates, changes and deletes.</p>
       </div>
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn">
-            Cancel
-          </button>
-        </DialogClose>
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? 'Adding…' : 'Add connection'}
-        </button>
-      </div>
+      <FormDialogActions submitLabel="Add connection" busyLabel="Adding…" busy={create.isPending} />
     </form>
   );
 }
