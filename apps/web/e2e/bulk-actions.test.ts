@@ -5,7 +5,7 @@ import {
   expectAccessible,
   focusInDialog,
   gone,
-  launchBrowser,
+  launchAsAdmin,
   must,
   newPage,
   screenshot,
@@ -23,10 +23,7 @@ describe('bulk actions', () => {
   const tag = unique();
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    const { context } = await newPage(browser);
-    request = context.request;
-    await must(request, 'mutation', 'auth.login', admin());
+    ({ browser, adminRequest: request } = await launchAsAdmin());
   });
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { APIRequestContext, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, baseURL, launchBrowser, must, newPage, signIn, unique, visible } from './support';
+import { admin, baseURL, launchAsAdmin, must, newPage, signIn, unique, visible } from './support';
 
 // Export CSV on the Users page and on an account's Users section: the file has
 // exactly the users the filters show, and another site cannot start it.
@@ -44,10 +44,7 @@ describe('Export CSV', () => {
     (await must<Page_<unknown>>(request, 'query', 'audit.list', { action: 'users.exported', limit: 100 })).items.length;
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    const context = await browser.newContext({ baseURL: baseURL() });
-    request = context.request;
-    await must(request, 'mutation', 'auth.login', admin());
+    ({ browser, adminRequest: request } = await launchAsAdmin());
     account = await must<Account>(request, 'mutation', 'accounts.create', {
       name: `Export ${tag}`,
       users: [

@@ -1,23 +1,29 @@
-import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
+import type { APIRequestContext, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, expectAccessible, launchBrowser, must, newPage, screenshot, signIn, unique, visible } from './support';
+import {
+  admin,
+  expectAccessible,
+  launchWithAdminPage,
+  must,
+  newPage,
+  screenshot,
+  signIn,
+  unique,
+  visible,
+} from './support';
 
 type Account = { id: string; name: string };
 type User = { id: string; email: string; firstName: string; lastName: string; active: boolean };
 
 describe('Import users', () => {
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let request: APIRequestContext;
   let account: Account;
   const tag = unique();
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    ({ context, page } = await newPage(browser));
-    await signIn(page, admin().email, admin().password);
-    request = context.request;
+    ({ browser, page, request } = await launchWithAdminPage());
     account = await must<Account>(request, 'mutation', 'accounts.create', {
       name: `Imported ${tag}`,
       users: [

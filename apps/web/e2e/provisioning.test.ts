@@ -1,16 +1,6 @@
 import type { APIRequestContext, Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adminPage,
-  baseURL,
-  expectAccessible,
-  gone,
-  launchBrowser,
-  must,
-  screenshot,
-  unique,
-  visible,
-} from './support';
+import { baseURL, expectAccessible, gone, launchWithAdminPage, must, screenshot, unique, visible } from './support';
 
 type Account = { id: string; name: string };
 
@@ -27,10 +17,8 @@ describe('Security Settings > Provisioning', () => {
   const tag = unique();
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    ({ context, page } = await adminPage(browser));
     // The page's session serves the setup calls too.
-    request = context.request;
+    ({ browser, context, page, request } = await launchWithAdminPage());
     account = await must<Account>(request, 'mutation', 'accounts.create', { name: `Provisioned ${tag}`, users: [] });
   });
 

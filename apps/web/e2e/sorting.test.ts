@@ -1,6 +1,6 @@
 import type { APIRequestContext, Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, expectAccessible, launchBrowser, must, newPage, signIn, unique, visible } from './support';
+import { expectAccessible, launchWithAdminPage, must, newPage, unique, visible } from './support';
 
 type Account = { id: string; name: string };
 type User = { id: string; email: string; version: number };
@@ -36,11 +36,7 @@ describe('sorting, the dormant filter, moving and deactivating users', () => {
   const ariaSortOf = (column: string) => page.locator(`table.data-table th.col-${column}`).getAttribute('aria-sort');
 
   beforeAll(async () => {
-    browser = await launchBrowser();
-    const opened = await newPage(browser);
-    page = opened.page;
-    request = opened.context.request;
-    await signIn(page, admin().email, admin().password);
+    ({ browser, page, request } = await launchWithAdminPage());
     team = await must<Account>(request, 'mutation', 'accounts.create', { name: `Sorted ${tag}`, users: [] });
     other = await must<Account>(request, 'mutation', 'accounts.create', { name: `Elsewhere ${tag}`, users: [] });
     for (const person of people) {

@@ -187,3 +187,15 @@ export async function defaultAccountIdOf(request: APIRequestContext): Promise<st
   if (!found) throw new Error('no default account');
   return found.id;
 }
+
+/** A browser, and a page signed in as the administrator through the sign-in page, kept for a whole file. */
+export async function launchWithAdminPage(): Promise<{
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  request: APIRequestContext;
+}> {
+  const browser = await launchBrowser();
+  const { context, page } = await adminPage(browser);
+  return { browser, context, page, request: context.request };
+}

@@ -8,12 +8,12 @@ import { formatDate } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
 import { permissionsOf } from '../lib/permissions';
 import { type ApiKey, trpc } from '../trpc';
-import { ConfirmDialog } from './confirm-dialog';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from './data-table';
 import { Field, FormError } from './field';
 import { useMe } from './me';
 import { FormDialogActions, useDirtyDialog } from './modal';
 import { PagedList } from './paged-list';
+import { RevokeButton } from './revoke-button';
 import { CopyField, CreateThenShowOnce, SecretOnce } from './secret-once';
 import { useToast } from './toast';
 
@@ -110,37 +110,23 @@ export function ApiKeysSection({ userId, ownerLabel }: { userId?: string; ownerL
 }
 
 function RevokeKey({ apiKey }: { apiKey: ApiKey }) {
-  const [open, setOpen] = useState(false);
   const toast = useToast();
   const utils = trpc.useUtils();
-  const revoke = trpc.apiKeys.revoke.useMutation({
-    onSuccess: async () => {
-      setOpen(false);
-      toast.show(`API key “${apiKey.name}” revoked.`);
-      await Promise.all([utils.apiKeys.invalidate(), utils.audit.invalidate()]);
-    },
-  });
+  const revoke = trpc.apiKeys.revoke.useMutation();
   return (
-    <ConfirmDialog
-      open={open}
-      onOpenChange={(next) => {
-        setOpen(next);
-        if (!next) revoke.reset();
-      }}
+    <RevokeButton
+      name={apiKey.name}
       title={`Revoke API key “${apiKey.name}”?`}
       confirmLabel="Revoke key"
-      danger
-      pending={revoke.isPending}
-      error={revoke.error}
-      onConfirm={() => revoke.mutate({ id: apiKey.id })}
-      trigger={
-        <button type="button" className="btn btn-small btn-danger-quiet" aria-label={`Revoke ${apiKey.name}`}>
-          Revoke
-        </button>
-      }
+      revoke={revoke}
+      input={{ id: apiKey.id }}
+      onRevoked={() => {
+        toast.show(`API key “${apiKey.name}” revoked.`);
+        return Promise.all([utils.apiKeys.invalidate(), utils.audit.invalidate()]);
+      }}
     >
       Scripts using the key <code>{apiKey.prefix}…</code> will be refused from now on. This cannot be undone.
-    </ConfirmDialog>
+    </RevokeButton>
   );
 }
 

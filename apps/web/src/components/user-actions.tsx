@@ -178,6 +178,30 @@ const focusOn = (target: RefObject<HTMLElement | null>) => (event: Event) => {
   target.current?.focus();
 };
 
+/** Who a confirmation is about: their name and email, in bold. */
+function NameAndEmail({ user }: { user: User }) {
+  return (
+    <strong className="long-text">
+      {fullName(user)} (<Email value={user.email} />)
+    </strong>
+  );
+}
+
+/**
+ * What a user dialog does once its change is made: closes, says what happened,
+ * and refreshes what shows users (`beforeRefresh` first, e.g. leaving a deleted user's page).
+ */
+function useAfterChange(onClose: () => void) {
+  const toast = useToast();
+  const refresh = useRefreshAdminData();
+  return async (message: string, beforeRefresh?: () => void) => {
+    onClose();
+    toast.show(message);
+    beforeRefresh?.();
+    await refresh();
+  };
+}
+
 function EditDialog({ user, isSelf, onClose }: { user: User; isSelf: boolean; onClose: () => void }) {
   const name = fullName(user);
   return (
@@ -203,18 +227,14 @@ function DeleteDialog({
   onDeleted: (() => void) | undefined;
   row: () => Element | null | undefined;
 }) {
-  const toast = useToast();
-  const refresh = useRefreshAdminData();
+  const afterChange = useAfterChange(onClose);
   const name = fullName(user);
   const next = useRef<HTMLElement | null>(null);
   const remove = trpc.users.delete.useMutation({
     onSuccess: async () => {
       // Chosen before the row goes: focus moves on to its neighbour, not to the page's top.
       next.current = onDeleted ? null : focusAfterRemoving(row());
-      onClose();
-      toast.show(`${name} (${user.email}) deleted.`);
-      onDeleted?.();
-      await refresh();
+      await afterChange(`${name} (${user.email}) deleted.`, onDeleted);
     },
   });
   return (
@@ -234,10 +254,7 @@ function DeleteDialog({
       }}
     >
       <span className="confirm-text">
-        <strong className="long-text">
-          {name} (<Email value={user.email} />)
-        </strong>{' '}
-        will be removed from Roster. Deletion cannot be undone.
+        <NameAndEmail user={user} /> will be removed from Roster. Deletion cannot be undone.
       </span>
       <span className="confirm-text">
         If they may need access again later, deactivate them instead: open Edit, clear Active and press Save (that
@@ -300,22 +317,18 @@ function RoleDialog({
   onClose: () => void;
   back: RefObject<HTMLButtonElement | null>;
 }) {
-  const toast = useToast();
-  const refresh = useRefreshAdminData();
+  const afterChange = useAfterChange(onClose);
   const name = fullName(user);
   const [role, setRoleChoice] = useState<User['role']>(user.role);
   const chosen = roleChoices.find((choice) => choice.role === role);
   const setRole = trpc.users.setRole.useMutation({
-    onSuccess: async (updated) => {
-      onClose();
-      toast.show(
+    onSuccess: (updated) =>
+      afterChange(
         `${user.email} is now ${roleLabel(updated.role)
           .toLowerCase()
           .replace(/^([aeiou])/, 'an $1')
           .replace(/^([^a])/, 'a $1')}.`,
-      );
-      await refresh();
-    },
+      ),
   });
   return (
     <ConfirmDialog
@@ -367,16 +380,11 @@ function DeactivateDialog({
   onClose: () => void;
   back: RefObject<HTMLButtonElement | null>;
 }) {
-  const toast = useToast();
-  const refresh = useRefreshAdminData();
+  const afterChange = useAfterChange(onClose);
   const name = fullName(user);
   const preview = trpc.users.deactivationPreview.useQuery({ id: user.id }, { staleTime: 0, gcTime: 0 });
   const deactivate = trpc.users.deactivate.useMutation({
-    onSuccess: async () => {
-      onClose();
-      toast.show(`${name} (${user.email}) deactivated.`);
-      await refresh();
-    },
+    onSuccess: () => afterChange(`${name} (${user.email}) deactivated.`),
   });
   return (
     <ConfirmDialog
@@ -392,10 +400,7 @@ function DeactivateDialog({
       onCloseAutoFocus={focusOn(back)}
     >
       <span className="confirm-text">
-        <strong className="long-text">
-          {name} (<Email value={user.email} />)
-        </strong>{' '}
-        will not be able to sign in until reactivated.
+        <NameAndEmail user={user} /> will not be able to sign in until reactivated.
       </span>
       <span className="confirm-text" aria-live="polite">
         {preview.data

@@ -5,8 +5,8 @@ import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { FormError } from '../components/field';
 import { useMe } from '../components/me';
-import { EmptyState, ErrorState, Spinner } from '../components/states';
-import { errorCode, errorMessage, errorReason } from '../lib/errors';
+import { AccountLoadFailed, EmptyState, ErrorState, LoadFailed, Spinner } from '../components/states';
+import { errorMessage, errorReason } from '../lib/errors';
 import { plural } from '../lib/format';
 import { permissionsOf } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
@@ -84,13 +84,7 @@ export function AccountImportPage() {
     return (
       <>
         <h1>Import users</h1>
-        {errorCode(account.error) === 'NOT_FOUND' || errorCode(account.error) === 'BAD_REQUEST' ? (
-          <EmptyState title="This account does not exist, or it was deleted.">
-            <Link to="/security/accounts">Back to all accounts</Link>
-          </EmptyState>
-        ) : (
-          <ErrorState error={account.error} onRetry={() => void account.refetch()} />
-        )}
+        <AccountLoadFailed error={account.error} onRetry={() => void account.refetch()} />
       </>
     );
   }
@@ -216,14 +210,17 @@ function Preview({ account, importId, onAgain }: { account: Account; importId: s
 
   if (info.isPending) return <Spinner label="Loading the preview…" />;
   if (info.isError) {
-    return errorCode(info.error) === 'NOT_FOUND' || errorCode(info.error) === 'BAD_REQUEST' ? (
-      <EmptyState title="This preview does not exist (previews are kept for a day).">
-        <button type="button" className="btn" onClick={onAgain}>
-          Start again
-        </button>
-      </EmptyState>
-    ) : (
-      <ErrorState error={info.error} onRetry={() => void info.refetch()} />
+    return (
+      <LoadFailed
+        error={info.error}
+        onRetry={() => void info.refetch()}
+        gone="This preview does not exist (previews are kept for a day)."
+        back={
+          <button type="button" className="btn" onClick={onAgain}>
+            Start again
+          </button>
+        }
+      />
     );
   }
   const data = info.data;

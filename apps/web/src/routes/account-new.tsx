@@ -3,6 +3,7 @@ import { createAccountSchema } from '@roster/api/schemas';
 import { Link, useBlocker, useNavigate } from '@tanstack/react-router';
 import { useRef, useState } from 'react';
 import { useFieldArray, useForm } from 'react-hook-form';
+import { AccountsBreadcrumb } from '../components/accounts-breadcrumb';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { Field, FormError } from '../components/field';
 import { useToast } from '../components/toast';
@@ -64,11 +65,7 @@ export function NewAccountPage() {
 
   return (
     <>
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link to="/security/accounts">Security Settings</Link>
-        <span aria-hidden="true"> / </span>
-        <Link to="/security/accounts">Accounts</Link>
-      </nav>
+      <AccountsBreadcrumb />
       <div className="page-header">
         <div className="page-header-text">
           <h1>Add account</h1>

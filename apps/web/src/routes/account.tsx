@@ -4,19 +4,20 @@ import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { useCallback, useId, useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
-import { BulkBar, useBulkSelection } from '../components/bulk-actions';
+import { AccountsBreadcrumb } from '../components/accounts-breadcrumb';
+import { useBulkSelection } from '../components/bulk-actions';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { ExportCsvLink } from '../components/export-csv-link';
 import { Field, FormError } from '../components/field';
 import { useMe } from '../components/me';
 import { FormDialogActions, Modal, useDirtyDialog } from '../components/modal';
-import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
-import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { AccountLoadFailed, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { AddUserForm } from '../components/user-forms';
-import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-table';
-import { applyFieldErrors, errorCode, errorMessage, errorReason } from '../lib/errors';
+import { UserResults } from '../components/user-results';
+import type { TableSort } from '../components/users-table';
+import { applyFieldErrors, errorMessage, errorReason } from '../lib/errors';
 import { formatDate, plural } from '../lib/format';
 import { usePageSize } from '../lib/page-size';
 import { permissionsOf } from '../lib/permissions';
@@ -37,36 +38,18 @@ export function AccountPage() {
   if (account.isError) {
     return (
       <>
-        <Breadcrumb />
+        <AccountsBreadcrumb />
         <h1>Account</h1>
-        {errorCode(account.error) === 'NOT_FOUND' || errorCode(account.error) === 'BAD_REQUEST' ? (
-          <EmptyState title="This account does not exist, or it was deleted.">
-            <Link to="/security/accounts">Back to all accounts</Link>
-          </EmptyState>
-        ) : (
-          <ErrorState error={account.error} onRetry={() => void account.refetch()} />
-        )}
+        <AccountLoadFailed error={account.error} onRetry={() => void account.refetch()} />
       </>
     );
   }
   return (
     <>
-      <Breadcrumb />
+      <AccountsBreadcrumb />
       <AccountDetails account={account.data} />
       <AccountUsers account={account.data} />
     </>
-  );
-}
-
-function Breadcrumb() {
-  // An account administrator's account is their whole console: no Security Settings above it.
-  if (!permissionsOf(useMe()).readsOrganization) return null;
-  return (
-    <nav aria-label="Breadcrumb" className="breadcrumb">
-      <Link to="/security/accounts">Security Settings</Link>
-      <span aria-hidden="true"> / </span>
-      <Link to="/security/accounts">Accounts</Link>
-    </nav>
   );
 }
 
@@ -295,42 +278,27 @@ function AccountUsers({ account }: { account: Account }) {
           </Link>
         )}
       </div>
-      {manages && <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />}
-      {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
-        <SearchTooBroad
-          message={errorMessage(users.error)}
-          onSortByEmail={() => chooseSort({ by: 'email', direction: 'asc' })}
-        />
-      ) : (
-        <PagedList
-          query={users}
-          loading="Loading users…"
-          noun={['user', 'users']}
-          pageSize={pageSize}
-          // The account keeps its user count: the total is known without counting (not for a search).
-          total={q ? undefined : account.userCount}
-          empty={{
-            title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
-            hint: q
-              ? (shortSearchHint(q) ?? 'Try another name or email, or clear the search.')
-              : manages
-                ? 'Add a user with the Add user button.'
-                : undefined,
-          }}
-        >
-          {(items, footer) => (
-            <UsersTable
-              caption={`Users of ${account.name}`}
-              users={items}
-              defaultAccountId={me.accountId}
-              footer={footer}
-              sort={sort}
-              onSort={chooseSort}
-              selection={manages ? bulk.rows : undefined}
-            />
-          )}
-        </PagedList>
-      )}
+      <UserResults
+        users={users}
+        filter={filter}
+        bulk={bulk}
+        manages={manages}
+        sort={sort}
+        onSort={chooseSort}
+        caption={`Users of ${account.name}`}
+        defaultAccountId={me.accountId}
+        pageSize={pageSize}
+        // The account keeps its user count: the total is known without counting (not for a search).
+        total={q ? undefined : account.userCount}
+        empty={{
+          title: q ? `No user of this account matches “${q}”.` : 'This account has no users yet.',
+          hint: q
+            ? (shortSearchHint(q) ?? 'Try another name or email, or clear the search.')
+            : manages
+              ? 'Add a user with the Add user button.'
+              : undefined,
+        }}
+      />
     </section>
   );
 }

@@ -6,6 +6,7 @@ import { ClearFilters } from '../components/clear-filters';
 import { columnsFor, DataTable } from '../components/data-table';
 import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
+import { SelectFilter } from '../components/select-filter';
 import { useAccountNames } from '../lib/account-names';
 import { formatDateTime } from '../lib/format';
 import type { AuditSearch } from '../lib/search';
@@ -301,9 +302,7 @@ export function AuditPage() {
           value={search.q ?? ''}
           onChange={(text) => setSearch({ q: text || undefined })}
         />
-        <div className="filter">
-          <ActionFilter value={action} onChange={(chosen) => setSearch({ action: chosen })} />
-        </div>
+        <ActionFilter value={action} onChange={(chosen) => setSearch({ action: chosen })} />
         <AccountFilter accountId={accountId} onChange={chooseAccount} />
         <DayFilter label="From" value={search.from} onChange={(day) => setSearch({ from: day })} />
         <DayFilter label="To" value={search.to} onChange={(day) => setSearch({ to: day })} />
@@ -341,25 +340,16 @@ function ActionFilter({
   value: AuditAction | undefined;
   onChange: (value: AuditAction | undefined) => void;
 }) {
-  const id = useId();
-  const options = useMemo(() => [...auditActions].sort((a, b) => actionLabels[a].localeCompare(actionLabels[b])), []);
-  return (
-    <>
-      <label htmlFor={id}>Action</label>
-      <select
-        id={id}
-        value={value ?? ''}
-        onChange={(event) => onChange(isAction(event.target.value) ? event.target.value : undefined)}
-      >
-        <option value="">Any action</option>
-        {options.map((option) => (
-          <option key={option} value={option}>
-            {actionLabels[option]}
-          </option>
-        ))}
-      </select>
-    </>
+  const options = useMemo(
+    () => [
+      ['', 'Any action'] as const,
+      ...[...auditActions]
+        .sort((a, b) => actionLabels[a].localeCompare(actionLabels[b]))
+        .map((action) => [action, actionLabels[action]] as const),
+    ],
+    [],
   );
+  return <SelectFilter label="Action" value={value} options={options} onChange={onChange} />;
 }
 
 function DayFilter({

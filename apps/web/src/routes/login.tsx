@@ -1,7 +1,9 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { AuthCard, SignInEmailField } from '../components/auth-card';
 import { Field, FormError } from '../components/field';
+import { emailProblem } from '../lib/email-check';
 import { errorCode, errorMessage, fieldErrorsOf } from '../lib/errors';
 import { safeNext } from '../lib/next';
 import { markSignedIn } from '../lib/session';
@@ -17,20 +19,11 @@ const reasons = {
 
 type Errors = { email?: string; password?: string };
 
-/**
- * What is plainly missing, said before asking the server. Checked by hand, not
- * with the API's zod schema: the sign-in page is the first page anyone opens,
- * and needs no validation library. The server checks everything again and its
- * field errors land beside the same fields.
- */
+/** What is plainly missing, said before asking the server; its field errors land beside the same fields. */
 export function checkSignIn(email: string, password: string): Errors {
   const errors: Errors = {};
-  const trimmed = email.trim();
-  if (trimmed === '') errors.email = 'Enter an email address.';
-  else if (trimmed.length > 254) errors.email = 'An email address has at most 254 characters.';
-  else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(trimmed)) {
-    errors.email = 'Enter a valid email address, like name@example.com.';
-  }
+  const problem = emailProblem(email);
+  if (problem) errors.email = problem;
   if (password === '') errors.password = 'Enter your password.';
   return errors;
 }
@@ -87,58 +80,36 @@ export function LoginPage() {
   };
 
   return (
-    <main className="login" id="main">
-      <div className="login-card">
-        <p className="brand brand-large" aria-hidden="true">
-          <span className="brand-mark">R</span>
-          Roster
-        </p>
-        <h1>Sign in</h1>
-        <p className="muted">Sign in to manage your organization's accounts and users.</p>
-        {reason && !login.error && (
-          <div className={reason === 'expired' ? 'alert alert-warning' : 'alert alert-info'} role="status">
-            {reasons[reason]}
-          </div>
-        )}
-        <FormError>{failure}</FormError>
-        <form noValidate onSubmit={submit}>
-          <Field label="Email" error={errors.email}>
-            {(props) => (
-              <input
-                {...props}
-                ref={emailRef}
-                name="email"
-                type="email"
-                autoComplete="username"
-                // The one thing to do on this page: the cursor starts there.
-                // biome-ignore lint/a11y/noAutofocus: the page's only purpose is this form, and it is its first field.
-                autoFocus
-                value={email}
-                onChange={(event) => setEmail(event.target.value)}
-              />
-            )}
-          </Field>
-          <Field label="Password" error={errors.password}>
-            {(props) => (
-              <input
-                {...props}
-                ref={passwordRef}
-                name="password"
-                type="password"
-                autoComplete="current-password"
-                value={password}
-                onChange={(event) => setPassword(event.target.value)}
-              />
-            )}
-          </Field>
-          <button type="submit" className="btn btn-primary btn-block" disabled={login.isPending}>
-            {login.isPending ? 'Signing in…' : 'Sign in'}
-          </button>
-        </form>
-        <p className="muted">
-          <Link to="/forgot-password">Forgot password?</Link>
-        </p>
-      </div>
-    </main>
+    <AuthCard title="Sign in">
+      <p className="muted">Sign in to manage your organization's accounts and users.</p>
+      {reason && !login.error && (
+        <div className={reason === 'expired' ? 'alert alert-warning' : 'alert alert-info'} role="status">
+          {reasons[reason]}
+        </div>
+      )}
+      <FormError>{failure}</FormError>
+      <form noValidate onSubmit={submit}>
+        <SignInEmailField value={email} onChange={setEmail} error={errors.email} inputRef={emailRef} />
+        <Field label="Password" error={errors.password}>
+          {(props) => (
+            <input
+              {...props}
+              ref={passwordRef}
+              name="password"
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+            />
+          )}
+        </Field>
+        <button type="submit" className="btn btn-primary btn-block" disabled={login.isPending}>
+          {login.isPending ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+      <p className="muted">
+        <Link to="/forgot-password">Forgot password?</Link>
+      </p>
+    </AuthCard>
   );
 }

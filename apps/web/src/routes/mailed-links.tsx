@@ -1,8 +1,12 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
-import { Field, FormError } from '../components/field';
+import { AuthCard, SignInEmailField } from '../components/auth-card';
+import { Email } from '../components/email';
+import { FormError, sentence } from '../components/field';
+import { NewPasswordFields } from '../components/new-password-fields';
 import { Spinner } from '../components/states';
+import { emailProblem } from '../lib/email-check';
 import { errorCode, errorMessage, errorReason, fieldErrorsOf } from '../lib/errors';
 import { formatDateTime } from '../lib/format';
 import { markSignedIn } from '../lib/session';
@@ -17,31 +21,28 @@ import { trpc } from '../trpc';
 /** The token of the link that opened this page. */
 const tokenOfPage = () => decodeURIComponent(window.location.hash.slice(1));
 
-function Card({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <main className="login" id="main">
-      <div className="login-card">
-        <p className="brand brand-large" aria-hidden="true">
-          <span className="brand-mark">R</span>
-          Roster
-        </p>
-        <h1>{title}</h1>
-        {children}
-      </div>
-    </main>
-  );
+/** What a link cut short says (nothing after the #, or too little: a mail program broke the line). */
+const incomplete = 'The link is incomplete: open it again from the mail.';
+
+/**
+ * Why the server refused the link itself (expired, used, cancelled, unknown, or
+ * cut short), in its words, which say what to do; null when it refused something else.
+ */
+function linkRefusal(error: unknown): string | null {
+  const reason = errorReason(error);
+  if (reason === 'LINK_EXPIRED' || reason === 'LINK_USED' || reason === 'LINK_INVALID') return errorMessage(error);
+  const token = fieldErrorsOf(error).token?.[0];
+  return token ? sentence(token) : null;
 }
 
-/** What a link that does not work says: why, and what to do; nothing else to try. */
-function LinkRefused({ error, again }: { error: unknown; again: ReactNode }) {
-  const reason = errorReason(error);
-  const known = reason === 'LINK_EXPIRED' || reason === 'LINK_USED' || reason === 'LINK_INVALID';
+/** What a link that does not work says: why and what to do; nothing else to try. */
+function LinkRefused({ message, children }: { message: string; children?: ReactNode }) {
   return (
     <>
       <div className="alert alert-warning" role="alert">
-        {known ? errorMessage(error) : `This link could not be checked: ${errorMessage(error)}`}
+        {message}
       </div>
-      <p className="muted">{again}</p>
+      {children}
     </>
   );
 }
@@ -81,33 +82,19 @@ function PasswordForm({
     <>
       <FormError>{failure}</FormError>
       <form noValidate onSubmit={submit}>
-        <Field label="New password" hint="At least 8 characters" error={errors.password ?? serverField}>
-          {(props) => (
-            <input
-              {...props}
-              ref={passwordRef}
-              name="new-password"
-              type="password"
-              autoComplete="new-password"
-              // biome-ignore lint/a11y/noAutofocus: the page's only purpose is this form, and it is its first field.
-              autoFocus
-              value={password}
-              onChange={(event) => setPassword(event.target.value)}
-            />
-          )}
-        </Field>
-        <Field label="Repeat the password" error={errors.repeat}>
-          {(props) => (
-            <input
-              {...props}
-              name="repeat-password"
-              type="password"
-              autoComplete="new-password"
-              value={repeat}
-              onChange={(event) => setRepeat(event.target.value)}
-            />
-          )}
-        </Field>
+        <NewPasswordFields
+          repeatLabel="Repeat the password"
+          errors={{ password: errors.password ?? serverField, repeat: errors.repeat }}
+          password={{
+            ref: passwordRef,
+            name: 'new-password',
+            // The page's only purpose is this form, and this is its first field.
+            autoFocus: true,
+            value: password,
+            onChange: (event) => setPassword(event.target.value),
+          }}
+          repeat={{ name: 'repeat-password', value: repeat, onChange: (event) => setRepeat(event.target.value) }}
+        />
         <button type="submit" className="btn btn-primary btn-block" disabled={pending}>
           {pending ? pendingLabel : submitLabel}
         </button>
@@ -134,49 +121,52 @@ export function InvitationPage() {
       void navigate({ to: '/', replace: true });
     },
   });
-  const again = 'Ask your administrator to send you a new invitation.';
   if (!token) {
     return (
-      <Card title="Accept invitation">
-        <LinkRefused error={new Error('the link is incomplete: open it again from the mail.')} again={again} />
-      </Card>
+      <AuthCard title="Accept invitation">
+        <LinkRefused message={incomplete} />
+      </AuthCard>
     );
   }
   if (!invitation.data && !invitation.error) {
     return (
-      <Card title="Accept invitation">
+      <AuthCard title="Accept invitation">
         <Spinner label="Checking the invitation…" />
-      </Card>
+      </AuthCard>
     );
   }
   if (invitation.error) {
     return (
-      <Card title="Accept invitation">
-        <LinkRefused error={invitation.error} again={again} />
-      </Card>
+      <AuthCard title="Accept invitation">
+        <LinkRefused
+          message={linkRefusal(invitation.error) ?? `This link could not be checked. ${errorMessage(invitation.error)}`}
+        />
+      </AuthCard>
     );
   }
   if (!invitation.data) return null;
-  const acceptError = accept.error;
-  const spent = ['LINK_EXPIRED', 'LINK_USED', 'LINK_INVALID'].includes(errorReason(acceptError) ?? '');
+  const spent = linkRefusal(accept.error);
   return (
-    <Card title={`Join ${invitation.data.organization}`}>
+    <AuthCard title={`Join ${invitation.data.organization}`}>
       <p className="muted">
-        You are invited to <strong>{invitation.data.organization}</strong> as <strong>{invitation.data.email}</strong>.
-        Choose your password to sign in. This link works once, until {formatDateTime(invitation.data.expiresAt)}.
+        You are invited to <strong>{invitation.data.organization}</strong> as{' '}
+        <strong>
+          <Email value={invitation.data.email} />
+        </strong>
+        . Choose your password to sign in. This link works once, until {formatDateTime(invitation.data.expiresAt)}.
       </p>
       {spent ? (
-        <LinkRefused error={acceptError} again={again} />
+        <LinkRefused message={spent} />
       ) : (
         <PasswordForm
           submitLabel="Set password and sign in"
           pendingLabel="Signing in…"
           pending={accept.isPending}
-          error={acceptError}
+          error={accept.error}
           onSubmit={(password) => accept.mutate({ token, password })}
         />
       )}
-    </Card>
+    </AuthCard>
   );
 }
 
@@ -192,19 +182,15 @@ export function ResetPasswordPage() {
       void navigate({ to: '/', replace: true });
     },
   });
-  const again = (
-    <>
-      Ask for a new link: <Link to="/forgot-password">Forgot password?</Link>
-    </>
-  );
-  const spent = ['LINK_EXPIRED', 'LINK_USED', 'LINK_INVALID'].includes(errorReason(reset.error) ?? '');
+  const refused = token ? linkRefusal(reset.error) : incomplete;
   return (
-    <Card title="Choose a new password">
-      {!token || spent ? (
-        <LinkRefused
-          error={reset.error ?? new Error('the link is incomplete: open it again from the mail.')}
-          again={again}
-        />
+    <AuthCard title="Choose a new password">
+      {refused ? (
+        <LinkRefused message={refused}>
+          <p className="muted">
+            <Link to="/forgot-password">Ask for a new link</Link>
+          </p>
+        </LinkRefused>
       ) : (
         <>
           <p className="muted">Choosing a new password signs you out everywhere else.</p>
@@ -217,7 +203,7 @@ export function ResetPasswordPage() {
           />
         </>
       )}
-    </Card>
+    </AuthCard>
   );
 }
 
@@ -229,16 +215,12 @@ export function ForgotPasswordPage() {
   const request = trpc.auth.requestPasswordReset.useMutation();
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const trimmed = email.trim();
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(trimmed)) {
-      setError('Enter a valid email address, like name@example.com.');
-      return;
-    }
-    setError(undefined);
-    request.mutate({ email: trimmed.toLowerCase() });
+    const problem = emailProblem(email);
+    setError(problem);
+    if (!problem) request.mutate({ email: email.trim().toLowerCase() });
   };
   return (
-    <Card title="Forgot password">
+    <AuthCard title="Forgot password">
       {request.data ? (
         <div className="alert alert-info" role="status">
           {request.data.message}
@@ -248,20 +230,11 @@ export function ForgotPasswordPage() {
           <p className="muted">Enter the email you sign in with. We mail a link to choose a new password.</p>
           <FormError>{request.error ? errorMessage(request.error) : null}</FormError>
           <form noValidate onSubmit={submit}>
-            <Field label="Email" error={error ?? fieldErrorsOf(request.error).email?.[0]}>
-              {(props) => (
-                <input
-                  {...props}
-                  name="email"
-                  type="email"
-                  autoComplete="username"
-                  // biome-ignore lint/a11y/noAutofocus: the page's only purpose is this form, and it is its first field.
-                  autoFocus
-                  value={email}
-                  onChange={(event) => setEmail(event.target.value)}
-                />
-              )}
-            </Field>
+            <SignInEmailField
+              value={email}
+              onChange={setEmail}
+              error={error ?? fieldErrorsOf(request.error).email?.[0]}
+            />
             <button type="submit" className="btn btn-primary btn-block" disabled={request.isPending}>
               {request.isPending ? 'Sending…' : 'Send the link'}
             </button>
@@ -271,6 +244,6 @@ export function ForgotPasswordPage() {
       <p className="muted">
         <Link to="/login">Back to sign in</Link>
       </p>
-    </Card>
+    </AuthCard>
   );
 }

@@ -7,6 +7,7 @@ import { ApiKeysSection } from '../components/api-keys';
 import { Email } from '../components/email';
 import { Field, FormError } from '../components/field';
 import { useMe } from '../components/me';
+import { NewPasswordFields } from '../components/new-password-fields';
 import { useToast } from '../components/toast';
 import { applyFieldErrors, errorMessage } from '../lib/errors';
 import { formatDateTime, fullName, roleLabel } from '../lib/format';
@@ -131,16 +132,12 @@ function ChangePassword() {
             <input {...props} {...form.register('currentPassword')} type="password" autoComplete="current-password" />
           )}
         </Field>
-        <Field label="New password" error={errors.newPassword?.message} hint="At least 8 characters.">
-          {(props) => (
-            <input {...props} {...form.register('newPassword')} type="password" autoComplete="new-password" />
-          )}
-        </Field>
-        <Field label="Confirm new password" error={errors.confirmPassword?.message}>
-          {(props) => (
-            <input {...props} {...form.register('confirmPassword')} type="password" autoComplete="new-password" />
-          )}
-        </Field>
+        <NewPasswordFields
+          repeatLabel="Confirm new password"
+          errors={{ password: errors.newPassword?.message, repeat: errors.confirmPassword?.message }}
+          password={form.register('newPassword')}
+          repeat={form.register('confirmPassword')}
+        />
         <div className="form-actions">
           <button type="submit" className="btn btn-primary" disabled={isSubmitting}>
             Change password

@@ -1,9 +1,9 @@
 import { useEffect, useId, useMemo, useState } from 'react';
-import { ConfirmDialog } from '../components/confirm-dialog';
 import { type Columns, columnsFor, DataTable, DateTimeOrNever } from '../components/data-table';
 import { FormError } from '../components/field';
 import { useMe } from '../components/me';
-import { DialogClose } from '../components/modal';
+import { FormDialogActions } from '../components/modal';
+import { RevokeButton } from '../components/revoke-button';
 import { CopyField, CreateThenShowOnce, SecretOnce } from '../components/secret-once';
 import { EmptyState } from '../components/states';
 import { useToast } from '../components/toast';
@@ -88,38 +88,24 @@ export function ProvisioningTab() {
 }
 
 function RevokeConnection({ connection }: { connection: Connection }) {
-  const [open, setOpen] = useState(false);
   const toast = useToast();
   const utils = trpc.useUtils();
-  const revoke = trpc.scim.connections.revoke.useMutation({
-    onSuccess: async () => {
-      setOpen(false);
-      toast.show(`Connection “${connection.name}” revoked.`);
-      await Promise.all([utils.scim.invalidate(), utils.audit.invalidate()]);
-    },
-  });
+  const revoke = trpc.scim.connections.revoke.useMutation();
   return (
-    <ConfirmDialog
-      open={open}
-      onOpenChange={(next) => {
-        setOpen(next);
-        if (!next) revoke.reset();
-      }}
+    <RevokeButton
+      name={connection.name}
       title={`Revoke connection “${connection.name}”?`}
       confirmLabel="Revoke connection"
-      danger
-      pending={revoke.isPending}
-      error={revoke.error}
-      onConfirm={() => revoke.mutate({ id: connection.id })}
-      trigger={
-        <button type="button" className="btn btn-small btn-danger-quiet" aria-label={`Revoke ${connection.name}`}>
-          Revoke
-        </button>
-      }
+      revoke={revoke}
+      input={{ id: connection.id }}
+      onRevoked={() => {
+        toast.show(`Connection “${connection.name}” revoked.`);
+        return Promise.all([utils.scim.invalidate(), utils.audit.invalidate()]);
+      }}
     >
       The identity provider using <code>{connection.prefix}…</code> is refused from now on and stops provisioning the
       users of “{connection.accountName}”. Its users stay as they are. This cannot be undone.
-    </ConfirmDialog>
+    </RevokeButton>
   );
 }
 
@@ -207,16 +193,7 @@ function AddConnectionForm({ onCreated }: { onCreated: (created: { name: string;
         </datalist>
         <p className="field-hint">Its users are the ones the identity provider creates, changes and deletes.</p>
       </div>
-      <div className="dialog-actions">
-        <DialogClose asChild>
-          <button type="button" className="btn">
-            Cancel
-          </button>
-        </DialogClose>
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? 'Adding…' : 'Add connection'}
-        </button>
-      </div>
+      <FormDialogActions submitLabel="Add connection" busyLabel="Adding…" busy={create.isPending} />
     </form>
   );
 }

@@ -1,5 +1,5 @@
 import { getRouteApi, Link, useCanGoBack, useNavigate, useRouter } from '@tanstack/react-router';
-import { useId, useMemo, useState } from 'react';
+import { useId, useMemo, useRef, useState } from 'react';
 import { AccountFilter } from '../components/account-filter';
 import { ApiKeysSection } from '../components/api-keys';
 import { ConfirmDialog } from '../components/confirm-dialog';
@@ -7,11 +7,11 @@ import { type Columns, columnsFor, DataTable } from '../components/data-table';
 import { Email } from '../components/email';
 import { useMe } from '../components/me';
 import { ProvisionedBy } from '../components/provisioned-by';
-import { EmptyState, ErrorState, Spinner } from '../components/states';
+import { EmptyState, ErrorState, LoadFailed, Spinner } from '../components/states';
 import { useToast } from '../components/toast';
 import { UserActions, useUnlock } from '../components/user-actions';
 import { UserBadges } from '../components/user-badges';
-import { errorCode, errorMessage } from '../lib/errors';
+import { errorMessage } from '../lib/errors';
 import { formatDate, formatDateTime, fullName, plural, roleLabel } from '../lib/format';
 import { permissionsOf, roleBadgeClass } from '../lib/permissions';
 import { useRefreshAdminData } from '../lib/refresh';
@@ -33,13 +33,12 @@ export function UserPage() {
       <>
         <Breadcrumb />
         <h1>User</h1>
-        {errorCode(user.error) === 'NOT_FOUND' || errorCode(user.error) === 'BAD_REQUEST' ? (
-          <EmptyState title="This user does not exist, or they were deleted.">
-            <Link to="/users">Back to all users</Link>
-          </EmptyState>
-        ) : (
-          <ErrorState error={user.error} onRetry={() => void user.refetch()} />
-        )}
+        <LoadFailed
+          error={user.error}
+          onRetry={() => void user.refetch()}
+          gone="This user does not exist, or they were deleted."
+          back={<Link to="/users">Back to all users</Link>}
+        />
       </>
     );
   }
@@ -189,6 +188,9 @@ function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
   const toast = useToast();
   const refresh = useRefreshAdminData();
   const [confirming, setConfirming] = useState(false);
+  const resendButton = useRef<HTMLButtonElement>(null);
+  // Set once the invitation is cancelled: its Cancel invitation button goes with it, so focus moves on.
+  const cancelled = useRef(false);
   const resend = trpc.users.resendInvitation.useMutation({
     onSuccess: async (sent) => {
       toast.show(`Invitation sent to ${sent.email}. The previous link no longer works.`);
@@ -197,9 +199,10 @@ function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
     onError: (error) => toast.show(`Could not send the invitation: ${errorMessage(error)}`),
   });
   const cancel = trpc.users.cancelInvitation.useMutation({
-    onSuccess: async (cancelled) => {
+    onSuccess: async (done) => {
+      cancelled.current = true;
       setConfirming(false);
-      toast.show(`The invitation of ${cancelled.email} is cancelled.`);
+      toast.show(`The invitation of ${done.email} is cancelled.`);
       await refresh();
     },
   });
@@ -224,6 +227,7 @@ function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
       {manages && (
         <div className="row-actions">
           <button
+            ref={resendButton}
             type="button"
             className="btn btn-small"
             disabled={resend.isPending || !user.active}
@@ -246,6 +250,14 @@ function InvitationNotice({ user, manages }: { user: User; manages: boolean }) {
               pending={cancel.isPending}
               error={cancel.error}
               onConfirm={() => cancel.mutate({ id: user.id })}
+              onCloseAutoFocus={(event) => {
+                if (!cancelled.current) return;
+                // On Send invitation, the next thing to do (the page itself if it is disabled).
+                cancelled.current = false;
+                event.preventDefault();
+                const next = resendButton.current;
+                (next && !next.disabled ? next : document.getElementById('main'))?.focus();
+              }}
               trigger={
                 <button type="button" className="btn btn-small">
                   Cancel invitation

@@ -1,15 +1,15 @@
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
-import { useCallback, useId, useMemo } from 'react';
+import { useCallback, useMemo } from 'react';
 import { AccountFilter } from '../components/account-filter';
-import { BulkBar, useBulkSelection } from '../components/bulk-actions';
+import { useBulkSelection } from '../components/bulk-actions';
 import { ClearFilters } from '../components/clear-filters';
 import { ExportCsvLink } from '../components/export-csv-link';
 import { useMe } from '../components/me';
-import { PagedList } from '../components/paged-list';
 import { SearchBox } from '../components/search-box';
-import { SearchTooBroad, type TableSort, UsersTable } from '../components/users-table';
+import { SelectFilter } from '../components/select-filter';
+import { UserResults } from '../components/user-results';
+import type { TableSort } from '../components/users-table';
 import { useAccountNames } from '../lib/account-names';
-import { errorMessage, errorReason } from '../lib/errors';
 import { usePageSize } from '../lib/page-size';
 import { permissionsOf } from '../lib/permissions';
 import { lastSignInFilterOf, shortSearchHint, type UsersSearch, userSortOf } from '../lib/search';
@@ -137,73 +137,24 @@ export function UsersPage() {
         />
         <ClearFilters filtered={filtered} keep={{ sort: search.sort, order: search.order }} />
       </div>
-      {manages && <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />}
-      {errorReason(users.error) === 'SEARCH_TOO_BROAD' ? (
-        <SearchTooBroad
-          message={errorMessage(users.error)}
-          onSortByEmail={() => chooseSort({ by: 'email', direction: 'asc' })}
-        />
-      ) : (
-        <PagedList
-          query={users}
-          loading="Loading users…"
-          noun={['user', 'users']}
-          pageSize={pageSize}
-          empty={{
-            title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
-            hint: filtered
-              ? (shortSearchHint(search.q) ?? 'Change the search or the filters.')
-              : 'Users are added on an account’s page.',
-          }}
-        >
-          {(items, footer) => (
-            <UsersTable
-              caption="Users"
-              users={items}
-              accountNames={accountNames}
-              defaultAccountId={me.accountId}
-              footer={footer}
-              sort={sort}
-              onSort={chooseSort}
-              selection={manages ? bulk.rows : undefined}
-            />
-          )}
-        </PagedList>
-      )}
-    </>
-  );
-}
-
-/** A filter of a few fixed choices; the first, valued '', means any. */
-function SelectFilter<V extends string>({
-  label,
-  value,
-  options,
-  onChange,
-}: {
-  label: string;
-  value: V | undefined;
-  options: ReadonlyArray<readonly ['' | V, string]>;
-  onChange: (value: V | undefined) => void;
-}) {
-  const id = useId();
-  return (
-    <div className="filter">
-      <label htmlFor={id}>{label}</label>
-      <select
-        id={id}
-        value={value ?? ''}
-        onChange={(event) => {
-          const chosen = options.find(([option]) => option === event.target.value)?.[0];
-          onChange(chosen ? chosen : undefined);
+      <UserResults
+        users={users}
+        filter={filter}
+        bulk={bulk}
+        manages={manages}
+        sort={sort}
+        onSort={chooseSort}
+        caption="Users"
+        accountNames={accountNames}
+        defaultAccountId={me.accountId}
+        pageSize={pageSize}
+        empty={{
+          title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
+          hint: filtered
+            ? (shortSearchHint(search.q) ?? 'Change the search or the filters.')
+            : 'Users are added on an account’s page.',
         }}
-      >
-        {options.map(([option, text]) => (
-          <option key={option} value={option}>
-            {text}
-          </option>
-        ))}
-      </select>
-    </div>
+      />
+    </>
   );
 }
