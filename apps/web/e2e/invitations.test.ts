@@ -108,6 +108,29 @@ describe('invitations', () => {
     }
   });
 
+  it('a second link pasted into the tab of the first shows the second invitation, not the first', async () => {
+    const [one, two] = [await invite('first-tab'), await invite('second-tab')];
+    const [linkOne, linkTwo] = [await mailedLink(one.email, 'invitation'), await mailedLink(two.email, 'invitation')];
+    const guest = await newPage(browser);
+    try {
+      await guest.page.goto(new URL(linkOne).pathname + new URL(linkOne).hash);
+      await visible(guest.page.getByText(one.email));
+      // Same page, another fragment: the browser loads nothing, only the address's # part changes.
+      await guest.page.evaluate((hash) => {
+        window.location.hash = hash;
+      }, new URL(linkTwo).hash);
+      await visible(guest.page.getByText(two.email));
+      await gone(guest.page.getByText(one.email));
+      await guest.page.getByLabel('New password').fill('my second tab password');
+      await guest.page.getByLabel('Repeat the password').fill('my second tab password');
+      await guest.page.getByRole('button', { name: 'Set password and sign in' }).click();
+      await guest.page.waitForURL((url) => !url.pathname.startsWith('/invitation'));
+      await visible(guest.page.getByText(two.email).first());
+    } finally {
+      await guest.context.close();
+    }
+  });
+
   it('Cancel invitation asks first, then the link no longer works', async () => {
     const user = await invite('cancelled');
     const { context, page } = await adminPage(browser);
@@ -199,7 +222,7 @@ describe('mailed-link pages, at 1280 and 390 pixels', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   }
 
-  /** Opens a link as from the mail, a page load of its own: from the same page, a new fragment alone loads nothing. */
+  /** Opens a link as from the mail: a page load of its own, as a click in a mail program makes. */
   async function open(page: Page, link: string) {
     await page.goto('about:blank');
     const url = new URL(link, baseURL());

@@ -21,6 +21,21 @@ import { trpc } from '../trpc';
 /** The token of the link that opened this page. */
 const tokenOfPage = () => decodeURIComponent(window.location.hash.slice(1));
 
+/**
+ * The token of the page's link, kept current: a second link pasted into the
+ * same tab changes only the fragment, which loads nothing, so the page follows
+ * `hashchange` (each page starts over, keyed by the token, for the new link).
+ */
+function useLinkToken(): string {
+  const [token, setToken] = useState(tokenOfPage);
+  useEffect(() => {
+    const follow = () => setToken(tokenOfPage());
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
+  return token;
+}
+
 /** What a link cut short says (nothing after the #, or too little: a mail program broke the line). */
 const incomplete = 'The link is incomplete: open it again from the mail.';
 
@@ -106,7 +121,11 @@ function PasswordForm({
 /** `/invitation#<token>`: the organization and email of the invitation, then the first password. */
 export function InvitationPage() {
   useTitle('Accept invitation');
-  const [token] = useState(tokenOfPage);
+  const token = useLinkToken();
+  return <Invitation key={token} token={token} />;
+}
+
+function Invitation({ token }: { token: string }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   // A POST (auth.invitation is a mutation): the token never appears in a URL a proxy would log.
@@ -173,7 +192,11 @@ export function InvitationPage() {
 /** `/reset-password#<token>`: a new password through a mailed reset link. */
 export function ResetPasswordPage() {
   useTitle('Choose a new password');
-  const [token] = useState(tokenOfPage);
+  const token = useLinkToken();
+  return <ResetPassword key={token} token={token} />;
+}
+
+function ResetPassword({ token }: { token: string }) {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const reset = trpc.auth.resetPassword.useMutation({
