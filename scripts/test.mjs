@@ -1,0 +1,73 @@
+// `pnpm test`: every package's vitest suite through turbo, one package at a time,
+// and beside them the console's browser suite.
+//
+// The two want the machine differently. The package suites are CPU-bound (two
+// vitest workers each, PGlite in process) and would take every core they are
+// given; the browser suite mostly waits (on Chromium, on the server it starts)
+// and uses well under one core, but each of its steps needs that core *now*:
+// starved, it took 623 s beside the suites instead of ~200 s after them. So the
+// package suites run at the lowest CPU priority (`nice -n 19`): the browser
+// suite gets a core whenever it asks, and the suites take what is left.
+//
+// Arguments go to turbo (e.g. --summarize). The browser suite keeps its own
+// rules (apps/web/scripts/browser-tests.mjs): ROSTER_SKIP_BROWSER=1 skips it and
+// says so, ROSTER_REQUIRE_BROWSER=1 fails without Chromium. With
+// ROSTER_BROWSER_DATABASE_URL, the browser suite's server uses a database of
+// its own on that PostgreSQL server while the package suites use whatever
+// DATABASE_URL says (unset: PGlite): .ci/run pairs the PGlite pass with the
+// browser suite on the real server this way.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const root = join(import.meta.dirname, '..');
+const turbo = join(root, 'node_modules', '.bin', 'turbo');
+
+/** Runs a command, its lines prefixed, and resolves with its exit code and seconds. */
+function run(command, args, { prefix = '', env = process.env } = {}) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const [from, to] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ]) {
+      createInterface({ input: from, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) =>
+        to.write(`${prefix}${line}\n`),
+      );
+    }
+    child.on('error', (error) => {
+      process.stderr.write(`${prefix}could not start ${command}: ${error.message}\n`);
+    });
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 1 : 0), seconds: Math.round((Date.now() - started) / 1000) }),
+    );
+  });
+}
+
+// The browser suite serves the built console (apps/web/dist; the build also checks its
+// size budget): build it first, once, so nothing rebuilds it while the suite runs.
+const build = await run(turbo, ['run', 'build', '--filter=@roster/web', '--output-logs=errors-only']);
+if (build.code !== 0) process.exit(build.code);
+
+const niced = existsSync('/usr/bin/nice') || existsSync('/bin/nice');
+const suitesCommand = niced ? ['nice', ['-n', '19', turbo]] : [turbo, []];
+const { ROSTER_BROWSER_DATABASE_URL: browserDatabase, ...inherited } = process.env;
+const browserEnv = browserDatabase ? { ...inherited, DATABASE_URL: browserDatabase } : inherited;
+
+const [suites, browser] = await Promise.all([
+  run(suitesCommand[0], [...suitesCommand[1], 'run', 'test', '--concurrency=1', ...process.argv.slice(2)], {
+    env: inherited,
+  }),
+  run(process.execPath, [join(root, 'apps', 'web', 'scripts', 'browser-tests.mjs')], {
+    prefix: '@roster/web:browser: ',
+    env: browserEnv,
+  }),
+]);
+
+console.log(
+  `\nPackage suites${niced ? ' (at nice 19)' : ''}: ${suites.code === 0 ? 'passed' : 'FAILED'} in ${suites.seconds} s.`,
+);
+console.log(`Browser suite (beside them): ${browser.code === 0 ? 'passed' : 'FAILED'} in ${browser.seconds} s.`);
+process.exit(suites.code !== 0 ? suites.code : browser.code);
