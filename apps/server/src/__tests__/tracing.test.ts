@@ -83,8 +83,12 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
         headers: { cookie, 'x-request-id': 'traced-request-1' },
       });
       expect(search.statusCode).toBe(200);
-      // The exporter posts as spans end; give it a moment.
-      for (let i = 0; i < 50 && !spansOf().some((s) => attribute(s, 'roster.request_id') === 'traced-request-1'); i++) {
+      // The exporter posts as spans end; give it time (2.5 s was too little on a busy machine: CI saw none yet).
+      const deadline = Date.now() + 20_000;
+      while (
+        Date.now() < deadline &&
+        !spansOf().some((s) => attribute(s, 'roster.request_id') === 'traced-request-1')
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const spans = spansOf();
