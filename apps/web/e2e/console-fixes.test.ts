@@ -396,15 +396,20 @@ describe('the console, as a new administrator found it (issue 18)', () => {
 
   it('returns to the search you came from after deleting a user from their page', async () => {
     const email = `leaving.${tag}@example.com`;
+    const lastName = `Leaving${letters(6)}`;
     const account = await must<Account>(adminRequest, 'mutation', 'accounts.create', {
       name: `Leaving ${tag}`,
-      users: [{ email, firstName: 'Lee', lastName: `Leaving${letters(6)}` }],
+      users: [{ email, firstName: 'Lee', lastName }],
     });
     const { context, page } = await adminPage(browser);
     await page.goto(`/users?account=${account.id}&active=active`);
     const link = await visible(page.getByRole('link', { name: new RegExp(`\\(${email.replaceAll('.', '\\.')}\\)`) }));
     await link.click();
     await page.waitForURL(/\/users\/[0-9a-f-]{36}$/);
+    // The address changes before the user's page is drawn: until then the list (whose row has a Delete
+    // button of the same name) is still on screen, and a click there opened a dialog the list took away
+    // with it (a CI run on a busy machine did so).
+    await visible(page.getByRole('heading', { level: 1, name: `Lee ${lastName}` }));
     await page.getByRole('button', { name: `Delete ${email}` }).click();
     await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
     await page.waitForURL((url) => url.pathname === '/users');
