@@ -174,12 +174,13 @@ export function exportTargets(result: ExportResult | undefined, users: number): 
   const usual = Math.max(before.p95Ms * 2, before.p95Ms + 25);
   return [
     {
+      // At ten million the same rate: 15 s a million (150 s in all), not 15 s in all.
       target: `${result.name}: 1,000,000 users in ≤ 15 s`,
       measured:
-        users >= 1_000_000
+        result.rows <= 1_000_001
           ? `${round(result.totalMs / 1000, 2)} s`
           : `${round(result.totalMs / 1000, 2)} s for ${result.rows.toLocaleString('en')} (≈ ${round(perMillion, 1)} s per million)`,
-      met: users >= 1_000_000 ? result.totalMs <= 15_000 : null,
+      met: users >= 1_000_000 ? perMillion <= 15 : null,
     },
     { target: `${result.name}: first byte ≤ 1 s`, measured: `${result.ttfbMs} ms`, met: result.ttfbMs <= 1_000 },
     {
