@@ -108,10 +108,14 @@ export async function lockUser(tx: Transaction<Database>, organizationId: string
 
 /**
  * Serializes the changes that could leave an organization without an active
- * administrator: whoever holds this lock sees the final count.
+ * administrator: whoever holds this lock sees the final count. FOR NO KEY
+ * UPDATE, not FOR UPDATE: rows that reference the organization (an audit row,
+ * a session) take a key-share lock on it as they are written, which FOR UPDATE
+ * would block; a password set (user row locked, then its audit row written)
+ * beside a role change (organization locked, then the user row) deadlocked.
  */
 export async function lockOrganization(tx: Transaction<Database>, organizationId: string): Promise<void> {
-  await tx.selectFrom('organizations').select('id').where('id', '=', organizationId).forUpdate().execute();
+  await tx.selectFrom('organizations').select('id').where('id', '=', organizationId).forNoKeyUpdate().execute();
 }
 
 export async function countActiveAdmins(db: Db, organizationId: string, excludingId?: string): Promise<number> {
