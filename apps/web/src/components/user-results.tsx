@@ -3,7 +3,8 @@ import type { ReactNode } from 'react';
 import { errorMessage, errorReason } from '../lib/errors';
 import type { PageSize } from '../lib/page-size';
 import type { User } from '../trpc';
-import { BulkBar, type useBulkSelection } from './bulk-actions';
+import { BulkBar, useBulkSelection } from './bulk-actions';
+import { useMe } from './me';
 import { PagedList, type PagedQuery } from './paged-list';
 import { SearchTooBroad, type TableSort, UsersTable } from './users-table';
 
@@ -11,16 +12,15 @@ import { SearchTooBroad, type TableSort, UsersTable } from './users-table';
  * The users a search found, on the Users page and in an account's Users
  * section: the bulk bar for those who manage them; the notice of a search too
  * broad to sort this way; else the table, page by page, with its checkboxes.
+ * The selection follows the search (a new search starts a new selection).
  */
 export function UserResults({
   users,
   filter,
-  bulk,
   manages,
   sort,
   onSort,
   caption,
-  defaultAccountId,
   accountNames,
   total,
   empty,
@@ -29,17 +29,17 @@ export function UserResults({
   users: PagedQuery<User>;
   /** The search, which the bulk bar acts on when everything it matches is chosen. */
   filter: UserSearchFilter;
-  bulk: ReturnType<typeof useBulkSelection>;
   manages: boolean;
   sort: TableSort | undefined;
   onSort: (sort: TableSort) => void;
   caption: string;
-  defaultAccountId: string;
   accountNames?: Map<string, string>;
   total?: number | undefined;
   empty: { title: string; hint?: ReactNode };
   pageSize: PageSize;
 }) {
+  const me = useMe();
+  const bulk = useBulkSelection(filter);
   return (
     <>
       {manages && <BulkBar bulk={bulk} filter={filter} moreThanShown={users.hasNextPage} />}
@@ -62,7 +62,7 @@ export function UserResults({
               caption={caption}
               users={items}
               accountNames={accountNames}
-              defaultAccountId={defaultAccountId}
+              defaultAccountId={me.accountId}
               footer={footer}
               sort={sort}
               onSort={onSort}

@@ -5,7 +5,6 @@ import { useCallback, useId, useMemo, useState } from 'react';
 import { useForm } from 'react-hook-form';
 import { z } from 'zod';
 import { AccountsBreadcrumb } from '../components/accounts-breadcrumb';
-import { useBulkSelection } from '../components/bulk-actions';
 import { ConfirmDialog } from '../components/confirm-dialog';
 import { ExportCsvLink } from '../components/export-csv-link';
 import { Field, FormError } from '../components/field';
@@ -224,7 +223,6 @@ function AccountUsers({ account }: { account: Account }) {
   const filter = useMemo(() => ({ accountId: account.id, query: q }), [account.id, q]);
   // Auditors read; administrators, and this account's administrator, change.
   const manages = permissionsOf(me).managesAccount(account.id);
-  const bulk = useBulkSelection(filter);
   const users = trpc.users.search.useInfiniteQuery(
     { ...filter, sort, limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
@@ -281,12 +279,10 @@ function AccountUsers({ account }: { account: Account }) {
       <UserResults
         users={users}
         filter={filter}
-        bulk={bulk}
         manages={manages}
         sort={sort}
         onSort={chooseSort}
         caption={`Users of ${account.name}`}
-        defaultAccountId={me.accountId}
         pageSize={pageSize}
         // The account keeps its user count: the total is known without counting (not for a search).
         total={q ? undefined : account.userCount}

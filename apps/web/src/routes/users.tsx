@@ -1,7 +1,6 @@
 import { getRouteApi, Link, useNavigate } from '@tanstack/react-router';
 import { useCallback, useMemo } from 'react';
 import { AccountFilter } from '../components/account-filter';
-import { useBulkSelection } from '../components/bulk-actions';
 import { ClearFilters } from '../components/clear-filters';
 import { ExportCsvLink } from '../components/export-csv-link';
 import { useMe } from '../components/me';
@@ -47,7 +46,6 @@ export function UsersPage() {
     }),
     [search.q, search.active, search.role, accountId, search.locked, search.lastSignIn],
   );
-  const bulk = useBulkSelection(filter);
   const users = trpc.users.search.useInfiniteQuery(
     { ...filter, sort: userSortOf(search), limit: pageSize },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
@@ -140,13 +138,11 @@ export function UsersPage() {
       <UserResults
         users={users}
         filter={filter}
-        bulk={bulk}
         manages={manages}
         sort={sort}
         onSort={chooseSort}
         caption="Users"
         accountNames={accountNames}
-        defaultAccountId={me.accountId}
         pageSize={pageSize}
         empty={{
           title: filtered ? 'No user matches these filters.' : 'There are no users yet.',
