@@ -53,7 +53,6 @@ const t = initTRPC
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-export const middleware = t.middleware;
 
 /**
  * Runs a procedure's middlewares and resolver: counted as running until it
