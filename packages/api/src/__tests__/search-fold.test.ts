@@ -76,6 +76,7 @@ describe('a search finds exactly what a sequential scan finds', () => {
     // Small sizes, so that a few users reach every step: the head, the candidates and the ordered scan.
     searchLimits.candidateCap = 40;
     searchLimits.headRows = 100;
+    searchLimits.headRowsMax = 100;
     small = await org.addAccount(`Small ${randomUUID().slice(0, 8)}`);
     const big = await org.addAccount(`Big ${randomUUID().slice(0, 8)}`);
     await sql`
@@ -101,6 +102,7 @@ describe('a search finds exactly what a sequential scan finds', () => {
   afterAll(() => {
     searchLimits.candidateCap = 5_000;
     searchLimits.headRows = 10_000;
+    searchLimits.headRowsMax = 100_000;
   });
 
   /** The page (limit + 1 emails) by a sequential scan that folds the columns and the text in SQL. */
@@ -193,7 +195,10 @@ describe('a search finds exactly what a sequential scan finds', () => {
         const folded = foldSearchText(query.trim());
         if (searchPathOf(folded) === 'substring') {
           for (const route of ['common', 'rare'] as const) {
-            const rows = await substringUsers(db, org.organizationId, filter, folded, route);
+            const rows = await substringUsers(db, org.organizationId, filter, folded, {
+              route,
+              headRows: searchLimits.headRows,
+            });
             expect(rows.map((user) => user.email)).toEqual(expected);
           }
         }

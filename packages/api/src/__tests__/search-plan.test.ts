@@ -4,6 +4,7 @@ import { type Kysely, sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../shared/cursor.js';
 import { createTestOrg, type TestOrg, testDb } from '../test/index.js';
+import { foldSearchText } from '../users/fold.js';
 import {
   candidateCap,
   candidateUsersQuery,
@@ -13,10 +14,12 @@ import {
   type SubstringRoute,
   searchUsers,
   shortMatchOf,
+  substringPlanOf,
   substringUsers,
   substringUsersQuery,
   type UserFilter,
 } from '../users/queries.js';
+import { estimateText } from '../users/search-stats-queries.js';
 
 // These tests hold the query plans, not the clock: with 50,000 users in one
 // organization, each search and list query must be served by its index. Dropping
@@ -50,7 +53,7 @@ const ordered = (filter: Filter, match: ReturnType<typeof emailPrefixMatchOf> | 
 
 /** The substring search's one statement, its values in place. */
 const substring = (query: string, route: SubstringRoute, filter: Filter = {}) =>
-  substringUsersQuery(db, org.organizationId, { ...filter, limit: 25 }, query, route);
+  substringUsersQuery(db, org.organizationId, { ...filter, limit: 25 }, query, { route, headRows: 10_000 });
 
 /** The plan as run: steps a one-time filter skipped show as "never executed". */
 async function analyzedPlanOf(query: {
@@ -128,15 +131,35 @@ describe(`query plans with ${seeded.toLocaleString('en')} users`, () => {
     expect((second.items[0]?.email ?? '') > (first.items.at(-1)?.email ?? '')).toBe(true);
     expect(await searchUsers(db, org.organizationId, { query: domain, limit: 25 })).toEqual(first);
     for (const route of ['common', 'rare'] as const) {
-      const rows = await substringUsers(db, org.organizationId, { limit: 25 }, domain, route);
+      const rows = await substringUsers(db, org.organizationId, { limit: 25 }, domain, { route, headRows: 10_000 });
       expect(rows.slice(0, 25)).toEqual(first.items);
     }
+  });
+
+  it('reads text in more users than the cap from the head of the email order, as at ten million users', async () => {
+    // At ten million users, text in 0.1% of them has 10,000 matches: reading 5,001 candidates through the trigram
+    // index only to find there are too many took 8.5 ms of a 13.7 ms search, and the head finds its page in 20,000
+    // users (3.7 ms). Such text takes the common route, with a head big enough for its page.
+    const estimate = await estimateText(db, foldSearchText(rareSurname));
+    expect(estimate?.rows).toBeGreaterThanOrEqual(seeded * 0.9);
+    const plan = substringPlanOf({ share: 0.001, rows: 10_000_000 }, 25);
+    expect(plan).toEqual({ route: 'common', headRows: 60_000 });
+    // Here: a head bigger than the table finds the page of a text in 0.2% of users from the btree alone.
+    const run = await analyzedPlanOf(
+      substringUsersQuery(db, org.organizationId, { limit: 25 }, 'llfeat', { route: 'common', headRows: 60_000 }),
+    );
+    expect(run).toMatch(/Index Only Scan using users_org_email_search .*actual time/);
+    expect(run).toMatch(/Bitmap Heap Scan on users .*never executed/);
+    expect(run).not.toMatch(/Seq Scan on users .*actual time/);
+    const rows = await substringUsers(db, org.organizationId, { limit: 25 }, 'llfeat', plan);
+    const page = await searchUsers(db, org.organizationId, { query: 'llfeat', limit: 25 });
+    expect(rows.slice(0, 25)).toEqual(page.items);
   });
 
   it('plans the substring search for its values: it is not a prepared statement on the server', async () => {
     // A plan for any value guesses the organization's size from how many there are: in a database of many
     // small organizations it would read a big one's users one by one instead of using the trigram index.
-    await substringUsers(db, org.organizationId, { limit: 25 }, 'llfeat', 'rare');
+    await substringUsers(db, org.organizationId, { limit: 25 }, 'llfeat', { route: 'rare', headRows: 10_000 });
     const { sql: text } = substring('llfeat', 'rare').compile();
     expect(statementNameOf(text)).toBeUndefined();
   });

@@ -4,7 +4,7 @@ import { appError } from '../errors.js';
 import { type CursorPart, decodeCursor, encodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 import type { LastSignInFilter, UserSort, UserSortField } from '../shared/schemas.js';
 import { foldSearchText } from './fold.js';
-import { likelyCommon } from './search-stats-queries.js';
+import { commonShare, estimateText, type TextEstimate } from './search-stats-queries.js';
 
 /** Who a user is and what they may do: the plain columns of both `userColumns` and `exportColumns`. */
 const personColumns = [
@@ -345,10 +345,11 @@ export function orderedUsersQuery(db: Db, organizationId: string, filter: UserFi
 export const candidateCap = 5_000;
 
 /**
- * The sizes the search works with: `candidateCap` and `headRows` unless a
+ * The sizes the search works with: `candidateCap`, and a head of at least
+ * `headRows` and at most `headRowsMax` users (see substringPlanOf), unless a
  * test makes them small, to reach every step of a search with a few users.
  */
-export const searchLimits = { candidateCap, headRows: 10_000 };
+export const searchLimits = { candidateCap, headRows: 10_000, headRowsMax: 100_000 };
 
 /**
  * The matching rows found through an index (at most `candidateCap + 1` of them,
@@ -381,6 +382,30 @@ export function candidateUsersQuery(db: Db, organizationId: string, filter: User
 /** How a substring search starts: with the head of the email order (common text) or the trigram index (the rest). */
 export type SubstringRoute = 'common' | 'rare';
 
+/** A substring search's route, and how many users its head reads at most (route 'common'). */
+export type SubstringPlan = { route: SubstringRoute; headRows: number };
+
+/**
+ * How a substring search for text this common starts (see estimateText):
+ * - 'common' when a page of its matches likely lies near the head of the email
+ *   order: the text is in at least `commonShare` (0.5%) of the sample, or in so
+ *   many users (more than `candidateCap`, as a text in 0.1% of ten million is)
+ *   that the trigram index would collect more candidates than the cap anyway.
+ *   The head reads as many users as the least common text taken this way
+ *   needs for a page: 10,000 up to a million users, 60,000 at ten million, at
+ *   most `headRowsMax`. It stops at the page, so a common text reads far fewer.
+ * - 'rare' otherwise (and with no sample yet): the trigram index first.
+ */
+export function substringPlanOf(estimate: TextEstimate | null, limit: number): SubstringPlan {
+  const { candidateCap: cap, headRows, headRowsMax } = searchLimits;
+  if (!estimate || estimate.share === 0) return { route: 'rare', headRows };
+  if (estimate.share < commonShare && estimate.share * estimate.rows <= cap) return { route: 'rare', headRows };
+  const least = Math.min(commonShare, cap / Math.max(estimate.rows, 1));
+  // Rounded up to 10,000 rows: each head size is a query shape of its own (see substringQueryOf).
+  const needed = Math.ceil((limit + 1) / least / 10_000) * 10_000;
+  return { route: 'common', headRows: Math.min(headRowsMax, Math.max(headRows, needed)) };
+}
+
 /**
  * What a substring search's SQL depends on, besides its values: each shape is
  * built and compiled by Kysely once (see preparedQuery), then only filled in.
@@ -409,12 +434,12 @@ type SubstringValues = {
   before: string;
 };
 
-function substringShapeOf(filter: UserFilter, route: SubstringRoute): SubstringShape {
+function substringShapeOf(filter: UserFilter, { route, headRows }: SubstringPlan): SubstringShape {
   return {
     route,
     columns: filter.columns ?? 'user',
     candidateCap: searchLimits.candidateCap,
-    headRows: searchLimits.headRows,
+    headRows,
     account: Boolean(filter.accountId),
     cursor: decodeCursor(filter.cursor, ['text']) !== undefined,
     active: filter.active,
@@ -446,7 +471,7 @@ function scopedUsers(db: Db, shape: SubstringShape, take: (key: keyof SubstringV
  * anywhere in search_text, in one statement. Of the ways below, each runs only
  * when the one before it could not answer (a one-time filter on a materialized
  * CTE, so Postgres skips the scan):
- * 1. head (route 'common' only): up to `searchLimits.headRows` (10,000) users from the cursor on, read
+ * 1. head (route 'common' only): up to `headRows` users from the cursor on (see substringPlanOf), read
  *    in email order from users_org_email_search alone (an index-only scan) and
  *    checked with strpos until a page is found. It answers when it finds a full
  *    page, or (without filters but the cursor) when there are fewer than that many users to read.
@@ -586,10 +611,10 @@ export async function substringUsers(
   organizationId: string,
   filter: UserFilter,
   folded: string,
-  route: SubstringRoute,
+  plan: SubstringPlan,
 ): Promise<UserRow[]> {
   const values = substringValuesOf(organizationId, filter, folded);
-  const { run, keys } = substringQueryOf(db, substringShapeOf(filter, route));
+  const { run, keys } = substringQueryOf(db, substringShapeOf(filter, plan));
   return run(db, ...keys.map((key) => values[key]));
 }
 
@@ -599,10 +624,10 @@ export function substringUsersQuery(
   organizationId: string,
   filter: UserFilter,
   folded: string,
-  route: SubstringRoute,
+  plan: SubstringPlan,
 ) {
   const values = substringValuesOf(organizationId, filter, folded);
-  return buildSubstringQuery(db, substringShapeOf(filter, route), (key) => values[key]);
+  return buildSubstringQuery(db, substringShapeOf(filter, plan), (key) => values[key]);
 }
 
 /** A sort key's part: the SQL (on `users`), the name it is selected as, and how its cursor value is sent back. */
@@ -929,7 +954,8 @@ async function searchSorted(db: Db, organizationId: string, filter: UserFilter, 
   }
   const fromHead = (scan: Match) => sortedHead(db, organizationId, filter, sort, scan);
   // Text most users' names or emails hold (per the statistics' sample): the head of the order first.
-  const common = path === 'substring' && sort.by !== 'lastSignIn' && (await likelyCommon(db, folded));
+  const common =
+    path === 'substring' && sort.by !== 'lastSignIn' && ((await estimateText(db, folded))?.share ?? 0) >= commonShare;
   for (const [index, [indexed, scan]] of ways.entries()) {
     if (common) {
       const rows = await fromHead(scan);
@@ -998,8 +1024,8 @@ export async function searchUsers(db: Db, organizationId: string, filter: UserFi
     }
     return pageOf(await orderedUsersQuery(db, organizationId, filter, shortMatchOf(folded, 'scan')).execute());
   }
-  const route = (await likelyCommon(db, folded)) ? 'common' : 'rare';
-  return pageOf(await substringUsers(db, organizationId, filter, folded, route));
+  const plan = substringPlanOf(await estimateText(db, folded), filter.limit);
+  return pageOf(await substringUsers(db, organizationId, filter, folded, plan));
 }
 
 /**

@@ -7,24 +7,27 @@ import { sql } from 'kysely';
 // users.search_text in its statistics (histogram_bounds: up to 1,001 values
 // spread over the whole column, statistics target 1000 since migration 0009).
 // The share of them that contain the text estimates how common it is, at no
-// cost per search. The estimate only picks what is tried first: a wrong one
-// costs time, never a wrong answer.
+// cost per search; with the table's size (pg_class.reltuples, read with the
+// sample) it estimates how many users hold it. The estimate only picks what is
+// tried first: a wrong one costs time, never a wrong answer.
 
-/** Text in at least this share (0.5%) of the sample is searched from the head of the email order first. */
+/** Text in at least this share (0.5%) of the sample is found in the first 10,000 users of an order. */
 export const commonShare = 0.005;
 /** With fewer sampled values than this (a new or small database) every search starts with the trigram index. */
 const minimumSample = 200;
 const refreshMs = 10 * 60_000;
 
-/** The verdicts remembered per sample, at most: the same texts are searched again and again (a page, the next page). */
-const maxVerdicts = 10_000;
+/** The shares remembered per sample, at most: the same texts are searched again and again (a page, the next page). */
+const maxShares = 10_000;
 
 type Sample = {
   values: string[];
+  /** The users table's size as the statistics have it (0 before its first ANALYZE). */
+  rows: number;
   loadedAt: number;
   loading?: Promise<void>;
-  /** Verdicts already reached on these values, by text: scanning 1,001 values was 3% of a search's server time. */
-  verdicts: Map<string, boolean>;
+  /** Shares already counted in these values, by text: scanning 1,001 values was 3% of a search's server time. */
+  shares: Map<string, number>;
 };
 const samples = new WeakMap<Db, Sample>();
 
@@ -33,19 +36,26 @@ async function load(db: Db, sample: Sample): Promise<void> {
     const { rows } = await sql<{ value: string }>`
       select unnest(histogram_bounds::text::text[]) as value from pg_stats
       where schemaname = current_schema() and tablename = 'users' and attname = 'search_text'`.execute(db);
+    const { rows: size } = await sql<{ rows: number }>`
+      select greatest(reltuples, 0)::float8 as rows from pg_class where oid = to_regclass('users')`.execute(db);
     sample.values = rows.map((row) => row.value);
+    sample.rows = Number(size[0]?.rows ?? 0);
   } catch {
     sample.values = [];
+    sample.rows = 0;
   }
-  sample.verdicts = new Map();
+  sample.shares = new Map();
   sample.loadedAt = Date.now();
 }
 
-/** Whether `folded` is in at least `commonShare` of the sampled search texts (false when there is no sample yet). */
-export async function likelyCommon(db: Db, folded: string): Promise<boolean> {
+/** How common a text is: the share of the sampled search texts that hold it, and the users table's size. */
+export type TextEstimate = { share: number; rows: number };
+
+/** The share of the sampled search texts that hold `folded` (null when there is no sample yet: a new or small database). */
+export async function estimateText(db: Db, folded: string): Promise<TextEstimate | null> {
   let sample = samples.get(db);
   if (!sample) {
-    sample = { values: [], loadedAt: 0, verdicts: new Map() };
+    sample = { values: [], rows: 0, loadedAt: 0, shares: new Map() };
     samples.set(db, sample);
   }
   const current = sample;
@@ -59,14 +69,15 @@ export async function likelyCommon(db: Db, folded: string): Promise<boolean> {
       current.loading = undefined;
     });
   }
-  const { values, verdicts } = sample;
-  if (values.length < minimumSample) return false;
-  const known = verdicts.get(folded);
-  if (known !== undefined) return known;
-  let hits = 0;
-  for (const value of values) if (value.includes(folded)) hits++;
-  const verdict = hits >= values.length * commonShare;
-  if (verdicts.size >= maxVerdicts) verdicts.clear();
-  verdicts.set(folded, verdict);
-  return verdict;
+  const { values, shares, rows } = sample;
+  if (values.length < minimumSample) return null;
+  let share = shares.get(folded);
+  if (share === undefined) {
+    let hits = 0;
+    for (const value of values) if (value.includes(folded)) hits++;
+    share = hits / values.length;
+    if (shares.size >= maxShares) shares.clear();
+    shares.set(folded, share);
+  }
+  return { share, rows };
 }
