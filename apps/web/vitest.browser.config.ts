@@ -1,32 +1,47 @@
 import { defineConfig } from 'vitest/config';
-import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { parallelFiles } from './e2e/parallel';
 
 /**
- * Files that fill the shared server with data (a thousand users) run after the others,
- * and the check of the server's log after everything.
+ * Files that must run alone, after all the others: one fills the shared server
+ * with a thousand users (which would push other files' users off the first page
+ * of a list), and one checks the server's log of the whole run.
  */
-const runLast = ['show-more-timing.test.ts', 'server-log.test.ts'];
+const runLast = ['e2e/show-more-timing.test.ts', 'e2e/server-log.test.ts'];
 
-class DataHeavyLast extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
-    const last = (file: TestSpecification) => runLast.some((name) => file.moduleId.endsWith(name));
-    const lastOnes = runLast.flatMap((name) => sorted.filter((file) => file.moduleId.endsWith(name)));
-    return [...sorted.filter((file) => !last(file)), ...lastOnes];
-  }
-}
-
-// The browser suite: one server, one browser at a time, files one after another
-// (the machine has two cores; Chromium and the server share them).
+// The browser suite: one server (e2e/global-setup.ts) for every file. Its steps
+// mostly wait (on Chromium, on the server), so two files run at a time, each
+// with a browser and an administrator of its own (alone, one file at a time
+// used 64% of the machine). Files work in accounts and users of their own, and
+// look up what they made by name, so two never trip over each other's changes.
+// Then the files of `runLast`, one after the other.
 export default defineConfig({
   test: {
-    include: ['e2e/**/*.test.ts'],
     globalSetup: ['e2e/global-setup.ts'],
-    fileParallelism: false,
-    maxWorkers: 1,
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default'],
-    sequence: { sequencer: DataHeavyLast },
+    projects: [
+      {
+        test: {
+          name: 'browser',
+          include: ['e2e/**/*.test.ts'],
+          exclude: runLast,
+          maxWorkers: parallelFiles,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'browser, last',
+          include: runLast,
+          maxWorkers: 1,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

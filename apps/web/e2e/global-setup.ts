@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServerDatabase, testDatabasePrefix, withClient } from '@roster/db/server-databases';
 import type { TestProject } from 'vitest/node';
+import { parallelFiles } from './parallel';
 
 export const adminEmail = 'admin@roster.test';
 export const adminPassword = 'e2e admin password';
@@ -15,8 +16,59 @@ declare module 'vitest' {
     baseURL: string;
     adminEmail: string;
     adminPassword: string;
+    /** The administrator of each parallel worker, by VITEST_POOL_ID - 1 (the first is the one above). */
+    workerAdmins: Credentials[];
     serverLogPath: string;
   }
+}
+
+export type Credentials = { email: string; password: string };
+
+/** Calls a procedure as the console does (tRPC's JSON with superjson's envelope), with a session cookie. */
+async function call(baseURL: string, path: string, input: unknown, cookie = ''): Promise<Response> {
+  const response = await fetch(`${baseURL}/trpc/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify({ json: input }),
+  });
+  if (!response.ok) throw new Error(`${path} failed with ${response.status}: ${await response.text()}`);
+  return response;
+}
+
+/**
+ * An administrator for each worker: files running side by side each sign their
+ * administrator in many times, and a user holds at most 20 live sessions (a
+ * sign-in beyond that ends the oldest), so with one administrator shared, one
+ * file's sign-ins ended the session another file was still using.
+ */
+async function addWorkerAdmins(baseURL: string): Promise<Credentials[]> {
+  const first = { email: adminEmail, password: adminPassword };
+  const login = await call(baseURL, 'auth.login', first);
+  const cookie = login.headers
+    .getSetCookie()
+    .map((header) => header.split(';')[0])
+    .join('; ');
+  const list = await fetch(
+    `${baseURL}/trpc/accounts.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 100 } }))}`,
+    { headers: { cookie } },
+  );
+  const accounts = (
+    (await list.json()) as { result: { data: { json: { items: { id: string; isDefault: boolean }[] } } } }
+  ).result.data.json.items;
+  const accountId = accounts.find((account) => account.isDefault)?.id;
+  if (!accountId) throw new Error('The browser suite found no default account.');
+  const admins = [first];
+  for (let worker = 2; worker <= parallelFiles; worker++) {
+    const added = { email: `admin${worker}@roster.test`, password: `${adminPassword} ${worker}` };
+    await call(
+      baseURL,
+      'users.create',
+      { accountId, ...added, firstName: 'Admin', lastName: `Worker ${worker}`, role: 'admin' },
+      cookie,
+    );
+    admins.push(added);
+  }
+  return admins;
 }
 
 const webDir = join(import.meta.dirname, '..');
@@ -115,8 +167,10 @@ export default async function setup(project: TestProject) {
       await withClient(serverUrl, (client) => client.query(`drop database if exists "${databaseName}" with (force)`));
     }
   };
+  let workerAdmins: Credentials[];
   try {
     await waitUntilReady(baseURL, server, () => log);
+    workerAdmins = await addWorkerAdmins(baseURL);
   } catch (error) {
     await stop();
     throw error;
@@ -125,6 +179,7 @@ export default async function setup(project: TestProject) {
   project.provide('serverLogPath', logPath);
   project.provide('adminEmail', adminEmail);
   project.provide('adminPassword', adminPassword);
+  project.provide('workerAdmins', workerAdmins);
 
   return stop;
 }

@@ -24,6 +24,7 @@ describe("the server's log of the whole browser run", () => {
 
   it('never contains a password, a session cookie or an API key', () => {
     expect(log).not.toContain(inject('adminPassword'));
+    for (const { password } of inject('workerAdmins')) expect(log).not.toContain(password);
     expect(log).not.toContain('roster_session=');
     expect(log).not.toMatch(/rk_[a-z0-9]{8}_[A-Za-z0-9_-]{43}/);
     expect(log).not.toMatch(/"(password|newPassword|currentPassword|secret|token)"\s*:/);

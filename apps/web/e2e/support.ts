@@ -26,7 +26,20 @@ const chromiumFlags = [
 ];
 
 export const baseURL = () => inject('baseURL');
-export const admin = () => ({ email: inject('adminEmail'), password: inject('adminPassword') });
+/**
+ * The administrator this file signs in as: each parallel worker has its own
+ * (e2e/global-setup.ts says why), so within a file it is always the same one.
+ */
+export const admin = () => {
+  const admins = inject('workerAdmins');
+  // Vitest numbers its workers from 1 (VITEST_POOL_ID).
+  const worker = Number(process.env.VITEST_POOL_ID);
+  if (!Number.isInteger(worker) || worker < 1)
+    throw new Error('VITEST_POOL_ID is not set: run the browser suite with vitest.');
+  const chosen = admins[(worker - 1) % admins.length];
+  if (!chosen) throw new Error('The browser suite provided no administrator.');
+  return { ...chosen };
+};
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath, args: chromiumFlags });

@@ -48,6 +48,13 @@ async function load(db: Db, sample: Sample): Promise<void> {
   sample.loadedAt = Date.now();
 }
 
+/** Reads the sample and the table's size again now (as after an ANALYZE that changed them), not in up to 10 minutes. */
+export async function reloadTextSample(db: Db): Promise<void> {
+  const sample: Sample = { values: [], rows: 0, loadedAt: 0, shares: new Map() };
+  await load(db, sample);
+  samples.set(db, sample);
+}
+
 /** How common a text is: the share of the sampled search texts that hold it, and the users table's size. */
 export type TextEstimate = { share: number; rows: number };
 
