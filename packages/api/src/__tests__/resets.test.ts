@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { observeHashing } from '../auth/passwords.js';
 import { resetRequestAnswer, resetsPerAddressPerHour, resetsPerEmailPerHour } from '../links/resets.js';
 import {
   auditRowsOf,
@@ -181,6 +182,56 @@ describe('resetting a password', () => {
     expect(await org.admin.users.get({ id: user.id })).toMatchObject({ invited: false, hasPassword: true });
     const used = await failure(callerWithToken(db, null).auth.invitation({ token: invitation }));
     expect(errorDataOf(used).reason).toBe('LINK_INVALID');
+  });
+
+  describe('a link that does not work', () => {
+    afterEach(() => observeHashing(null));
+
+    it('is refused before its password is hashed: made up, used, expired or of the other kind, many at once', async () => {
+      // argon2id takes 19 MiB and tens of milliseconds: a made-up token must not cost the server one.
+      const db = await testDb();
+      const org = await createTestOrg(db);
+      const used = await org.addUser({ canSignIn: true });
+      const usedToken = await mailedResetTokenOf(db, used);
+      await callerWithToken(db, null).auth.resetPassword({ token: usedToken, password: 'used up already' });
+      const expired = await org.addUser({ canSignIn: true });
+      const expiredToken = await mailedResetTokenOf(db, expired);
+      await db
+        .updateTable('userLinks')
+        .set({ expiresAt: new Date(Date.now() - 1) })
+        .where('userId', '=', expired.id)
+        .execute();
+      const invited = await org.addUser({ invite: true });
+      const invitation = await mailedTokenOf(db, invited.id);
+
+      let hashes = 0;
+      observeHashing(() => hashes++);
+      const made = (i: number) => `made-up-${i}-${'x'.repeat(40)}`;
+      const attempts = [
+        ...Array.from({ length: 10 }, (_, i) => ({ kind: 'reset', token: made(i), reason: 'LINK_INVALID' })),
+        ...Array.from({ length: 10 }, (_, i) => ({ kind: 'accept', token: made(i), reason: 'LINK_INVALID' })),
+        { kind: 'reset', token: usedToken, reason: 'LINK_USED' },
+        { kind: 'reset', token: expiredToken, reason: 'LINK_EXPIRED' },
+        { kind: 'reset', token: invitation, reason: 'LINK_INVALID' },
+      ];
+      const results = await Promise.all(
+        attempts.map(({ kind, token }) => {
+          const caller = callerWithToken(db, null);
+          const input = { token, password: 'never hashed at all' };
+          return failure(kind === 'reset' ? caller.auth.resetPassword(input) : caller.auth.acceptInvitation(input));
+        }),
+      );
+      expect(results.map((error) => errorDataOf(error).reason)).toEqual(attempts.map((a) => a.reason));
+      expect(hashes).toBe(0);
+
+      // A working link still sets the password (one hash).
+      const working = await org.addUser({ canSignIn: true });
+      await callerWithToken(db, null).auth.resetPassword({
+        token: await mailedResetTokenOf(db, working),
+        password: 'a working link',
+      });
+      expect(hashes).toBe(1);
+    });
   });
 
   it('a reset link is not an invitation link, nor the other way round', async () => {

@@ -18,8 +18,9 @@ export const linkWorks = (link: FoundLink): link is WorkingLink =>
 
 /**
  * Sets a password through a mailed link (accepting an invitation, resetting a
- * password): the same password rules as everywhere, hashed before the
- * transaction; in it, the link is locked and used up, `change` makes the rest
+ * password): the same password rules as everywhere; a link that does not work
+ * is refused before the password is hashed, and the hash is made before the
+ * transaction; in it, the link is locked (and checked again) and used up, `change` makes the rest
  * of the change (it sets the password, and returns what the audit row adds
  * after the client address), a session starts as a sign-in's does, and the
  * row is written by the link's user. A link that does not work is refused
@@ -36,8 +37,12 @@ export async function setPasswordByLink(
   change: (tx: Transaction<Database>, link: WorkingLink, passwordHash: string) => Promise<Record<string, unknown>>,
 ) {
   assertNotCommonPassword(input.password, ['password']);
-  const passwordHash = await hashPassword(input.password);
   const tokenHash = hashSecret(input.token);
+  // A link that does not work is refused before the password is hashed: a made-up token costs a lookup,
+  // not argon2's memory and time. The transaction checks the link again, locked, before using it.
+  const found = await findLinkByHash(request.db, tokenHash, use.purpose, false);
+  if (!linkWorks(found)) throw await refuseLink(request.db, found, use.purpose, use.attempt);
+  const passwordHash = await hashPassword(input.password);
   const outcome = await request.db.transaction().execute(async (tx) => {
     const link = await findLinkByHash(tx, tokenHash, use.purpose, true);
     if (!linkWorks(link)) return { refused: link };
