@@ -398,8 +398,9 @@ export type SubstringPlan = { route: SubstringRoute; headRows: number };
  */
 export function substringPlanOf(estimate: TextEstimate | null, limit: number): SubstringPlan {
   const { candidateCap: cap, headRows, headRowsMax } = searchLimits;
-  if (!estimate || estimate.share === 0) return { route: 'rare', headRows };
-  if (estimate.share < commonShare && estimate.share * estimate.rows <= cap) return { route: 'rare', headRows };
+  if (!estimate || (estimate.share < commonShare && estimate.share * estimate.rows <= cap)) {
+    return { route: 'rare', headRows };
+  }
   const least = Math.min(commonShare, cap / Math.max(estimate.rows, 1));
   // Rounded up to 10,000 rows: each head size is a query shape of its own (see substringQueryOf).
   const needed = Math.ceil((limit + 1) / least / 10_000) * 10_000;

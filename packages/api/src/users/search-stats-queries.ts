@@ -33,13 +33,15 @@ const samples = new WeakMap<Db, Sample>();
 
 async function load(db: Db, sample: Sample): Promise<void> {
   try {
-    const { rows } = await sql<{ value: string }>`
-      select unnest(histogram_bounds::text::text[]) as value from pg_stats
-      where schemaname = current_schema() and tablename = 'users' and attname = 'search_text'`.execute(db);
-    const { rows: size } = await sql<{ rows: number }>`
-      select greatest(reltuples, 0)::float8 as rows from pg_class where oid = to_regclass('users')`.execute(db);
-    sample.values = rows.map((row) => row.value);
-    sample.rows = Number(size[0]?.rows ?? 0);
+    // One statement: the sampled values and the table's size.
+    const { rows } = await sql<{ values: string[] | null; rows: number | null }>`
+      select (select histogram_bounds::text::text[] from pg_stats
+              where schemaname = current_schema() and tablename = 'users' and attname = 'search_text') as values,
+             (select greatest(reltuples, 0)::float8 from pg_class where oid = to_regclass('users')) as rows`.execute(
+      db,
+    );
+    sample.values = rows[0]?.values ?? [];
+    sample.rows = Number(rows[0]?.rows ?? 0);
   } catch {
     sample.values = [];
     sample.rows = 0;
@@ -48,11 +50,9 @@ async function load(db: Db, sample: Sample): Promise<void> {
   sample.loadedAt = Date.now();
 }
 
-/** Reads the sample and the table's size again now (as after an ANALYZE that changed them), not in up to 10 minutes. */
-export async function reloadTextSample(db: Db): Promise<void> {
-  const sample: Sample = { values: [], rows: 0, loadedAt: 0, shares: new Map() };
-  await load(db, sample);
-  samples.set(db, sample);
+/** Forgets the sample, so that the next search reads it again (as after an ANALYZE that changed it), not in up to 10 minutes. */
+export function forgetTextSample(db: Db): void {
+  samples.delete(db);
 }
 
 /** How common a text is: the share of the sampled search texts that hold it, and the users table's size. */
