@@ -14,11 +14,12 @@ const runLast = ['e2e/show-more-timing.test.ts', 'e2e/server-log.test.ts'];
 // used 64% of the machine). Files work in accounts and users of their own, and
 // look up what they made by name, so two never trip over each other's changes.
 // Then the files of `runLast`, one after the other.
+/** A browser's steps on a busy machine: both projects (inline projects do not inherit the root's). */
+const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
     globalSetup: ['e2e/global-setup.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
     reporters: ['default'],
     projects: [
       {
@@ -27,8 +28,7 @@ export default defineConfig({
           include: ['e2e/**/*.test.ts'],
           exclude: runLast,
           maxWorkers: parallelFiles,
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
+          ...timeouts,
           sequence: { groupOrder: 0 },
         },
       },
@@ -37,8 +37,7 @@ export default defineConfig({
           name: 'browser, last',
           include: runLast,
           maxWorkers: 1,
-          testTimeout: 120_000,
-          hookTimeout: 120_000,
+          ...timeouts,
           sequence: { groupOrder: 1 },
         },
       },

@@ -5,7 +5,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServerDatabase, testDatabasePrefix, withClient } from '@roster/db/server-databases';
+import { request } from 'playwright-core';
 import type { TestProject } from 'vitest/node';
+import { defaultAccountIdOf, must } from './api';
 import { parallelFiles } from './parallel';
 
 export const adminEmail = 'admin@roster.test';
@@ -24,17 +26,6 @@ declare module 'vitest' {
 
 export type Credentials = { email: string; password: string };
 
-/** Calls a procedure as the console does (tRPC's JSON with superjson's envelope), with a session cookie. */
-async function call(baseURL: string, path: string, input: unknown, cookie = ''): Promise<Response> {
-  const response = await fetch(`${baseURL}/trpc/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie },
-    body: JSON.stringify({ json: input }),
-  });
-  if (!response.ok) throw new Error(`${path} failed with ${response.status}: ${await response.text()}`);
-  return response;
-}
-
 /**
  * An administrator for each worker: files running side by side each sign their
  * administrator in many times, and a user holds at most 20 live sessions (a
@@ -43,32 +34,21 @@ async function call(baseURL: string, path: string, input: unknown, cookie = ''):
  */
 async function addWorkerAdmins(baseURL: string): Promise<Credentials[]> {
   const first = { email: adminEmail, password: adminPassword };
-  const login = await call(baseURL, 'auth.login', first);
-  const cookie = login.headers
-    .getSetCookie()
-    .map((header) => header.split(';')[0])
-    .join('; ');
-  const list = await fetch(
-    `${baseURL}/trpc/accounts.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 100 } }))}`,
-    { headers: { cookie } },
-  );
-  const accounts = (
-    (await list.json()) as { result: { data: { json: { items: { id: string; isDefault: boolean }[] } } } }
-  ).result.data.json.items;
-  const accountId = accounts.find((account) => account.isDefault)?.id;
-  if (!accountId) throw new Error('The browser suite found no default account.');
-  const admins = [first];
-  for (let worker = 2; worker <= parallelFiles; worker++) {
-    const added = { email: `admin${worker}@roster.test`, password: `${adminPassword} ${worker}` };
-    await call(
-      baseURL,
-      'users.create',
-      { accountId, ...added, firstName: 'Admin', lastName: `Worker ${worker}`, role: 'admin' },
-      cookie,
-    );
-    admins.push(added);
+  const context = await request.newContext({ baseURL });
+  try {
+    await must(context, 'mutation', 'auth.login', first);
+    const accountId = await defaultAccountIdOf(context);
+    const admins = [first];
+    for (let worker = 2; worker <= parallelFiles; worker++) {
+      const added = { email: `admin${worker}@roster.test`, password: `${adminPassword} ${worker}` };
+      const names = { firstName: 'Admin', lastName: `Worker ${worker}` };
+      await must(context, 'mutation', 'users.create', { accountId, ...added, ...names, role: 'admin' });
+      admins.push(added);
+    }
+    return admins;
+  } finally {
+    await context.dispose();
   }
-  return admins;
 }
 
 const webDir = join(import.meta.dirname, '..');

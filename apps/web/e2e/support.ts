@@ -10,6 +10,9 @@ import {
   type Page,
 } from 'playwright-core';
 import { expect, inject } from 'vitest';
+import { must } from './api';
+
+export { api, defaultAccountIdOf, must } from './api';
 
 export const chromiumPath = '/usr/bin/chromium';
 
@@ -73,36 +76,6 @@ export async function adminPage(browser: Browser, width?: number): Promise<{ con
 
 /** A unique suffix, so tests sharing the server never collide. */
 export const unique = () => Math.random().toString(36).slice(2, 8);
-
-type Envelope<T> = { result?: { data: { json: T } }; error?: { json: { message: string; data: { code: string } } } };
-
-/** Calls a procedure over HTTP with the context's cookies, as the console would. */
-export async function api<T = unknown>(
-  request: APIRequestContext,
-  kind: 'query' | 'mutation',
-  path: string,
-  input?: unknown,
-): Promise<{ status: number; data?: T; error?: { message: string; code: string } }> {
-  const response =
-    kind === 'mutation'
-      ? await request.post(`/trpc/${path}`, { data: { json: input ?? null } })
-      : await request.get(`/trpc/${path}?input=${encodeURIComponent(JSON.stringify({ json: input ?? null }))}`);
-  const body = (await response.json()) as Envelope<T>;
-  return {
-    status: response.status(),
-    data: body.result?.data.json,
-    error: body.error ? { message: body.error.json.message, code: body.error.json.data.code } : undefined,
-  };
-}
-
-/** Like `api`, but the call must succeed. */
-export async function must<T>(request: APIRequestContext, kind: 'query' | 'mutation', path: string, input?: unknown) {
-  const result = await api<T>(request, kind, path, input);
-  if (result.status !== 200 || result.data === undefined) {
-    throw new Error(`${path} failed with ${result.status}: ${result.error?.message}`);
-  }
-  return result.data;
-}
 
 const screenshotDir = join(import.meta.dirname, '..', 'test-results', 'screenshots');
 
@@ -189,16 +162,6 @@ export async function launchAsAdmin(): Promise<{
   const { context } = await newPage(browser);
   await must(context.request, 'mutation', 'auth.login', admin());
   return { browser, adminContext: context, adminRequest: context.request };
-}
-
-/** The id of the organization's default account, asked as the administrator. */
-export async function defaultAccountIdOf(request: APIRequestContext): Promise<string> {
-  const accounts = await must<{ items: { id: string; isDefault: boolean }[] }>(request, 'query', 'accounts.list', {
-    limit: 100,
-  });
-  const found = accounts.items.find((account) => account.isDefault);
-  if (!found) throw new Error('no default account');
-  return found.id;
 }
 
 /** A browser, and a page signed in as the administrator through the sign-in page, kept for a whole file. */
