@@ -11,7 +11,11 @@
 //
 // Arguments go to turbo (e.g. --summarize). The browser suite keeps its own
 // rules (apps/web/scripts/browser-tests.mjs): ROSTER_SKIP_BROWSER=1 skips it and
-// says so, ROSTER_REQUIRE_BROWSER=1 fails without Chromium.
+// says so, ROSTER_REQUIRE_BROWSER=1 fails without Chromium. With
+// ROSTER_BROWSER_DATABASE_URL, the browser suite's server uses a database of
+// its own on that PostgreSQL server while the package suites use whatever
+// DATABASE_URL says (unset: PGlite): .ci/run pairs the PGlite pass with the
+// browser suite on the real server this way.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,14 +53,16 @@ if (build.code !== 0) process.exit(build.code);
 
 const niced = existsSync('/usr/bin/nice') || existsSync('/bin/nice');
 const suitesCommand = niced ? ['nice', ['-n', '19', turbo]] : [turbo, []];
+const { ROSTER_BROWSER_DATABASE_URL: browserDatabase, ...inherited } = process.env;
+const browserEnv = browserDatabase ? { ...inherited, DATABASE_URL: browserDatabase } : inherited;
 
 const [suites, browser] = await Promise.all([
   run(suitesCommand[0], [...suitesCommand[1], 'run', 'test', '--concurrency=1', ...process.argv.slice(2)], {
-    env: process.env,
+    env: inherited,
   }),
   run(process.execPath, [join(root, 'apps', 'web', 'scripts', 'browser-tests.mjs')], {
     prefix: '@roster/web:browser: ',
-    env: process.env,
+    env: browserEnv,
   }),
 ]);
 
