@@ -38,6 +38,17 @@ async function allRows(org: TestOrg, id: string, verdict?: 'error' | 'create' | 
   return rows;
 }
 
+/** An administrator's API key (a script): what the console would do, without a session. */
+const scriptActor = (org: TestOrg, id: string) => ({
+  id,
+  organizationId: org.organizationId,
+  accountId: org.defaultAccountId,
+  email: 'script@example.test',
+  role: 'admin' as const,
+  via: 'apiKey' as const,
+  apiKeyId: '00000000-0000-4000-8000-000000000002',
+});
+
 async function reasonOfFailure(promise: Promise<unknown>) {
   return errorDataOf(await failure(promise)).reason;
 }
@@ -281,16 +292,7 @@ describe('import: every row gets a verdict before anything changes', () => {
     const org = await createTestOrg(db);
     // An actor who is not the administrator in the file (as a script's key of another admin
     // would be, were that admin demoted meanwhile): the self rule does not apply, this one does.
-    const scripter = await org.addUser();
-    const actor = {
-      id: scripter.id,
-      organizationId: org.organizationId,
-      accountId: org.defaultAccountId,
-      email: 'script@example.test',
-      role: 'admin' as const,
-      via: 'apiKey' as const,
-      apiKeyId: '00000000-0000-4000-8000-000000000002',
-    };
+    const actor = scriptActor(org, (await org.addUser()).id);
     const other = await org.addUser();
     const preview = await previewUserImport(db, actor, {
       accountId: org.defaultAccountId,
@@ -305,6 +307,87 @@ describe('import: every row gets a verdict before anything changes', () => {
       bytes: Buffer.from(csv('email,active,role', `${org.adminEmail},false,`, `${other.email},,admin`)),
     });
     expect(both.summary).toMatchObject({ error: 0, update: 2 });
+  });
+
+  it('reads the file a batch at a time: every batch size gives the same preview, across batches', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const actor = scriptActor(org, (await org.addUser()).id);
+    const promoted = await org.addUser();
+    const same = await org.addUser({ firstName: 'Same' });
+    const dup = uniqueEmail('dup');
+    const file = csv(
+      'email,first name,last name,active,role',
+      `${org.adminEmail},,,false,`, // 2: takes the only administrator away
+      `${promoted.email},,,,admin`, // 3: would make another, but its email is repeated on line 7
+      `${uniqueEmail('new')},New,Person,,`, // 4: create
+      `${dup},A,B,,`, // 5: repeated on line 8
+      `${same.email},Same,,,`, // 6: unchanged
+      `${promoted.email.toUpperCase()},,,,admin`, // 7: repeated (line 3)
+      `${dup},B,C,,`, // 8: repeated (line 5)
+      'not-an-email,A,B,,', // 9
+    );
+    const previews = [];
+    for (const batchRows of [1, 2, 3, 10_000]) {
+      const preview = await previewUserImport(
+        db,
+        actor,
+        { accountId: org.defaultAccountId, bytes: Buffer.from(file) },
+        { batchRows },
+      );
+      const rows = (await allRows(org, preview.id)).map(({ line, verdict, email, error, changes }) => ({
+        line,
+        verdict,
+        email,
+        error,
+        changes,
+      }));
+      previews.push({ summary: preview.summary, rows });
+    }
+    const [first, ...others] = previews;
+    for (const other of others) expect(other).toEqual(first);
+    expect(first?.summary).toMatchObject({ total: 8, create: 1, update: 0, unchanged: 1, error: 6 });
+    const byLine = new Map(first?.rows.map((row) => [row.line, row]));
+    // The repeated promotion changes nobody, so it cannot stand in for the administrator taken away.
+    expect(byLine.get(2)?.error).toMatch(/would remove the last active administrator/);
+    expect(byLine.get(3)?.error).toBe('Duplicate in the file: this email is also on line 7.');
+    expect(byLine.get(7)?.error).toBe('Duplicate in the file: this email is also on line 3.');
+    expect(byLine.get(5)?.error).toBe('Duplicate in the file: this email is also on line 8.');
+    expect(byLine.get(8)?.error).toBe('Duplicate in the file: this email is also on line 5.');
+    expect(byLine.get(3)?.changes).toBeNull();
+    expect(byLine.get(4)?.verdict).toBe('create');
+    expect(byLine.get(6)?.verdict).toBe('unchanged');
+    expect(byLine.get(9)?.error).toMatch(/Bad email/);
+  });
+
+  it('a file that turns out bad at its end stores nothing of its earlier batches', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const countImports = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('userImports')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .where('organizationId', '=', org.organizationId)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const lines = Array.from({ length: 5 }, (_, i) => `${uniqueEmail(`b${i}`)},A,B`);
+    const error = await failure(
+      previewUserImport(
+        db,
+        scriptActor(org, org.adminId),
+        {
+          accountId: org.defaultAccountId,
+          bytes: Buffer.from(csv('email,first name,last name', ...lines, '"open,A,B')),
+        },
+        { batchRows: 2 },
+      ),
+    );
+    expect(errorDataOf(error).reason).toBe('IMPORT_FILE_INVALID');
+    expect((error as Error).message).toMatch(/quoted field is never closed/);
+    expect(await countImports()).toBe(0);
   });
 
   it('another organization’s account or import is NOT_FOUND', async () => {

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { CsvError, parse } from 'csv-parse/sync';
+import { Readable } from 'node:stream';
+import { CsvError, type InfoRecord, parse } from 'csv-parse';
 import { appError } from '../errors.js';
 import { restoreFormulaCell } from '../users/csv-columns.js';
 
@@ -110,11 +111,11 @@ class TooManyColumns extends Error {
 class TooManyRows extends Error {}
 
 /**
- * Reads the file: UTF-8 (with or without BOM), comma-separated, a header row
- * naming the columns (email required). Refuses what it cannot read with
- * IMPORT_FILE_INVALID (or IMPORT_TOO_LARGE) and a message naming the line.
+ * Checks what can be seen of the file at once: its size, that it is not empty,
+ * not UTF-16, not binary and UTF-8 (with or without BOM). Returns its bytes
+ * without the BOM; refuses with IMPORT_FILE_INVALID (or IMPORT_TOO_LARGE).
  */
-export function parseImportFile(bytes: Uint8Array, onRow: (row: FileRow, header: ParsedFile) => void): ParsedFile {
+export function checkImportFile(bytes: Uint8Array): Buffer {
   if (bytes.length > importMaxBytes) {
     throw appError(
       'IMPORT_TOO_LARGE',
@@ -137,29 +138,60 @@ export function parseImportFile(bytes: Uint8Array, onRow: (row: FileRow, header:
       `The file is not UTF-8 text: line ${firstNonUtf8Line(body)} has bytes that are not UTF-8 (perhaps Latin-1 or Windows-1252). Save it as "CSV UTF-8" and upload it again.`,
     );
   }
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
 
-  // Each row goes to onRow as it is read (the parser keeps none): a 20 MB file is not held twice.
+type ParsedRecord = { info: InfoRecord; record: string[] };
+
+/** Bytes handed to the parser at a time: it yields to other requests in between. */
+const parseChunkBytes = 64 * 1024;
+
+/**
+ * Reads a file checked by checkImportFile: comma-separated, a header row naming
+ * the columns (email required), then the rows, handed to `onBatch` `batchRows`
+ * at a time and awaited, so only a batch of rows is held at once. Refuses what
+ * it cannot read with IMPORT_FILE_INVALID and a message naming the line (rows
+ * before it have been handed on by then: the caller's transaction undoes them).
+ */
+export async function readImportFile(
+  body: Buffer,
+  batchRows: number,
+  onBatch: (rows: FileRow[], header: ParsedFile) => Promise<void>,
+): Promise<ParsedFile> {
   let header: ParsedFile | undefined;
+  const parser = parse({
+    bom: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    max_record_size: importMaxRowChars,
+    // Each record comes with where it ends: { info: { lines, … }, record }.
+    info: true,
+  });
+  const chunks = Readable.from(
+    (function* () {
+      for (let at = 0; at < body.length; at += parseChunkBytes) yield body.subarray(at, at + parseChunkBytes);
+    })(),
+    { objectMode: false },
+  );
+  let batch: FileRow[] = [];
   try {
-    parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength), {
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      max_record_size: importMaxRowChars,
-      on_record: (record: string[], info: { lines: number; records: number }) => {
-        if (record.length > importMaxColumns) throw new TooManyColumns(info.lines, record.length);
-        if (!header) {
-          header = readHeader(record);
-          return null;
-        }
-        if (header.rowCount >= importMaxRows) throw new TooManyRows();
-        header.rowCount++;
-        // Cells Roster's export neutralised for spreadsheets ('=…, '+…) read back as they were.
-        onRow({ line: info.lines, fields: record.map(restoreFormulaCell) }, header);
-        return null;
-      },
-    });
+    for await (const { info, record } of chunks.pipe(parser) as AsyncIterable<ParsedRecord>) {
+      if (record.length > importMaxColumns) throw new TooManyColumns(info.lines, record.length);
+      if (!header) {
+        header = readHeader(record);
+        continue;
+      }
+      if (header.rowCount >= importMaxRows) throw new TooManyRows();
+      header.rowCount++;
+      // Cells Roster's export neutralised for spreadsheets ('=…, '+…) read back as they were.
+      batch.push({ line: info.lines, fields: record.map(restoreFormulaCell) });
+      if (batch.length >= batchRows) {
+        await onBatch(batch, header);
+        batch = [];
+      }
+    }
   } catch (error) {
+    parser.destroy();
     if (error instanceof TooManyColumns) {
       throw invalidFile(
         `Line ${error.line} has ${error.count.toLocaleString('en')} fields; a row has at most ${importMaxColumns}.`,
@@ -176,6 +208,7 @@ export function parseImportFile(bytes: Uint8Array, onRow: (row: FileRow, header:
   if (!header) {
     throw invalidFile('The file is empty: it needs a header row (with an email column) and a row per user.');
   }
+  if (batch.length) await onBatch(batch, header);
   if (header.rowCount === 0) throw invalidFile('The file has a header but no rows of users.');
   return header;
 }

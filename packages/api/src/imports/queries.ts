@@ -78,6 +78,47 @@ export async function insertImportRows(tx: Transaction<Database>, importId: stri
   }
 }
 
+/**
+ * Turns stored preview rows into errors after the fact (a repeated email, the
+ * last administrator): each line with its message, its values cleared.
+ */
+export async function markRowsAsErrors(
+  tx: Transaction<Database>,
+  importId: string,
+  lines: readonly number[],
+  messages: readonly string[],
+) {
+  const batch = 10_000;
+  for (let start = 0; start < lines.length; start += batch) {
+    await sql`
+      update user_import_rows r
+      set verdict = 'error', error = m.error, user_id = null, user_version = null, first_name = null,
+          last_name = null, role = null, active = null, changes = null
+      from unnest(${lines.slice(start, start + batch)}::int[], ${messages.slice(start, start + batch)}::text[])
+        as m(line, error)
+      where r.import_id = ${importId} and r.line = m.line
+    `.execute(tx);
+  }
+}
+
+/** How many of the preview's rows have each verdict. */
+export async function countVerdicts(tx: Transaction<Database>, importId: string) {
+  const { rows } = await sql<{ verdict: ImportVerdict; n: string }>`
+    select verdict, count(*) as n from user_import_rows where import_id = ${importId} group by verdict
+  `.execute(tx);
+  const counts: Record<ImportVerdict, number> = { create: 0, update: 0, unchanged: 0, error: 0 };
+  for (const row of rows) counts[row.verdict] = Number(row.n);
+  return counts;
+}
+
+export async function setImportSummary(tx: Transaction<Database>, id: string, summary: Record<string, unknown>) {
+  await tx
+    .updateTable('userImports')
+    .set({ summary: JSON.stringify(summary) })
+    .where('id', '=', id)
+    .execute();
+}
+
 const importColumns = [
   'userImports.id',
   'userImports.organizationId',

@@ -9,7 +9,7 @@ import type { MailConfig } from '../shared/config.js';
 import { emailSchema, firstNameSchema, lastNameSchema } from '../shared/schemas.js';
 import { countActiveAdmins } from '../users/queries.js';
 import { assertAccountInOrganization } from '../users/service.js';
-import { type FileRow, type ImportField, type ParsedFile, parseImportFile } from './csv.js';
+import { checkImportFile, type FileRow, type ImportField, type ParsedFile, readImportFile } from './csv.js';
 import {
   accountNames,
   applyUpdates,
@@ -17,6 +17,7 @@ import {
   countRows,
   countStaleMatches,
   countTakenCreates,
+  countVerdicts,
   endAccessOfDeactivated,
   findImport,
   type ImportRowValues,
@@ -26,7 +27,9 @@ import {
   lockImport,
   lockOrganizationForImport,
   markApplied,
+  markRowsAsErrors,
   maxLine,
+  setImportSummary,
   updateKinds,
   usersByEmails,
 } from './queries.js';
@@ -144,117 +147,144 @@ function rowOf(fileRow: FileRow, parsed: ParsedFile): Row {
   return row;
 }
 
-/** Rows whose users are looked up at once: the users read are let go before the next batch. */
-const lookupBatch = 10_000;
+/**
+ * Rows read, looked up, judged and stored at a time: only a batch of rows (and
+ * the users they name) is held at once, whatever the file's size.
+ */
+const previewBatchRows = 10_000;
+
+const duplicateMessage = (others: number[]) =>
+  `Duplicate in the file: this email is also on line${others.length > 1 ? 's' : ''} ${others.join(', ')}.`;
 
 /**
  * Previews a CSV file of users for an account: parses it, gives every row a
  * verdict against the database as it is now, stores the preview (for an hour)
- * and returns its id and counts. Changes no user.
+ * and returns its id and counts. Changes no user. The file is read and stored a
+ * batch of rows at a time, in one transaction; what needs the whole file (an
+ * email repeated on a later line, the last administrator) turns stored rows into
+ * errors at the end. `batchRows` is for tests: any size gives the same preview.
  */
 export async function previewUserImport(
   db: Db,
   actor: Actor,
   input: { accountId: string; fileName?: string | null; bytes: Uint8Array },
+  { batchRows = previewBatchRows }: { batchRows?: number } = {},
 ): Promise<{ id: string; accountId: string; summary: ImportSummary; expiresAt: Date }> {
   const account = await assertAccountInOrganization(db, actor, input.accountId);
-  const rows: Row[] = [];
-  const parsed = parseImportFile(input.bytes, (fileRow, header) => rows.push(rowOf(fileRow, header)));
-
-  // The same address twice in one file is ambiguous: every occurrence is an error.
-  const firstLine = new Map<string, number>();
-  const repeated = new Map<string, number[]>();
-  for (const row of rows) {
-    if (row.error) continue;
-    const seen = firstLine.get(row.email);
-    if (seen === undefined) firstLine.set(row.email, row.line);
-    else repeated.set(row.email, [...(repeated.get(row.email) ?? [seen]), row.line]);
-  }
-  firstLine.clear();
-  if (repeated.size) {
-    for (const row of rows) {
-      const lines = row.error ? undefined : repeated.get(row.email);
-      if (!lines) continue;
-      const others = lines.filter((line) => line !== row.line).slice(0, 5);
-      toError(
-        row,
-        `Duplicate in the file: this email is also on line${others.length > 1 ? 's' : ''} ${others.join(', ')}.`,
-      );
-    }
-  }
-
-  // Verdicts, a batch of rows at a time against the users they name. What the
-  // administrator rule needs is kept as it goes: the rows that take an active
-  // administrator away, and the net change in their number.
-  const context: VerdictContext = {
-    actor,
-    accountId: input.accountId,
-    isDefault: account.isDefault,
-    accountNames: new Map(),
-    adminDelta: 0,
-    removingAdmin: [],
-  };
-  for (let start = 0; start < rows.length; start += lookupBatch) {
-    const batch = rows.slice(start, start + lookupBatch);
-    const users = new Map<string, Matched>();
-    for (const user of await usersByEmails(
-      db,
-      batch.filter((row) => !row.error).map((row) => row.email),
-    )) {
-      users.set(user.email.toLowerCase(), user);
-    }
-    const unnamed = new Set<string>();
-    for (const user of users.values()) {
-      const elsewhere = user.organizationId === actor.organizationId && user.accountId !== input.accountId;
-      if (elsewhere && !context.accountNames.has(user.accountId)) unnamed.add(user.accountId);
-    }
-    if (unnamed.size) {
-      for (const [id, name] of await accountNames(db, actor.organizationId, [...unnamed])) {
-        context.accountNames.set(id, name);
-      }
-    }
-    for (const row of batch) verdictOf(row, users.get(row.email), context);
-  }
-
-  // The organization keeps an active administrator: if this import would leave
-  // none, every row that takes one away is an error.
-  if ((await countActiveAdmins(db, actor.organizationId)) + context.adminDelta <= 0) {
-    for (const row of context.removingAdmin) {
-      toError(row, 'This would remove the last active administrator: make another user an administrator first.');
-    }
-  }
-
-  const counts = { total: rows.length, create: 0, update: 0, unchanged: 0, error: 0 };
-  for (const row of rows) counts[row.verdict]++;
-  const summary: ImportSummary = {
-    ...counts,
-    columns: parsed.recognized,
-    ignoredColumns: parsed.ignored,
-    unknownColumns: parsed.unknown,
-    notes: [
-      ...parsed.notes,
-      ...(parsed.unknown.length
-        ? [
-            `Unknown column${parsed.unknown.length > 1 ? 's' : ''} ignored: ${parsed.unknown.map((c) => `"${c}"`).join(', ')}.`,
-          ]
-        : []),
-    ],
-  };
+  const body = checkImportFile(input.bytes);
   const expiresAt = new Date(Date.now() + importLifetimeMs);
   const fileName = input.fileName ? input.fileName.slice(0, 255) : null;
-  const created = await db.transaction().execute(async (tx) => {
-    const row = await insertImport(tx, {
+
+  return db.transaction().execute(async (tx) => {
+    const stored = await insertImport(tx, {
       organizationId: actor.organizationId,
       accountId: input.accountId,
       createdBy: actor.id,
       fileName,
-      summary,
+      summary: {},
       expiresAt,
     });
-    await insertImportRows(tx, row.id, rows);
-    return row;
+    // The first line of every email so far, and every line of those repeated.
+    const firstLine = new Map<string, number>();
+    const repeated = new Map<string, number[]>();
+    const context: VerdictContext = {
+      actor,
+      accountId: input.accountId,
+      isDefault: account.isDefault,
+      accountNames: new Map(),
+      adminEffects: new Map(),
+    };
+
+    const parsed = await readImportFile(body, batchRows, async (fileRows, header) => {
+      const rows = fileRows.map((fileRow) => rowOf(fileRow, header));
+      // The same address twice in one file is ambiguous: every occurrence is an error.
+      for (const row of rows) {
+        if (row.error) continue;
+        const seen = firstLine.get(row.email);
+        if (seen === undefined) {
+          firstLine.set(row.email, row.line);
+          continue;
+        }
+        const lines = repeated.get(row.email) ?? [seen];
+        lines.push(row.line);
+        repeated.set(row.email, lines);
+      }
+      // (Each gets its message, naming the other lines, at the end; earlier batches' too.)
+      for (const row of rows) if (!row.error && repeated.has(row.email)) toError(row, duplicateMessage([]));
+
+      const users = new Map<string, Matched>();
+      for (const user of await usersByEmails(
+        tx,
+        rows.filter((row) => !row.error).map((row) => row.email),
+      )) {
+        users.set(user.email.toLowerCase(), user);
+      }
+      const unnamed = new Set<string>();
+      for (const user of users.values()) {
+        const elsewhere = user.organizationId === actor.organizationId && user.accountId !== input.accountId;
+        if (elsewhere && !context.accountNames.has(user.accountId)) unnamed.add(user.accountId);
+      }
+      if (unnamed.size) {
+        for (const [id, name] of await accountNames(tx, actor.organizationId, [...unnamed])) {
+          context.accountNames.set(id, name);
+        }
+      }
+      for (const row of rows) verdictOf(row, users.get(row.email), context);
+      await insertImportRows(tx, stored.id, rows);
+    });
+    firstLine.clear();
+
+    const duplicateLines = new Set<number>();
+    const errorLines: number[] = [];
+    const errorMessages: string[] = [];
+    for (const lines of repeated.values()) {
+      for (const line of lines) {
+        duplicateLines.add(line);
+        errorLines.push(line);
+        errorMessages.push(duplicateMessage(lines.filter((other) => other !== line).slice(0, 5)));
+      }
+    }
+    repeated.clear();
+
+    // The organization keeps an active administrator: if this import would leave
+    // none, every row that takes one away is an error. (A repeated email's rows
+    // are errors, and change nobody.)
+    let adminDelta = 0;
+    const removingAdmin: number[] = [];
+    for (const [line, effect] of context.adminEffects) {
+      if (duplicateLines.has(line)) continue;
+      adminDelta += effect;
+      if (effect < 0) removingAdmin.push(line);
+    }
+    if (removingAdmin.length && (await countActiveAdmins(tx, actor.organizationId)) + adminDelta <= 0) {
+      for (const line of removingAdmin) {
+        errorLines.push(line);
+        errorMessages.push(
+          'This would remove the last active administrator: make another user an administrator first.',
+        );
+      }
+    }
+    await markRowsAsErrors(tx, stored.id, errorLines, errorMessages);
+
+    const counts = await countVerdicts(tx, stored.id);
+    const summary: ImportSummary = {
+      total: parsed.rowCount,
+      ...counts,
+      columns: parsed.recognized,
+      ignoredColumns: parsed.ignored,
+      unknownColumns: parsed.unknown,
+      notes: [
+        ...parsed.notes,
+        ...(parsed.unknown.length
+          ? [
+              `Unknown column${parsed.unknown.length > 1 ? 's' : ''} ignored: ${parsed.unknown.map((c) => `"${c}"`).join(', ')}.`,
+            ]
+          : []),
+      ],
+    };
+    await setImportSummary(tx, stored.id, summary);
+    return { id: stored.id, accountId: input.accountId, summary, expiresAt };
   });
-  return { id: created.id, accountId: input.accountId, summary, expiresAt };
 }
 
 function toError(row: Row, message: string): Row {
@@ -275,10 +305,8 @@ type VerdictContext = {
   accountId: string;
   isDefault: boolean;
   accountNames: Map<string, string>;
-  /** Active administrators the rows so far add (positive) or take away. */
-  adminDelta: number;
-  /** Rows so far that take an active administrator away. */
-  removingAdmin: Row[];
+  /** By line, the rows so far that add an active administrator (1) or take one away (-1). */
+  adminEffects: Map<number, 1 | -1>;
 };
 
 /**
@@ -303,7 +331,7 @@ function verdictOf(row: Row, user: Matched | undefined, context: VerdictContext)
       );
     }
     row.verdict = 'create';
-    if (row.role === 'admin' && row.active !== false) context.adminDelta++;
+    if (row.role === 'admin' && row.active !== false) context.adminEffects.set(row.line, 1);
     return;
   }
   if (user.organizationId !== actor.organizationId) {
@@ -355,10 +383,8 @@ function verdictOf(row: Row, user: Matched | undefined, context: VerdictContext)
   row.changes = JSON.stringify({ before, after });
   const wasAdmin = user.role === 'admin' && user.active;
   const isAdmin = (row.role ?? user.role) === 'admin' && (row.active ?? user.active);
-  if (wasAdmin && !isAdmin) {
-    context.adminDelta--;
-    context.removingAdmin.push(row);
-  } else if (!wasAdmin && isAdmin) context.adminDelta++;
+  if (wasAdmin && !isAdmin) context.adminEffects.set(row.line, -1);
+  else if (!wasAdmin && isAdmin) context.adminEffects.set(row.line, 1);
 }
 
 /** An import as its procedures return it; another organization's is NOT_FOUND. */
