@@ -17,6 +17,10 @@ export function statementNameOf(sqlText: string): string | undefined {
 /** A value no caller passes (our inputs refuse NUL characters), standing for argument `i`; lower-casing or trimming it shows. */
 const placeholder = (i: number) => ` \u0000Roster.Argument.${i}\u0000 `;
 
+/** Whether a value is one of preparedQuery's stand-ins (seen by a plugin while it builds its query once). */
+export const isPreparedPlaceholder = (value: unknown): boolean =>
+  typeof value === 'string' && value.startsWith(' \u0000Roster.Argument.');
+
 /**
  * A query of fixed shape, compiled once: each later call only fills in its
  * arguments. Kysely builds, transforms (CamelCasePlugin) and compiles a whole

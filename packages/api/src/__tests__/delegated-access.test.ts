@@ -1,4 +1,4 @@
-import type { Database } from '@roster/db';
+import { type Database, isPreparedPlaceholder } from '@roster/db';
 import { parse } from 'csv-parse/sync';
 import { type CompiledQuery, createQueryId, type Kysely, type RootOperationNode } from 'kysely';
 import { describe, expect, it } from 'vitest';
@@ -461,7 +461,9 @@ async function statementsOf(db: Db, run: (logged: Db) => Promise<unknown>): Prom
     return execute(query, options);
   }) as typeof logged.executeQuery;
   await run(logged);
-  return [...nodes.map((node) => db.getExecutor().compileQuery(node, createQueryId())), ...sent];
+  const built = nodes.map((node) => db.getExecutor().compileQuery(node, createQueryId()));
+  // preparedQuery builds a query once with stand-ins for its values, and sends it (recorded above) with them.
+  return [...built.filter((query) => !query.parameters.some(isPreparedPlaceholder)), ...sent];
 }
 
 /** The statements that read or change users rows for a search or selection (not authentication's). */

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
-import { sql } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createContext } from '../context.js';
 import { neutralizeFormulaCell, restoreFormulaCell, userCsvColumns, usersExportUrl } from '../shared/schemas.js';
@@ -328,6 +328,14 @@ describe('users export: the database going away midway', () => {
       },
       transformResult: async (args) => args.result,
     });
+    // Statements compiled once (preparedQuery) are sent through executeQuery, past transformQuery: they fail too.
+    const execute = faulty.executeQuery.bind(faulty);
+    faulty.executeQuery = ((query: CompiledQuery, options?: Parameters<typeof execute>[1]) => {
+      if (failing && /^\s*(select|with)\b/i.test(query.sql)) {
+        throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      }
+      return execute(query, options);
+    }) as typeof faulty.executeQuery;
     const run = await startUserExport(
       createContext({ db: faulty, sessionToken: await adminSession(org) }),
       new URLSearchParams(),

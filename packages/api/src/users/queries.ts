@@ -338,6 +338,89 @@ export function orderedUsersQuery(db: Db, organizationId: string, filter: UserFi
     .limit(filter.limit + 1);
 }
 
+/** Rows a plain list fetches: the page and one more, rounded up, so a few statements serve every page size. */
+const plainFetchSizes = [26, 51, 101, 2_001];
+
+/** What a plain list's SQL depends on (see plainOrderedUsers). */
+type PlainShape = { columns: 'user' | 'export'; account: boolean; cursor: boolean; prefix: boolean; fetch: number };
+
+/** A plain list's query (see plainOrderedUsers); `take()` gives each value in turn. */
+function buildPlainQuery(db: Db, shape: PlainShape, take: () => string) {
+  let query = db.selectFrom('users').where('users.organizationId', '=', take());
+  if (shape.account) query = query.where('users.accountId', '=', take());
+  if (shape.cursor) query = query.where('users.email', '>', take());
+  // The email column is collated "C": Postgres reads LIKE 'prefix%' as a range of the btree.
+  if (shape.prefix) query = query.where('users.email', 'like', take());
+  return query
+    .select(shape.columns === 'export' ? (exportColumns as unknown as typeof userColumns) : userColumns)
+    .orderBy('users.email')
+    .limit(sql.lit<number>(shape.fetch));
+}
+
+const plainQueries = new Map<string, (db: Db, ...args: string[]) => Promise<UserRow[]>>();
+
+/** A plain list's shape and values, or null for a filter it does not serve. */
+function plainOf(organizationId: string, filter: UserFilter, prefix: string | null) {
+  const plain = filter.active === undefined && !filter.role && filter.locked === undefined && !filter.lastSignIn;
+  const fetch = plainFetchSizes.find((size) => size >= filter.limit + 1);
+  if (!plain || !fetch) return null;
+  const after = decodeCursor(filter.cursor, ['text'])?.[0];
+  const values = [organizationId];
+  if (filter.accountId) values.push(filter.accountId);
+  if (after !== undefined) values.push(after);
+  if (prefix !== null) values.push(`${escapeLike(prefix)}%`);
+  const shape: PlainShape = {
+    columns: filter.columns ?? 'user',
+    account: Boolean(filter.accountId),
+    cursor: after !== undefined,
+    prefix: prefix !== null,
+    fetch,
+  };
+  return { shape, values };
+}
+
+/**
+ * A page in email order (searchUsers has checked the order) with no filter but
+ * the account: a list, or the addresses that start with `prefix` (lower-cased).
+ * These run at every visit to a list, so each shape is built and compiled by
+ * Kysely once (see preparedQuery), then only filled in. Returns null for a
+ * filter it does not serve (orderedUsersQuery does).
+ */
+export async function plainOrderedUsers(
+  db: Db,
+  organizationId: string,
+  filter: UserFilter,
+  prefix: string | null,
+): Promise<UserRow[] | null> {
+  const plain = plainOf(organizationId, filter, prefix);
+  if (!plain) return null;
+  const { shape, values } = plain;
+  const id = JSON.stringify(shape);
+  let run = plainQueries.get(id);
+  if (!run) {
+    run = preparedQuery(
+      (db, ...args: string[]) => {
+        let next = 0;
+        return buildPlainQuery(db, shape, () => args[next++] as string);
+      },
+      // Not a prepared statement on the server: planned for any value, Postgres guesses an organization's or
+      // account's size from how many there are, and in a database of many small ones reads a big account's
+      // users through a bitmap and sorts them all (search-plan.test.ts). Planned with its values, never.
+      { arity: values.length, onServer: false },
+    ) as (db: Db, ...args: string[]) => Promise<UserRow[]>;
+    plainQueries.set(id, run);
+  }
+  return run(db, ...values);
+}
+
+/** A plain list's query with its values in place, for EXPLAIN in tests (null: not a plain list). */
+export function plainOrderedUsersQuery(db: Db, organizationId: string, filter: UserFilter, prefix: string | null) {
+  const plain = plainOf(organizationId, filter, prefix);
+  if (!plain) return null;
+  let next = 0;
+  return buildPlainQuery(db, plain.shape, () => plain.values[next++] as string);
+}
+
 /**
  * Searches with more matches than this read them in email order instead (see
  * `searchUsers`): either way a search reads at most a few thousand rows.
@@ -1012,10 +1095,16 @@ export async function searchUsers(db: Db, organizationId: string, filter: UserFi
   const typed = filter.query?.trim() ?? '';
   const folded = foldSearchText(typed);
   const path = searchPathOf(folded);
-  if (path === 'none') return pageOf(await orderedUsersQuery(db, organizationId, filter, null).execute());
+  if (path === 'none') {
+    const rows = await plainOrderedUsers(db, organizationId, filter, null);
+    return pageOf(rows ?? (await orderedUsersQuery(db, organizationId, filter, null).execute()));
+  }
   if (path === 'emailPrefix') {
-    const match = emailPrefixMatchOf(typed.toLowerCase());
-    const page = pageOf(await orderedUsersQuery(db, organizationId, filter, match).execute());
+    const lowered = typed.toLowerCase();
+    const rows = await plainOrderedUsers(db, organizationId, filter, lowered);
+    const page = pageOf(
+      rows ?? (await orderedUsersQuery(db, organizationId, filter, emailPrefixMatchOf(lowered)).execute()),
+    );
     if (page.items.length > 0) return page;
   }
   if (path === 'short') {
