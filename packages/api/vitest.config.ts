@@ -8,7 +8,8 @@ export default defineConfig({
     isolate: false,
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: beside the browser suite, at nice 19 on a busy 2-core machine, a suite can wait a minute for a core.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });

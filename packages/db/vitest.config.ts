@@ -6,7 +6,8 @@ export default defineConfig({
     globalSetup: ['./src/test/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Generous: beside the browser suite, at nice 19 on a busy 2-core machine, a suite can wait a minute for a core.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
   },
 });

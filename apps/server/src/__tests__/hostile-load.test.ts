@@ -181,5 +181,5 @@ describe('hostile bodies before authentication', () => {
     expect(p95).toBeLessThan(50 + quietP95);
     // And no probe waited as long as one hostile body used to cost (0.65 s to 0.93 s of CPU each).
     expect(sorted.at(-1)).toBeLessThan(500);
-  }, 60_000);
+  }, 180_000);
 });

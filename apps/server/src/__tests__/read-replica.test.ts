@@ -213,7 +213,7 @@ describe.skipIf(testServerUrl === undefined)('a streaming read replica (PostgreS
     await standbyDb?.destroy();
     await standby?.destroy();
     await primary?.destroy();
-  }, 60_000);
+  }, 180_000);
 
   it('is a streaming replica of the primary, and every process reads from it once it has caught up', async () => {
     const { rows } = await sql<{ recovering: boolean }>`select pg_is_in_recovery() as recovering`.execute(standbyDb);

@@ -64,7 +64,7 @@ describe('layer boundaries, enforced by lint', () => {
     expect(output).toMatch(/apps\/web\/src\/planted-boundary-\w+\.ts:1:\d+ lint\/style\/noRestrictedImports/);
     expect(output).toMatch(/packages\/api\/src\/planted-boundary-\w+\.ts:1:\d+ lint\/style\/noRestrictedImports/);
     expect(output).toMatch(/packages\/db\/src\/planted-boundary-\w+\.ts:1:\d+ lint\/style\/noProcessEnv/);
-  }, 60_000);
+  }, 180_000);
 
   it('keeps queries, core/ and shared/ below tRPC, and trpc.ts and context.ts below the domains', async () => {
     const output = await lintAs({
@@ -89,7 +89,7 @@ describe('layer boundaries, enforced by lint', () => {
     ]) {
       expect(output).toMatch(new RegExp(`packages/api/src/${path}:1:\\d+ lint/style/noRestrictedImports`));
     }
-  }, 60_000);
+  }, 180_000);
 
   it("refuses kysely's sql outside queries files", async () => {
     const sqlImport = "import { sql } from 'kysely';\n\nexport const q = sql`select 1`;\n";
@@ -104,7 +104,7 @@ describe('layer boundaries, enforced by lint', () => {
       expect(output).toMatch(new RegExp(`packages/api/src/${path}:1:\\d+ lint/style/noRestrictedImports`));
     }
     expect(output).not.toMatch(/queries\.ts:\d+:\d+ lint/);
-  }, 60_000);
+  }, 180_000);
 
   it('allows the layers their own imports: queries on shared kinds, trpc.ts on core/', async () => {
     const output = await lintAs({
@@ -114,7 +114,7 @@ describe('layer boundaries, enforced by lint', () => {
         "import { authenticate } from './core/authenticate.js';\n\nexport const a = authenticate;\n",
     });
     expect(output).toBe('');
-  }, 60_000);
+  }, 180_000);
 
   it('allows what the console may import: the router type and the shared schemas', async () => {
     const output = await lint({
@@ -122,7 +122,7 @@ describe('layer boundaries, enforced by lint', () => {
         "import type { AppRouter } from '@roster/api';\nimport { emailSchema } from '@roster/api/schemas';\n\nexport type R = AppRouter;\nexport const e = emailSchema;\n",
     });
     expect(output).toBe('');
-  }, 60_000);
+  }, 180_000);
 });
 
 // What lint cannot see (a method called on `db`), a scan of the source does.

@@ -83,7 +83,7 @@ beforeAll(async () => {
            i % 11 <> 0
     from generate_series(1, ${seeded}) as g(i)
   `.execute(db);
-}, 60_000);
+}, 180_000);
 
 const everyone = () => sql`true`;
 
