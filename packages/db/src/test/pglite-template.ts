@@ -10,32 +10,41 @@ import { migrateToLatest } from '../migrate.js';
 // machine, a minute on a busy one, paid by every test worker and every fresh
 // database. Instead the first one builds a migrated database once, keeps its
 // dump in node_modules/.cache keyed by the migrations' source, and every
-// later one starts from that dump.
+// later one starts from that dump. The migration tests, which start from an
+// empty database, likewise start from a dump of what initdb makes.
 
 const packageDir = fileURLToPath(new URL('../../', import.meta.url));
 const migrationsDir = join(packageDir, 'src/migrations');
 const cacheDir = join(packageDir, 'node_modules/.cache/roster-pglite');
 
-/** Changes whenever a migration is added or edited (and with PGlite's version), so a stale template is never used. */
-function templateKey(): string {
+/** A template: migrated (for the suites), or just made by initdb (for the migration tests, which start from nothing). */
+type TemplateKind = 'migrated' | 'empty';
+
+/**
+ * Changes with PGlite's version and, for the migrated template, whenever a
+ * migration is added or edited, so a stale template is never used.
+ */
+function templateKey(kind: TemplateKind): string {
   const hash = createHash('sha256');
   hash.update(JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')).dependencies['@electric-sql/pglite']);
-  for (const name of readdirSync(migrationsDir).sort()) {
-    hash.update(name);
-    hash.update(readFileSync(join(migrationsDir, name)));
+  if (kind === 'migrated') {
+    for (const name of readdirSync(migrationsDir).sort()) {
+      hash.update(name);
+      hash.update(readFileSync(join(migrationsDir, name)));
+    }
   }
-  return hash.digest('hex').slice(0, 16);
+  return `${kind === 'migrated' ? '' : 'empty-'}${hash.digest('hex').slice(0, 16)}`;
 }
 
-let template: Promise<Blob> | undefined;
+const templates = new Map<TemplateKind, Promise<Blob>>();
 
-async function buildTemplate(path: string): Promise<Blob> {
+async function buildTemplate(path: string, kind: TemplateKind): Promise<Blob> {
   // Migrated exactly as the app migrates (createDb's plugins and dialect), in a
   // folder of its own, then dumped.
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-pglite-template-'));
   try {
     const { db } = createDb({ dataDir });
-    await migrateToLatest(db);
+    if (kind === 'migrated') await migrateToLatest(db);
     await db.destroy();
     const pglite = await openPglite(dataDir);
     const dump = await pglite.dumpDataDir('none');
@@ -55,15 +64,19 @@ async function save(path: string, dump: Blob): Promise<void> {
   renameSync(partial, path);
 }
 
-/** A dump of a migrated, empty database, for `createDb({ loadDataDir })`. */
-export function pgliteTemplate(): Promise<Blob> {
-  template ??= (async () => {
-    const path = join(cacheDir, `template-${templateKey()}.tar`);
-    try {
-      return new Blob([readFileSync(path)]);
-    } catch {
-      return buildTemplate(path);
-    }
-  })();
+/** A dump of an empty database, migrated (the default) or not, for `createDb({ loadDataDir })`. */
+export function pgliteTemplate(kind: TemplateKind = 'migrated'): Promise<Blob> {
+  let template = templates.get(kind);
+  if (!template) {
+    template = (async () => {
+      const path = join(cacheDir, `template-${templateKey(kind)}.tar`);
+      try {
+        return new Blob([readFileSync(path)]);
+      } catch {
+        return buildTemplate(path, kind);
+      }
+    })();
+    templates.set(kind, template);
+  }
   return template;
 }
