@@ -58,11 +58,13 @@ export async function insertImport(
     .executeTakeFirstOrThrow();
 }
 
+/** Rows written per statement (their values sent as arrays). */
+const statementRows = 10_000;
+
 /** Stores preview rows: one statement per batch, the values sent as arrays. */
 export async function insertImportRows(tx: Transaction<Database>, importId: string, rows: readonly ImportRowValues[]) {
-  const batch = 10_000;
-  for (let start = 0; start < rows.length; start += batch) {
-    const part = rows.slice(start, start + batch);
+  for (let start = 0; start < rows.length; start += statementRows) {
+    const part = rows.slice(start, start + statementRows);
     const column = <K extends keyof ImportRowValues>(key: K) => part.map((row) => row[key]);
     await sql`
       insert into user_import_rows
@@ -88,13 +90,12 @@ export async function markRowsAsErrors(
   lines: readonly number[],
   messages: readonly string[],
 ) {
-  const batch = 10_000;
-  for (let start = 0; start < lines.length; start += batch) {
+  for (let start = 0; start < lines.length; start += statementRows) {
     await sql`
       update user_import_rows r
       set verdict = 'error', error = m.error, user_id = null, user_version = null, first_name = null,
           last_name = null, role = null, active = null, changes = null
-      from unnest(${lines.slice(start, start + batch)}::int[], ${messages.slice(start, start + batch)}::text[])
+      from unnest(${lines.slice(start, start + statementRows)}::int[], ${messages.slice(start, start + statementRows)}::text[])
         as m(line, error)
       where r.import_id = ${importId} and r.line = m.line
     `.execute(tx);

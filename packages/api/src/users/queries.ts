@@ -296,9 +296,12 @@ export function shortMatchOf(folded: string, how: 'indexed' | 'scan'): Match {
         ]);
 }
 
+/** The LIKE pattern of addresses that start with `lowered` (its own % and _ matched as themselves). */
+const emailPrefixPattern = (lowered: string) => `${escapeLike(lowered)}%`;
+
 /** The start of an email address: the email column is collated "C", so its btree serves LIKE 'prefix%' as a range. */
 export function emailPrefixMatchOf(lowered: string): Match {
-  return (eb) => eb('users.email', 'like', `${escapeLike(lowered)}%`);
+  return (eb) => eb('users.email', 'like', emailPrefixPattern(lowered));
 }
 
 /** Users locked out after failed sign-ins (a lock still in force), or those who are not. */
@@ -368,7 +371,7 @@ function plainOf(organizationId: string, filter: UserFilter, prefix: string | nu
   const values = [organizationId];
   if (filter.accountId) values.push(filter.accountId);
   if (after !== undefined) values.push(after);
-  if (prefix !== null) values.push(`${escapeLike(prefix)}%`);
+  if (prefix !== null) values.push(emailPrefixPattern(prefix));
   const shape: PlainShape = {
     columns: filter.columns ?? 'user',
     account: Boolean(filter.accountId),
