@@ -14,8 +14,12 @@ const runLast = ['e2e/show-more-timing.test.ts', 'e2e/server-log.test.ts'];
 // used 64% of the machine). Files work in accounts and users of their own, and
 // look up what they made by name, so two never trip over each other's changes.
 // Then the files of `runLast`, one after the other.
-/** A browser's steps on a busy machine: both projects (inline projects do not inherit the root's). */
-const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
+/**
+ * A browser's steps on a busy machine: both projects (inline projects do not inherit the root's).
+ * expect.poll waits as long as Playwright's waitFor does (30 s), not vitest's default 1 s: on a
+ * starved 2-core machine a page can take longer than that to show what a filter asked for.
+ */
+const timeouts = { testTimeout: 120_000, hookTimeout: 120_000, expect: { poll: { timeout: 30_000 } } };
 
 export default defineConfig({
   test: {
