@@ -1,13 +1,14 @@
 // `pnpm test`: every package's vitest suite through turbo, one package at a time,
-// and beside them the console's browser suite.
+// then the console's browser suite.
 //
-// The two want the machine differently. The package suites are CPU-bound (two
-// vitest workers each, PGlite in process) and would take every core they are
-// given; the browser suite mostly waits (on Chromium, on the server it starts)
-// and uses well under one core, but each of its steps needs that core *now*:
-// starved, it took 623 s beside the suites instead of ~200 s after them. So the
-// package suites run at the lowest CPU priority (`nice -n 19`): the browser
-// suite gets a core whenever it asks, and the suites take what is left.
+// One after the other, each with the whole machine. They used to run side by
+// side, the package suites at `nice -n 19` so the browser suite would never wait
+// for a core. But the browser suite does not mostly wait: Chromium alone keeps
+// 1.4 of the 2 cores busy (axe, layout, screenshots), so the niced suites got
+// almost nothing, and on a slower machine a database test's setup waited past
+// its 180 s timeout (CI on f88954c). Alone, the package suites take ~3.5 min
+// and the browser suite ~7: no slower in all than side by side, and neither
+// can starve the other.
 //
 // Arguments go to turbo (e.g. --summarize). The browser suite keeps its own
 // rules (apps/web/scripts/browser-tests.mjs): ROSTER_SKIP_BROWSER=1 skips it and
@@ -17,7 +18,6 @@
 // DATABASE_URL says (unset: PGlite): .ci/run pairs the PGlite pass with the
 // browser suite on the real server this way.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -51,23 +51,15 @@ function run(command, args, { prefix = '', env = process.env } = {}) {
 const build = await run(turbo, ['run', 'build', '--filter=@roster/web', '--output-logs=errors-only']);
 if (build.code !== 0) process.exit(build.code);
 
-const niced = existsSync('/usr/bin/nice') || existsSync('/bin/nice');
-const suitesCommand = niced ? ['nice', ['-n', '19', turbo]] : [turbo, []];
 const { ROSTER_BROWSER_DATABASE_URL: browserDatabase, ...inherited } = process.env;
 const browserEnv = browserDatabase ? { ...inherited, DATABASE_URL: browserDatabase } : inherited;
 
-const [suites, browser] = await Promise.all([
-  run(suitesCommand[0], [...suitesCommand[1], 'run', 'test', '--concurrency=1', ...process.argv.slice(2)], {
-    env: inherited,
-  }),
-  run(process.execPath, [join(root, 'apps', 'web', 'scripts', 'browser-tests.mjs')], {
-    prefix: '@roster/web:browser: ',
-    env: browserEnv,
-  }),
-]);
+const suites = await run(turbo, ['run', 'test', '--concurrency=1', ...process.argv.slice(2)], { env: inherited });
+const browser = await run(process.execPath, [join(root, 'apps', 'web', 'scripts', 'browser-tests.mjs')], {
+  prefix: '@roster/web:browser: ',
+  env: browserEnv,
+});
 
-console.log(
-  `\nPackage suites${niced ? ' (at nice 19)' : ''}: ${suites.code === 0 ? 'passed' : 'FAILED'} in ${suites.seconds} s.`,
-);
-console.log(`Browser suite (beside them): ${browser.code === 0 ? 'passed' : 'FAILED'} in ${browser.seconds} s.`);
+console.log(`\nPackage suites: ${suites.code === 0 ? 'passed' : 'FAILED'} in ${suites.seconds} s.`);
+console.log(`Browser suite (after them): ${browser.code === 0 ? 'passed' : 'FAILED'} in ${browser.seconds} s.`);
 process.exit(suites.code !== 0 ? suites.code : browser.code);

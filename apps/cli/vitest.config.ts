@@ -10,7 +10,7 @@ export default defineConfig({
     // other packages: measured on PGlite, 28 s instead of 47 s for the same CPU time.
     maxWorkers: 2,
     // A few tests run the CLI as child processes against a real server.
-    // Generous: beside the browser suite, at nice 19 on a busy 2-core machine, a suite can wait a minute for a core.
+    // Generous: on a busy 2-core machine (CI's runs vary severalfold in speed) a test can wait a minute for a core.
     testTimeout: 180_000,
     hookTimeout: 180_000,
   },

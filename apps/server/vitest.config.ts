@@ -7,7 +7,7 @@ export default defineConfig({
     isolate: false,
     pool: 'forks',
     maxWorkers: 2,
-    // Generous: beside the browser suite, at nice 19 on a busy 2-core machine, a suite can wait a minute for a core.
+    // Generous: on a busy 2-core machine (CI's runs vary severalfold in speed) a test can wait a minute for a core.
     testTimeout: 120_000,
     hookTimeout: 180_000,
   },

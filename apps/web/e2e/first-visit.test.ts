@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newPage, visible } from './support';
+import { launchBrowser, newPage, seriousViolations, visible } from './support';
 
 /** The sign-in page is the first page anyone opens: it must come quickly, on a phone too. */
 describe('the first visit', () => {
@@ -60,6 +60,22 @@ describe('the first visit', () => {
     await expect
       .poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.type))
       .toBe('email');
+    await context.close();
+  });
+
+  // Every axe check in this suite goes through seriousViolations: it must still see what axe sees.
+  it('has an accessibility check that fails on a page with planted violations', async () => {
+    const { context, page } = await newPage(browser);
+    await page.setContent(
+      '<html lang="en"><head><title>Planted</title></head><body><main><h1>Planted</h1>' +
+        '<img src="/missing.png"><p style="color:#777;background:#888">Low contrast</p><button></button></main></body></html>',
+    );
+    const found = (await seriousViolations(page)).map((line) => line.split(' ')[0]);
+    expect(found.sort()).toEqual(['button-name', 'color-contrast', 'image-alt']);
+    await page.setContent(
+      '<html lang="en"><head><title>Clean</title></head><body><main><h1>Clean</h1></main></body></html>',
+    );
+    expect(await seriousViolations(page)).toEqual([]);
     await context.close();
   });
 });
