@@ -118,8 +118,9 @@ try {
   const html = await page.text();
   if (!page.ok || !html.includes('<div id="root">')) throw new Error(`GET / answered ${page.status}: not the console`);
   const asset = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1];
-  if (!asset || !(await fetch(`http://127.0.0.1:${port}${asset}`)).ok)
-    throw new Error(`the console's ${asset} is not served`);
+  // Read to the end: an unread body holds its connection open, and SIGTERM below would wait on it.
+  const script = asset ? await fetch(`http://127.0.0.1:${port}${asset}`) : null;
+  if (!script?.ok || !(await script.text()).length) throw new Error(`the console's ${asset} is not served`);
   say(`GET / serves the console, and ${asset}`);
   if (!/"msg"/.test(output)) throw new Error(`LOG_FORMAT=json but the log has no JSON lines:\n${output.slice(-2000)}`);
 
@@ -127,7 +128,10 @@ try {
   const timeout = setTimeout(() => server.kill('SIGKILL'), 15_000);
   const { code, signal } = await exited;
   clearTimeout(timeout);
-  if (code !== 0) throw new Error(`after SIGTERM the server ended with ${signal ?? `code ${code}`}`);
+  if (code !== 0)
+    throw new Error(
+      `after SIGTERM the server ended with ${signal ?? `code ${code}`}; it said:\n${output.slice(-4000)}`,
+    );
   say('SIGTERM ends it cleanly');
 } finally {
   if (server && server.exitCode === null) server.kill('SIGKILL');
