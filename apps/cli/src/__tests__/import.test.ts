@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestOrg, uniqueEmail } from '@roster/api/test';
@@ -19,6 +19,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const roster = (args: string[]) => runInProcess(args, { env: { ROSTER_URL: serverUrl, ROSTER_API_KEY: key } });
