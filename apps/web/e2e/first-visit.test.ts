@@ -70,7 +70,7 @@ describe('the first visit', () => {
       '<html lang="en"><head><title>Planted</title></head><body><main><h1>Planted</h1>' +
         '<img src="/missing.png"><p style="color:#777;background:#888">Low contrast</p><button></button></main></body></html>',
     );
-    const found = (await seriousViolations(page)).map((line) => line.split(' ')[0]);
+    const found = (await seriousViolations(page)).map((violation) => violation.id);
     expect(found.sort()).toEqual(['button-name', 'color-contrast', 'image-alt']);
     await page.setContent(
       '<html lang="en"><head><title>Clean</title></head><body><main><h1>Clean</h1></main></body></html>',

@@ -90,8 +90,11 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   await page.screenshot({ path: join(screenshotDir, `${name}-${width}.png`), fullPage, animations: 'disabled' });
 }
 
+/** An axe violation, as axe reports it. */
+type Violation = Awaited<ReturnType<AxeBuilder['analyze']>>['violations'][number];
+
 /**
- * What axe finds serious or critical on what the page shows now, one line each.
+ * What axe finds serious or critical on what the page shows now.
  *
  * Run in the page itself (legacy mode) and asked for violations only: the
  * default opens a blank page per check to merge per-frame results, and lists
@@ -100,22 +103,21 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
  * axe's time (53 s to 26 s over the 32 checks of pages.test.ts).
  * first-visit.test.ts checks that planted violations are still found.
  */
-export async function seriousViolations(page: Page): Promise<string[]> {
+export async function seriousViolations(page: Page): Promise<Violation[]> {
   const results = await new AxeBuilder({ page })
     .setLegacyMode(true)
     .options({ resultTypes: ['violations'] })
     .analyze();
-  return results.violations
-    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-    .map(
-      (violation) =>
-        `${violation.id} (${violation.impact}): ${violation.help} — ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`,
-    );
+  return results.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
 }
 
 /** axe finds no serious or critical violation on what the page shows now. */
 export async function expectAccessible(page: Page, what: string): Promise<void> {
-  expect(await seriousViolations(page), `axe on ${what}`).toEqual([]);
+  const lines = (await seriousViolations(page)).map(
+    (violation) =>
+      `${violation.id} (${violation.impact}): ${violation.help} — ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`,
+  );
+  expect(lines, `axe on ${what}`).toEqual([]);
 }
 
 /** Waits until the locator is on screen (playwright-core has no `expect`; this and `expect.poll` stand in). */
