@@ -415,16 +415,18 @@ const progressOf = (id: string) => running.get(id) ?? null;
  * Applies a previewed import, all of it in one transaction, or nothing: it
  * refuses when it was applied already, has expired, has error rows (unless
  * skipErrors), or when anything it previewed has changed since (IMPORT_STALE).
+ * `batchLines` is for tests: any size applies the same, in more or fewer steps of progress.
  */
 export async function applyUserImport(
   db: Db,
   actor: Actor,
   input: { importId: string; skipErrors: boolean },
   mail: MailConfig,
+  { batchLines = applyBatchLines }: { batchLines?: number } = {},
 ): Promise<ImportResult> {
   const progress = { done: 0, total: 0 };
   try {
-    return await db.transaction().execute((tx) => applyIn(tx, actor, input, progress, mail));
+    return await db.transaction().execute((tx) => applyIn(tx, actor, input, progress, mail, batchLines));
   } finally {
     // Only this apply's own entry: a second apply of the same import, refused, leaves the first's.
     if (running.get(input.importId) === progress) running.delete(input.importId);
@@ -440,6 +442,7 @@ async function applyIn(
   input: { importId: string; skipErrors: boolean },
   progress: { done: number; total: number },
   mail: MailConfig,
+  batchLines: number,
 ) {
   // Changes that could leave the organization without an administrator wait for each other here.
   await lockOrganizationForImport(tx, actor.organizationId);
@@ -480,8 +483,8 @@ async function applyIn(
   running.set(id, progress);
   let sessionsEnded = 0;
   let apiKeysRevoked = 0;
-  for (let from = 0; from <= last; from += applyBatchLines) {
-    const range = { from, to: from + applyBatchLines };
+  for (let from = 0; from <= last; from += batchLines) {
+    const range = { from, to: from + batchLines };
     const access = await endAccessOfDeactivated(tx, actor, id, range);
     sessionsEnded += access.sessionsEnded;
     apiKeysRevoked += access.apiKeysRevoked;

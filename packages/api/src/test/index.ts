@@ -9,10 +9,11 @@ import { expect } from 'vitest';
 import { hashPassword } from '../auth/passwords.js';
 import { createSession } from '../auth/sessions.js';
 import { createContext, type SessionCookies } from '../context.js';
-import { previewUserImport } from '../imports/service.js';
+import { applyUserImport, previewUserImport } from '../imports/service.js';
 import { requestPasswordReset } from '../links/resets.js';
 import { createOrganizationIn } from '../organizations/service.js';
 import { appRouter } from '../root.js';
+import type { Actor } from '../shared/actor.js';
 import { defaultMailConfig, type MailConfig, type SessionConfig } from '../shared/config.js';
 import type { ErrorReason } from '../shared/error-reasons.js';
 import { createCallerFactory } from '../trpc.js';
@@ -239,6 +240,16 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
       createOrganizationIn(tx, { name, adminEmail: uniqueEmail('admin'), adminPassword: '' }, passwordHash),
     );
   const admin = await callerAs(db, created.admin.id);
+  /** The administrator as the services see them, for the helpers that call a service directly. */
+  const adminActor: Actor = {
+    id: created.admin.id,
+    organizationId: created.organization.id,
+    accountId: created.account.id,
+    email: created.admin.email,
+    role: 'admin',
+    via: 'session',
+    sessionId: '00000000-0000-4000-8000-000000000000',
+  };
 
   /**
    * Adds a user through the API as the administrator, without a password unless
@@ -278,19 +289,15 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
     },
     /** The administrator previews a CSV file (text or bytes) into an account, as POST /import/users does. */
     async previewImport(csv: string | Uint8Array, accountId: string = created.account.id, fileName = 'users.csv') {
-      return previewUserImport(
-        db,
-        {
-          id: created.admin.id,
-          organizationId: created.organization.id,
-          accountId: created.account.id,
-          email: created.admin.email,
-          role: 'admin',
-          via: 'session',
-          sessionId: '00000000-0000-4000-8000-000000000000',
-        },
-        { accountId, fileName, bytes: typeof csv === 'string' ? Buffer.from(csv) : csv },
-      );
+      return previewUserImport(db, adminActor, {
+        accountId,
+        fileName,
+        bytes: typeof csv === 'string' ? Buffer.from(csv) : csv,
+      });
+    },
+    /** The administrator applies a preview as imports.commit does, `batchLines` lines a step (the service's default otherwise). */
+    async applyImport(importId: string, options: { batchLines?: number } = {}) {
+      return applyUserImport(db, adminActor, { importId, skipErrors: false }, defaultMailConfig, options);
     },
   };
 }
