@@ -10,9 +10,10 @@
 // and the browser suite ~7: no slower in all than side by side, and neither
 // can starve the other.
 //
-// Arguments go to turbo (e.g. --summarize). The browser suite keeps its own
-// rules (apps/web/scripts/browser-tests.mjs): ROSTER_SKIP_BROWSER=1 skips it and
-// says so, ROSTER_REQUIRE_BROWSER=1 fails without Chromium. With
+// Arguments go to turbo (e.g. --summarize). Whether the browser suite runs is
+// decided in one place (apps/web/scripts/browser-plan.mjs): ROSTER_SKIP_BROWSER=1
+// skips it, ROSTER_REQUIRE_BROWSER=1 fails without Chromium; when it does not
+// run, the console is not built for it and the summary says "not run". With
 // ROSTER_BROWSER_DATABASE_URL, the browser suite's server uses a database of
 // its own on that PostgreSQL server while the package suites use whatever
 // DATABASE_URL says (unset: PGlite): .ci/run pairs the PGlite pass with the
@@ -20,6 +21,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { browserSuitePlan } from '../apps/web/scripts/browser-plan.mjs';
 
 const root = join(import.meta.dirname, '..');
 const turbo = join(root, 'node_modules', '.bin', 'turbo');
@@ -46,20 +48,34 @@ function run(command, args, { prefix = '', env = process.env } = {}) {
   });
 }
 
-// The browser suite serves the built console (apps/web/dist; the build also checks its
-// size budget): build it first, once, so nothing rebuilds it while the suite runs.
-const build = await run(turbo, ['run', 'build', '--filter=@roster/web', '--output-logs=errors-only']);
-if (build.code !== 0) process.exit(build.code);
-
 const { ROSTER_BROWSER_DATABASE_URL: browserDatabase, ...inherited } = process.env;
 const browserEnv = browserDatabase ? { ...inherited, DATABASE_URL: browserDatabase } : inherited;
+const plan = browserSuitePlan(browserEnv);
+
+// The browser suite serves the built console (apps/web/dist; the build also checks its
+// size budget): build it first, once, so nothing rebuilds it while the suite runs.
+if (plan.run) {
+  const build = await run(turbo, ['run', 'build', '--filter=@roster/web', '--output-logs=errors-only']);
+  if (build.code !== 0) process.exit(build.code);
+}
 
 const suites = await run(turbo, ['run', 'test', '--concurrency=1', ...process.argv.slice(2)], { env: inherited });
-const browser = await run(process.execPath, [join(root, 'apps', 'web', 'scripts', 'browser-tests.mjs')], {
-  prefix: '@roster/web:browser: ',
-  env: browserEnv,
-});
+let browser = { code: 0, seconds: 0 };
+if (plan.run) {
+  browser = await run(process.execPath, [join(root, 'apps', 'web', 'scripts', 'browser-tests.mjs')], {
+    prefix: '@roster/web:browser: ',
+    env: browserEnv,
+  });
+} else {
+  (plan.fail ? console.error : console.warn)(`\n  ${plan.message}\n`);
+  if (plan.fail) browser.code = 1;
+}
 
-console.log(`\nPackage suites: ${suites.code === 0 ? 'passed' : 'FAILED'} in ${suites.seconds} s.`);
-console.log(`Browser suite (after them): ${browser.code === 0 ? 'passed' : 'FAILED'} in ${browser.seconds} s.`);
+const verdict = (code) => (code === 0 ? 'passed' : 'FAILED');
+console.log(`\nPackage suites: ${verdict(suites.code)} in ${suites.seconds} s.`);
+console.log(
+  plan.run
+    ? `Browser suite (after them): ${verdict(browser.code)} in ${browser.seconds} s.`
+    : `Browser suite: ${plan.fail ? 'FAILED, ' : ''}not run (${plan.reason}).`,
+);
 process.exit(suites.code !== 0 ? suites.code : browser.code);

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { parallelFiles } from './e2e/parallel';
+import { parallelFiles } from './e2e/parallel.ts';
 
 /**
  * Files that must run alone, after all the others: one fills the shared server

@@ -2,5 +2,5 @@ import { defineConfig } from 'vitest/config';
 
 // Unit tests of the console's plain functions; the browser suite has its own config.
 export default defineConfig({
-  test: { include: ['src/**/*.test.ts'], environment: 'node' },
+  test: { include: ['src/**/*.test.ts', 'scripts/**/*.test.ts'], environment: 'node' },
 });

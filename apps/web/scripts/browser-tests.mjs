@@ -1,33 +1,18 @@
 // Runs the browser suite (vitest + playwright-core) when Debian's Chromium is
 // installed. Without it, says so plainly and passes, unless ROSTER_REQUIRE_BROWSER=1
-// (CI sets it), where a missing browser fails the run.
+// (CI sets it), where a missing browser fails the run; ROSTER_SKIP_BROWSER=1 skips
+// it (browser-plan.mjs holds these rules).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { browserSuitePlan } from './browser-plan.mjs';
 
-const chromium = '/usr/bin/chromium';
-const required = process.env.ROSTER_REQUIRE_BROWSER === '1';
-
-// .ci/run runs the suites twice, on PGlite and on PostgreSQL; the browser suite needs
-// to run once, in the PostgreSQL pass (where it is required), so the first pass says it skips it.
-if (process.env.ROSTER_SKIP_BROWSER === '1') {
-  if (required) {
-    console.error('ROSTER_SKIP_BROWSER=1 and ROSTER_REQUIRE_BROWSER=1 contradict each other; set one.');
+const plan = browserSuitePlan(process.env);
+if (!plan.run) {
+  if (plan.fail) {
+    console.error(plan.message);
     process.exit(1);
   }
-  console.warn(
-    '\n  Browser tests were NOT run in this pass: ROSTER_SKIP_BROWSER=1 (CI runs them in its PostgreSQL pass).\n',
-  );
-  process.exit(0);
-}
-
-if (!existsSync(chromium)) {
-  const message = `Browser tests were NOT run: Chromium not found at ${chromium} (install it with: apt-get install chromium).`;
-  if (required) {
-    console.error(`${message}\nROSTER_REQUIRE_BROWSER=1, so this fails.`);
-    process.exit(1);
-  }
-  console.warn(`\n  ${message}\n`);
+  console.warn(`\n  ${plan.message}\n`);
   process.exit(0);
 }
 
