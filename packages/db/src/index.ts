@@ -1,7 +1,7 @@
 export { type CreateDbOptions, createDb, type DbHandle, type PoolUse, type QueryEvent } from './connect.js';
 export { migrateToLatest, migrations } from './migrate.js';
 export { defaultDataDir, repoRoot } from './paths.js';
-export { isPreparedPlaceholder, preparedQuery, statementNameOf } from './prepared.js';
+export { isPreparedPlaceholder, preparedPlaceholder, preparedQuery, statementNameOf } from './prepared.js';
 export {
   createReadReplica,
   parseLsn,

@@ -15,7 +15,7 @@ export function statementNameOf(sqlText: string): string | undefined {
 }
 
 /** A value no caller passes (our inputs refuse NUL characters), standing for argument `i`; lower-casing or trimming it shows. */
-const placeholder = (i: number) => ` \u0000Roster.Argument.${i}\u0000 `;
+export const preparedPlaceholder = (i: number) => ` \u0000Roster.Argument.${i}\u0000 `;
 
 /** Whether a value is one of preparedQuery's stand-ins (seen by a plugin while it builds its query once). */
 export const isPreparedPlaceholder = (value: unknown): boolean =>
@@ -45,7 +45,7 @@ export function preparedQuery<Args extends string[], Row>(
   const arity = options.arity ?? build.length - 1;
   let compiled: { query: CompiledQuery<Row>; slots: Array<number | undefined> } | undefined;
   const compile = (db: Kysely<Database>) => {
-    const placeholders = Array.from({ length: arity }, (_, i) => placeholder(i));
+    const placeholders = Array.from({ length: arity }, (_, i) => preparedPlaceholder(i));
     const query = build(db, ...(placeholders as Args)).compile();
     const slots = query.parameters.map((value) => {
       const i = placeholders.indexOf(value as string);

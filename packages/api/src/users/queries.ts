@@ -1,4 +1,12 @@
-import { type Database, type Db, type NewUser, preparedQuery, type Role, type UserUpdate } from '@roster/db';
+import {
+  type Database,
+  type Db,
+  type NewUser,
+  preparedPlaceholder,
+  preparedQuery,
+  type Role,
+  type UserUpdate,
+} from '@roster/db';
 import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql, type Transaction } from 'kysely';
 import { appError } from '../errors.js';
 import { type CursorPart, decodeCursor, encodeCursor, escapeLike, toPage } from '../shared/cursor.js';
@@ -659,10 +667,11 @@ function substringQueryOf(db: Db, shape: SubstringShape) {
   if (!entry) {
     // Which value each argument is, in the order build takes them.
     const keys: Array<keyof SubstringValues> = [];
-    // Building (not running) the query once tells which value each argument is.
+    // Building (not running) the query once tells which value each argument is. Its stand-ins are
+    // preparedQuery's, so what records the queries built (a plugin, a test) can tell this build from a search.
     buildSubstringQuery(db, shape, (key) => {
       keys.push(key);
-      return '';
+      return preparedPlaceholder(keys.length - 1);
     });
     const run = preparedQuery(
       (db, ...args: string[]) => {
