@@ -53,6 +53,7 @@ const keyHint = 'Check ROSTER_API_KEY (or --api-key); `roster api-keys create --
 /** What to do about a refusal, by its reason (never by its wording). */
 const hints: Partial<Record<ErrorReason, string>> = {
   USER_DEACTIVATED: 'An administrator can reactivate the user.',
+  ACCESS_CHANGED: 'Run the command again: it then acts with your access as it is now.',
   API_KEY_INVALID: keyHint,
   API_KEY_REVOKED: keyHint,
   API_KEY_EXPIRED: keyHint,

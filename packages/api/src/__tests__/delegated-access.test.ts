@@ -466,10 +466,17 @@ async function statementsOf(db: Db, run: (logged: Db) => Promise<unknown>): Prom
   return [...built.filter((query) => !query.parameters.some(isPreparedPlaceholder)), ...sent];
 }
 
-/** The statements that read or change users rows for a search or selection (not authentication's). */
+/**
+ * The statements that read or change users rows for a search or selection: not
+ * authentication's, nor the confirmation of the caller's own row (FOR SHARE)
+ * that every audited change makes in its transaction (audit/queries.ts).
+ */
 const userReads = (statements: CompiledQuery[]) =>
   statements.filter(
-    (s) => /from "users"|from users\b/i.test(s.sql) && !/sessions|api_keys|"organizations"/i.test(s.sql),
+    (s) =>
+      /from "users"|from users\b/i.test(s.sql) &&
+      !/sessions|api_keys|"organizations"/i.test(s.sql) &&
+      !/\bfor share$/i.test(s.sql.trim()),
   );
 
 describe('the account predicate is in the SQL', () => {

@@ -1,12 +1,20 @@
 import type { AuditChanges, Database, Db } from '@roster/db';
 import { type RawBuilder, sql, type Transaction } from 'kysely';
+import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import { decodeCursor, escapeLike, toPage } from '../shared/cursor.js';
 import type { AuditAction } from '../shared/schemas.js';
 
+/**
+ * Who acted without being an authenticated caller of this request: nobody (id and
+ * email null: a refused API key, a mailed link), the system, or a user proving
+ * who they are as they act (signing in, following a mailed link).
+ */
+export type UnauthenticatedActor = { organizationId: string; id: string | null; email: string | null; via?: undefined };
+
 export type AuditRecord = {
-  /** Who acted; id and email are null for a request nobody authenticated (a refused API key). */
-  actor: Pick<Actor, 'organizationId'> & { id: string | null; email: string | null; via?: Actor['via'] };
+  /** Who acted: the request's authenticated caller (confirmed by confirmActor), or an UnauthenticatedActor. */
+  actor: Actor | UnauthenticatedActor;
   action: AuditAction;
   targetType: 'user' | 'account' | 'organization' | 'api_key' | 'bulk_operation';
   targetId: string | null;
@@ -23,6 +31,52 @@ export type AuditRecord = {
   after?: Record<string, unknown> | null;
 };
 
+/**
+ * Confirms, in the transaction of a change, that its authenticated caller may
+ * still make it: a user still there, active, with the role (and, for an
+ * account administrator, the account) their request was authorized with; a
+ * SCIM connection not revoked. Their row is locked FOR SHARE until the change
+ * commits, so a deactivation, demotion or revocation either waits for it (the
+ * change came first) or has committed before it, and this refuses it: a
+ * request authorized just before its caller lost their access changes
+ * nothing. Every audit writer calls it, so every audited change is covered.
+ * Unauthenticated actors (sign-in, mailed links, the system) are not callers
+ * with access to lose.
+ */
+async function confirmActor(tx: Transaction<Database>, actor: AuditRecord['actor']): Promise<void> {
+  if (actor.via === undefined) return;
+  if (actor.via === 'scim') {
+    const connection = await tx
+      .selectFrom('scimConnections')
+      .select('revokedAt')
+      .where('id', '=', actor.connectionId)
+      .where('organizationId', '=', actor.organizationId)
+      .forShare()
+      .executeTakeFirst();
+    if (!connection || connection.revokedAt !== null) {
+      throw appError('UNAUTHENTICATED', 'This SCIM connection was revoked while the request ran; nothing was changed.');
+    }
+    return;
+  }
+  const user = await tx
+    .selectFrom('users')
+    .select(['active', 'role', 'accountId'])
+    .where('id', '=', actor.id)
+    .where('organizationId', '=', actor.organizationId)
+    .forShare()
+    .executeTakeFirst();
+  if (!user) throw appError('USER_DELETED', 'Your user was deleted while this request ran; nothing was changed.');
+  if (!user.active) {
+    throw appError('USER_DEACTIVATED', 'Your user was deactivated while this request ran; nothing was changed.');
+  }
+  if (user.role !== actor.role || (actor.role === 'account_admin' && user.accountId !== actor.accountId)) {
+    throw appError(
+      'ACCESS_CHANGED',
+      'Not allowed: your role or account changed while this request ran, so nothing was changed. Reload to continue with your access as it is now.',
+    );
+  }
+}
+
 /** A user's name as the audit log keeps it. */
 export const auditName = (user: { firstName: string; lastName: string }) => `${user.firstName} ${user.lastName}`;
 
@@ -32,6 +86,7 @@ export const auditName = (user: { firstName: string; lastName: string }) => `${u
  * so the row still says who and whom after either is renamed or deleted.
  */
 export async function recordAudit(tx: Transaction<Database>, entry: AuditRecord): Promise<void> {
+  await confirmActor(tx, entry.actor);
   const changes: AuditChanges = { before: entry.before ?? null, after: entry.after ?? null };
   // A SCIM connection acts as no user: the row names it by its label (actorEmail) alone.
   const actorId = entry.actor.via === 'scim' ? null : entry.actor.id;
@@ -82,6 +137,7 @@ export async function recordAuditMany(
   >,
 ): Promise<void> {
   if (entries.length === 0) return;
+  await confirmActor(tx, actor);
   const actorId = actor.via === 'scim' ? null : actor.id;
   const actorName = actorId
     ? ((
@@ -132,6 +188,7 @@ export async function recordUsersAudit(
   accountId: RawBuilder<string> = sql<string>`users.account_id`,
 ): Promise<void> {
   if (userIds.length === 0) return;
+  await confirmActor(tx, actor);
   const actorId = actor.via === 'scim' ? null : actor.id;
   await sql`
     insert into audit_log (organization_id, actor_id, actor_email, actor_name, action, target_type, target_id,

@@ -33,6 +33,8 @@ export const errorReasons = {
   USER_DELETED: 'UNAUTHORIZED',
   NOT_ADMIN: 'FORBIDDEN',
   NOT_WITH_API_KEY: 'FORBIDDEN',
+  // The caller's role or account changed while their request ran (it was authorized under the old one).
+  ACCESS_CHANGED: 'FORBIDDEN',
   // An auditor asked to change something: auditors read, they change nothing.
   READ_ONLY: 'FORBIDDEN',
   // An account administrator asked to act beyond their delegation (on another

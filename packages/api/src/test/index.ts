@@ -278,6 +278,8 @@ export async function createTestOrg(db: Kysely<Database>, name = 'Test Org') {
     adminId: created.admin.id,
     adminEmail: created.admin.email,
     admin,
+    /** The administrator as the services see them (the actor their requests are authorized as). */
+    adminActor,
     addUser,
     /** Adds a user with a live session (created now), returning the user and a caller on it. */
     async addSignedInUser(options: AddUserOptions = {}) {
