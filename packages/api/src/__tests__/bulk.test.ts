@@ -245,6 +245,37 @@ describe('users.bulk apply', () => {
     });
   });
 
+  it('stops, saying why, when whoever started it loses their access midway; the rest stay as they were', async () => {
+    const db = await testDb();
+    const org = await createTestOrg(db);
+    const starter = await org.addUser({ role: 'admin' });
+    const starterCaller = await callerAs(db, starter.id);
+    const users = [];
+    for (let i = 0; i < 4; i++) users.push(await org.addUser());
+    await runBulkWork(db);
+    const selection = { ids: users.map((u) => u.id) };
+    const { preview } = await starterCaller.users.bulk({ selection, action: 'deactivate', dryRun: true });
+    const { operation } = await starterCaller.users.bulk({
+      selection,
+      action: 'deactivate',
+      dryRun: false,
+      previewToken: preview?.previewToken ?? '',
+    });
+    const id = operation?.id ?? '';
+    await runBulkWork(db, { batchSize: 2, maxBatches: 1 });
+    // The administrator who started it is demoted before the second batch.
+    await org.admin.users.setRole({ id: starter.id, role: 'user' });
+    await runBulkWork(db, { batchSize: 2 });
+    const { operation: stopped } = await org.admin.users.bulkStatus({ id });
+    expect(stopped).toMatchObject({ processed: 2 });
+    expect(stopped.error).toMatch(/given another role meanwhile/);
+    expect(stopped.status).toBe('failed');
+    // The first batch's two (taken in id order), and no more.
+    const rows = await Promise.all(users.map((user) => userRow(db, user.id)));
+    expect(rows.filter((row) => row?.active === false)).toHaveLength(2);
+    expect(rows.filter((row) => row?.active === true)).toHaveLength(2);
+  });
+
   it('two batches side by side never take the same user, administrators among them included', async () => {
     const db = await testDb();
     const org = await createTestOrg(db);
@@ -492,10 +523,13 @@ describe('users.bulk apply', () => {
       const statuses = await Promise.all(
         [fromA, fromB].map((x) => survivor.users.bulkStatus({ id: x.operation.id, limit: 10 })),
       );
-      const lastAdmin = statuses.flatMap((s) => s.results.items.filter((r) => r.reason === 'last_admin'));
-      expect(lastAdmin).toHaveLength(1);
-      expect(lastAdmin[0]?.message).toBe('The last active administrator');
-      expect(statuses.every((s) => s.operation.status === 'done')).toBe(true);
+      // The survivor's operation ran to the end. The other's starter was deactivated by it before the other's
+      // batch could confirm them (both take the organization's lock first): that one stopped, saying so.
+      const mine = statuses.find((s) => s.operation.actorId === admins[0]?.id);
+      const theirs = statuses.find((s) => s.operation.actorId !== admins[0]?.id);
+      expect(mine?.operation.status).toBe('done');
+      expect(theirs?.operation).toMatchObject({ status: 'failed', processed: 0 });
+      expect(theirs?.operation.error).toMatch(/deactivated, deleted or given another role meanwhile/);
       expect((await userRow(db, shared.id))?.active).toBe(false);
       const audit = await auditRowsOf(db, org.organizationId);
       expect(audit.filter((r) => r.action === 'user.deactivated' && r.targetId !== shared.id)).toHaveLength(1);

@@ -1,4 +1,4 @@
-import type { AuditChanges, Database, Db } from '@roster/db';
+import type { AuditChanges, Database, Db, Role } from '@roster/db';
 import { type RawBuilder, sql, type Transaction } from 'kysely';
 import { appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
@@ -58,18 +58,33 @@ async function confirmActor(tx: Transaction<Database>, actor: AuditRecord['actor
     }
     return;
   }
-  const user = await tx
-    .selectFrom('users')
-    .select(['active', 'role', 'accountId'])
-    .where('id', '=', actor.id)
-    .where('organizationId', '=', actor.organizationId)
-    .forShare()
-    .executeTakeFirst();
+  await confirmCaller(tx, actor);
+}
+
+/**
+ * Confirms a user who acts (see confirmActor): still there, active, with `role`
+ * (and, an account administrator, `accountId`), their row locked FOR SHARE
+ * until the transaction ends. The bulk worker calls it for whoever started the
+ * operation, at every batch.
+ */
+export async function confirmCaller(
+  tx: Transaction<Database>,
+  caller: { id: string | null; organizationId: string; role: Role; accountId: string | null },
+): Promise<void> {
+  const user = caller.id
+    ? await tx
+        .selectFrom('users')
+        .select(['active', 'role', 'accountId'])
+        .where('id', '=', caller.id)
+        .where('organizationId', '=', caller.organizationId)
+        .forShare()
+        .executeTakeFirst()
+    : undefined;
   if (!user) throw appError('USER_DELETED', 'Your user was deleted while this request ran; nothing was changed.');
   if (!user.active) {
     throw appError('USER_DEACTIVATED', 'Your user was deactivated while this request ran; nothing was changed.');
   }
-  if (user.role !== actor.role || (actor.role === 'account_admin' && user.accountId !== actor.accountId)) {
+  if (user.role !== caller.role || (caller.role === 'account_admin' && user.accountId !== caller.accountId)) {
     throw appError(
       'ACCESS_CHANGED',
       'Not allowed: your role or account changed while this request ran, so nothing was changed. Reload to continue with your access as it is now.',

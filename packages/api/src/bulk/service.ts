@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import type { BulkAction, Db } from '@roster/db';
 import type { RawBuilder } from 'kysely';
 import { findAccount } from '../accounts/queries.js';
-import { auditName, recordAudit, recordAuditMany, recordUsersAudit } from '../audit/queries.js';
+import { auditName, confirmCaller, recordAudit, recordAuditMany, recordUsersAudit } from '../audit/queries.js';
 import { accountScopeOf, scopedFilter } from '../core/access.js';
 import { startWorker, type Worker } from '../core/worker.js';
-import { appError } from '../errors.js';
+import { AppError, appError } from '../errors.js';
 import type { Actor } from '../shared/actor.js';
 import { decodeCursor, toPage } from '../shared/cursor.js';
 import type { BulkOperationOutput, BulkPreview } from '../shared/outputs.js';
@@ -364,9 +364,15 @@ async function processBatchLocked(db: Db, operation: ClaimedOperation, batchSize
   }
 }
 
+/** The reasons audit/queries.ts refuses a change whose actor lost their access after it was authorized. */
+const accessLost = new Set(['ACCESS_CHANGED', 'USER_DEACTIVATED', 'USER_DELETED']);
+
 function failureMessage(error: unknown, operation: ClaimedOperation): string {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (code === '23503' && operation.action === 'move') return 'The account to move users to no longer exists.';
+  if (error instanceof AppError && accessLost.has(error.reason)) {
+    return 'Stopped: whoever started it was deactivated, deleted or given another role meanwhile; the users not yet processed were left as they were.';
+  }
   return 'The bulk action stopped on an error; the users not yet processed were left as they were.';
 }
 
@@ -397,6 +403,15 @@ async function processBatch(
       await lockOrganization(tx, organizationId);
       locked = true;
     }
+    // Whoever started it must still be who they were then (an administrator, or the account administrator
+    // of the operation's account), at every batch: one demoted, deactivated or deleted meanwhile stops it.
+    // After the organization's lock, before the users' rows: the order the single actions lock in.
+    await confirmCaller(tx, {
+      id: operation.actorId,
+      organizationId,
+      role: operation.scopeAccountId ? 'account_admin' : 'admin',
+      accountId: operation.scopeAccountId,
+    });
     const context: ClassifyContext = {
       action,
       actorId: operation.actorId ?? '00000000-0000-0000-0000-000000000000',
